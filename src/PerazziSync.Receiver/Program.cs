@@ -1,0 +1,9 @@
+using PerazziSync.ServiceDefaults;
+
+var builder = WebApplication.CreateBuilder(args);
+builder.AddServiceDefaults();
+builder.AddMessageBus();
+
+var app = builder.Build();
+app.MapHealthEndpoints();
+app.Run();

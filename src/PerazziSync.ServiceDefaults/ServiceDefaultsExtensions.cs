@@ -1,0 +1,84 @@
+using MassTransit;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+
+namespace PerazziSync.ServiceDefaults;
+
+public static class ServiceDefaultsExtensions
+{
+    const string ReadyTag = "ready";
+
+    /// <summary>Health checks and start-up validation shared by every host.</summary>
+    public static IHostApplicationBuilder AddServiceDefaults(this IHostApplicationBuilder builder)
+    {
+        builder.Services.AddHealthChecks();
+        return builder;
+    }
+
+    /// <summary>
+    /// Requires <c>ConnectionStrings:Postgres</c> at start-up and makes readiness depend on the
+    /// database answering.
+    /// </summary>
+    public static IHostApplicationBuilder AddPortalDatabase(this IHostApplicationBuilder builder)
+    {
+        builder.Services.AddOptions<ConnectionStringsOptions>()
+            .BindConfiguration(ConnectionStringsOptions.Section)
+            .Validate(o => !string.IsNullOrWhiteSpace(o.Postgres),
+                "ConnectionStrings:Postgres is not set (environment variable ConnectionStrings__Postgres)")
+            .ValidateOnStart();
+        builder.Services.AddHealthChecks().AddNpgSql(
+            sp => sp.GetRequiredService<IOptions<ConnectionStringsOptions>>().Value.Postgres!,
+            name: "postgres",
+            tags: [ReadyTag]);
+        return builder;
+    }
+
+    /// <summary>
+    /// MassTransit on RabbitMQ from <c>ConnectionStrings:RabbitMq</c>, required at start-up;
+    /// readiness depends on the bus being connected.
+    /// </summary>
+    public static IHostApplicationBuilder AddMessageBus(
+        this IHostApplicationBuilder builder, Action<IBusRegistrationConfigurator>? configure = null)
+    {
+        builder.Services.AddOptions<ConnectionStringsOptions>()
+            .BindConfiguration(ConnectionStringsOptions.Section)
+            .Validate(o => Uri.TryCreate(o.RabbitMq, UriKind.Absolute, out var uri) && uri.Scheme is "amqp" or "amqps",
+                "ConnectionStrings:RabbitMq is not set to an amqp:// URI (environment variable ConnectionStrings__RabbitMq)")
+            .ValidateOnStart();
+
+        builder.Services.AddMassTransit(bus =>
+        {
+            // MassTransit reports usage to its authors over the internet unless told not to;
+            // this product does not phone home.
+            bus.ConfigureUsageTelemetryOptions(o => o.Enabled = false);
+            bus.ConfigureHealthCheckOptions(o =>
+            {
+                o.Name = "rabbitmq";
+                o.MinimalFailureStatus = HealthStatus.Unhealthy;
+                o.Tags.Add(ReadyTag);
+            });
+            bus.SetKebabCaseEndpointNameFormatter();
+            configure?.Invoke(bus);
+            bus.UsingRabbitMq((context, rabbit) =>
+            {
+                var options = context.GetRequiredService<IOptions<ConnectionStringsOptions>>().Value;
+                rabbit.Host(new Uri(options.RabbitMq!));
+                rabbit.ConfigureEndpoints(context);
+            });
+        });
+        return builder;
+    }
+
+    /// <summary><c>/health/live</c>: the process answers. <c>/health/ready</c>: its dependencies do too.</summary>
+    public static IEndpointRouteBuilder MapHealthEndpoints(this IEndpointRouteBuilder app)
+    {
+        app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false });
+        app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = c => c.Tags.Contains(ReadyTag) });
+        return app;
+    }
+}

@@ -1,0 +1,103 @@
+using Dapper;
+using PerazziSync.Testing;
+using Xunit;
+
+namespace PerazziSync.Schema.Tests;
+
+public sealed class MigrationTests
+{
+    [Fact]
+    public async Task Migrating_twice_applies_every_script_once_and_then_nothing()
+    {
+        await using var database = await TestDatabase.CreateAsync();
+
+        var first = await database.MigrateAsync();
+        var second = await database.MigrateAsync();
+
+        var scripts = Directory.GetFiles(Path.Combine(RepositoryRoot(), "schema"), "*.sql").Select(Path.GetFileName).Order().ToList();
+        Assert.Equal(scripts.Select(s => "schema/" + s), first.Applied);
+        Assert.Empty(second.Applied);
+        await using var connection = await database.OpenAsync();
+        Assert.Equal(scripts.Count, await connection.ExecuteScalarAsync<long>("select count(*) from perazzi_sync.schema_versions"));
+    }
+
+    [Fact]
+    public async Task Two_hosts_migrating_at_once_both_succeed()
+    {
+        await using var database = await TestDatabase.CreateAsync();
+
+        var outcomes = await Task.WhenAll(database.MigrateAsync(), database.MigrateAsync());
+
+        Assert.Equal(Directory.GetFiles(Path.Combine(RepositoryRoot(), "schema"), "*.sql").Length, outcomes.Sum(o => o.Applied.Count));
+    }
+
+    [Fact]
+    public async Task Schema_has_every_seed_table_key_and_index()
+    {
+        await using var database = await TestDatabase.CreateMigratedAsync();
+        await using var connection = await database.OpenAsync();
+
+        var indexes = (await connection.QueryAsync<string>("select indexname from pg_indexes where schemaname = 'public'")).ToHashSet();
+        string[] seedIndexes =
+        [
+            "profiles_pkey", "profiles_role_idx", "perazzi_assets_owner_idx", "perazzi_assets_serial_unique",
+            "service_events_asset_idx", "service_events_owner_idx", "service_events_source_unique",
+            "assistant_conversations_user_idx", "assistant_conversations_last_msg_idx",
+            "assistant_messages_conversation_idx", "assistant_messages_user_idx",
+            "commerce_customers_user_idx", "commerce_customers_bc_unique",
+            "commerce_orders_customer_idx", "commerce_orders_placed_idx", "commerce_orders_bc_unique",
+            "commerce_order_items_order_idx", "commerce_order_items_line_unique",
+            "audit_log_actor_idx", "audit_log_object_idx", "audit_log_created_idx",
+            "documents_owner_idx", "chunks_owner_idx",
+        ];
+        Assert.Empty(seedIndexes.Except(indexes));
+
+        var rlsOff = await connection.QueryAsync<string>(
+            "select relname from pg_class where relnamespace = 'public'::regnamespace and relkind = 'r' and not relrowsecurity");
+        Assert.Empty(rlsOff);
+
+        var foreignKeys = (await connection.QueryAsync<string>(
+            "select conrelid::regclass || '.' || a.attname || '->' || confrelid::regclass from pg_constraint c " +
+            "join pg_attribute a on a.attrelid = c.conrelid and a.attnum = c.conkey[1] where c.contype = 'f'")).ToHashSet();
+        string[] expected =
+        [
+            "profiles.id->auth.users", "perazzi_assets.owner_user_id->auth.users",
+            "service_events.asset_id->perazzi_assets", "service_events.owner_user_id->auth.users",
+            "assistant_conversations.user_id->auth.users", "assistant_messages.conversation_id->assistant_conversations",
+            "assistant_messages.user_id->auth.users", "commerce_customers.user_id->auth.users",
+            "commerce_orders.commerce_customer_id->commerce_customers", "commerce_order_items.commerce_order_id->commerce_orders",
+            "audit_log.actor_user_id->auth.users", "documents.owner_user_id->auth.users", "chunks.owner_user_id->auth.users",
+        ];
+        Assert.Empty(expected.Except(foreignKeys));
+    }
+
+    [Fact]
+    public async Task Updated_at_follows_every_change()
+    {
+        await using var database = await TestDatabase.CreateMigratedAsync();
+        await using var connection = await database.OpenAsync();
+        var user = Guid.NewGuid();
+        await connection.ExecuteAsync(
+            """
+            insert into auth.users (id, email) values (@user, 'a@example.com');
+            insert into perazzi_assets (owner_user_id, serial_number, created_at, updated_at)
+            values (@user, ' mx8-1 ', now() - interval '1 day', now() - interval '1 day');
+            """, new { user });
+
+        await connection.ExecuteAsync("update perazzi_assets set model = 'MX8'");
+
+        var (serial, age) = await connection.QuerySingleAsync<(string, TimeSpan)>("select serial_number, now() - updated_at from perazzi_assets");
+        Assert.Equal("MX8-1", serial);
+        Assert.True(age < TimeSpan.FromMinutes(1), $"updated_at is {age} old");
+    }
+
+    static string RepositoryRoot()
+    {
+        var directory = new DirectoryInfo(AppContext.BaseDirectory);
+        while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "PerazziSync.sln")))
+        {
+            directory = directory.Parent;
+        }
+        return directory?.FullName ?? throw new InvalidOperationException("PerazziSync.sln not found above " + AppContext.BaseDirectory);
+    }
+}

@@ -1,0 +1,104 @@
+using System.Text.Json;
+using Dapper;
+using Npgsql;
+
+namespace PerazziSync.Schema.Tests;
+
+/// <summary>
+/// The portal users and assets of <c>fixtures/portal/users-and-assets.json</c>, plus rows for
+/// every other table that hang off Jane and Marco, so each RLS rule has something to show or hide.
+/// </summary>
+public static class PortalFixtureData
+{
+    public static readonly Guid Jane = Guid.Parse("6f1c2a8e-1d4b-4c1e-9a51-3b7f0c2d9e01");
+    public static readonly Guid Marco = Guid.Parse("a3d9b7c4-55e2-4f0a-8c6d-0e1f2a3b4c02");
+    public static readonly Guid Support = Guid.Parse("c0ffee00-0000-4000-8000-000000000003");
+    public static readonly Guid Admin = Guid.Parse("ad000000-0000-4000-8000-000000000004");
+
+    /// <summary>Signed up, no profile yet.</summary>
+    public static readonly Guid Newcomer = Guid.Parse("0e000000-0000-4000-8000-000000000006");
+
+    public static readonly Guid JaneConversation = Guid.Parse("c0000000-0000-4000-8000-00000000000a");
+    public static readonly Guid MarcoConversation = Guid.Parse("c0000000-0000-4000-8000-00000000000b");
+
+    public static async Task SeedAsync(NpgsqlConnection connection)
+    {
+        using var json = JsonDocument.Parse(await File.ReadAllTextAsync(
+            Path.Combine(AppContext.BaseDirectory, "fixtures", "portal", "users-and-assets.json")));
+        foreach (var user in json.RootElement.GetProperty("users").EnumerateArray())
+        {
+            await connection.ExecuteAsync(
+                """
+                insert into auth.users (id, email, email_confirmed_at)
+                values (@id, @email, case when @confirmed then now() end);
+                insert into profiles (id, email, display_name, role)
+                values (@id, @email, @displayName, @role);
+                """,
+                new
+                {
+                    id = user.GetProperty("id").GetGuid(),
+                    email = user.GetProperty("email").GetString(),
+                    confirmed = user.GetProperty("email_confirmed").GetBoolean(),
+                    displayName = user.GetProperty("display_name").GetString(),
+                    role = user.GetProperty("role").GetString(),
+                });
+        }
+        foreach (var asset in json.RootElement.GetProperty("assets").EnumerateArray())
+        {
+            await connection.ExecuteAsync(
+                """
+                insert into perazzi_assets (owner_user_id, serial_number, model, platform, verification_status, verification_method)
+                select u.id, @serial, @model, @platform, @status, @method
+                from auth.users u where u.email = @ownerEmail
+                """,
+                new
+                {
+                    ownerEmail = asset.GetProperty("owner_email").GetString(),
+                    serial = asset.GetProperty("serial_number").GetString(),
+                    model = asset.GetProperty("model").GetString(),
+                    platform = asset.GetProperty("platform").GetString(),
+                    status = asset.GetProperty("verification_status").GetString(),
+                    method = asset.TryGetProperty("verification_method", out var m) ? m.GetString() : null,
+                });
+        }
+
+        await connection.ExecuteAsync(
+            """
+            insert into auth.users (id, email, email_confirmed_at) values (@newcomer, 'newcomer@example.com', now());
+
+            insert into service_events (asset_id, owner_user_id, source_system, source_record_id, status, work_summary, raw_payload)
+            select a.id, a.owner_user_id, 'perazzi_pos', 'WO-' || a.serial_number, 'completed', 'Annual service',
+                   jsonb_build_object('technician', 'Luca')
+            from perazzi_assets a where a.serial_number in ('MX8-123456', 'MX2000-77341');
+
+            insert into commerce_customers (user_id, bigcommerce_customer_id, email, link_status)
+            values (@jane, '11', 'janedoe@example.com', 'linked'),
+                   (@marco, '12', 'marco.rossi@example.it', 'linked');
+            insert into commerce_orders (commerce_customer_id, bigcommerce_order_id, order_number, status, total_amount, currency, raw_payload)
+            select c.id, '2' || c.bigcommerce_customer_id, '2' || c.bigcommerce_customer_id, 'Shipped', 69.84, 'USD',
+                   jsonb_build_object('billing_address', jsonb_build_object('email', c.email))
+            from commerce_customers c;
+            insert into commerce_order_items (commerce_order_id, bigcommerce_line_id, sku, name, quantity, price, raw_payload)
+            select o.id, line::text, 'SKU-' || line, 'Cartridge case', 1, 34.92, '{}'::jsonb
+            from commerce_orders o cross join generate_series(1, 2) line;
+
+            insert into assistant_conversations (id, user_id, title, status)
+            values (@janeConversation, @jane, 'Choke tubes', 'active'),
+                   (@marcoConversation, @marco, 'Stock fitting', 'active');
+            insert into assistant_messages (conversation_id, user_id, role, content)
+            select c.id, c.user_id, r.role, 'about ' || c.title
+            from assistant_conversations c cross join (values ('user'), ('assistant')) r(role);
+
+            insert into audit_log (actor_role, action, object_type, object_id)
+            values ('service_role', 'commerce.order.upsert', 'commerce_order', '211');
+
+            insert into documents (title, visibility, owner_user_id)
+            values ('MX8 manual', 'public', null),
+                   ('Jane''s purchase receipt', 'private', @jane);
+            insert into chunks (document_id, content, visibility, owner_user_id)
+            select d.id, 'chunk of ' || d.title, d.visibility, d.owner_user_id from documents d;
+            insert into embeddings (chunk_id) select c.id from chunks c;
+            """,
+            new { jane = Jane, marco = Marco, newcomer = Newcomer, janeConversation = JaneConversation, marcoConversation = MarcoConversation });
+    }
+}

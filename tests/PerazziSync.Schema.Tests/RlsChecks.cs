@@ -1,0 +1,239 @@
+using static PerazziSync.Schema.Tests.PortalFixtureData;
+using Xunit;
+
+namespace PerazziSync.Schema.Tests;
+
+/// <summary>One row-level-security property of the portal schema, checked by acting as a user.</summary>
+public sealed record RlsCheck(string Name, Func<PortalSession, Task> RunAsync)
+{
+    public override string ToString() => Name;
+}
+
+/// <summary>
+/// The RLS properties the portal relies on. Each runs inside a transaction that the caller
+/// rolls back, so checks never see each other's writes.
+/// </summary>
+public static class RlsChecks
+{
+    public static readonly IReadOnlyList<RlsCheck> All =
+    [
+        new("Owner reads own assets and never another owner's", async s =>
+        {
+            await s.AsUserAsync(Jane);
+            Assert.Equal(2, await s.CountAsync("select count(*) from perazzi_assets"));
+            Assert.Equal(0, await s.CountAsync("select count(*) from perazzi_assets where owner_user_id <> @jane", new { jane = Jane }));
+        }),
+        new("Owner reads own service events and never another owner's", async s =>
+        {
+            await s.AsUserAsync(Marco);
+            Assert.Equal(1, await s.CountAsync("select count(*) from service_events"));
+            Assert.Equal("WO-MX2000-77341", await s.ScalarAsync<string>("select source_record_id from service_events"));
+        }),
+        new("Owner reads own commerce customer, orders and order items and never another owner's", async s =>
+        {
+            await s.AsUserAsync(Jane);
+            Assert.Equal("11", await s.ScalarAsync<string>("select string_agg(bigcommerce_customer_id, ',') from commerce_customers"));
+            Assert.Equal("211", await s.ScalarAsync<string>("select string_agg(bigcommerce_order_id, ',') from commerce_orders"));
+            Assert.Equal(2, await s.CountAsync("select count(*) from commerce_order_items"));
+            Assert.Equal(0, await s.CountAsync(
+                "select count(*) from commerce_order_items i join commerce_orders o on o.id = i.commerce_order_id where o.bigcommerce_order_id = '212'"));
+        }),
+        new("Owner reads own conversations and messages and never another owner's", async s =>
+        {
+            await s.AsUserAsync(Jane);
+            Assert.Equal(1, await s.CountAsync("select count(*) from assistant_conversations"));
+            Assert.Equal(2, await s.CountAsync("select count(*) from assistant_messages"));
+            Assert.Equal(0, await s.CountAsync("select count(*) from assistant_messages where conversation_id = @c", new { c = MarcoConversation }));
+        }),
+        new("Owner cannot read raw payloads of service events, orders or order items", async s =>
+        {
+            await s.AsUserAsync(Jane);
+            await s.DeniedAsync("select raw_payload from service_events");
+            await s.DeniedAsync("select raw_payload from commerce_orders");
+            await s.DeniedAsync("select raw_payload from commerce_order_items");
+            await s.DeniedAsync("select * from commerce_orders");
+        }),
+        new("Owner renames own profile but no one else's", async s =>
+        {
+            await s.AsUserAsync(Jane);
+            Assert.Equal(1, await s.ExecuteAsync("update profiles set display_name = 'Jane D.' where id = @jane", new { jane = Jane }));
+            Assert.Equal(0, await s.ExecuteAsync("update profiles set display_name = 'hijacked' where id = @marco", new { marco = Marco }));
+            await s.AsDatabaseOwnerAsync();
+            Assert.Equal("Jane D.", await s.ScalarAsync<string>("select display_name from profiles where id = @jane", new { jane = Jane }));
+            Assert.Equal("Marco Rossi", await s.ScalarAsync<string>("select display_name from profiles where id = @marco", new { marco = Marco }));
+        }),
+        new("Owner cannot make themselves admin", async s =>
+        {
+            await s.AsUserAsync(Jane);
+            await s.DeniedAsync("update profiles set role = 'admin' where id = @jane", new { jane = Jane });
+            await s.AsDatabaseOwnerAsync();
+            Assert.Equal("owner", await s.ScalarAsync<string>("select role from profiles where id = @jane", new { jane = Jane }));
+        }),
+        new("Owner cannot change the owner of any row", async s =>
+        {
+            await s.AsUserAsync(Jane);
+            var args = new { jane = Jane, marco = Marco };
+            await s.DeniedAsync("update perazzi_assets set owner_user_id = @marco where owner_user_id = @jane", args);
+            await s.DeniedAsync("update assistant_conversations set user_id = @marco where user_id = @jane", args);
+            await s.DeniedAsync("update assistant_messages set user_id = @marco where user_id = @jane", args);
+            await s.DeniedAsync("update service_events set owner_user_id = @marco where owner_user_id = @jane", args);
+            await s.DeniedAsync("update commerce_customers set user_id = @marco where user_id = @jane", args);
+            await s.DeniedAsync("update profiles set id = @marco where id = @jane", args);
+        }),
+        new("Owner describes own asset but cannot verify it", async s =>
+        {
+            await s.AsUserAsync(Marco);
+            Assert.Equal(1, await s.ExecuteAsync("update perazzi_assets set model = 'SC3 Sporting' where serial_number = 'SC3-555001'"));
+            await s.DeniedAsync("update perazzi_assets set verification_status = 'verified' where serial_number = 'SC3-555001'");
+            await s.DeniedAsync("update perazzi_assets set serial_number = 'MX8-000001' where serial_number = 'SC3-555001'");
+            await s.AsDatabaseOwnerAsync();
+            Assert.Equal("pending", await s.ScalarAsync<string>("select verification_status from perazzi_assets where serial_number = 'SC3-555001'"));
+        }),
+        new("Owner registers own gun unverified, and none for someone else", async s =>
+        {
+            await s.AsUserAsync(Jane);
+            Assert.Equal(1, await s.ExecuteAsync(
+                "insert into perazzi_assets (owner_user_id, serial_number, model) values (@jane, ' zz-000000 ', 'MX8')", new { jane = Jane }));
+            await s.DeniedAsync("insert into perazzi_assets (owner_user_id, serial_number) values (@marco, 'ZZ-000001')", new { marco = Marco });
+            await s.DeniedAsync(
+                "insert into perazzi_assets (owner_user_id, serial_number, verification_status) values (@jane, 'ZZ-000002', 'verified')", new { jane = Jane });
+            await s.AsDatabaseOwnerAsync();
+            Assert.Equal("unverified", await s.ScalarAsync<string>("select verification_status from perazzi_assets where serial_number = 'ZZ-000000'"));
+        }),
+        new("Owner cannot write service events or commerce rows", async s =>
+        {
+            await s.AsUserAsync(Jane);
+            await s.DeniedAsync(
+                """
+                insert into service_events (asset_id, owner_user_id, source_system, source_record_id)
+                select id, owner_user_id, 'perazzi_pos', 'WO-FORGED' from perazzi_assets limit 1
+                """);
+            await s.DeniedAsync("update service_events set status = 'completed'");
+            await s.DeniedAsync("update commerce_orders set status = 'Refunded'");
+            await s.DeniedAsync("delete from commerce_order_items");
+            await s.DeniedAsync("insert into commerce_customers (user_id, bigcommerce_customer_id) values (@jane, '99')", new { jane = Jane });
+        }),
+        new("Newcomer creates own profile as owner, and no one else's", async s =>
+        {
+            await s.AsUserAsync(Newcomer);
+            Assert.Equal(1, await s.ExecuteAsync("insert into profiles (id, display_name) values (@id, 'New Owner')", new { id = Newcomer }));
+            Assert.Equal("owner", await s.ScalarAsync<string>("select role from profiles where id = @id", new { id = Newcomer }));
+            await s.AsUserAsync(Jane);
+            await s.DeniedAsync("insert into profiles (id, display_name) values (@id, 'Impostor')", new { id = Guid.NewGuid() });
+        }),
+        new("Owner writes own conversations and messages, and none into another owner's", async s =>
+        {
+            await s.AsUserAsync(Jane);
+            var conversation = await s.ScalarAsync<Guid>(
+                "insert into assistant_conversations (user_id, title) values (@jane, 'Barrels') returning id", new { jane = Jane });
+            Assert.Equal(1, await s.ExecuteAsync(
+                "insert into assistant_messages (conversation_id, user_id, role, content) values (@conversation, @jane, 'user', 'hello')",
+                new { conversation, jane = Jane }));
+            Assert.Equal(1, await s.ExecuteAsync("update assistant_conversations set title = 'Barrel lengths' where id = @conversation", new { conversation }));
+            Assert.Equal(0, await s.ExecuteAsync("update assistant_conversations set title = 'x' where id = @c", new { c = MarcoConversation }));
+            await s.DeniedAsync(
+                "insert into assistant_messages (conversation_id, user_id, role, content) values (@c, @jane, 'user', 'intrusion')",
+                new { c = MarcoConversation, jane = Jane });
+            Assert.Equal(0, await s.ExecuteAsync("delete from assistant_conversations where id = @c", new { c = MarcoConversation }));
+            Assert.Equal(1, await s.ExecuteAsync("delete from assistant_conversations where id = @conversation", new { conversation }));
+        }),
+        new("Admin reads everyone's rows", async s =>
+        {
+            await s.AsUserAsync(Admin);
+            Assert.Equal(5, await s.CountAsync("select count(*) from profiles"));
+            Assert.Equal(4, await s.CountAsync("select count(*) from perazzi_assets"));
+            Assert.Equal(2, await s.CountAsync("select count(*) from service_events"));
+            Assert.Equal(2, await s.CountAsync("select count(*) from commerce_customers"));
+            Assert.Equal(2, await s.CountAsync("select count(*) from commerce_orders"));
+            Assert.Equal(4, await s.CountAsync("select count(*) from commerce_order_items"));
+            Assert.Equal(2, await s.CountAsync("select count(*) from assistant_conversations"));
+            Assert.Equal(4, await s.CountAsync("select count(*) from assistant_messages"));
+            Assert.Equal(2, await s.CountAsync("select count(*) from documents"));
+        }),
+        new("Admin changes roles and verifies assets", async s =>
+        {
+            await s.AsUserAsync(Admin);
+            Assert.Equal(1, await s.ExecuteAsync("update profiles set role = 'support' where id = @marco", new { marco = Marco }));
+            Assert.Equal(1, await s.ExecuteAsync(
+                "update perazzi_assets set verification_status = 'verified', verification_method = 'dealer_review', verified_at = now() where serial_number = 'SC3-555001'"));
+            Assert.Equal(1, await s.ExecuteAsync(
+                "insert into perazzi_assets (owner_user_id, serial_number) values (@marco, 'ZZ-000009')", new { marco = Marco }));
+            await s.AsDatabaseOwnerAsync();
+            Assert.Equal("verified", await s.ScalarAsync<string>("select verification_status from perazzi_assets where serial_number = 'SC3-555001'"));
+        }),
+        new("Audit log is readable by admins only", async s =>
+        {
+            await s.AsUserAsync(Jane);
+            Assert.Equal(0, await s.CountAsync("select count(*) from audit_log"));
+            await s.DeniedAsync("insert into audit_log (actor_user_id, action) values (@jane, 'asset.verify')", new { jane = Jane });
+            await s.AsUserAsync(Support);
+            Assert.Equal(0, await s.CountAsync("select count(*) from audit_log"));
+            await s.AsUserAsync(Admin);
+            Assert.Equal(1, await s.CountAsync("select count(*) from audit_log"));
+            Assert.Equal(1, await s.ExecuteAsync(
+                "insert into audit_log (actor_user_id, actor_role, action) values (@admin, 'admin', 'admin.override')", new { admin = Admin }));
+            await s.DeniedAsync("update audit_log set action = 'nothing happened'");
+            await s.DeniedAsync("delete from audit_log");
+        }),
+        new("Support reads a conversation only through the audited function", async s =>
+        {
+            await s.AsUserAsync(Support);
+            Assert.Equal(0, await s.CountAsync("select count(*) from assistant_messages"));
+            Assert.Equal(2, await s.CountAsync("select count(*) from support_read_conversation(@c)", new { c = JaneConversation }));
+            await s.AsUserAsync(Marco);
+            await s.DeniedAsync("select * from support_read_conversation(@c)", new { c = JaneConversation });
+            await s.AsDatabaseOwnerAsync();
+            Assert.Equal(1, await s.CountAsync(
+                "select count(*) from audit_log where action = 'support.conversation.read' and actor_user_id = @support and object_id = @c",
+                new { support = Support, c = JaneConversation.ToString() }));
+        }),
+        new("Anonymous visitors read only public retrieval rows", async s =>
+        {
+            await s.AsAnonAsync();
+            Assert.Equal("MX8 manual", await s.ScalarAsync<string>("select string_agg(title, ',') from documents"));
+            Assert.Equal(1, await s.CountAsync("select count(*) from chunks"));
+            Assert.Equal(1, await s.CountAsync("select count(*) from embeddings"));
+            await s.DeniedAsync("select count(*) from profiles");
+            await s.DeniedAsync("select count(*) from perazzi_assets");
+            await s.DeniedAsync("select count(*) from commerce_customers");
+        }),
+        new("Private retrieval rows are read only by their owner", async s =>
+        {
+            await s.AsUserAsync(Jane);
+            Assert.Equal(2, await s.CountAsync("select count(*) from documents"));
+            Assert.Equal(2, await s.CountAsync("select count(*) from chunks"));
+            Assert.Equal(2, await s.CountAsync("select count(*) from embeddings"));
+            await s.AsUserAsync(Marco);
+            Assert.Equal(1, await s.CountAsync("select count(*) from documents"));
+            Assert.Equal(1, await s.CountAsync("select count(*) from chunks"));
+            Assert.Equal(1, await s.CountAsync("select count(*) from embeddings"));
+        }),
+        new("Service role writes commerce rows, service events and audit rows", async s =>
+        {
+            await s.AsServiceRoleAsync();
+            Assert.Equal(1, await s.ExecuteAsync(
+                "insert into commerce_customers (user_id, bigcommerce_customer_id, link_status) values (@jane, '13', 'linked')", new { jane = Jane }));
+            Assert.Equal(1, await s.ExecuteAsync(
+                """
+                insert into commerce_orders (commerce_customer_id, bigcommerce_order_id, status)
+                select id, '300', 'Pending' from commerce_customers where bigcommerce_customer_id = '13'
+                """));
+            Assert.Equal(1, await s.ExecuteAsync(
+                """
+                insert into commerce_order_items (commerce_order_id, bigcommerce_line_id, quantity)
+                select id, '1', 1 from commerce_orders where bigcommerce_order_id = '300'
+                """));
+            Assert.Equal(1, await s.ExecuteAsync("update commerce_orders set status = 'Shipped' where bigcommerce_order_id = '300'"));
+            Assert.Equal(1, await s.ExecuteAsync(
+                """
+                insert into service_events (asset_id, owner_user_id, source_system, source_record_id, status)
+                select id, owner_user_id, 'perazzi_pos', 'WO-NEW', 'received' from perazzi_assets where serial_number = 'HT-009871'
+                """));
+            Assert.Equal(1, await s.ExecuteAsync("update service_events set status = 'completed' where source_record_id = 'WO-NEW'"));
+            Assert.Equal(1, await s.ExecuteAsync(
+                "insert into audit_log (actor_role, action, object_type, object_id) values ('service_role', 'service.update', 'service_event', 'WO-NEW')"));
+            Assert.Equal(1, await s.ExecuteAsync(
+                "update perazzi_assets set verification_status = 'verified', verification_method = 'pos_match' where serial_number = 'SC3-555001'"));
+        }),
+    ];
+}
