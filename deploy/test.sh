@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Runs the whole test suite against real PostgreSQL and RabbitMQ.
+# Uses ConnectionStrings__Postgres / ConnectionStrings__RabbitMq when both are set; otherwise,
+# with a Docker engine the tests start containers themselves, and without one
+# deploy/services.sh installs and starts both on loopback. Extra arguments go to `dotnet test`.
+# Ends with the totals of the whole run on a line of their own: `N passed, N failed, N skipped`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ -z "${ConnectionStrings__Postgres:-}" ] || [ -z "${ConnectionStrings__RabbitMq:-}" ]; then
+  if command -v docker >/dev/null && docker info >/dev/null 2>&1; then
+    echo "[test] Docker engine found: the tests start PostgreSQL and RabbitMQ with Testcontainers" >&2
+  else
+    eval "$(deploy/services.sh start)"
+  fi
+fi
+export MASSTRANSIT_USAGE_TELEMETRY=false
+
+results=.test-results
+rm -rf "$results"
+status=0
+dotnet build PerazziSync.sln -nologo -v quiet || status=$?
+if [ "$status" -eq 0 ]; then
+  # One result file per test project, named after it: default names carry only a timestamp
+  # and two projects finishing in the same second would overwrite each other's.
+  for project in tests/*.Tests/*.Tests.csproj; do
+    name=$(basename "$project" .csproj)
+    dotnet test "$project" --no-build --logger "trx;LogFileName=$name.trx" --results-directory "$results" "$@" ||
+      status=$?
+  done
+fi
+
+counter() { # sums one attribute of the <Counters> element over every result file
+  cat "$results"/*.trx 2>/dev/null | grep -o "<Counters [^>]*" | grep -o " $1=\"[0-9]*\"" | tr -dc '0-9\n' |
+    awk '{ n += $1 } END { print n + 0 }'
+}
+passed=$(counter passed)
+failed=$(( $(counter failed) + $(counter error) + $(counter timeout) + $(counter aborted) ))
+skipped=$(counter notExecuted)
+echo "$passed passed, $failed failed, $skipped skipped"
+if [ "$status" -eq 0 ] && [ "$passed" -eq 0 ]; then
+  echo "[test] no test ran" >&2
+  exit 1
+fi
+exit "$status"

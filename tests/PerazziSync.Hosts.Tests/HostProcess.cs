@@ -1,0 +1,115 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+
+namespace PerazziSync.Hosts.Tests;
+
+/// <summary>One of the product's programs, started from its build output as a user would run it.</summary>
+public sealed class HostProcess : IAsyncDisposable
+{
+    readonly Process _process;
+    readonly StringBuilder _output = new();
+
+    HostProcess(Process process)
+    {
+        _process = process;
+        process.OutputDataReceived += (_, e) => Append(e.Data);
+        process.ErrorDataReceived += (_, e) => Append(e.Data);
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+    }
+
+    public string Output
+    {
+        get { lock (_output) { return _output.ToString(); } }
+    }
+
+    public bool HasExited => _process.HasExited;
+
+    /// <summary>Starts <paramref name="project"/> with exactly the connection settings given (none inherited).</summary>
+    public static HostProcess Start(string project, IReadOnlyDictionary<string, string> environment, params string[] arguments)
+    {
+        var start = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        start.ArgumentList.Add(EntryAssembly(project));
+        foreach (var argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+        foreach (var key in start.Environment.Keys.Where(k => k.StartsWith("ConnectionStrings__", StringComparison.Ordinal)).ToList())
+        {
+            start.Environment.Remove(key);
+        }
+        foreach (var (key, value) in environment)
+        {
+            start.Environment[key] = value;
+        }
+        return new HostProcess(Process.Start(start)!);
+    }
+
+    /// <summary>Runs a command-line verb to its end.</summary>
+    public static async Task<(int ExitCode, string Output)> RunAsync(
+        string project, IReadOnlyDictionary<string, string> environment, params string[] arguments)
+    {
+        await using var host = Start(project, environment, arguments);
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+        await host._process.WaitForExitAsync(timeout.Token);
+        host._process.WaitForExit();
+        return (host._process.ExitCode, host.Output);
+    }
+
+    public async Task<int> WaitForExitAsync(TimeSpan timeout)
+    {
+        using var cancel = new CancellationTokenSource(timeout);
+        await _process.WaitForExitAsync(cancel.Token);
+        _process.WaitForExit();
+        return _process.ExitCode;
+    }
+
+    public static string LoopbackUrl()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return $"http://127.0.0.1:{((IPEndPoint)listener.LocalEndpoint).Port}";
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+            await _process.WaitForExitAsync();
+        }
+        _process.Dispose();
+    }
+
+    void Append(string? line)
+    {
+        if (line is null)
+        {
+            return;
+        }
+        lock (_output)
+        {
+            _output.AppendLine(line);
+        }
+    }
+
+    static string EntryAssembly(string project)
+    {
+        // This test assembly sits in tests/<project>/bin/<Configuration>/<tfm>/; the hosts sit
+        // in src/<project>/bin/<Configuration>/<tfm>/.
+        var testOutput = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
+        var framework = testOutput.Name;
+        var configuration = testOutput.Parent!.Name;
+        var repository = testOutput.Parent.Parent!.Parent!.Parent!.Parent!.FullName;
+        var assembly = project == "PerazziSync.Cli" ? "perazzisync" : project;
+        var path = Path.Combine(repository, "src", project, "bin", configuration, framework, assembly + ".dll");
+        return File.Exists(path) ? path : throw new FileNotFoundException($"{project} is not built at {path}");
+    }
+}

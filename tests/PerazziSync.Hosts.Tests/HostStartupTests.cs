@@ -1,0 +1,96 @@
+using System.Net;
+using PerazziSync.Testing;
+using Xunit;
+
+namespace PerazziSync.Hosts.Tests;
+
+public sealed class HostStartupTests
+{
+    static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(5) };
+
+    [Fact]
+    public async Task Receiver_is_ready_once_connected_to_the_broker()
+    {
+        var url = HostProcess.LoopbackUrl();
+        await using var receiver = HostProcess.Start("PerazziSync.Receiver", new Dictionary<string, string>
+        {
+            ["ASPNETCORE_URLS"] = url,
+            ["ConnectionStrings__RabbitMq"] = await TestServices.RabbitMqAsync(),
+        });
+
+        Assert.Equal(HttpStatusCode.OK, await EventuallyAsync(receiver, url + "/health/ready", HttpStatusCode.OK));
+        Assert.Equal(HttpStatusCode.OK, (await Http.GetAsync(url + "/health/live")).StatusCode);
+    }
+
+    [Fact]
+    public async Task Worker_is_ready_once_connected_to_database_and_broker()
+    {
+        await using var database = await TestDatabase.CreateMigratedAsync();
+        var url = HostProcess.LoopbackUrl();
+        await using var worker = HostProcess.Start("PerazziSync.Worker", new Dictionary<string, string>
+        {
+            ["ASPNETCORE_URLS"] = url,
+            ["ConnectionStrings__Postgres"] = database.ConnectionString,
+            ["ConnectionStrings__RabbitMq"] = await TestServices.RabbitMqAsync(),
+        });
+
+        Assert.Equal(HttpStatusCode.OK, await EventuallyAsync(worker, url + "/health/ready", HttpStatusCode.OK));
+    }
+
+    [Fact]
+    public async Task Worker_is_alive_but_not_ready_while_the_database_is_unreachable()
+    {
+        var url = HostProcess.LoopbackUrl();
+        await using var worker = HostProcess.Start("PerazziSync.Worker", new Dictionary<string, string>
+        {
+            ["ASPNETCORE_URLS"] = url,
+            // Nothing listens on port 1 of loopback.
+            ["ConnectionStrings__Postgres"] = "Host=127.0.0.1;Port=1;Username=nobody;Timeout=2",
+            ["ConnectionStrings__RabbitMq"] = await TestServices.RabbitMqAsync(),
+        });
+
+        Assert.Equal(HttpStatusCode.OK, await EventuallyAsync(worker, url + "/health/live", HttpStatusCode.OK));
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, (await Http.GetAsync(url + "/health/ready")).StatusCode);
+    }
+
+    [Theory]
+    [InlineData("PerazziSync.Receiver", "ConnectionStrings__RabbitMq")]
+    [InlineData("PerazziSync.Worker", "ConnectionStrings__Postgres")]
+    public async Task Host_refuses_to_start_without_its_connection_string_and_names_it(string project, string missing)
+    {
+        var environment = new Dictionary<string, string>
+        {
+            ["ASPNETCORE_URLS"] = HostProcess.LoopbackUrl(),
+            ["ConnectionStrings__Postgres"] = "Host=127.0.0.1;Port=1;Username=nobody",
+            ["ConnectionStrings__RabbitMq"] = "amqp://guest:guest@127.0.0.1:1/",
+        };
+        environment.Remove(missing);
+        await using var host = HostProcess.Start(project, environment);
+
+        Assert.NotEqual(0, await host.WaitForExitAsync(TimeSpan.FromSeconds(60)));
+        Assert.Contains(missing, host.Output, StringComparison.Ordinal);
+    }
+
+    static async Task<HttpStatusCode> EventuallyAsync(HostProcess host, string url, HttpStatusCode wanted)
+    {
+        var last = "no answer";
+        for (var deadline = DateTime.UtcNow.AddSeconds(60); DateTime.UtcNow < deadline && !host.HasExited;)
+        {
+            try
+            {
+                var response = await Http.GetAsync(url);
+                if (response.StatusCode == wanted)
+                {
+                    return wanted;
+                }
+                last = $"{(int)response.StatusCode}: {await response.Content.ReadAsStringAsync()}";
+            }
+            catch (HttpRequestException e)
+            {
+                last = e.Message;
+            }
+            await Task.Delay(250);
+        }
+        throw new Xunit.Sdk.XunitException($"{url} did not answer {wanted}; last: {last}\n{host.Output}");
+    }
+}
