@@ -9,7 +9,7 @@ if command -v docker >/dev/null && docker info >/dev/null 2>&1; then
   if [ ! -f .env ]; then
     # Passwords for this machine's containers; .env is not committed.
     umask 077
-    printf 'POSTGRES_PASSWORD=%s\nRABBITMQ_PASSWORD=%s\n' \
+    printf 'COMPOSE_PROJECT_NAME=perazzisync\nPOSTGRES_PASSWORD=%s\nRABBITMQ_PASSWORD=%s\n' \
       "$(head -c 24 /dev/urandom | base64 | tr -d '/+=')" "$(head -c 24 /dev/urandom | base64 | tr -d '/+=')" > .env
   fi
   exec docker compose up --build
