@@ -57,16 +57,15 @@ public sealed class HostProcess : IAsyncDisposable
         string project, IReadOnlyDictionary<string, string> environment, params string[] arguments)
     {
         await using var host = Start(project, environment, arguments);
-        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
-        await host._process.WaitForExitAsync(timeout.Token);
-        host._process.WaitForExit();
-        return (host._process.ExitCode, host.Output);
+        var exitCode = await host.WaitForExitAsync(TimeSpan.FromMinutes(2));
+        return (exitCode, host.Output);
     }
 
     public async Task<int> WaitForExitAsync(TimeSpan timeout)
     {
         using var cancel = new CancellationTokenSource(timeout);
         await _process.WaitForExitAsync(cancel.Token);
+        // The parameterless wait also lets the redirected output drain.
         _process.WaitForExit();
         return _process.ExitCode;
     }

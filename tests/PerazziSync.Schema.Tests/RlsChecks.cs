@@ -1,3 +1,5 @@
+using Dapper;
+using Npgsql;
 using static PerazziSync.Schema.Tests.PortalFixtureData;
 using Xunit;
 
@@ -236,4 +238,27 @@ public static class RlsChecks
                 "update perazzi_assets set verification_status = 'verified', verification_method = 'pos_match' where serial_number = 'SC3-555001'"));
         }),
     ];
+
+    /// <summary>
+    /// Runs every check inside the caller's transaction, each undone by a savepoint, and returns
+    /// the ones that failed with why.
+    /// </summary>
+    public static async Task<IReadOnlyList<string>> FailuresAsync(NpgsqlConnection connection)
+    {
+        var failures = new List<string>();
+        foreach (var check in All)
+        {
+            await connection.ExecuteAsync("savepoint rls_check");
+            try
+            {
+                await check.RunAsync(new PortalSession(connection));
+            }
+            catch (Exception e) when (e is Xunit.Sdk.XunitException or PostgresException)
+            {
+                failures.Add($"{check.Name}: {e.Message}");
+            }
+            await connection.ExecuteAsync("rollback to savepoint rls_check");
+        }
+        return failures;
+    }
 }

@@ -1,5 +1,4 @@
 using Dapper;
-using Npgsql;
 using Xunit;
 
 namespace PerazziSync.Schema.Tests;
@@ -46,22 +45,9 @@ public sealed class RowLevelSecurityTests(PortalDatabaseFixture portal) : IClass
         {
             await using var transaction = await portal.Connection.BeginTransactionAsync();
             await portal.Connection.ExecuteAsync(removal.Sql);
-            var broken = 0;
-            foreach (var check in RlsChecks.All)
-            {
-                await portal.Connection.ExecuteAsync("savepoint rls_check");
-                try
-                {
-                    await check.RunAsync(new PortalSession(portal.Connection));
-                }
-                catch (Exception e) when (e is Xunit.Sdk.XunitException or PostgresException)
-                {
-                    broken++;
-                }
-                await portal.Connection.ExecuteAsync("rollback to savepoint rls_check");
-            }
+            var broken = await RlsChecks.FailuresAsync(portal.Connection);
             await transaction.RollbackAsync();
-            if (broken == 0)
+            if (broken.Count == 0)
             {
                 unnoticed.Add(removal.What);
             }

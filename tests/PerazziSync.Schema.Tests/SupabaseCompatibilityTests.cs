@@ -90,20 +90,7 @@ public sealed class SupabaseCompatibilityTests : IAsyncLifetime
         await using var transaction = await _connection.BeginTransactionAsync();
         await _connection.ExecuteAsync("delete from documents");
         await PortalFixtureData.SeedAsync(_connection);
-        var failures = new List<string>();
-        foreach (var check in RlsChecks.All)
-        {
-            await _connection.ExecuteAsync("savepoint rls_check");
-            try
-            {
-                await check.RunAsync(new PortalSession(_connection));
-            }
-            catch (Exception e) when (e is Xunit.Sdk.XunitException or PostgresException)
-            {
-                failures.Add($"{check.Name}: {e.Message}");
-            }
-            await _connection.ExecuteAsync("rollback to savepoint rls_check");
-        }
+        var failures = await RlsChecks.FailuresAsync(_connection);
         await transaction.RollbackAsync();
         Assert.Empty(failures);
     }
