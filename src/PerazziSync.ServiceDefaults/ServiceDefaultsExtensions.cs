@@ -3,9 +3,11 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
+using Npgsql;
 
 namespace PerazziSync.ServiceDefaults;
 
@@ -17,12 +19,13 @@ public static class ServiceDefaultsExtensions
     public static IHostApplicationBuilder AddServiceDefaults(this IHostApplicationBuilder builder)
     {
         builder.Services.AddHealthChecks();
+        builder.Services.TryAddSingleton(TimeProvider.System);
         return builder;
     }
 
     /// <summary>
-    /// Requires <c>ConnectionStrings:Postgres</c> at start-up and makes readiness depend on the
-    /// database answering.
+    /// Requires <c>ConnectionStrings:Postgres</c> at start-up, registers an <see cref="NpgsqlDataSource"/>
+    /// for it and makes readiness depend on the database answering.
     /// </summary>
     public static IHostApplicationBuilder AddPortalDatabase(this IHostApplicationBuilder builder)
     {
@@ -31,6 +34,8 @@ public static class ServiceDefaultsExtensions
             .Validate(o => !string.IsNullOrWhiteSpace(o.Postgres),
                 "ConnectionStrings:Postgres is not set (environment variable ConnectionStrings__Postgres)")
             .ValidateOnStart();
+        builder.Services.AddSingleton(sp =>
+            NpgsqlDataSource.Create(sp.GetRequiredService<IOptions<ConnectionStringsOptions>>().Value.Postgres!));
         builder.Services.AddHealthChecks().AddNpgSql(
             sp => sp.GetRequiredService<IOptions<ConnectionStringsOptions>>().Value.Postgres!,
             name: "postgres",

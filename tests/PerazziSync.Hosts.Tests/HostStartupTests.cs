@@ -16,6 +16,8 @@ public sealed class HostStartupTests
         {
             ["ASPNETCORE_URLS"] = url,
             ["ConnectionStrings__RabbitMq"] = await TestServices.RabbitMqAsync(),
+            ["BigCommerce__StoreHash"] = "teststore",
+            ["BigCommerce__WebhookSecret"] = WebhookSender.Base64Secret(WebhookSender.BigCommerceClientSecret),
         });
 
         Assert.Equal(HttpStatusCode.OK, await EventuallyAsync(receiver, url + "/health/ready", HttpStatusCode.OK));
@@ -32,6 +34,8 @@ public sealed class HostStartupTests
             ["ASPNETCORE_URLS"] = url,
             ["ConnectionStrings__Postgres"] = database.ConnectionString,
             ["ConnectionStrings__RabbitMq"] = await TestServices.RabbitMqAsync(),
+            ["BigCommerce__StoreHash"] = "teststore",
+            ["BigCommerce__AccessToken"] = "token",
         });
 
         Assert.Equal(HttpStatusCode.OK, await EventuallyAsync(worker, url + "/health/ready", HttpStatusCode.OK));
@@ -47,6 +51,8 @@ public sealed class HostStartupTests
             // Nothing listens on port 1 of loopback.
             ["ConnectionStrings__Postgres"] = "Host=127.0.0.1;Port=1;Username=nobody;Timeout=2",
             ["ConnectionStrings__RabbitMq"] = await TestServices.RabbitMqAsync(),
+            ["BigCommerce__StoreHash"] = "teststore",
+            ["BigCommerce__AccessToken"] = "token",
         });
 
         Assert.Equal(HttpStatusCode.OK, await EventuallyAsync(worker, url + "/health/live", HttpStatusCode.OK));
@@ -55,14 +61,21 @@ public sealed class HostStartupTests
 
     [Theory]
     [InlineData("PerazziSync.Receiver", "ConnectionStrings__RabbitMq")]
+    [InlineData("PerazziSync.Receiver", "BigCommerce__WebhookSecret")]
+    [InlineData("PerazziSync.Receiver", "BigCommerce__StoreHash")]
     [InlineData("PerazziSync.Worker", "ConnectionStrings__Postgres")]
-    public async Task Host_refuses_to_start_without_its_connection_string_and_names_it(string project, string missing)
+    [InlineData("PerazziSync.Worker", "BigCommerce__AccessToken")]
+    [InlineData("PerazziSync.Worker", "BigCommerce__StoreHash")]
+    public async Task Host_refuses_to_start_without_a_required_setting_and_names_it(string project, string missing)
     {
         var environment = new Dictionary<string, string>
         {
             ["ASPNETCORE_URLS"] = HostProcess.LoopbackUrl(),
             ["ConnectionStrings__Postgres"] = "Host=127.0.0.1;Port=1;Username=nobody",
             ["ConnectionStrings__RabbitMq"] = "amqp://guest:guest@127.0.0.1:1/",
+            ["BigCommerce__StoreHash"] = "teststore",
+            ["BigCommerce__AccessToken"] = "token",
+            ["BigCommerce__WebhookSecret"] = WebhookSender.Base64Secret(WebhookSender.BigCommerceClientSecret),
         };
         environment.Remove(missing);
         await using var host = HostProcess.Start(project, environment);

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Dapper;
 using Npgsql;
+using PerazziSync.Testing;
 
 namespace PerazziSync.Schema.Tests;
 
@@ -10,10 +11,10 @@ namespace PerazziSync.Schema.Tests;
 /// </summary>
 public static class PortalFixtureData
 {
-    public static readonly Guid Jane = Guid.Parse("6f1c2a8e-1d4b-4c1e-9a51-3b7f0c2d9e01");
-    public static readonly Guid Marco = Guid.Parse("a3d9b7c4-55e2-4f0a-8c6d-0e1f2a3b4c02");
-    public static readonly Guid Support = Guid.Parse("c0ffee00-0000-4000-8000-000000000003");
-    public static readonly Guid Admin = Guid.Parse("ad000000-0000-4000-8000-000000000004");
+    public static readonly Guid Jane = PortalUsers.Jane;
+    public static readonly Guid Marco = PortalUsers.Marco;
+    public static readonly Guid Support = PortalUsers.Support;
+    public static readonly Guid Admin = PortalUsers.Admin;
 
     /// <summary>Signed up, no profile yet.</summary>
     public static readonly Guid Newcomer = Guid.Parse("0e000000-0000-4000-8000-000000000006");
@@ -23,26 +24,8 @@ public static class PortalFixtureData
 
     public static async Task SeedAsync(NpgsqlConnection connection)
     {
-        using var json = JsonDocument.Parse(await File.ReadAllTextAsync(
-            Path.Combine(AppContext.BaseDirectory, "fixtures", "portal", "users-and-assets.json")));
-        foreach (var user in json.RootElement.GetProperty("users").EnumerateArray())
-        {
-            await connection.ExecuteAsync(
-                """
-                insert into auth.users (id, email, email_confirmed_at)
-                values (@id, @email, case when @confirmed then now() end);
-                insert into profiles (id, email, display_name, role)
-                values (@id, @email, @displayName, @role);
-                """,
-                new
-                {
-                    id = user.GetProperty("id").GetGuid(),
-                    email = user.GetProperty("email").GetString(),
-                    confirmed = user.GetProperty("email_confirmed").GetBoolean(),
-                    displayName = user.GetProperty("display_name").GetString(),
-                    role = user.GetProperty("role").GetString(),
-                });
-        }
+        using var json = PortalUsers.Fixture();
+        await PortalUsers.SeedAsync(connection);
         foreach (var asset in json.RootElement.GetProperty("assets").EnumerateArray())
         {
             await connection.ExecuteAsync(

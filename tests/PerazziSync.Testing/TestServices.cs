@@ -21,13 +21,18 @@ public static class TestServices
         $"or set {variable} yourself, or start a Docker engine so Testcontainers can run them.";
 
     static readonly Lazy<Task<string>> PostgresServer = new(StartPostgresAsync);
-    static readonly Lazy<Task<string>> RabbitMqBroker = new(StartRabbitMqAsync);
+    const string ManagementVariable = "PERAZZI_RABBIT_MGMT_URL";
+
+    static readonly Lazy<Task<(string Amqp, string Management)>> RabbitMqBroker = new(StartRabbitMqAsync);
 
     /// <summary>Connection string of the server (its maintenance database).</summary>
     public static Task<string> PostgresAsync() => PostgresServer.Value;
 
-    /// <summary>AMQP URI of the broker.</summary>
-    public static Task<string> RabbitMqAsync() => RabbitMqBroker.Value;
+    /// <summary>AMQP URI of the broker (its default virtual host).</summary>
+    public static async Task<string> RabbitMqAsync() => (await RabbitMqBroker.Value).Amqp;
+
+    /// <summary>Root URL of the broker's management API, for creating virtual hosts.</summary>
+    public static async Task<string> RabbitMqManagementAsync() => (await RabbitMqBroker.Value).Management;
 
     static async Task<string> StartPostgresAsync()
     {
@@ -42,16 +47,23 @@ public static class TestServices
         return container.GetConnectionString();
     }
 
-    static async Task<string> StartRabbitMqAsync()
+    static async Task<(string, string)> StartRabbitMqAsync()
     {
         var configured = Environment.GetEnvironmentVariable(RabbitMqVariable);
         if (!string.IsNullOrWhiteSpace(configured))
         {
-            return configured;
+            var management = Environment.GetEnvironmentVariable(ManagementVariable);
+            if (string.IsNullOrWhiteSpace(management))
+            {
+                throw new InvalidOperationException(
+                    $"{RabbitMqVariable} is set but {ManagementVariable} (the broker's management API, e.g. http://127.0.0.1:15672/) is not. " +
+                    WhatToStart(ManagementVariable));
+            }
+            return (configured, management);
         }
         var container = await StartContainerAsync(
-            () => new RabbitMqBuilder("rabbitmq:3.13-management").Build(), "RabbitMQ", RabbitMqVariable);
-        return container.GetConnectionString();
+            () => new RabbitMqBuilder("rabbitmq:3.13-management").WithPortBinding(15672, true).Build(), "RabbitMQ", RabbitMqVariable);
+        return (container.GetConnectionString(), $"http://{container.Hostname}:{container.GetMappedPublicPort(15672)}/");
     }
 
     static async Task<T> StartContainerAsync<T>(Func<T> build, string what, string variable)

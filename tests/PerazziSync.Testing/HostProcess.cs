@@ -3,7 +3,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 
-namespace PerazziSync.Hosts.Tests;
+namespace PerazziSync.Testing;
 
 /// <summary>One of the product's programs, started from its build output as a user would run it.</summary>
 public sealed class HostProcess : IAsyncDisposable
@@ -27,7 +27,7 @@ public sealed class HostProcess : IAsyncDisposable
 
     public bool HasExited => _process.HasExited;
 
-    /// <summary>Starts <paramref name="project"/> with exactly the connection settings given (none inherited).</summary>
+    /// <summary>Starts <paramref name="project"/> with exactly the product settings given (none inherited).</summary>
     public static HostProcess Start(string project, IReadOnlyDictionary<string, string> environment, params string[] arguments)
     {
         var start = new ProcessStartInfo("dotnet")
@@ -41,7 +41,7 @@ public sealed class HostProcess : IAsyncDisposable
         {
             start.ArgumentList.Add(argument);
         }
-        foreach (var key in start.Environment.Keys.Where(k => k.StartsWith("ConnectionStrings__", StringComparison.Ordinal)).ToList())
+        foreach (var key in start.Environment.Keys.Where(IsProductSetting).ToList())
         {
             start.Environment.Remove(key);
         }
@@ -98,6 +98,11 @@ public sealed class HostProcess : IAsyncDisposable
             _output.AppendLine(line);
         }
     }
+
+    static bool IsProductSetting(string key) =>
+        ProductSections.Any(section => key.StartsWith(section + "__", StringComparison.OrdinalIgnoreCase));
+
+    static readonly string[] ProductSections = ["ConnectionStrings", "BigCommerce", "Pos", "Receiver"];
 
     static string EntryAssembly(string project)
     {

@@ -1,0 +1,190 @@
+using System.Text.Json;
+using MassTransit;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Options;
+using PerazziSync.Contracts;
+using PerazziSync.ServiceDefaults;
+
+namespace PerazziSync.Receiver.Webhooks;
+
+/// <summary><c>POST /webhooks/bigcommerce</c>: verify, publish, answer (SPEC section 2).</summary>
+public static class BigCommerceWebhooks
+{
+    const string Route = "bigcommerce";
+
+    static readonly HashSet<string> OrderScopes = new(StringComparer.Ordinal)
+    {
+        "store/order/created",
+        "store/order/updated",
+        "store/order/statusUpdated",
+        "store/order/archived",
+        "store/order/refund/created",
+    };
+
+    static readonly HashSet<string> CustomerScopes = new(StringComparer.Ordinal)
+    {
+        "store/customer/created",
+        "store/customer/updated",
+        "store/customer/deleted",
+    };
+
+    public static IEndpointRouteBuilder MapBigCommerceWebhooks(this IEndpointRouteBuilder app)
+    {
+        app.MapPost("/webhooks/bigcommerce", ReceiveAsync);
+        return app;
+    }
+
+    static async Task<IResult> ReceiveAsync(
+        HttpRequest request,
+        IOptions<ReceiverOptions> receiverOptions,
+        IOptions<BigCommerceWebhookOptions> webhookOptions,
+        BigCommerceSignature signature,
+        IPublishEndpoint publisher,
+        TimeProvider time,
+        ILogger<BigCommerceSignature> logger,
+        CancellationToken cancellationToken)
+    {
+        var receivedAt = time.GetUtcNow();
+        var options = webhookOptions.Value;
+        var (body, rejection) = await WebhookBody.ReadAsync(request, receiverOptions.Value.MaxBodyBytes, cancellationToken);
+        if (rejection is not null)
+        {
+            return Rejected(rejection);
+        }
+
+        var unauthenticated = Authenticate(body!, request.Headers, options, signature);
+        if (unauthenticated is not null)
+        {
+            ReceiverLog.Refused(logger, Route, unauthenticated);
+            return Rejected(new(StatusCodes.Status401Unauthorized, "unauthorized", unauthenticated));
+        }
+
+        Callback callback;
+        try
+        {
+            callback = Callback.Parse(body!);
+        }
+        catch (JsonException e)
+        {
+            return Rejected(new(StatusCodes.Status400BadRequest, "malformed", e.Message));
+        }
+
+        if (callback.Producer is { } producer && producer != $"stores/{options.StoreHash}")
+        {
+            ReceiverLog.OtherStore(logger, producer);
+            return Acknowledged("other_store");
+        }
+        var isOrder = OrderScopes.Contains(callback.Scope);
+        if (!isOrder && !CustomerScopes.Contains(callback.Scope))
+        {
+            ReceiverLog.UnhandledScope(logger, callback.Scope);
+            return Acknowledged("unhandled_scope");
+        }
+        if (callback.EntityId is not { } entityId)
+        {
+            return Rejected(new(StatusCodes.Status400BadRequest, "missing_field", "data.id must be a positive integer for this scope."));
+        }
+
+        var webhookId = request.Headers["webhook-id"].ToString();
+        if (string.IsNullOrEmpty(webhookId))
+        {
+            // Hooks authenticated by a shared header may come without a delivery id; such a
+            // delivery gets a fresh one, and its retries are absorbed by the idempotent upsert.
+            webhookId = $"unidentified-{NewId.NextGuid():N}";
+        }
+        var messageId = DeliveryIds.MessageId(Route, webhookId);
+        object message = isOrder
+            ? new BigCommerceOrderChanged(options.StoreHash!, entityId, callback.Scope, webhookId, receivedAt)
+            : new BigCommerceCustomerChanged(options.StoreHash!, entityId, callback.Scope, webhookId, receivedAt);
+
+        using var confirm = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        confirm.CancelAfter(receiverOptions.Value.PublishTimeout);
+        try
+        {
+            // Publish returns once RabbitMQ confirmed the message: only then may we answer 200.
+            await publisher.Publish(message, message.GetType(), context => context.MessageId = messageId, confirm.Token);
+        }
+        catch (Exception e) when (!cancellationToken.IsCancellationRequested)
+        {
+            ReceiverLog.NotConfirmed(logger, e, Route, webhookId);
+            Telemetry.WebhooksReceived.Add(1, Tag(), new("outcome", "unavailable"));
+            return TypedResults.Problem(
+                detail: "The callback could not be stored; retry later.",
+                statusCode: StatusCodes.Status503ServiceUnavailable,
+                title: "unavailable");
+        }
+        ReceiverLog.Accepted(logger, Route, webhookId, messageId);
+        Telemetry.WebhooksReceived.Add(1, Tag(), new("outcome", "accepted"));
+        return TypedResults.Ok(new Acknowledgement("accepted", null, messageId));
+    }
+
+    static string? Authenticate(byte[] body, IHeaderDictionary headers, BigCommerceWebhookOptions options, BigCommerceSignature signature)
+    {
+        if (signature.Verifier.IsConfigured && WebhookSignature.HasSignatureHeaders(headers))
+        {
+            return signature.Verifier.Verify(body, headers);
+        }
+        if (options.HasSharedHeader && headers.TryGetValue(options.WebhookHeaderName!, out var shared))
+        {
+            return WebhookSignature.SharedHeaderMatches(options.WebhookHeaderValue!, shared.ToString())
+                ? null
+                : $"the {options.WebhookHeaderName} header does not match";
+        }
+        return signature.Verifier.IsConfigured
+            ? "webhook-id, webhook-timestamp and webhook-signature headers are required"
+            : $"the {options.WebhookHeaderName} header is required";
+    }
+
+    static IResult Rejected(Rejection rejection)
+    {
+        Telemetry.WebhooksReceived.Add(1, Tag(), new("outcome", "rejected"), new("reason", rejection.Reason));
+        return rejection.ToResult();
+    }
+
+    static Ok<Acknowledgement> Acknowledged(string reason)
+    {
+        Telemetry.WebhooksReceived.Add(1, Tag(), new("outcome", "ignored"), new("reason", reason));
+        return TypedResults.Ok(new Acknowledgement("ignored", reason, null));
+    }
+
+    static KeyValuePair<string, object?> Tag() => new("route", Route);
+
+    /// <summary>The parts of a callback the receiver needs; everything else is tolerated and ignored.</summary>
+    sealed record Callback(string Scope, string? Producer, long? EntityId)
+    {
+        public static Callback Parse(byte[] body)
+        {
+            using var document = JsonDocument.Parse(body);
+            var root = document.RootElement;
+            if (root.ValueKind != JsonValueKind.Object)
+            {
+                throw new JsonException("The body must be a JSON object.");
+            }
+            if (!root.TryGetProperty("scope", out var scope) || scope.ValueKind != JsonValueKind.String || scope.GetString() is not { Length: > 0 } scopeText)
+            {
+                throw new JsonException("\"scope\" is required and must be a string.");
+            }
+            if (!root.TryGetProperty("data", out var data) || data.ValueKind != JsonValueKind.Object)
+            {
+                throw new JsonException("\"data\" is required and must be an object.");
+            }
+            var producer = root.TryGetProperty("producer", out var p) && p.ValueKind == JsonValueKind.String ? p.GetString() : null;
+            long? id = data.TryGetProperty("id", out var idValue) ? idValue.ValueKind switch
+            {
+                JsonValueKind.Number when idValue.TryGetInt64(out var n) && n > 0 => n,
+                JsonValueKind.String when long.TryParse(idValue.GetString(), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var n) && n > 0 => n,
+                _ => null,
+            } : null;
+            return new Callback(scopeText, producer, id);
+        }
+    }
+}
+
+/// <summary>The BigCommerce route's verifier, built once from configuration.</summary>
+sealed class BigCommerceSignature(IOptions<BigCommerceWebhookOptions> options)
+{
+    public WebhookSignature Verifier { get; } = new(options.Value.WebhookSecret);
+}
+
+/// <summary>The 200 body: accepted with its message id, or ignored with the reason.</summary>
+public sealed record Acknowledgement(string Status, string? Reason, Guid? MessageId);

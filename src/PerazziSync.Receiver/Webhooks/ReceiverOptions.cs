@@ -1,0 +1,40 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace PerazziSync.Receiver.Webhooks;
+
+/// <summary>The <c>Receiver</c> section.</summary>
+public sealed class ReceiverOptions
+{
+    public const string Section = "Receiver";
+
+    /// <summary>Larger bodies are refused with 413. BigCommerce callbacks are a few hundred bytes.</summary>
+    [Range(1024, 64 * 1024 * 1024)]
+    public int MaxBodyBytes { get; set; } = 256 * 1024;
+
+    /// <summary>
+    /// How long a callback may wait for the broker's confirm before the sender is told 503 and
+    /// retries: well under the senders' own timeouts.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00.100", "00:01:00")]
+    public TimeSpan PublishTimeout { get; set; } = TimeSpan.FromSeconds(5);
+}
+
+/// <summary>The webhook half of the <c>BigCommerce</c> section.</summary>
+public sealed class BigCommerceWebhookOptions
+{
+    public const string Section = "BigCommerce";
+
+    /// <summary>Callbacks whose <c>producer</c> names another store are acknowledged and dropped.</summary>
+    [Required(ErrorMessage = "BigCommerce:StoreHash is not set (environment variable BigCommerce__StoreHash)")]
+    public string? StoreHash { get; set; }
+
+    /// <summary>Standard Webhooks secret: the base64 of the app's client secret.</summary>
+    public string? WebhookSecret { get; set; }
+
+    /// <summary>A shared header that hooks created with custom headers carry instead of a signature.</summary>
+    public string? WebhookHeaderName { get; set; }
+
+    public string? WebhookHeaderValue { get; set; }
+
+    public bool HasSharedHeader => !string.IsNullOrEmpty(WebhookHeaderName) && !string.IsNullOrEmpty(WebhookHeaderValue);
+}

@@ -1,0 +1,53 @@
+using System.Buffers;
+using System.Net.Mime;
+
+namespace PerazziSync.Receiver.Webhooks;
+
+/// <summary>Reads a callback's body within the size limit, after checking its content type.</summary>
+static class WebhookBody
+{
+    /// <summary>The body, or the 413/415 rejection that stops the request.</summary>
+    public static async Task<(byte[]? Body, Rejection? Rejection)> ReadAsync(HttpRequest request, int maxBytes, CancellationToken cancellationToken)
+    {
+        if (!IsJson(request.ContentType))
+        {
+            return (null, new(StatusCodes.Status415UnsupportedMediaType, "unsupported_media_type",
+                $"Content-Type must be {MediaTypeNames.Application.Json}, not '{request.ContentType}'."));
+        }
+        if (request.ContentLength > maxBytes)
+        {
+            return (null, TooLarge(maxBytes));
+        }
+        var reader = request.BodyReader;
+        while (true)
+        {
+            var read = await reader.ReadAsync(cancellationToken);
+            if (read.Buffer.Length > maxBytes)
+            {
+                reader.AdvanceTo(read.Buffer.Start, read.Buffer.End);
+                return (null, TooLarge(maxBytes));
+            }
+            if (read.IsCompleted)
+            {
+                var body = read.Buffer.ToArray();
+                reader.AdvanceTo(read.Buffer.End);
+                return (body, null);
+            }
+            reader.AdvanceTo(read.Buffer.Start, read.Buffer.End);
+        }
+    }
+
+    static Rejection TooLarge(int maxBytes) =>
+        new(StatusCodes.Status413PayloadTooLarge, "payload_too_large", $"The body is larger than {maxBytes} bytes.");
+
+    static bool IsJson(string? contentType) =>
+        contentType is not null
+        && System.Net.Http.Headers.MediaTypeHeaderValue.TryParse(contentType, out var parsed)
+        && string.Equals(parsed.MediaType, MediaTypeNames.Application.Json, StringComparison.OrdinalIgnoreCase);
+}
+
+/// <summary>Why a callback was refused: its status, a short reason code and a sentence for the sender.</summary>
+sealed record Rejection(int Status, string Reason, string Detail)
+{
+    public IResult ToResult() => TypedResults.Problem(detail: Detail, statusCode: Status, title: Reason);
+}

@@ -1,0 +1,34 @@
+namespace PerazziSync.Receiver.Webhooks;
+
+public static class WebhookReceiverExtensions
+{
+    /// <summary>The webhook routes' options, validated at start-up, and what the routes need.</summary>
+    public static IHostApplicationBuilder AddWebhookReceiver(this IHostApplicationBuilder builder)
+    {
+        builder.Services.AddOptions<ReceiverOptions>()
+            .BindConfiguration(ReceiverOptions.Section)
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+        builder.Services.AddOptions<BigCommerceWebhookOptions>()
+            .BindConfiguration(BigCommerceWebhookOptions.Section)
+            .ValidateDataAnnotations()
+            .Validate(o => !string.IsNullOrEmpty(o.WebhookSecret) || o.HasSharedHeader,
+                "BigCommerce:WebhookSecret is not set (environment variable BigCommerce__WebhookSecret); " +
+                "set it, or BigCommerce:WebhookHeaderName and BigCommerce:WebhookHeaderValue")
+            .Validate(o => string.IsNullOrEmpty(o.WebhookSecret) || IsBase64(o.WebhookSecret),
+                "BigCommerce:WebhookSecret must be base64 (optionally prefixed whsec_)")
+            .ValidateOnStart();
+        builder.Services.AddSingleton<BigCommerceSignature>();
+        builder.Services.AddProblemDetails();
+        return builder;
+    }
+
+    public static IEndpointRouteBuilder MapWebhooks(this IEndpointRouteBuilder app) =>
+        app.MapBigCommerceWebhooks();
+
+    static bool IsBase64(string secret)
+    {
+        var value = secret.StartsWith("whsec_", StringComparison.Ordinal) ? secret["whsec_".Length..] : secret;
+        return Convert.TryFromBase64String(value, new byte[value.Length], out _);
+    }
+}

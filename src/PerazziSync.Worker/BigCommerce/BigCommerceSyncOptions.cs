@@ -1,0 +1,36 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace PerazziSync.Worker.BigCommerce;
+
+/// <summary>The worker's half of the <c>BigCommerce</c> section: how callbacks are coalesced and reconciled.</summary>
+public sealed class BigCommerceSyncOptions
+{
+    public const string Section = "BigCommerce";
+
+    /// <summary>
+    /// How long after a callback was received its fetch may start at the earliest. BigCommerce
+    /// fires bursts (order/updated with order/statusUpdated, retries); waiting a moment lets one
+    /// fetch cover the whole burst.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:01:00")]
+    public TimeSpan CoalesceDelay { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// How far the receivers' and workers' clocks may disagree. A callback skips its fetch only
+    /// when a fetch started more than this after the callback was received.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:01:00")]
+    public TimeSpan ClockSkew { get; set; } = TimeSpan.FromMilliseconds(250);
+
+    /// <summary>Quartz cron expression of the reconciliation; the same in every worker, so replicas agree on firings.</summary>
+    [Required]
+    public string ReconcileCron { get; set; } = "0 0/10 * * * ?";
+
+    /// <summary>How far before the watermark each reconciliation starts listing, for late writes upstream.</summary>
+    [Range(typeof(TimeSpan), "00:00:00", "1.00:00:00")]
+    public TimeSpan ReconcileOverlap { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>How far back the first reconciliation of a store looks.</summary>
+    [Range(typeof(TimeSpan), "00:00:00", "365.00:00:00")]
+    public TimeSpan ReconcileFirstLookback { get; set; } = TimeSpan.FromDays(1);
+}

@@ -1,0 +1,81 @@
+using Dapper;
+using Npgsql;
+
+namespace PerazziSync.Worker.Sync;
+
+/// <summary>
+/// Serialises the work on one source entity across every worker replica, with a PostgreSQL
+/// advisory lock held on the connection that then applies the change. The lock is taken outside
+/// any transaction because the fetch from the source runs under it, and a transaction left open
+/// for the length of an HTTP call (or a wait for the rate budget) is what databases time out.
+/// </summary>
+sealed class EntityLock : IAsyncDisposable
+{
+    readonly NpgsqlConnection _connection;
+    readonly string _key;
+
+    EntityLock(NpgsqlConnection connection, string key)
+    {
+        _connection = connection;
+        _key = key;
+    }
+
+    public NpgsqlConnection Connection => _connection;
+
+    public static async Task<EntityLock> AcquireAsync(NpgsqlDataSource database, string key, CancellationToken cancellationToken)
+    {
+        var connection = await database.OpenConnectionAsync(cancellationToken);
+        try
+        {
+            await connection.ExecuteAsync(new CommandDefinition(
+                "select pg_advisory_lock(hashtextextended(@Key, 0))", new { Key = key }, cancellationToken: cancellationToken));
+            return new EntityLock(connection, key);
+        }
+        catch
+        {
+            await connection.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>When the last applied fetch of the entity started, if any.</summary>
+    public async Task<DateTimeOffset?> LastFetchStartedAsync(string storeHash, string entityType, long entityId, CancellationToken cancellationToken)
+    {
+        const string sql = """
+            select fetch_started_at from perazzi_sync.entity_fetches
+            where store_hash = @StoreHash and entity_type = @EntityType and entity_id = @EntityId
+            """;
+        var startedAt = await _connection.QueryFirstOrDefaultAsync<DateTime?>(new CommandDefinition(
+            sql, new { StoreHash = storeHash, EntityType = entityType, EntityId = entityId }, cancellationToken: cancellationToken));
+        return startedAt is { } at ? new DateTimeOffset(DateTime.SpecifyKind(at, DateTimeKind.Utc)) : null;
+    }
+
+    /// <summary>A transaction in which every statement runs as <c>service_role</c>, as the portal's sync writer.</summary>
+    public async Task<NpgsqlTransaction> BeginAsServiceRoleAsync(CancellationToken cancellationToken)
+    {
+        var transaction = await _connection.BeginTransactionAsync(cancellationToken);
+        await _connection.ExecuteAsync(new CommandDefinition(
+            "set local role service_role", transaction: transaction, cancellationToken: cancellationToken));
+        return transaction;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        try
+        {
+            if (_connection.State == System.Data.ConnectionState.Open)
+            {
+                // A pooled connection keeps session locks after Close, so release it explicitly.
+                await _connection.ExecuteAsync("select pg_advisory_unlock(hashtextextended(@Key, 0))", new { Key = _key });
+            }
+        }
+        catch (NpgsqlException)
+        {
+            // The connection broke; the server released the lock with the session.
+        }
+        finally
+        {
+            await _connection.DisposeAsync();
+        }
+    }
+}

@@ -1,0 +1,16 @@
+namespace PerazziSync.Worker;
+
+static partial class WorkerLog
+{
+    [LoggerMessage(LogLevel.Information, "BigCommerce order {OrderId} ({Scope}): {Outcome}")]
+    public static partial void OrderOutcome(ILogger logger, long orderId, string scope, string outcome);
+
+    [LoggerMessage(LogLevel.Information, "BigCommerce customer {CustomerId} ({Scope}): {Outcome}")]
+    public static partial void CustomerOutcome(ILogger logger, long customerId, string scope, string outcome);
+
+    [LoggerMessage(LogLevel.Information, "Reconciliation of store {StoreHash} enqueued {Orders} orders and {Customers} customers")]
+    public static partial void Reconciled(ILogger logger, string storeHash, int orders, int customers);
+
+    [LoggerMessage(LogLevel.Debug, "Job {Job} firing at {ScheduledAt} was claimed by another worker")]
+    public static partial void FiringTaken(ILogger logger, string job, DateTimeOffset scheduledAt);
+}

@@ -1,0 +1,261 @@
+using System.Net;
+using System.Text.Json.Nodes;
+using PerazziSync.Testing;
+using Xunit;
+
+namespace PerazziSync.BigCommerce.Tests;
+
+/// <summary>Callbacks through receiver → RabbitMQ → worker → fake BigCommerce → PostgreSQL (SPEC section 4).</summary>
+public sealed class BigCommerceOrderSyncTests(SyncFixture fixture) : IClassFixture<SyncFixture>
+{
+    const string StoreHash = ProductUnderTest.StoreHash;
+    const string OrderQueue = "big-commerce-order-changed";
+
+    ProductUnderTest Product => fixture.Product;
+
+    FakeBigCommerce Store => Product.BigCommerce;
+
+    [Fact]
+    public async Task Fixture_order_218_arrives_with_its_lines_and_a_customer_linked_to_jane()
+    {
+        Store.PutOrder(BigCommerceFixtures.Load("order-v2.json"), BigCommerceFixtures.Lines(218));
+        Store.PutCustomer(BigCommerceFixtures.Customer(11, "JaneDoe@Example.com"));
+
+        var response = await Product.BigCommerceWebhooks.SendAsync(
+            BigCommerceFixtures.Callback("webhook-order-created.json", StoreHash, 218));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var order = await ProductUnderTest.EventuallyAsync(() => Rows.OrderAsync(Product, 218), o => o is not null);
+        Assert.True(order is not null, Product.Logs());
+        Assert.Equal(PortalUsers.Jane, order.UserId);
+        Assert.Equal("11", order.CustomerId);
+        Assert.Equal("Awaiting Payment", order.Status);
+        Assert.Equal(69.8400m, order.TotalAmount);
+        Assert.Equal("USD", order.Currency);
+        Assert.Equal(new DateTime(2019, 3, 5, 21, 40, 11, DateTimeKind.Utc), order.PlacedAt!.Value.ToUniversalTime());
+        Assert.Equal(["65", "66"], await Rows.LineIdsAsync(Product, 218));
+
+        var audit = await Rows.AuditAsync(Product, 218, 11);
+        Assert.Equal(
+            ["commerce.customer.upsert", "commerce.order.upsert", "commerce.order_item.upsert", "commerce.order_item.upsert"],
+            audit.Select(a => a.Action).Order().ToArray());
+        Assert.All(audit, a => Assert.Equal("service_role", a.ActorRole));
+        Assert.All(audit, a => Assert.Contains("\"operation\": \"insert\"", a.Metadata, StringComparison.Ordinal));
+        Assert.Equal(1, Store.OrderFetches(218));
+        Assert.Equal(0, Store.BadRequests);
+    }
+
+    [Fact]
+    public async Task A_burst_of_retries_and_double_fires_costs_one_fetch_and_no_extra_audit_row()
+    {
+        var modified = DateTimeOffset.UtcNow.AddMinutes(-10);
+        Store.PutOrder(BigCommerceFixtures.Order(301, 11, modified), BigCommerceFixtures.Lines(301));
+        Store.PutCustomer(BigCommerceFixtures.Customer(11, "janedoe@example.com"));
+        await DeliverAndWaitAsync("webhook-order-created.json", 301);
+        var auditBefore = (await Rows.AuditAsync(Product, 301)).Count;
+        var fetchesBefore = Store.OrderFetches(301);
+        Assert.Equal(1, fetchesBefore);
+
+        var created = BigCommerceFixtures.Callback("webhook-order-created.json", StoreHash, 301);
+        var burst = new[]
+        {
+            Product.BigCommerceWebhooks.SendAsync(created, "msg_burst"),
+            Product.BigCommerceWebhooks.SendAsync(created, "msg_burst"),
+            Product.BigCommerceWebhooks.SendAsync(created, "msg_burst"),
+            Product.BigCommerceWebhooks.SendAsync(BigCommerceFixtures.Callback("webhook-order-updated.json", StoreHash, 301)),
+            Product.BigCommerceWebhooks.SendAsync(BigCommerceFixtures.Callback("webhook-order-statusUpdated.json", StoreHash, 301)),
+        };
+        var before = Outcomes("order", 301).Count;
+        Assert.All(await Task.WhenAll(burst), r => Assert.Equal(HttpStatusCode.OK, r.StatusCode));
+        await WaitForOutcomesAsync("order", 301, before + burst.Length);
+
+        Assert.Equal(fetchesBefore + 1, Store.OrderFetches(301));
+        Assert.Equal(auditBefore, (await Rows.AuditAsync(Product, 301)).Count);
+        Assert.Equal(["65", "66"], await Rows.LineIdsAsync(Product, 301));
+    }
+
+    [Fact]
+    public async Task Two_changes_announced_by_identical_light_payloads_both_arrive()
+    {
+        var first = DateTimeOffset.UtcNow.AddMinutes(-5);
+        Store.PutOrder(BigCommerceFixtures.Order(302, 11, first, "Pending"), BigCommerceFixtures.Lines(302));
+        Store.PutCustomer(BigCommerceFixtures.Customer(11, "janedoe@example.com"));
+        var body = BigCommerceFixtures.Callback("webhook-order-updated.json", StoreHash, 302);
+
+        Assert.Equal(HttpStatusCode.OK, (await Product.BigCommerceWebhooks.SendAsync(body)).StatusCode);
+        await Task.Delay(TimeSpan.FromSeconds(1));
+        Store.PutOrder(BigCommerceFixtures.Order(302, 11, first.AddSeconds(1), "Shipped"), BigCommerceFixtures.Lines(302));
+        Assert.Equal(HttpStatusCode.OK, (await Product.BigCommerceWebhooks.SendAsync(body)).StatusCode);
+
+        var order = await ProductUnderTest.EventuallyAsync(() => Rows.OrderAsync(Product, 302), o => o?.Status == "Shipped");
+        Assert.Equal("Shipped", order?.Status);
+    }
+
+    [Fact]
+    public async Task An_older_snapshot_never_overwrites_a_newer_one_and_a_status_change_writes_one_audit_row()
+    {
+        var newer = DateTimeOffset.UtcNow.AddMinutes(-1);
+        Store.PutCustomer(BigCommerceFixtures.Customer(11, "janedoe@example.com"));
+        Store.PutOrder(BigCommerceFixtures.Order(303, 11, newer, "Shipped"), BigCommerceFixtures.Lines(303));
+        await DeliverAndWaitAsync("webhook-order-updated.json", 303);
+        var auditBefore = await Rows.AuditAsync(Product, 303);
+
+        Store.PutOrder(BigCommerceFixtures.Order(303, 11, newer.AddHours(-1), "Pending"), BigCommerceFixtures.Lines(303));
+        await DeliverAndWaitAsync("webhook-order-updated.json", 303);
+
+        Assert.Equal("Shipped", (await Rows.OrderAsync(Product, 303))?.Status);
+        Assert.Equal(auditBefore.Count, (await Rows.AuditAsync(Product, 303)).Count);
+
+        Store.PutOrder(BigCommerceFixtures.Order(303, 11, newer.AddMinutes(1), "Completed"), BigCommerceFixtures.Lines(303));
+        await DeliverAndWaitAsync("webhook-order-statusUpdated.json", 303);
+
+        Assert.Equal("Completed", (await Rows.OrderAsync(Product, 303))?.Status);
+        var added = (await Rows.AuditAsync(Product, 303)).Skip(auditBefore.Count).ToList();
+        var change = Assert.Single(added);
+        Assert.Equal("commerce.order.upsert", change.Action);
+        var fields = JsonNode.Parse(change.Metadata)!["changed_fields"]!.AsArray().Select(f => f!.GetValue<string>()).ToList();
+        Assert.Contains("status", fields);
+        Assert.Contains("source_modified_at", fields);
+        Assert.DoesNotContain("total_amount", fields);
+        var metadata = JsonNode.Parse(change.Metadata)!;
+        Assert.Equal("bigcommerce", metadata["source_system"]!.GetValue<string>());
+        Assert.False(string.IsNullOrEmpty(metadata["message_id"]?.GetValue<string>()));
+    }
+
+    [Fact]
+    public async Task Lines_gone_upstream_are_removed_and_audited()
+    {
+        var modified = DateTimeOffset.UtcNow.AddMinutes(-3);
+        Store.PutCustomer(BigCommerceFixtures.Customer(11, "janedoe@example.com"));
+        Store.PutOrder(BigCommerceFixtures.Order(304, 11, modified), BigCommerceFixtures.Lines(304));
+        await DeliverAndWaitAsync("webhook-order-created.json", 304);
+
+        var oneLine = BigCommerceFixtures.Lines(304);
+        oneLine.RemoveAt(1);
+        Store.PutOrder(BigCommerceFixtures.Order(304, 11, modified.AddSeconds(30)), oneLine);
+        await DeliverAndWaitAsync("webhook-order-updated.json", 304);
+
+        Assert.Equal(["65"], await Rows.LineIdsAsync(Product, 304));
+        Assert.Single(await Rows.AuditAsync(Product, 304), a => a.Action == "commerce.order_item.delete");
+    }
+
+    [Fact]
+    public async Task Guest_orders_and_orders_of_unconfirmed_users_are_parked_not_linked()
+    {
+        var modified = DateTimeOffset.UtcNow.AddMinutes(-2);
+        Store.PutOrder(BigCommerceFixtures.Order(305, 0, modified), BigCommerceFixtures.Lines(305));
+        Store.PutOrder(BigCommerceFixtures.Order(306, 31, modified), BigCommerceFixtures.Lines(306));
+        Store.PutCustomer(BigCommerceFixtures.Customer(31, "unconfirmed@example.com"));
+
+        await Product.BigCommerceWebhooks.SendAsync(BigCommerceFixtures.Callback("webhook-order-created.json", StoreHash, 305));
+        await Product.BigCommerceWebhooks.SendAsync(BigCommerceFixtures.Callback("webhook-order-created.json", StoreHash, 306));
+
+        var guest = await ProductUnderTest.EventuallyAsync(() => Rows.ParkedAsync(Product, "order:305"), p => p is not null);
+        var unconfirmed = await ProductUnderTest.EventuallyAsync(() => Rows.ParkedAsync(Product, "order:306"), p => p is not null);
+        Assert.Equal("guest_order", guest?.Reason);
+        Assert.Equal("no_confirmed_portal_user", unconfirmed?.Reason);
+        Assert.Null(await Rows.OrderAsync(Product, 305));
+        Assert.Null(await Rows.OrderAsync(Product, 306));
+        Assert.Equal(0, await Rows.CustomerCountAsync(Product, 31));
+    }
+
+    [Fact]
+    public async Task Rate_limiting_and_server_errors_delay_the_sync_but_lose_and_dead_letter_nothing()
+    {
+        Store.PutCustomer(BigCommerceFixtures.Customer(11, "janedoe@example.com"));
+        Store.PutOrder(BigCommerceFixtures.Order(307, 11, DateTimeOffset.UtcNow.AddMinutes(-1), "Shipped"), BigCommerceFixtures.Lines(307));
+        Store.PutOrder(BigCommerceFixtures.Order(308, 11, DateTimeOffset.UtcNow.AddMinutes(-1), "Shipped"), BigCommerceFixtures.Lines(308));
+        Store.LowerCaseHeaders = true;
+        try
+        {
+            Store.ExhaustWindow(TimeSpan.FromSeconds(2));
+            await Product.BigCommerceWebhooks.SendAsync(BigCommerceFixtures.Callback("webhook-order-created.json", StoreHash, 307));
+            var first = await ProductUnderTest.EventuallyAsync(() => Rows.OrderAsync(Product, 307), o => o is not null);
+            Assert.True(first is not null, Product.Logs());
+
+            Store.FailNext(12, HttpStatusCode.InternalServerError);
+            await Product.BigCommerceWebhooks.SendAsync(BigCommerceFixtures.Callback("webhook-order-created.json", StoreHash, 308));
+            var second = await ProductUnderTest.EventuallyAsync(() => Rows.OrderAsync(Product, 308), o => o is not null, TimeSpan.FromSeconds(90));
+            Assert.True(second is not null, Product.Logs());
+        }
+        finally
+        {
+            Store.LowerCaseHeaders = false;
+        }
+        Assert.Equal(0u, await Product.Broker.MessageCountAsync(OrderQueue + "_error"));
+    }
+
+    [Fact]
+    public async Task Archived_order_is_kept_and_marked()
+    {
+        var modified = DateTimeOffset.UtcNow.AddMinutes(-4);
+        Store.PutCustomer(BigCommerceFixtures.Customer(11, "janedoe@example.com"));
+        Store.PutOrder(BigCommerceFixtures.Order(309, 11, modified), BigCommerceFixtures.Lines(309));
+        await DeliverAndWaitAsync("webhook-order-created.json", 309);
+
+        var archived = BigCommerceFixtures.Order(309, 11, modified.AddSeconds(5));
+        archived["is_deleted"] = true;
+        Store.PutOrder(archived, BigCommerceFixtures.Lines(309));
+        await DeliverAndWaitAsync("webhook-order-archived.json", 309);
+
+        var order = await Rows.OrderAsync(Product, 309);
+        Assert.NotNull(order?.ArchivedAt);
+        Assert.Equal(["65", "66"], await Rows.LineIdsAsync(Product, 309));
+    }
+
+    [Fact]
+    public async Task Deleted_customer_keeps_its_row_and_orders_marked_unlinked()
+    {
+        Store.PutCustomer(BigCommerceFixtures.Customer(12, "Marco.Rossi@example.IT"));
+        Store.PutOrder(BigCommerceFixtures.Order(310, 12, DateTimeOffset.UtcNow.AddMinutes(-4)), BigCommerceFixtures.Lines(310));
+        await DeliverAndWaitAsync("webhook-order-created.json", 310);
+        Assert.Equal(PortalUsers.Marco, (await Rows.OrderAsync(Product, 310))?.UserId);
+
+        await Product.BigCommerceWebhooks.SendAsync(BigCommerceFixtures.Callback("webhook-customer-deleted.json", StoreHash, 12));
+
+        var status = await ProductUnderTest.EventuallyAsync(() => Rows.LinkStatusAsync(Product, 12), s => s == "unlinked");
+        Assert.Equal("unlinked", status);
+        Assert.NotNull(await Rows.OrderAsync(Product, 310));
+    }
+
+    [Fact]
+    public async Task A_linked_customer_is_never_moved_to_another_user_by_an_email_change_upstream()
+    {
+        Store.PutCustomer(BigCommerceFixtures.Customer(13, "janedoe@example.com"));
+        Store.PutOrder(BigCommerceFixtures.Order(311, 13, DateTimeOffset.UtcNow.AddMinutes(-4)), BigCommerceFixtures.Lines(311));
+        await DeliverAndWaitAsync("webhook-order-created.json", 311);
+
+        var changed = BigCommerceFixtures.Customer(13, "marco.rossi@example.it");
+        changed["date_modified"] = DateTimeOffset.UtcNow.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", System.Globalization.CultureInfo.InvariantCulture);
+        Store.PutCustomer(changed);
+        await Product.BigCommerceWebhooks.SendAsync(BigCommerceFixtures.Callback("webhook-customer-updated.json", StoreHash, 13));
+        await WaitForOutcomesAsync("customer", 13, 1);
+
+        Assert.Equal(PortalUsers.Jane, (await Rows.OrderAsync(Product, 311))?.UserId);
+    }
+
+    /// <summary>Sends a callback and waits until the worker has finished with it.</summary>
+    async Task DeliverAndWaitAsync(string fixture, long orderId)
+    {
+        var before = Outcomes("order", orderId).Count;
+        var response = await Product.BigCommerceWebhooks.SendAsync(BigCommerceFixtures.Callback(fixture, StoreHash, orderId));
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        await WaitForOutcomesAsync("order", orderId, before + 1);
+    }
+
+    async Task WaitForOutcomesAsync(string entity, long id, int count)
+    {
+        var outcomes = await ProductUnderTest.EventuallyAsync(() => Task.FromResult(Outcomes(entity, id)), o => o.Count >= count);
+        Assert.True(outcomes.Count >= count, Product.Logs());
+    }
+
+    /// <summary>The outcome the worker logged for each message about this entity, in order.</summary>
+    List<string> Outcomes(string entity, long id)
+    {
+        var marker = $"BigCommerce {entity} {id} (";
+        return Product.Logs().Split('\n')
+            .Where(line => line.Contains(marker, StringComparison.Ordinal))
+            .Select(line => line[(line.LastIndexOf(':') + 1)..].Trim())
+            .ToList();
+    }
+}

@@ -1,0 +1,174 @@
+using System.Net;
+using System.Text;
+using System.Text.Json.Nodes;
+using PerazziSync.Contracts;
+using PerazziSync.Testing;
+using Xunit;
+
+namespace PerazziSync.BigCommerce.Tests;
+
+/// <summary>The receiver's BigCommerce route against SPEC section 2, observed on the broker.</summary>
+public sealed class BigCommerceWebhookTests(ReceiverFixture fixture) : IClassFixture<ReceiverFixture>
+{
+    const string StoreHash = ProductUnderTest.StoreHash;
+    static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(30) };
+
+    ProductUnderTest Product => fixture.Product;
+
+    string Url => Product.ReceiverUrl + "/webhooks/bigcommerce";
+
+    [Fact]
+    public async Task Signed_order_callback_is_published_once_with_a_message_id_derived_from_the_webhook_id()
+    {
+        var probe = await Product.Broker.ProbeAsync<BigCommerceOrderChanged>();
+        var body = BigCommerceFixtures.Callback("webhook-order-created.json", StoreHash, 218);
+
+        var first = await Product.BigCommerceWebhooks.SendAsync(body, "msg_retried");
+        var retry = await Product.BigCommerceWebhooks.SendAsync(body, "msg_retried");
+        var other = await Product.BigCommerceWebhooks.SendAsync(body, "msg_other");
+
+        Assert.Equal(HttpStatusCode.OK, first.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, retry.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, other.StatusCode);
+        var published = await Product.Broker.DrainAsync(probe);
+        Assert.Equal(3, published.Count);
+        Assert.Equal(published[0].MessageId, published[1].MessageId);
+        Assert.NotEqual(published[0].MessageId, published[2].MessageId);
+        var message = JsonNode.Parse(published[0].Body)!["message"]!;
+        Assert.Equal(218, message["orderId"]!.GetValue<long>());
+        Assert.Equal("store/order/created", message["scope"]!.GetValue<string>());
+        Assert.Equal("msg_retried", message["webhookId"]!.GetValue<string>());
+    }
+
+    [Theory]
+    [InlineData("webhook-order-updated.json", 250)]
+    [InlineData("webhook-order-statusUpdated.json", 250)]
+    [InlineData("webhook-order-archived.json", 250)]
+    [InlineData("webhook-order-refund-created.json", 250)]
+    [InlineData("webhook-order-statusUpdated-overview-variant.json", 173331)]
+    [InlineData("webhook-order-updated-graphql-variant.json", 272)]
+    public async Task Every_documented_order_callback_variant_is_accepted(string fixture, long orderId)
+    {
+        var probe = await Product.Broker.ProbeAsync<BigCommerceOrderChanged>();
+        var callback = BigCommerceFixtures.Load(fixture);
+        callback["producer"] = $"stores/{StoreHash}";
+
+        var response = await Product.BigCommerceWebhooks.SendAsync(callback.ToJsonString());
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var published = Assert.Single(await Product.Broker.DrainAsync(probe));
+        Assert.Equal(orderId, JsonNode.Parse(published.Body)!["message"]!["orderId"]!.GetValue<long>());
+    }
+
+    [Fact]
+    public async Task Store_id_as_a_number_and_a_missing_created_at_are_tolerated()
+    {
+        var probe = await Product.Broker.ProbeAsync<BigCommerceCustomerChanged>();
+        var callback = BigCommerceFixtures.Load("webhook-customer-updated.json");
+        callback["producer"] = $"stores/{StoreHash}";
+        callback["store_id"] = 1025646;
+        callback.Remove("created_at");
+        callback["unexpected"] = new JsonObject { ["extra"] = true };
+
+        var response = await Product.BigCommerceWebhooks.SendAsync(callback.ToJsonString());
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var published = Assert.Single(await Product.Broker.DrainAsync(probe));
+        Assert.Equal(32, JsonNode.Parse(published.Body)!["message"]!["customerId"]!.GetValue<long>());
+    }
+
+    [Theory]
+    [InlineData("webhook-product-created.json")]
+    [InlineData("webhook-cart-converted.json")]
+    [InlineData("webhook-customer-address-created.json")]
+    [InlineData("webhook-hook-deliveryException.json")]
+    [InlineData("webhook-order-message-created.json")]
+    public async Task Unhandled_scopes_are_acknowledged_and_not_published(string fixture)
+    {
+        var orders = await Product.Broker.ProbeAsync<BigCommerceOrderChanged>();
+        var customers = await Product.Broker.ProbeAsync<BigCommerceCustomerChanged>();
+        var callback = BigCommerceFixtures.Load(fixture);
+        callback["producer"] = $"stores/{StoreHash}";
+
+        var response = await Product.BigCommerceWebhooks.SendAsync(callback.ToJsonString());
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Contains("unhandled_scope", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Empty(await Product.Broker.DrainAsync(orders));
+        Assert.Empty(await Product.Broker.DrainAsync(customers));
+    }
+
+    [Fact]
+    public async Task Callback_from_another_store_is_acknowledged_and_not_published()
+    {
+        var probe = await Product.Broker.ProbeAsync<BigCommerceOrderChanged>();
+
+        var response = await Product.BigCommerceWebhooks.SendAsync(
+            BigCommerceFixtures.Callback("webhook-order-created.json", "someoneelse", 218));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Contains("other_store", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Empty(await Product.Broker.DrainAsync(probe));
+    }
+
+    [Fact]
+    public async Task Bad_input_gets_its_status_and_nothing_is_published()
+    {
+        var probe = await Product.Broker.ProbeAsync<BigCommerceOrderChanged>();
+        var body = BigCommerceFixtures.Callback("webhook-order-created.json", StoreHash, 218);
+        var webhooks = Product.BigCommerceWebhooks;
+        var wrongSecret = new WebhookSender(Http, Url, WebhookSender.Base64Secret("not-the-secret"));
+
+        var badSignature = await wrongSecret.SendAsync(body);
+        var staleTimestamp = await webhooks.SendAsync(body, timestamp: DateTimeOffset.UtcNow.AddMinutes(-6));
+        var futureTimestamp = await webhooks.SendAsync(body, timestamp: DateTimeOffset.UtcNow.AddMinutes(6));
+        var unsigned = await Http.PostAsync(Url, new StringContent(body, Encoding.UTF8, "application/json"));
+        var tampered = await Http.SendAsync(Tamper(webhooks.SignedRequest(body, "msg_t", DateTimeOffset.UtcNow), body.Replace("218", "219", StringComparison.Ordinal)));
+        var malformed = await webhooks.SendAsync("{\"scope\": \"store/order/created\", \"data\": {");
+        var notAnObject = await webhooks.SendAsync("[1,2,3]");
+        var missingId = await webhooks.SendAsync("{\"scope\":\"store/order/created\",\"producer\":\"stores/teststore\",\"data\":{\"type\":\"order\"}}");
+        var oversized = await webhooks.SendAsync(
+            BigCommerceFixtures.Callback("webhook-order-created.json", StoreHash, 218).Replace("\"hash\"", $"\"padding\":\"{new string('x', 5000)}\",\"hash\"", StringComparison.Ordinal));
+        var plainText = await Http.SendAsync(webhooks.SignedRequest(body, "msg_text", DateTimeOffset.UtcNow, "text/plain"));
+
+        Assert.Equal(HttpStatusCode.Unauthorized, badSignature.StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, staleTimestamp.StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, futureTimestamp.StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, unsigned.StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, tampered.StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, malformed.StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, notAnObject.StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, missingId.StatusCode);
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, oversized.StatusCode);
+        Assert.Equal(HttpStatusCode.UnsupportedMediaType, plainText.StatusCode);
+        Assert.Contains("data.id", await missingId.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Empty(await Product.Broker.DrainAsync(probe));
+    }
+
+    [Fact]
+    public async Task Configured_shared_header_authenticates_instead_of_a_signature()
+    {
+        var probe = await Product.Broker.ProbeAsync<BigCommerceOrderChanged>();
+        var body = BigCommerceFixtures.Callback("webhook-order-created.json", StoreHash, 218);
+
+        var right = await Http.SendAsync(WithHeader(body, ReceiverFixture.SharedHeaderValue));
+        var wrong = await Http.SendAsync(WithHeader(body, "guess"));
+
+        Assert.Equal(HttpStatusCode.OK, right.StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, wrong.StatusCode);
+        Assert.Single(await Product.Broker.DrainAsync(probe));
+    }
+
+    HttpRequestMessage WithHeader(string body, string value)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Post, Url) { Content = new StringContent(body, Encoding.UTF8, "application/json") };
+        request.Headers.Add(ReceiverFixture.SharedHeaderName, value);
+        return request;
+    }
+
+    static HttpRequestMessage Tamper(HttpRequestMessage signed, string otherBody)
+    {
+        signed.Content = new StringContent(otherBody, Encoding.UTF8, "application/json");
+        return signed;
+    }
+}

@@ -1,0 +1,254 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using System.Net;
+using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+
+namespace PerazziSync.Testing;
+
+/// <summary>
+/// BigCommerce's REST API for one store, over real HTTP on loopback: the Orders V2 and Customers V3
+/// reads the sync makes, BigCommerce's fixed-window rate limit with its headers, and faults on demand.
+/// It answers 401 without the access token and 400 without the JSON Accept and Content-Type headers
+/// BigCommerce's spec asks for.
+/// </summary>
+public sealed class FakeBigCommerce : IAsyncDisposable
+{
+    public const string AccessToken = "test-access-token";
+
+    readonly WebApplication _app;
+    readonly ConcurrentDictionary<long, JsonObject> _orders = new();
+    readonly ConcurrentDictionary<long, JsonArray> _lines = new();
+    readonly ConcurrentDictionary<long, JsonObject> _customers = new();
+    readonly ConcurrentDictionary<string, int> _requests = new();
+    readonly Lock _gate = new();
+    DateTimeOffset _windowEndsAt = DateTimeOffset.MinValue;
+    int _windowUsed;
+    int _failuresLeft;
+    int _failureStatus;
+    int _tooManyRequests;
+    int _badRequests;
+    double _randomFailureRate;
+
+    FakeBigCommerce(WebApplication app, string storeHash)
+    {
+        _app = app;
+        StoreHash = storeHash;
+    }
+
+    public string StoreHash { get; }
+
+    public string BaseUrl => _app.Urls.First();
+
+    /// <summary>Requests per window; 0 means unlimited.</summary>
+    public int Quota { get; set; }
+
+    public TimeSpan Window { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Send the rate-limit headers in lower case, as some proxies do.</summary>
+    public bool LowerCaseHeaders { get; set; }
+
+    public int TooManyRequestsSent => Volatile.Read(ref _tooManyRequests);
+
+    /// <summary>Requests refused for missing token or headers: the client must never cause one.</summary>
+    public int BadRequests => Volatile.Read(ref _badRequests);
+
+    public static async Task<FakeBigCommerce> StartAsync(string storeHash)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.Logging.ClearProviders();
+        var app = builder.Build();
+        var fake = new FakeBigCommerce(app, storeHash);
+        app.Use(fake.GuardAsync);
+        app.MapGet($"/stores/{storeHash}/v2/orders/{{id:long}}", (long id) => fake.Order(id));
+        app.MapGet($"/stores/{storeHash}/v2/orders/{{id:long}}/products", (long id, int? page, int? limit) => fake.Lines(id, page ?? 1, limit ?? 50));
+        app.MapGet($"/stores/{storeHash}/v2/orders", (int? page, int? limit) => fake.ListOrders(page ?? 1, limit ?? 50));
+        app.MapGet($"/stores/{storeHash}/v3/customers", (HttpRequest request) => fake.Customers(request));
+        await app.StartAsync();
+        return fake;
+    }
+
+    public void PutOrder(JsonObject order, JsonArray lines)
+    {
+        var id = order["id"]!.GetValue<long>();
+        _orders[id] = (JsonObject)order.DeepClone();
+        _lines[id] = (JsonArray)lines.DeepClone();
+    }
+
+    public void PutCustomer(JsonObject customer) =>
+        _customers[customer["id"]!.GetValue<long>()] = (JsonObject)customer.DeepClone();
+
+    /// <summary>How many times the order itself was fetched.</summary>
+    public int OrderFetches(long orderId) => _requests.GetValueOrDefault($"order:{orderId}");
+
+    public int CustomerFetches(long customerId) => _requests.GetValueOrDefault($"customer:{customerId}");
+
+    public int OrderListings => _requests.GetValueOrDefault("orders:list");
+
+    public int CustomerListings => _requests.GetValueOrDefault("customers:list");
+
+    public int TotalRequests => _requests.Values.Sum();
+
+    /// <summary>The next <paramref name="count"/> requests fail with <paramref name="status"/>.</summary>
+    public void FailNext(int count, HttpStatusCode status)
+    {
+        lock (_gate)
+        {
+            _failuresLeft = count;
+            _failureStatus = (int)status;
+        }
+    }
+
+    /// <summary>Every request fails with 500 with this probability.</summary>
+    public void FailAtRandom(double rate) => _randomFailureRate = rate;
+
+    /// <summary>Spends the rest of the current window, as another app of the store would.</summary>
+    public void ExhaustWindow(TimeSpan resetIn)
+    {
+        lock (_gate)
+        {
+            _windowEndsAt = DateTimeOffset.UtcNow + resetIn;
+            _windowUsed = int.MaxValue / 2;
+        }
+    }
+
+    async Task GuardAsync(HttpContext context, RequestDelegate next)
+    {
+        var request = context.Request;
+        if (request.Headers["X-Auth-Token"] != AccessToken)
+        {
+            Interlocked.Increment(ref _badRequests);
+            context.Response.StatusCode = StatusCodes.Status401Unauthorized;
+            return;
+        }
+        if (!request.Headers.Accept.ToString().Contains("application/json", StringComparison.Ordinal)
+            || !(request.ContentType ?? "").StartsWith("application/json", StringComparison.Ordinal))
+        {
+            Interlocked.Increment(ref _badRequests);
+            context.Response.StatusCode = StatusCodes.Status400BadRequest;
+            return;
+        }
+
+        int status = 0;
+        int left;
+        TimeSpan reset;
+        lock (_gate)
+        {
+            var now = DateTimeOffset.UtcNow;
+            if (now >= _windowEndsAt)
+            {
+                _windowEndsAt = now + Window;
+                _windowUsed = 0;
+            }
+            reset = _windowEndsAt - now;
+            if (Quota > 0 && _windowUsed >= Quota)
+            {
+                status = StatusCodes.Status429TooManyRequests;
+            }
+            else
+            {
+                _windowUsed++;
+                if (_failuresLeft > 0)
+                {
+                    _failuresLeft--;
+                    status = _failureStatus;
+                }
+                else if (_randomFailureRate > 0 && Random.Shared.NextDouble() < _randomFailureRate)
+                {
+                    status = StatusCodes.Status500InternalServerError;
+                }
+            }
+            left = Quota > 0 ? Math.Max(Quota - _windowUsed, 0) : 1_000_000;
+        }
+        if (Quota > 0 || status == StatusCodes.Status429TooManyRequests)
+        {
+            var headers = context.Response.Headers;
+            headers[Name("X-Rate-Limit-Requests-Left")] = left.ToString(CultureInfo.InvariantCulture);
+            headers[Name("X-Rate-Limit-Time-Reset-Ms")] = ((long)reset.TotalMilliseconds).ToString(CultureInfo.InvariantCulture);
+            headers[Name("X-Rate-Limit-Time-Window-Ms")] = ((long)Window.TotalMilliseconds).ToString(CultureInfo.InvariantCulture);
+            headers[Name("X-Rate-Limit-Requests-Quota")] = Quota.ToString(CultureInfo.InvariantCulture);
+        }
+        if (status == StatusCodes.Status429TooManyRequests)
+        {
+            Interlocked.Increment(ref _tooManyRequests);
+        }
+        if (status != 0)
+        {
+            context.Response.StatusCode = status;
+            return;
+        }
+        await next(context);
+    }
+
+    string Name(string header) => LowerCaseHeaders ? header.ToLowerInvariant() : header;
+
+    IResult Order(long id)
+    {
+        Count($"order:{id}");
+        return _orders.TryGetValue(id, out var order) ? Json(order) : Results.NotFound();
+    }
+
+    IResult Lines(long id, int page, int limit)
+    {
+        Count($"lines:{id}");
+        if (!_lines.TryGetValue(id, out var lines))
+        {
+            return Results.NotFound();
+        }
+        var slice = lines.Skip((page - 1) * limit).Take(limit).Select(l => l!.DeepClone()).ToArray();
+        // V2 answers an empty page with 204.
+        return slice.Length == 0 ? Results.NoContent() : Json(new JsonArray(slice));
+    }
+
+    IResult ListOrders(int page, int limit)
+    {
+        Count("orders:list");
+        var all = _orders.Values.OrderBy(o => o["id"]!.GetValue<long>()).Skip((page - 1) * limit).Take(limit)
+            .Select(o => o.DeepClone()).ToArray();
+        return all.Length == 0 ? Results.NoContent() : Json(new JsonArray(all));
+    }
+
+    IResult Customers(HttpRequest request)
+    {
+        JsonNode[] data;
+        if (request.Query["id:in"].ToString() is { Length: > 0 } ids)
+        {
+            var wanted = ids.Split(',').Select(i => long.Parse(i, CultureInfo.InvariantCulture)).ToHashSet();
+            foreach (var id in wanted)
+            {
+                Count($"customer:{id}");
+            }
+            data = _customers.Where(c => wanted.Contains(c.Key)).Select(c => c.Value.DeepClone()).ToArray();
+        }
+        else
+        {
+            Count("customers:list");
+            data = _customers.Values.Select(c => c.DeepClone()).ToArray();
+        }
+        return Json(new JsonObject
+        {
+            ["data"] = new JsonArray(data),
+            ["meta"] = new JsonObject
+            {
+                ["pagination"] = new JsonObject
+                {
+                    ["total"] = data.Length,
+                    ["count"] = data.Length,
+                    ["per_page"] = 250,
+                    ["current_page"] = 1,
+                    ["total_pages"] = 1,
+                },
+            },
+        });
+    }
+
+    void Count(string key) => _requests.AddOrUpdate(key, 1, (_, n) => n + 1);
+
+    static IResult Json(JsonNode node) => Results.Text(node.ToJsonString(), "application/json");
+
+    public async ValueTask DisposeAsync() => await _app.DisposeAsync();
+}

@@ -1,0 +1,174 @@
+using System.Net;
+using Npgsql;
+
+namespace PerazziSync.Testing;
+
+/// <summary>
+/// The product as it runs: a receiver and worker processes from their build output, against a
+/// database and a broker virtual host of their own and a fake BigCommerce store.
+/// </summary>
+public sealed class ProductUnderTest : IAsyncDisposable
+{
+    public const string StoreHash = "teststore";
+
+    static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(30) };
+
+    readonly List<HostProcess> _workers = [];
+    readonly IReadOnlyDictionary<string, string> _workerSettings;
+
+    ProductUnderTest(TestDatabase database, TestVirtualHost broker, FakeBigCommerce bigCommerce, IReadOnlyDictionary<string, string> workerSettings)
+    {
+        Database = database;
+        Broker = broker;
+        BigCommerce = bigCommerce;
+        _workerSettings = workerSettings;
+    }
+
+    public TestDatabase Database { get; }
+
+    public TestVirtualHost Broker { get; }
+
+    public FakeBigCommerce BigCommerce { get; }
+
+    public HostProcess? Receiver { get; private set; }
+
+    public string ReceiverUrl { get; private set; } = "";
+
+    public IReadOnlyList<HostProcess> Workers => _workers;
+
+    /// <summary>Signs with the BigCommerce secret and posts to the receiver's BigCommerce route.</summary>
+    public WebhookSender BigCommerceWebhooks =>
+        new(Http, ReceiverUrl + "/webhooks/bigcommerce", WebhookSender.Base64Secret(WebhookSender.BigCommerceClientSecret));
+
+    /// <summary>
+    /// Starts the stack. <paramref name="workers"/> worker processes; <paramref name="settings"/>
+    /// adds to or overrides the hosts' settings; <paramref name="receiverBroker"/> replaces the
+    /// receiver's broker address (a proxy, to cut the broker off).
+    /// </summary>
+    public static async Task<ProductUnderTest> StartAsync(
+        int workers = 1,
+        IReadOnlyDictionary<string, string>? settings = null,
+        Func<string, string>? receiverBroker = null)
+    {
+        var database = await TestDatabase.CreateMigratedAsync();
+        await using (var connection = await database.OpenAsync())
+        {
+            await PortalUsers.SeedAsync(connection);
+        }
+        var broker = await TestVirtualHost.CreateAsync();
+        var bigCommerce = await FakeBigCommerce.StartAsync(StoreHash);
+
+        var workerSettings = new Dictionary<string, string>
+        {
+            ["ConnectionStrings__Postgres"] = database.ConnectionString,
+            ["ConnectionStrings__RabbitMq"] = broker.AmqpUri,
+            ["BigCommerce__ApiBaseUrl"] = bigCommerce.BaseUrl,
+            ["BigCommerce__StoreHash"] = StoreHash,
+            ["BigCommerce__AccessToken"] = FakeBigCommerce.AccessToken,
+            ["BigCommerce__CoalesceDelay"] = "00:00:00.500",
+            // Never, unless a test schedules the reconciliation.
+            ["BigCommerce__ReconcileCron"] = "0 0 0 1 1 ? 2099",
+        };
+        foreach (var (key, value) in settings ?? new Dictionary<string, string>())
+        {
+            workerSettings[key] = value;
+        }
+        var stack = new ProductUnderTest(database, broker, bigCommerce, workerSettings);
+        try
+        {
+            var receiverSettings = new Dictionary<string, string>
+            {
+                ["ConnectionStrings__RabbitMq"] = receiverBroker?.Invoke(broker.AmqpUri) ?? broker.AmqpUri,
+                ["BigCommerce__StoreHash"] = StoreHash,
+                ["BigCommerce__WebhookSecret"] = WebhookSender.Base64Secret(WebhookSender.BigCommerceClientSecret),
+                ["Receiver__PublishTimeout"] = "00:00:02",
+            };
+            foreach (var (key, value) in settings ?? new Dictionary<string, string>())
+            {
+                receiverSettings[key] = value;
+            }
+            stack.ReceiverUrl = HostProcess.LoopbackUrl();
+            receiverSettings["ASPNETCORE_URLS"] = stack.ReceiverUrl;
+            stack.Receiver = HostProcess.Start("PerazziSync.Receiver", receiverSettings);
+            var starting = new List<Task> { WaitUntilReadyAsync(stack.Receiver, stack.ReceiverUrl) };
+            for (var i = 0; i < workers; i++)
+            {
+                starting.Add(stack.StartWorkerAsync());
+            }
+            await Task.WhenAll(starting);
+            return stack;
+        }
+        catch
+        {
+            await stack.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>Starts one more worker and waits until it is ready.</summary>
+    public async Task<HostProcess> StartWorkerAsync()
+    {
+        var url = HostProcess.LoopbackUrl();
+        var settings = new Dictionary<string, string>(_workerSettings) { ["ASPNETCORE_URLS"] = url };
+        var worker = HostProcess.Start("PerazziSync.Worker", settings);
+        lock (_workers)
+        {
+            _workers.Add(worker);
+        }
+        await WaitUntilReadyAsync(worker, url);
+        return worker;
+    }
+
+    public async Task<NpgsqlConnection> OpenDatabaseAsync() => await Database.OpenAsync();
+
+    /// <summary>Everything the hosts printed, for failure messages.</summary>
+    public string Logs() =>
+        string.Join("\n", new[] { Receiver }.Concat(_workers).OfType<HostProcess>().Select(h => h.Output));
+
+    /// <summary>Polls <paramref name="read"/> until <paramref name="done"/> holds or <paramref name="timeout"/> passes; returns the last value.</summary>
+    public static async Task<T> EventuallyAsync<T>(Func<Task<T>> read, Func<T, bool> done, TimeSpan? timeout = null)
+    {
+        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(30));
+        while (true)
+        {
+            var value = await read();
+            if (done(value) || DateTime.UtcNow > deadline)
+            {
+                return value;
+            }
+            await Task.Delay(100);
+        }
+    }
+
+    static async Task WaitUntilReadyAsync(HostProcess host, string url)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(90);
+        while (DateTime.UtcNow < deadline && !host.HasExited)
+        {
+            try
+            {
+                if ((await Http.GetAsync(url + "/health/ready")).StatusCode == HttpStatusCode.OK)
+                {
+                    return;
+                }
+            }
+            catch (HttpRequestException)
+            {
+                // Not listening yet.
+            }
+            await Task.Delay(200);
+        }
+        throw new InvalidOperationException($"The host at {url} did not become ready:\n{host.Output}");
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var host in new[] { Receiver }.Concat(_workers).OfType<HostProcess>())
+        {
+            await host.DisposeAsync();
+        }
+        await BigCommerce.DisposeAsync();
+        await Broker.DisposeAsync();
+        await Database.DisposeAsync();
+    }
+}

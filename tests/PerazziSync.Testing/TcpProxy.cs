@@ -1,0 +1,110 @@
+using System.Net;
+using System.Net.Sockets;
+
+namespace PerazziSync.Testing;
+
+/// <summary>
+/// A loopback TCP relay in front of a server, which a test can cut and restore: to a client it
+/// looks as if the server went down (connections reset, new ones refused) and came back.
+/// </summary>
+public sealed class TcpProxy : IAsyncDisposable
+{
+    readonly IPEndPoint _target;
+    readonly List<TcpClient> _open = [];
+    TcpListener? _listener;
+    CancellationTokenSource _running = new();
+
+    public TcpProxy(string targetHost, int targetPort)
+    {
+        _target = new IPEndPoint(Dns.GetHostAddresses(targetHost).First(a => a.AddressFamily == AddressFamily.InterNetwork), targetPort);
+        var probe = new TcpListener(IPAddress.Loopback, 0);
+        probe.Start();
+        Port = ((IPEndPoint)probe.LocalEndpoint).Port;
+        probe.Stop();
+    }
+
+    public int Port { get; }
+
+    public void Start()
+    {
+        _running = new CancellationTokenSource();
+        _listener = new TcpListener(IPAddress.Loopback, Port);
+        _listener.Server.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
+        _listener.Start();
+        _ = AcceptAsync(_listener, _running.Token);
+    }
+
+    /// <summary>Refuses new connections and resets the open ones.</summary>
+    public void Cut()
+    {
+        _running.Cancel();
+        _listener?.Stop();
+        lock (_open)
+        {
+            foreach (var client in _open)
+            {
+                client.Client.LingerState = new LingerOption(true, 0);
+                client.Dispose();
+            }
+            _open.Clear();
+        }
+    }
+
+    async Task AcceptAsync(TcpListener listener, CancellationToken cancellationToken)
+    {
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            TcpClient inbound;
+            try
+            {
+                inbound = await listener.AcceptTcpClientAsync(cancellationToken);
+            }
+            catch (Exception e) when (e is OperationCanceledException or SocketException or ObjectDisposedException)
+            {
+                return;
+            }
+            var outbound = new TcpClient();
+            try
+            {
+                await outbound.ConnectAsync(_target, cancellationToken);
+            }
+            catch (Exception e) when (e is OperationCanceledException or SocketException)
+            {
+                inbound.Dispose();
+                outbound.Dispose();
+                continue;
+            }
+            lock (_open)
+            {
+                _open.Add(inbound);
+                _open.Add(outbound);
+            }
+            _ = RelayAsync(inbound, outbound, cancellationToken);
+            _ = RelayAsync(outbound, inbound, cancellationToken);
+        }
+    }
+
+    static async Task RelayAsync(TcpClient from, TcpClient to, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await from.GetStream().CopyToAsync(to.GetStream(), cancellationToken);
+        }
+        catch (Exception e) when (e is IOException or OperationCanceledException or ObjectDisposedException or SocketException or InvalidOperationException)
+        {
+            // Cut, or one side closed.
+        }
+        finally
+        {
+            from.Dispose();
+            to.Dispose();
+        }
+    }
+
+    public ValueTask DisposeAsync()
+    {
+        Cut();
+        _running.Dispose();
+        return ValueTask.CompletedTask;
+    }
+}
