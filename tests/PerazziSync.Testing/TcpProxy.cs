@@ -43,7 +43,11 @@ public sealed class TcpProxy : IAsyncDisposable
         {
             foreach (var client in _open)
             {
-                client.Client.LingerState = new LingerOption(true, 0);
+                // Linger 0 turns the close into a reset, as a crashed server's would be.
+                if (client.Client is { } socket)
+                {
+                    socket.LingerState = new LingerOption(true, 0);
+                }
                 client.Dispose();
             }
             _open.Clear();

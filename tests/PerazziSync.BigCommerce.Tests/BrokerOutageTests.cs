@@ -1,0 +1,52 @@
+using System.Net;
+using PerazziSync.Contracts;
+using PerazziSync.Testing;
+using Xunit;
+
+namespace PerazziSync.BigCommerce.Tests;
+
+/// <summary>The receiver never answers 2xx for a callback the broker did not confirm.</summary>
+public sealed class BrokerOutageTests : IAsyncLifetime
+{
+    TcpProxy _proxy = null!;
+    ProductUnderTest _product = null!;
+
+    public async Task InitializeAsync()
+    {
+        var broker = new Uri(await TestServices.RabbitMqAsync());
+        _proxy = new TcpProxy(broker.Host, broker.Port);
+        _proxy.Start();
+        _product = await ProductUnderTest.StartAsync(
+            workers: 0,
+            receiverBroker: amqp => new UriBuilder(amqp) { Host = "127.0.0.1", Port = _proxy.Port }.Uri.ToString());
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _product.DisposeAsync();
+        await _proxy.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task Receiver_answers_503_while_the_broker_is_unreachable_and_200_once_it_is_back()
+    {
+        var probe = await _product.Broker.ProbeAsync<BigCommerceOrderChanged>();
+        var body = BigCommerceFixtures.Callback("webhook-order-created.json", ProductUnderTest.StoreHash, 218);
+        Assert.Equal(HttpStatusCode.OK, (await _product.BigCommerceWebhooks.SendAsync(body, "msg_before")).StatusCode);
+
+        _proxy.Cut();
+        var during = await _product.BigCommerceWebhooks.SendAsync(body, "msg_during");
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, during.StatusCode);
+
+        _proxy.Start();
+        var after = await ProductUnderTest.EventuallyAsync(
+            async () => (await _product.BigCommerceWebhooks.SendAsync(body, "msg_during")).StatusCode,
+            status => status == HttpStatusCode.OK,
+            TimeSpan.FromSeconds(60));
+        Assert.Equal(HttpStatusCode.OK, after);
+        var published = await _product.Broker.DrainAsync(probe);
+        Assert.Contains(published, m => m.Body.Contains("msg_before", StringComparison.Ordinal));
+        Assert.Contains(published, m => m.Body.Contains("msg_during", StringComparison.Ordinal));
+    }
+}
