@@ -22,7 +22,6 @@ public sealed class BigCommerceOrderChangedConsumer(
         var message = context.Message;
         var cancellationToken = context.CancellationToken;
         var settings = options.Value;
-        var sourceKey = $"order:{message.OrderId}";
 
         await Coalescing.SettleAsync(message.ReceivedAt, settings.CoalesceDelay, time, cancellationToken);
         await using var entity = await EntityLock.AcquireAsync(
@@ -35,61 +34,79 @@ public sealed class BigCommerceOrderChangedConsumer(
         }
 
         var snapshot = await bigCommerce.GetOrderAsync(message.OrderId, cancellationToken);
-        var metadata = SyncAudit.Metadata("bigcommerce", sourceKey, context.MessageId, message.WebhookId,
-            new() { ["store_hash"] = message.StoreHash, ["scope"] = message.Scope });
-
-        await using var transaction = await entity.BeginAsServiceRoleAsync(cancellationToken);
-        string outcome;
-        if (snapshot is null)
-        {
-            // BigCommerce no longer returns the order; history is kept, marked archived.
-            outcome = await OrderRows.MarkArchivedAsync(transaction, message.OrderId, metadata, cancellationToken)
-                ? "applied"
-                : "unchanged";
-        }
-        else
-        {
-            outcome = await ApplyAsync(transaction, context, snapshot, sourceKey, metadata, cancellationToken);
-            await Coalescing.RecordFetchAsync(transaction, message.StoreHash, "order", message.OrderId, snapshot.FetchStartedAt, cancellationToken);
-        }
-        await transaction.CommitAsync(cancellationToken);
-        Outcome(message, outcome);
-    }
-
-    async Task<string> ApplyAsync(
-        NpgsqlTransaction transaction, ConsumeContext<BigCommerceOrderChanged> context, OrderSnapshot snapshot,
-        string sourceKey, string metadata, CancellationToken cancellationToken)
-    {
-        var message = context.Message;
-        var order = BigCommerceOrder.Parse(snapshot.Order);
-        if (order.Id != message.OrderId)
+        var order = snapshot is null ? null : BigCommerceOrder.Parse(snapshot.Order);
+        if (order is not null && order.Id != message.OrderId)
         {
             throw new BigCommercePayloadException($"Asked for order {message.OrderId}, BigCommerce returned order {order.Id}");
         }
+
+        // A customer first seen through this order is fetched under its own lock, so concurrent
+        // orders of a new customer fetch it once and link it once.
+        EntityLock? customerLock = null;
+        CustomerSnapshot? newCustomer = null;
+        try
+        {
+            if (order is { CustomerId: > 0 } && !await CustomerRows.ExistsAsync(entity.Connection, order.CustomerId, cancellationToken))
+            {
+                customerLock = await EntityLock.AcquireAsync(
+                    database, $"bigcommerce:{message.StoreHash}:customer:{order.CustomerId}", cancellationToken);
+                if (!await CustomerRows.ExistsAsync(entity.Connection, order.CustomerId, cancellationToken))
+                {
+                    newCustomer = await bigCommerce.GetCustomerAsync(order.CustomerId, cancellationToken);
+                }
+            }
+
+            await using var transaction = await entity.BeginAsServiceRoleAsync(cancellationToken);
+            var outcome = snapshot is null || order is null
+                // BigCommerce no longer returns the order; its history is kept, marked archived.
+                ? await OrderRows.MarkArchivedAsync(transaction, message.OrderId, Metadata(context, $"order:{message.OrderId}"), cancellationToken) ? "applied" : "unchanged"
+                : await ApplyAsync(transaction, context, snapshot, order, newCustomer, cancellationToken);
+            if (snapshot is not null)
+            {
+                await Coalescing.RecordFetchAsync(transaction, message.StoreHash, "order", message.OrderId, snapshot.FetchStartedAt, cancellationToken);
+            }
+            await transaction.CommitAsync(cancellationToken);
+            Outcome(message, outcome);
+        }
+        finally
+        {
+            if (customerLock is not null)
+            {
+                await customerLock.DisposeAsync();
+            }
+        }
+    }
+
+    static async Task<string> ApplyAsync(
+        NpgsqlTransaction transaction, ConsumeContext<BigCommerceOrderChanged> context, OrderSnapshot snapshot,
+        BigCommerceOrder order, CustomerSnapshot? newCustomer, CancellationToken cancellationToken)
+    {
+        var message = context.Message;
+        var sourceKey = $"order:{message.OrderId}";
         if (order.CustomerId == 0)
         {
             await ParkAsync(transaction, context, sourceKey, "guest_order", cancellationToken);
             return "parked";
         }
 
-        var customer = await CustomerRows.FindAsync(transaction, order.CustomerId, cancellationToken);
         Guid customerRowId;
-        if (customer is not null)
+        if (await CustomerRows.FindAsync(transaction, order.CustomerId, cancellationToken) is { } customer)
         {
             customerRowId = customer.Id;
         }
         else
         {
-            var linked = await LinkCustomerAsync(transaction, context, order.CustomerId, cancellationToken);
-            if (linked.Reason is not null)
+            var (linked, reason) = await LinkAsync(transaction, context, newCustomer, cancellationToken);
+            if (linked is null)
             {
-                await ParkAsync(transaction, context, sourceKey, linked.Reason, cancellationToken);
+                await ParkAsync(transaction, context, sourceKey, reason!, cancellationToken);
                 return "parked";
             }
-            customerRowId = linked.CustomerRowId!.Value;
+            customerRowId = linked.Value;
         }
 
         var archived = order.IsDeleted || message.Scope == "store/order/archived";
+        var metadata = Metadata(context, sourceKey);
         var change = await OrderRows.UpsertAsync(transaction, customerRowId, order, snapshot.Order, archived, metadata, cancellationToken);
         if (change.Stale)
         {
@@ -100,12 +117,11 @@ public sealed class BigCommerceOrderChangedConsumer(
         return change.IsChange || lines.Inserted + lines.Updated + lines.Deleted > 0 ? "applied" : "unchanged";
     }
 
-    /// <summary>A customer first seen through an order: fetched, and linked if a confirmed portal user has its e-mail.</summary>
-    async Task<(Guid? CustomerRowId, string? Reason)> LinkCustomerAsync(
-        NpgsqlTransaction transaction, ConsumeContext<BigCommerceOrderChanged> context, long customerId, CancellationToken cancellationToken)
+    /// <summary>Links a customer first seen through an order, if a confirmed portal user has its e-mail.</summary>
+    static async Task<(Guid? CustomerRowId, string? Reason)> LinkAsync(
+        NpgsqlTransaction transaction, ConsumeContext<BigCommerceOrderChanged> context, CustomerSnapshot? snapshot,
+        CancellationToken cancellationToken)
     {
-        var message = context.Message;
-        var snapshot = await bigCommerce.GetCustomerAsync(customerId, cancellationToken);
         if (snapshot is null)
         {
             return (null, "customer_not_found");
@@ -116,13 +132,16 @@ public sealed class BigCommerceOrderChangedConsumer(
         {
             return (null, reason);
         }
-        var metadata = SyncAudit.Metadata("bigcommerce", $"customer:{customerId}", context.MessageId, message.WebhookId,
-            new() { ["store_hash"] = message.StoreHash, ["scope"] = message.Scope });
-        var change = await CustomerRows.UpsertAsync(transaction, customer, userId.Value, "linked", metadata, cancellationToken);
-        await Coalescing.RecordFetchAsync(transaction, message.StoreHash, "customer", customerId, snapshot.FetchStartedAt, cancellationToken);
-        await Parking.ResolveAsync(transaction, "bigcommerce", $"customer:{customerId}", cancellationToken);
+        var sourceKey = $"customer:{customer.Id}";
+        var change = await CustomerRows.UpsertAsync(transaction, customer, userId.Value, "linked", Metadata(context, sourceKey), cancellationToken);
+        await Coalescing.RecordFetchAsync(transaction, context.Message.StoreHash, "customer", customer.Id, snapshot.FetchStartedAt, cancellationToken);
+        await Parking.ResolveAsync(transaction, "bigcommerce", sourceKey, cancellationToken);
         return (change.Id, null);
     }
+
+    static string Metadata(ConsumeContext<BigCommerceOrderChanged> context, string sourceKey) =>
+        SyncAudit.Metadata("bigcommerce", sourceKey, context.MessageId, context.Message.WebhookId,
+            new() { ["store_hash"] = context.Message.StoreHash, ["scope"] = context.Message.Scope });
 
     static Task ParkAsync(
         NpgsqlTransaction transaction, ConsumeContext<BigCommerceOrderChanged> context, string sourceKey, string reason, CancellationToken cancellationToken) =>

@@ -9,6 +9,12 @@ static class CustomerRows
 {
     public sealed record Existing(Guid Id, Guid UserId);
 
+    /// <summary>Whether the customer has a row; read outside any transaction, before deciding to fetch it.</summary>
+    public static async Task<bool> ExistsAsync(NpgsqlConnection connection, long customerId, CancellationToken cancellationToken) =>
+        await connection.ExecuteScalarAsync<bool>(new CommandDefinition(
+            "select exists (select 1 from commerce_customers where bigcommerce_customer_id = @CustomerId)",
+            new { CustomerId = customerId.ToString(System.Globalization.CultureInfo.InvariantCulture) }, cancellationToken: cancellationToken));
+
     public static Task<Existing?> FindAsync(NpgsqlTransaction transaction, long customerId, CancellationToken cancellationToken)
     {
         const string sql = """
