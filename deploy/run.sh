@@ -5,13 +5,40 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+if [ ! -f .env ]; then
+  # This machine's settings; .env is not committed. Passwords and the webhook secret are
+  # generated; the store and its API token must come from you.
+  umask 077
+  {
+    echo "COMPOSE_PROJECT_NAME=perazzisync"
+    echo "POSTGRES_PASSWORD=$(head -c 24 /dev/urandom | base64 | tr -d '/+=')"
+    echo "RABBITMQ_PASSWORD=$(head -c 24 /dev/urandom | base64 | tr -d '/+=')"
+    echo "# Your store's hash, and the access token of a store-level API account (Orders, Customers: read-only)."
+    echo "BigCommerce__StoreHash="
+    echo "BigCommerce__AccessToken="
+    echo "# Standard Webhooks secret of your hooks: the base64 of your app's client secret."
+    echo "BigCommerce__WebhookSecret=$(head -c 32 /dev/urandom | base64)"
+  } > .env
+  echo "[run] wrote .env" >&2
+fi
+
+# Settings from .env, unless the environment already has them.
+while IFS='=' read -r key value; do
+  case "$key" in
+    BigCommerce__*|Receiver__*|Pos__*)
+      if [ -z "${!key:-}" ] && [ -n "$value" ]; then export "$key=$value"; fi ;;
+  esac
+done < .env
+missing=()
+for key in BigCommerce__StoreHash BigCommerce__AccessToken; do
+  [ -n "${!key:-}" ] || missing+=("$key")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "[run] set ${missing[*]} in .env (or the environment) and run again: the worker needs your store to sync from." >&2
+  exit 2
+fi
+
 if command -v docker >/dev/null && docker info >/dev/null 2>&1; then
-  if [ ! -f .env ]; then
-    # Passwords for this machine's containers; .env is not committed.
-    umask 077
-    printf 'COMPOSE_PROJECT_NAME=perazzisync\nPOSTGRES_PASSWORD=%s\nRABBITMQ_PASSWORD=%s\n' \
-      "$(head -c 24 /dev/urandom | base64 | tr -d '/+=')" "$(head -c 24 /dev/urandom | base64 | tr -d '/+=')" > .env
-  fi
   exec docker compose up --build
 fi
 

@@ -123,6 +123,40 @@ public sealed class BigCommerceOrderSyncTests(SyncFixture fixture) : IClassFixtu
     }
 
     [Fact]
+    public async Task BigCommerce_example_with_a_misspelt_currency_key_and_unpadded_money_is_applied_exactly()
+    {
+        Store.PutCustomer(BigCommerceFixtures.Customer(11, "janedoe@example.com"));
+        Store.PutOrder(BigCommerceFixtures.Load("order-v2-multiple-items.json"), BigCommerceFixtures.Lines(247));
+
+        await DeliverAndWaitAsync("webhook-order-created.json", 247);
+
+        var order = await Rows.OrderAsync(Product, 247);
+        Assert.True(order is not null, Product.Logs());
+        Assert.Equal(1008.74m, order.TotalAmount);
+        Assert.Equal("USD", order.Currency);
+        Assert.Equal("Awaiting Fulfillment", order.Status);
+    }
+
+    [Fact]
+    public async Task Every_page_of_product_lines_is_fetched()
+    {
+        var template = BigCommerceFixtures.Lines(312)[0]!;
+        var lines = new JsonArray();
+        for (var i = 0; i < 120; i++)
+        {
+            var line = template.DeepClone();
+            line["id"] = 9000 + i;
+            lines.Add(line);
+        }
+        Store.PutCustomer(BigCommerceFixtures.Customer(11, "janedoe@example.com"));
+        Store.PutOrder(BigCommerceFixtures.Order(312, 11, DateTimeOffset.UtcNow.AddMinutes(-2)), lines);
+
+        await DeliverAndWaitAsync("webhook-order-created.json", 312);
+
+        Assert.Equal(120, (await Rows.LineIdsAsync(Product, 312)).Count);
+    }
+
+    [Fact]
     public async Task Lines_gone_upstream_are_removed_and_audited()
     {
         var modified = DateTimeOffset.UtcNow.AddMinutes(-3);

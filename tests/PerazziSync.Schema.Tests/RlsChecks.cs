@@ -115,6 +115,24 @@ public static class RlsChecks
             await s.DeniedAsync("delete from commerce_order_items");
             await s.DeniedAsync("insert into commerce_customers (user_id, bigcommerce_customer_id) values (@jane, '99')", new { jane = Jane });
         }),
+        new("No API role, admins included, reads or writes the sync's bookkeeping", async s =>
+        {
+            // Parked events carry shop customers' e-mails; the budget and watermarks steer the sync.
+            foreach (var user in new Guid?[] { Jane, Admin, null })
+            {
+                if (user is { } id)
+                {
+                    await s.AsUserAsync(id);
+                }
+                else
+                {
+                    await s.AsAnonAsync();
+                }
+                await s.DeniedAsync("select count(*) from perazzi_sync.parked_events");
+                await s.DeniedAsync("select count(*) from perazzi_sync.api_budget");
+                await s.DeniedAsync("delete from perazzi_sync.job_firings");
+            }
+        }),
         new("Newcomer creates own profile as owner, and no one else's", async s =>
         {
             await s.AsUserAsync(Newcomer);

@@ -62,15 +62,23 @@ public sealed class TestVirtualHost : IAsyncDisposable
     /// A queue bound to the exchange MassTransit publishes <typeparamref name="T"/> to, so a test
     /// sees exactly what was published.
     /// </summary>
-    public async Task<string> ProbeAsync<T>()
+    /// <remarks>With <paramref name="maxLength"/>, the queue keeps only the newest messages, for load runs.</remarks>
+    public async Task<string> ProbeAsync<T>(int? maxLength = null)
     {
         var exchange = $"{typeof(T).Namespace}:{typeof(T).Name}";
         await using var channel = await _connection.CreateChannelAsync();
         await channel.ExchangeDeclareAsync(exchange, ExchangeType.Fanout, durable: true, autoDelete: false);
         var queue = "probe-" + Guid.NewGuid().ToString("N")[..8];
-        await channel.QueueDeclareAsync(queue, durable: true, exclusive: false, autoDelete: false);
+        var arguments = maxLength is { } length ? new Dictionary<string, object?> { ["x-max-length"] = length } : null;
+        await channel.QueueDeclareAsync(queue, durable: true, exclusive: false, autoDelete: false, arguments: arguments);
         await channel.QueueBindAsync(queue, exchange, "");
         return queue;
+    }
+
+    public async Task PurgeAsync(string queue)
+    {
+        await using var channel = await _connection.CreateChannelAsync();
+        await channel.QueuePurgeAsync(queue);
     }
 
     /// <summary>Takes every message in <paramref name="queue"/>: its MessageId and body.</summary>
