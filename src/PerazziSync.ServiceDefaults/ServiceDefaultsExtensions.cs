@@ -72,7 +72,9 @@ public static class ServiceDefaultsExtensions
             bus.UsingRabbitMq((context, rabbit) =>
             {
                 var options = context.GetRequiredService<IOptions<ConnectionStringsOptions>>().Value;
-                rabbit.Host(new Uri(options.RabbitMq!));
+                // Publish completes only once the broker confirmed the message: the receiver's 200
+                // and the reconciliation's watermark both rely on it.
+                rabbit.Host(new Uri(options.RabbitMq!), host => host.PublisherConfirmation = true);
                 rabbit.ConfigureEndpoints(context);
             });
         });

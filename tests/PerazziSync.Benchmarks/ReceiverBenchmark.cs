@@ -1,5 +1,7 @@
 using System.Globalization;
 using System.Net;
+using System.Net.Http.Headers;
+using System.Text;
 using MassTransit;
 using PerazziSync.Contracts;
 using PerazziSync.Testing;
@@ -12,6 +14,10 @@ namespace PerazziSync.Benchmarks;
 /// </summary>
 static class ReceiverBenchmark
 {
+    static readonly MediaTypeHeaderValue Json = new("application/json");
+
+    sealed record Delivery(byte[] Body, string Id, string Timestamp, string Signature);
+
     public static async Task RunAsync(Arguments arguments)
     {
         var duration = TimeSpan.FromSeconds(arguments.Int("seconds", 60));
@@ -42,20 +48,45 @@ static class ReceiverBenchmark
         await bus.StopAsync();
         await product.Broker.PurgeAsync(queue);
 
+        // Deliveries are signed before each phase, so the load generator, which shares the
+        // machine's cores with the receiver and the broker, spends them on sending only.
         var webhooks = product.BigCommerceWebhooks;
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
+        var url = new Uri(product.ReceiverUrl + "/webhooks/bigcommerce");
         var bodies = Enumerable.Range(0, 500)
             .Select(i => BigCommerceFixtures.Callback("webhook-order-updated.json", ProductUnderTest.StoreHash, 1000 + i))
             .ToArray();
+        Delivery[] deliveries = [];
+        void SignDeliveries(string phase)
+        {
+            var timestamp = DateTimeOffset.UtcNow;
+            deliveries = Enumerable.Range(0, 20_000).Select(i =>
+            {
+                var body = bodies[i % bodies.Length];
+                var id = $"bench-{phase}-{i}";
+                return new Delivery(Encoding.UTF8.GetBytes(body), id,
+                    timestamp.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture), webhooks.Sign(body, id, timestamp));
+            }).ToArray();
+        }
         Func<long, Task<bool>> post = async i =>
         {
-            using var response = await webhooks.SendAsync(bodies[i % bodies.Length], $"bench-{i}");
+            var delivery = deliveries[i % deliveries.Length];
+            using var request = new HttpRequestMessage(HttpMethod.Post, url) { Content = new ByteArrayContent(delivery.Body) };
+            request.Content.Headers.ContentType = Json;
+            request.Headers.Add("webhook-id", delivery.Id);
+            request.Headers.Add("webhook-timestamp", delivery.Timestamp);
+            request.Headers.Add("webhook-signature", delivery.Signature);
+            using var response = await http.SendAsync(request);
             return response.StatusCode == HttpStatusCode.OK;
         };
+        SignDeliveries("warm-up");
         Console.Error.WriteLine($"Receiver, {concurrency} callbacks in flight, {duration.TotalSeconds} s...");
         await Load.ClosedLoopAsync("warm-up", concurrency, warmUp, post);
+        SignDeliveries("saturated");
         var saturated = await Load.ClosedLoopAsync("Receiver, saturated", concurrency, duration, post);
         await product.Broker.PurgeAsync(queue);
 
+        SignDeliveries("paced");
         Console.Error.WriteLine($"Receiver at {rate} callbacks/s, {duration.TotalSeconds} s...");
         var paced = await Load.OpenLoopAsync($"Receiver at {rate}/s", rate, duration, post);
         await product.Broker.PurgeAsync(queue);

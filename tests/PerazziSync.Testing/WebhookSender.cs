@@ -17,6 +17,9 @@ public sealed class WebhookSender(HttpClient http, string url, string base64Secr
     public Task<HttpResponseMessage> SendAsync(string body, string? webhookId = null, DateTimeOffset? timestamp = null) =>
         http.SendAsync(SignedRequest(body, webhookId ?? "msg_" + Guid.NewGuid().ToString("N"), timestamp ?? DateTimeOffset.UtcNow));
 
+    /// <summary>The <c>webhook-signature</c> header value for this delivery.</summary>
+    public string Sign(string body, string webhookId, DateTimeOffset timestamp) => _webhook.Sign(webhookId, timestamp, body);
+
     public HttpRequestMessage SignedRequest(string body, string webhookId, DateTimeOffset timestamp, string contentType = "application/json")
     {
         var request = new HttpRequestMessage(HttpMethod.Post, url)
