@@ -18,6 +18,8 @@ if [ ! -f .env ]; then
     echo "BigCommerce__AccessToken="
     echo "# Standard Webhooks secret of your hooks: the base64 of your app's client secret."
     echo "BigCommerce__WebhookSecret=$(head -c 32 /dev/urandom | base64)"
+    echo "# Standard Webhooks secret shared with the Perazzi POS (base64)."
+    echo "Pos__WebhookSecret=$(head -c 32 /dev/urandom | base64)"
   } > .env
   echo "[run] wrote .env" >&2
 fi

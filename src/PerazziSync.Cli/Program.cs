@@ -1,8 +1,9 @@
 using System.CommandLine;
 using PerazziSync.Cli;
 
-var root = new RootCommand("PerazziSync operations: database migrations and, in later releases, dead letters, POS imports and parked events.")
+var root = new RootCommand("PerazziSync operations: database migrations and POS batch imports.")
 {
     MigrateCommand.Create(),
+    PosImportCommand.Create(),
 };
 return await root.Parse(args).InvokeAsync();

@@ -11,6 +11,12 @@ static partial class WorkerLog
     [LoggerMessage(LogLevel.Information, "Reconciliation of store {StoreHash} enqueued {Orders} orders and {Customers} customers")]
     public static partial void Reconciled(ILogger logger, string storeHash, int orders, int customers);
 
+    [LoggerMessage(LogLevel.Information, "POS record {SourceRecordId}: {Outcome}")]
+    public static partial void PosOutcome(ILogger logger, string sourceRecordId, string outcome);
+
+    [LoggerMessage(LogLevel.Information, "Re-match attached {Records} parked POS records to verified assets")]
+    public static partial void Rematched(ILogger logger, long records);
+
     [LoggerMessage(LogLevel.Debug, "Job {Job} firing at {ScheduledAt} was claimed by another worker")]
     public static partial void FiringTaken(ILogger logger, string job, DateTimeOffset scheduledAt);
 }

@@ -18,6 +18,7 @@ public sealed class HostStartupTests
             ["ConnectionStrings__RabbitMq"] = await TestServices.RabbitMqAsync(),
             ["BigCommerce__StoreHash"] = "teststore",
             ["BigCommerce__WebhookSecret"] = WebhookSender.Base64Secret(WebhookSender.BigCommerceClientSecret),
+            ["Pos__WebhookSecret"] = WebhookSender.PosSecret,
         });
 
         Assert.Equal(HttpStatusCode.OK, await EventuallyAsync(receiver, url + "/health/ready", HttpStatusCode.OK));
@@ -63,6 +64,7 @@ public sealed class HostStartupTests
     [InlineData("PerazziSync.Receiver", "ConnectionStrings__RabbitMq")]
     [InlineData("PerazziSync.Receiver", "BigCommerce__WebhookSecret")]
     [InlineData("PerazziSync.Receiver", "BigCommerce__StoreHash")]
+    [InlineData("PerazziSync.Receiver", "Pos__WebhookSecret")]
     [InlineData("PerazziSync.Worker", "ConnectionStrings__Postgres")]
     [InlineData("PerazziSync.Worker", "BigCommerce__AccessToken")]
     [InlineData("PerazziSync.Worker", "BigCommerce__StoreHash")]
@@ -76,6 +78,7 @@ public sealed class HostStartupTests
             ["BigCommerce__StoreHash"] = "teststore",
             ["BigCommerce__AccessToken"] = "token",
             ["BigCommerce__WebhookSecret"] = WebhookSender.Base64Secret(WebhookSender.BigCommerceClientSecret),
+            ["Pos__WebhookSecret"] = WebhookSender.PosSecret,
         };
         environment.Remove(missing);
         await using var host = HostProcess.Start(project, environment);

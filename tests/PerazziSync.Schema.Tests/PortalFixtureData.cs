@@ -24,26 +24,8 @@ public static class PortalFixtureData
 
     public static async Task SeedAsync(NpgsqlConnection connection)
     {
-        using var json = PortalUsers.Fixture();
         await PortalUsers.SeedAsync(connection);
-        foreach (var asset in json.RootElement.GetProperty("assets").EnumerateArray())
-        {
-            await connection.ExecuteAsync(
-                """
-                insert into perazzi_assets (owner_user_id, serial_number, model, platform, verification_status, verification_method)
-                select u.id, @serial, @model, @platform, @status, @method
-                from auth.users u where u.email = @ownerEmail
-                """,
-                new
-                {
-                    ownerEmail = asset.GetProperty("owner_email").GetString(),
-                    serial = asset.GetProperty("serial_number").GetString(),
-                    model = asset.GetProperty("model").GetString(),
-                    platform = asset.GetProperty("platform").GetString(),
-                    status = asset.GetProperty("verification_status").GetString(),
-                    method = asset.TryGetProperty("verification_method", out var m) ? m.GetString() : null,
-                });
-        }
+        await PortalUsers.SeedAssetsAsync(connection);
 
         await connection.ExecuteAsync(
             """

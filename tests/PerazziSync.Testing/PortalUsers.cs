@@ -4,7 +4,7 @@ using Npgsql;
 
 namespace PerazziSync.Testing;
 
-/// <summary>The portal users of <c>fixtures/portal/users-and-assets.json</c>.</summary>
+/// <summary>The portal users and assets of <c>fixtures/portal/users-and-assets.json</c>.</summary>
 public static class PortalUsers
 {
     public static readonly Guid Jane = Guid.Parse("6f1c2a8e-1d4b-4c1e-9a51-3b7f0c2d9e01");
@@ -36,6 +36,30 @@ public static class PortalUsers
                     confirmed = user.GetProperty("email_confirmed").GetBoolean(),
                     displayName = user.GetProperty("display_name").GetString(),
                     role = user.GetProperty("role").GetString(),
+                });
+        }
+    }
+
+    /// <summary>Each asset of the fixture, owned by its user, verified or not as the fixture says.</summary>
+    public static async Task SeedAssetsAsync(NpgsqlConnection connection)
+    {
+        using var json = Fixture();
+        foreach (var asset in json.RootElement.GetProperty("assets").EnumerateArray())
+        {
+            await connection.ExecuteAsync(
+                """
+                insert into perazzi_assets (owner_user_id, serial_number, model, platform, verification_status, verification_method)
+                select u.id, @serial, @model, @platform, @status, @method
+                from auth.users u where u.email = @ownerEmail
+                """,
+                new
+                {
+                    ownerEmail = asset.GetProperty("owner_email").GetString(),
+                    serial = asset.GetProperty("serial_number").GetString(),
+                    model = asset.GetProperty("model").GetString(),
+                    platform = asset.GetProperty("platform").GetString(),
+                    status = asset.GetProperty("verification_status").GetString(),
+                    method = asset.TryGetProperty("verification_method", out var method) ? method.GetString() : null,
                 });
         }
     }

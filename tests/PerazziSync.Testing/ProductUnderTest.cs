@@ -40,6 +40,9 @@ public sealed class ProductUnderTest : IAsyncDisposable
     public WebhookSender BigCommerceWebhooks =>
         new(Http, ReceiverUrl + "/webhooks/bigcommerce", WebhookSender.Base64Secret(WebhookSender.BigCommerceClientSecret));
 
+    /// <summary>Signs with the POS secret and posts to the receiver's POS route.</summary>
+    public WebhookSender PosWebhooks => new(Http, ReceiverUrl + "/webhooks/pos", WebhookSender.PosSecret);
+
     /// <summary>
     /// Starts the stack. <paramref name="workers"/> worker processes; <paramref name="settings"/>
     /// adds to or overrides the hosts' settings; <paramref name="receiverBroker"/> replaces the
@@ -54,6 +57,7 @@ public sealed class ProductUnderTest : IAsyncDisposable
         await using (var connection = await database.OpenAsync())
         {
             await PortalUsers.SeedAsync(connection);
+            await PortalUsers.SeedAssetsAsync(connection);
         }
         var broker = await TestVirtualHost.CreateAsync();
         var bigCommerce = await FakeBigCommerce.StartAsync(StoreHash);
@@ -68,6 +72,7 @@ public sealed class ProductUnderTest : IAsyncDisposable
             ["BigCommerce__CoalesceDelay"] = "00:00:00.500",
             // Never, unless a test schedules the reconciliation.
             ["BigCommerce__ReconcileCron"] = "0 0 0 1 1 ? 2099",
+            ["Pos__RematchCron"] = "0/2 * * * * ?",
         };
         foreach (var (key, value) in settings ?? new Dictionary<string, string>())
         {
@@ -81,6 +86,7 @@ public sealed class ProductUnderTest : IAsyncDisposable
                 ["ConnectionStrings__RabbitMq"] = receiverBroker?.Invoke(broker.AmqpUri) ?? broker.AmqpUri,
                 ["BigCommerce__StoreHash"] = StoreHash,
                 ["BigCommerce__WebhookSecret"] = WebhookSender.Base64Secret(WebhookSender.BigCommerceClientSecret),
+                ["Pos__WebhookSecret"] = WebhookSender.PosSecret,
                 ["Receiver__PublishTimeout"] = "00:00:02",
             };
             foreach (var (key, value) in settings ?? new Dictionary<string, string>())

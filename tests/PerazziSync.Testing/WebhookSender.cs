@@ -9,6 +9,9 @@ public sealed class WebhookSender(HttpClient http, string url, string base64Secr
 {
     public const string BigCommerceClientSecret = "test-client-secret";
 
+    /// <summary>The POS's Standard Webhooks secret in the tests (base64).</summary>
+    public static readonly string PosSecret = Base64Secret("test-pos-secret");
+
     /// <summary>BigCommerce's webhook secret is the base64 of the app's client secret.</summary>
     public static string Base64Secret(string clientSecret) => Convert.ToBase64String(Encoding.UTF8.GetBytes(clientSecret));
 

@@ -92,30 +92,11 @@ public static class BigCommerceWebhooks
             // delivery gets a fresh one, and its retries are absorbed by the idempotent upsert.
             webhookId = $"unidentified-{NewId.NextGuid():N}";
         }
-        var messageId = DeliveryIds.MessageId(Route, webhookId);
         object message = isOrder
             ? new BigCommerceOrderChanged(options.StoreHash!, entityId, callback.Scope, webhookId, receivedAt)
             : new BigCommerceCustomerChanged(options.StoreHash!, entityId, callback.Scope, webhookId, receivedAt);
-
-        using var confirm = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        confirm.CancelAfter(receiverOptions.Value.PublishTimeout);
-        try
-        {
-            // Publish returns once RabbitMQ confirmed the message: only then may we answer 200.
-            await publisher.Publish(message, message.GetType(), context => context.MessageId = messageId, confirm.Token);
-        }
-        catch (Exception e) when (!cancellationToken.IsCancellationRequested)
-        {
-            ReceiverLog.NotConfirmed(logger, e, Route, webhookId);
-            Telemetry.WebhooksReceived.Add(1, Tag(), new("outcome", "unavailable"));
-            return TypedResults.Problem(
-                detail: "The callback could not be stored; retry later.",
-                statusCode: StatusCodes.Status503ServiceUnavailable,
-                title: "unavailable");
-        }
-        ReceiverLog.Accepted(logger, Route, webhookId, messageId);
-        Telemetry.WebhooksReceived.Add(1, Tag(), new("outcome", "accepted"));
-        return TypedResults.Ok(new Acknowledgement("accepted", null, messageId));
+        return await ConfirmedPublish.AnswerAsync(
+            publisher, message, Route, webhookId, receiverOptions.Value.PublishTimeout, logger, cancellationToken);
     }
 
     static string? Authenticate(byte[] body, IHeaderDictionary headers, BigCommerceWebhookOptions options, BigCommerceSignature signature)
@@ -135,11 +116,7 @@ public static class BigCommerceWebhooks
             : $"the {options.WebhookHeaderName} header is required";
     }
 
-    static IResult Rejected(Rejection rejection)
-    {
-        Telemetry.WebhooksReceived.Add(1, Tag(), new("outcome", "rejected"), new("reason", rejection.Reason));
-        return rejection.ToResult();
-    }
+    static IResult Rejected(Rejection rejection) => ConfirmedPublish.Rejected(Route, rejection);
 
     static Ok<Acknowledgement> Acknowledged(string reason)
     {

@@ -1,3 +1,6 @@
+using Microsoft.Extensions.Options;
+using PerazziSync.Pos;
+
 namespace PerazziSync.Receiver.Webhooks;
 
 public static class WebhookReceiverExtensions
@@ -19,12 +22,23 @@ public static class WebhookReceiverExtensions
                 "BigCommerce:WebhookSecret must be base64 (optionally prefixed whsec_)")
             .ValidateOnStart();
         builder.Services.AddSingleton<BigCommerceSignature>();
+        builder.Services.AddOptions<PosOptions>()
+            .BindConfiguration(PosOptions.Section)
+            .ValidateDataAnnotations()
+            .Validate(o => !string.IsNullOrEmpty(o.WebhookSecret),
+                "Pos:WebhookSecret is not set (environment variable Pos__WebhookSecret)")
+            .Validate(o => string.IsNullOrEmpty(o.WebhookSecret) || IsBase64(o.WebhookSecret),
+                "Pos:WebhookSecret must be base64 (optionally prefixed whsec_)")
+            .Validate(o => PosTime.IsKnownZone(o.TimeZone), "Pos:TimeZone is not a known IANA time zone")
+            .ValidateOnStart();
+        builder.Services.AddSingleton<PosSignature>();
+        builder.Services.AddSingleton(sp => new PosRecordParser(sp.GetRequiredService<IOptions<PosOptions>>().Value.Zone()));
         builder.Services.AddProblemDetails();
         return builder;
     }
 
     public static IEndpointRouteBuilder MapWebhooks(this IEndpointRouteBuilder app) =>
-        app.MapBigCommerceWebhooks();
+        app.MapBigCommerceWebhooks().MapPosWebhooks();
 
     static bool IsBase64(string secret)
     {

@@ -24,18 +24,3 @@ public sealed class BigCommerceCustomerChangedConsumerDefinition : ConsumerDefin
         IRegistrationContext context) =>
         endpointConfigurator.UseTransientRetry();
 }
-
-static class RetryConfiguration
-{
-    /// <summary>
-    /// Transient faults are retried with exponential backoff (jittered by MassTransit) for about
-    /// half an hour while the message stays unacknowledged on the broker; permanent faults are
-    /// not retried and go to _error at once.
-    /// </summary>
-    public static void UseTransientRetry(this IReceiveEndpointConfigurator endpoint) =>
-        endpoint.UseMessageRetry(retry =>
-        {
-            retry.Handle<Exception>(TransientFaults.Is);
-            retry.Exponential(40, TimeSpan.FromMilliseconds(500), TimeSpan.FromMinutes(1), TimeSpan.FromSeconds(1));
-        });
-}

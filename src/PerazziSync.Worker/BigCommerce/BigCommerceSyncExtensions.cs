@@ -30,7 +30,6 @@ public static class BigCommerceSyncExtensions
                     .InTimeZone(TimeZoneInfo.Utc)
                     .WithMisfireInstruction(CronTriggerMisfireInstruction.DoNothing)));
         });
-        builder.Services.AddQuartzHostedService(quartz => quartz.WaitForJobsToComplete = true);
         return builder;
     }
 

@@ -1,5 +1,6 @@
 using Npgsql;
 using PerazziSync.BigCommerce;
+using MassTransit;
 using Polly.Timeout;
 
 namespace PerazziSync.Worker.Sync;
@@ -17,4 +18,19 @@ static class TransientFaults
         NpgsqlException database => database.IsTransient,
         _ => false,
     };
+}
+
+public static class RetryConfiguration
+{
+    /// <summary>
+    /// Transient faults are retried with exponential backoff (jittered by MassTransit) for about
+    /// half an hour while the message stays unacknowledged on the broker; permanent faults are
+    /// not retried and go to _error at once.
+    /// </summary>
+    public static void UseTransientRetry(this IReceiveEndpointConfigurator endpoint) =>
+        endpoint.UseMessageRetry(retry =>
+        {
+            retry.Handle<Exception>(TransientFaults.Is);
+            retry.Exponential(40, TimeSpan.FromMilliseconds(500), TimeSpan.FromMinutes(1), TimeSpan.FromSeconds(1));
+        });
 }

@@ -1,0 +1,170 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using PerazziSync.Contracts;
+
+namespace PerazziSync.Pos;
+
+/// <summary>
+/// Turns one POS record as received (a callback body, a CSV row, an NDJSON line) into a
+/// <see cref="PosServiceRecord"/>, or says why it cannot be used (SPEC section 5).
+/// </summary>
+public sealed partial class PosRecordParser(TimeZoneInfo zone)
+{
+    public const int MaxIdLength = 200;
+
+    static readonly HashSet<string> Statuses = new(StringComparer.Ordinal) { "received", "in_service", "completed" };
+
+    /// <summary>A record from a JSON object; <paramref name="raw"/> is kept as raw_payload.</summary>
+    public PosParseResult FromJson(JsonElement record, string raw)
+    {
+        if (record.ValueKind != JsonValueKind.Object)
+        {
+            return PosParseResult.Reject(null, "the record is not a JSON object");
+        }
+        string? Text(string name, out string? error)
+        {
+            error = null;
+            if (!record.TryGetProperty(name, out var value) || value.ValueKind == JsonValueKind.Null)
+            {
+                return null;
+            }
+            if (value.ValueKind != JsonValueKind.String)
+            {
+                error = $"{name} must be a string";
+                return null;
+            }
+            return value.GetString();
+        }
+        var id = Text("source_record_id", out var idError);
+        if (idError is not null)
+        {
+            return PosParseResult.Reject(null, idError);
+        }
+        var fields = new Dictionary<string, string?>(StringComparer.Ordinal);
+        foreach (var name in new[] { "serial_number", "status", "service_date", "work_summary", "updated_at" })
+        {
+            fields[name] = Text(name, out var error);
+            if (error is not null)
+            {
+                return PosParseResult.Reject(id, error);
+            }
+        }
+        var attachments = new List<string>();
+        if (record.TryGetProperty("attachments", out var list) && list.ValueKind != JsonValueKind.Null)
+        {
+            if (list.ValueKind != JsonValueKind.Array || list.EnumerateArray().Any(a => a.ValueKind != JsonValueKind.String))
+            {
+                return PosParseResult.Reject(id, "attachments must be a list of storage paths");
+            }
+            attachments.AddRange(list.EnumerateArray().Select(a => a.GetString()!).Where(a => a.Length > 0));
+        }
+        return Build(id, fields, attachments, raw);
+    }
+
+    /// <summary>A record from a CSV row (header → value); attachments are <c>;</c>-separated.</summary>
+    public PosParseResult FromCsv(IReadOnlyDictionary<string, string?> row, string raw)
+    {
+        var attachments = (row.GetValueOrDefault("attachments") ?? "")
+            .Split(';', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
+            .ToList();
+        return Build(Blank(row.GetValueOrDefault("source_record_id")), row.ToDictionary(f => f.Key, f => Blank(f.Value), StringComparer.Ordinal), attachments, raw);
+    }
+
+    PosParseResult Build(string? id, IReadOnlyDictionary<string, string?> fields, List<string> attachments, string raw)
+    {
+        id = id?.Trim();
+        // PostgreSQL stores no NUL character, in text or in jsonb.
+        if (raw.Contains('\0', StringComparison.Ordinal) || raw.Contains("\\u0000", StringComparison.Ordinal))
+        {
+            return PosParseResult.Reject(id, "the record contains a NUL character");
+        }
+        if (string.IsNullOrEmpty(id))
+        {
+            return PosParseResult.Reject(null, "source_record_id is missing");
+        }
+        if (id.Length > MaxIdLength)
+        {
+            return PosParseResult.Reject(id[..40] + "…", $"source_record_id is longer than {MaxIdLength} characters");
+        }
+        var serial = fields.GetValueOrDefault("serial_number")?.Trim();
+        if (string.IsNullOrEmpty(serial))
+        {
+            return PosParseResult.Reject(id, "serial_number is missing");
+        }
+        var status = fields.GetValueOrDefault("status")?.Trim();
+        if (status is null || !Statuses.Contains(status))
+        {
+            return PosParseResult.Reject(id, status is null
+                ? "status is missing"
+                : $"status '{Shorten(status)}' is not one of received, in_service, completed");
+        }
+        DateTimeOffset? serviceDate = null;
+        if (Blank(fields.GetValueOrDefault("service_date")) is { } serviceText)
+        {
+            if (ParseTime(serviceText) is not { } parsed)
+            {
+                return PosParseResult.Reject(id, $"service_date '{Shorten(serviceText)}' is not an ISO-8601 date-time");
+            }
+            serviceDate = parsed;
+        }
+        var updatedText = Blank(fields.GetValueOrDefault("updated_at"));
+        if (updatedText is null)
+        {
+            return PosParseResult.Reject(id, "updated_at is missing");
+        }
+        if (ParseTime(updatedText) is not { } updatedAt)
+        {
+            return PosParseResult.Reject(id, $"updated_at '{Shorten(updatedText)}' is not an ISO-8601 date-time");
+        }
+        return PosParseResult.Accept(new PosServiceRecord(
+            id, serial, status, serviceDate, Blank(fields.GetValueOrDefault("work_summary")), attachments, updatedAt, raw));
+    }
+
+    /// <summary>ISO-8601; a time without an offset is in the POS time zone.</summary>
+    public DateTimeOffset? ParseTime(string text)
+    {
+        text = text.Trim();
+        if (!IsoDateTime().IsMatch(text))
+        {
+            return null;
+        }
+        if (HasOffset().IsMatch(text))
+        {
+            return DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.None, out var withOffset)
+                ? withOffset.ToUniversalTime()
+                : null;
+        }
+        if (!DateTime.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.None, out var local))
+        {
+            return null;
+        }
+        local = DateTime.SpecifyKind(local, DateTimeKind.Unspecified);
+        // A wall-clock time that does not exist (spring forward) is read as the time an hour
+        // later, the way clocks show it; an ambiguous one (fall back) as the earlier of the two.
+        if (zone.IsInvalidTime(local))
+        {
+            local = local.AddHours(1);
+        }
+        var offset = zone.IsAmbiguousTime(local) ? zone.GetAmbiguousTimeOffsets(local).Max() : zone.GetUtcOffset(local);
+        return new DateTimeOffset(local, offset).ToUniversalTime();
+    }
+
+    static string? Blank(string? value) => string.IsNullOrWhiteSpace(value) ? null : value;
+
+    static string Shorten(string value) => value.Length <= 40 ? value : value[..40] + "…";
+
+    [GeneratedRegex(@"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,7})?)?)?(Z|[+-]\d{2}:?\d{2})?$")]
+    private static partial Regex IsoDateTime();
+
+    [GeneratedRegex(@"(Z|[+-]\d{2}:?\d{2})$")]
+    private static partial Regex HasOffset();
+}
+
+/// <summary>A usable record, or the reason a record cannot be used.</summary>
+public sealed record PosParseResult(PosServiceRecord? Record, string? SourceRecordId, string? Error)
+{
+    public static PosParseResult Accept(PosServiceRecord record) => new(record, record.SourceRecordId, null);
+
+    public static PosParseResult Reject(string? sourceRecordId, string error) => new(null, sourceRecordId, error);
+}

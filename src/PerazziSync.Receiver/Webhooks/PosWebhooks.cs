@@ -1,0 +1,68 @@
+using System.Text;
+using System.Text.Json;
+using MassTransit;
+using Microsoft.Extensions.Options;
+using PerazziSync.Contracts;
+using PerazziSync.Pos;
+
+namespace PerazziSync.Receiver.Webhooks;
+
+/// <summary><c>POST /webhooks/pos</c>: verify, validate the record (SPEC section 5), publish, answer.</summary>
+public static class PosWebhooks
+{
+    const string Route = "pos";
+
+    public static IEndpointRouteBuilder MapPosWebhooks(this IEndpointRouteBuilder app)
+    {
+        app.MapPost("/webhooks/pos", ReceiveAsync);
+        return app;
+    }
+
+    static async Task<IResult> ReceiveAsync(
+        HttpRequest request,
+        IOptions<ReceiverOptions> receiverOptions,
+        PosSignature signature,
+        PosRecordParser parser,
+        IPublishEndpoint publisher,
+        TimeProvider time,
+        ILogger<PosSignature> logger,
+        CancellationToken cancellationToken)
+    {
+        var receivedAt = time.GetUtcNow();
+        var (body, rejection) = await WebhookBody.ReadAsync(request, receiverOptions.Value.MaxBodyBytes, cancellationToken);
+        if (rejection is not null)
+        {
+            return ConfirmedPublish.Rejected(Route, rejection);
+        }
+        if (signature.Verifier.Verify(body!, request.Headers) is { } unauthenticated)
+        {
+            ReceiverLog.Refused(logger, Route, unauthenticated);
+            return ConfirmedPublish.Rejected(Route, new(StatusCodes.Status401Unauthorized, "unauthorized", unauthenticated));
+        }
+
+        PosParseResult parsed;
+        try
+        {
+            using var document = JsonDocument.Parse(body);
+            parsed = parser.FromJson(document.RootElement, Encoding.UTF8.GetString(body!));
+        }
+        catch (JsonException e)
+        {
+            return ConfirmedPublish.Rejected(Route, new(StatusCodes.Status400BadRequest, "malformed", e.Message));
+        }
+        if (parsed.Record is not { } record)
+        {
+            return ConfirmedPublish.Rejected(Route, new(StatusCodes.Status400BadRequest, "invalid_record", parsed.Error!));
+        }
+
+        var webhookId = request.Headers["webhook-id"].ToString();
+        return await ConfirmedPublish.AnswerAsync(publisher, new PosServiceRecordReceived(record, webhookId, receivedAt),
+            Route, webhookId, receiverOptions.Value.PublishTimeout, logger, cancellationToken);
+    }
+}
+
+/// <summary>The POS route's verifier, built once from configuration.</summary>
+sealed class PosSignature(IOptions<PosOptions> options)
+{
+    public WebhookSignature Verifier { get; } = new(options.Value.WebhookSecret);
+}

@@ -1,0 +1,34 @@
+using Dapper;
+using MassTransit;
+using Npgsql;
+using PerazziSync.Contracts;
+using PerazziSync.Pos;
+using PerazziSync.ServiceDefaults;
+using PerazziSync.Worker.Sync;
+
+namespace PerazziSync.Worker.Pos;
+
+/// <summary>Applies one POS callback through the same set-based writer as the batch imports.</summary>
+public sealed class PosServiceRecordReceivedConsumer(NpgsqlDataSource database, ILogger<PosServiceRecordReceivedConsumer> logger)
+    : IConsumer<PosServiceRecordReceived>
+{
+    public async Task Consume(ConsumeContext<PosServiceRecordReceived> context)
+    {
+        var message = context.Message;
+        var cancellationToken = context.CancellationToken;
+        await using var connection = await database.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        // Two callbacks for one work order must not race on its row.
+        await connection.ExecuteAsync(new CommandDefinition(
+            "select pg_advisory_xact_lock(hashtextextended('pos:' || @Id, 0))",
+            new { Id = message.Record.SourceRecordId }, transaction, cancellationToken: cancellationToken));
+        var metadata = SyncAudit.Metadata(ServiceEventWriter.SourceSystem, message.Record.SourceRecordId, context.MessageId, message.WebhookId);
+        var counts = await ServiceEventWriter.WriteAsync(
+            transaction, [new RecordToWrite(message.Record, null)], metadata, context.MessageId?.ToString(), cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+
+        var outcome = counts.Applied > 0 ? "applied" : counts.Parked > 0 ? "parked" : counts.Stale > 0 ? "stale" : "unchanged";
+        Telemetry.MessagesConsumed.Add(1, new("type", nameof(PosServiceRecordReceived)), new("outcome", outcome));
+        WorkerLog.PosOutcome(logger, message.Record.SourceRecordId, outcome);
+    }
+}

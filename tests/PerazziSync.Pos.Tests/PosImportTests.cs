@@ -1,0 +1,169 @@
+using System.Globalization;
+using System.Text;
+using Dapper;
+using PerazziSync.Testing;
+using Xunit;
+
+namespace PerazziSync.Pos.Tests;
+
+/// <summary>`perazzisync pos import FILE` against the samples of fixtures/pos and against a large export.</summary>
+public sealed class PosImportTests
+{
+    static string Fixture(string name) => Path.Combine(AppContext.BaseDirectory, "fixtures", "pos", name);
+
+    static async Task<TestDatabase> PortalAsync()
+    {
+        var database = await TestDatabase.CreateMigratedAsync();
+        await using var connection = await database.OpenAsync();
+        await PortalUsers.SeedAsync(connection);
+        await PortalUsers.SeedAssetsAsync(connection);
+        return database;
+    }
+
+    static Task<(int ExitCode, string Output)> ImportAsync(TestDatabase database, string path) =>
+        HostProcess.RunAsync("PerazziSync.Cli", new Dictionary<string, string>
+        {
+            ["ConnectionStrings__Postgres"] = database.ConnectionString,
+        }, "pos", "import", path);
+
+    [Fact]
+    public async Task Csv_sample_gives_the_outcome_its_readme_states_and_a_second_import_changes_nothing()
+    {
+        await using var database = await PortalAsync();
+
+        var (exitCode, output) = await ImportAsync(database, Fixture("export-sample.csv"));
+
+        Assert.True(exitCode == 0, output);
+        await using var connection = await database.OpenAsync();
+        var events = await ServiceEvents.AllAsync(connection);
+        Assert.Equal(["WO-2026-0001", "WO-2026-0002", "WO-2026-0007"], events.Keys.Order());
+        var first = events["WO-2026-0001"];
+        Assert.Equal("completed", first.Status);
+        Assert.Equal("""["service/WO-2026-0001/intake.jpg", "service/WO-2026-0001/report.pdf"]""", first.Attachments);
+        Assert.EndsWith("test-fired \"OK\"", first.WorkSummary, StringComparison.Ordinal);
+        var second = events["WO-2026-0002"];
+        Assert.Equal(PortalUsers.Marco, second.OwnerUserId);
+        Assert.Equal("Stock refit — walnut, grade SC3\nCustomer requests oil finish", second.WorkSummary);
+        // 10:00 in Rome in March (CET, +01:00).
+        Assert.Equal(new DateTime(2026, 3, 10, 9, 0, 0, DateTimeKind.Utc), second.ServiceDate!.Value.ToUniversalTime());
+        Assert.Equal("Barrel regulation — point of impact 60/40 → 70/30", events["WO-2026-0007"].WorkSummary);
+        Assert.Equal(PortalUsers.Jane, events["WO-2026-0007"].OwnerUserId);
+
+        Assert.Equal(
+            new Dictionary<string, string> { ["WO-2026-0003"] = "unknown_serial", ["WO-2026-0008"] = "asset_not_verified" },
+            await ServiceEvents.OpenParkedAsync(connection));
+        var import = await ServiceEvents.ImportAsync(connection, "export-sample.csv");
+        Assert.Equal(new ServiceEvents.Import(11, 3, 2, 0, 1, 2, 3, "completed"), import);
+        var rejections = await ServiceEvents.RejectionsAsync(connection, "export-sample.csv");
+        Assert.Equal([8L, 9L, 10L], rejections.Select(r => r.Line));
+        Assert.Contains("shipped", rejections[0].Reason, StringComparison.Ordinal);
+        Assert.Contains("serial_number", rejections[1].Reason, StringComparison.Ordinal);
+        Assert.Contains("service_date", rejections[2].Reason, StringComparison.Ordinal);
+        Assert.Contains("shipped", output, StringComparison.Ordinal);
+        Assert.Equal(3, await ServiceEvents.AuditCountAsync(connection));
+
+        var again = await ImportAsync(database, Fixture("export-sample.csv"));
+
+        Assert.True(again.ExitCode == 0, again.Output);
+        Assert.Contains("imported before", again.Output, StringComparison.Ordinal);
+        Assert.Equal(3, await ServiceEvents.AuditCountAsync(connection));
+        Assert.Equal(events, await ServiceEvents.AllAsync(connection));
+    }
+
+    [Fact]
+    public async Task Ndjson_sample_keeps_extra_fields_accepts_missing_optional_ones_and_reports_the_bad_line()
+    {
+        await using var database = await PortalAsync();
+
+        var (exitCode, output) = await ImportAsync(database, Fixture("export-sample.ndjson"));
+
+        Assert.True(exitCode == 0, output);
+        await using var connection = await database.OpenAsync();
+        var events = await ServiceEvents.AllAsync(connection);
+        Assert.Equal(["WO-2026-0101", "WO-2026-0103", "WO-2026-0104"], events.Keys.Order());
+        Assert.Equal("completed", events["WO-2026-0101"].Status);
+        Assert.Contains("\"technician\": \"G. Bianchi\"", events["WO-2026-0103"].RawPayload, StringComparison.Ordinal);
+        Assert.Null(events["WO-2026-0104"].ServiceDate);
+        Assert.Null(events["WO-2026-0104"].WorkSummary);
+        Assert.Equal(new Dictionary<string, string> { ["WO-2026-0102"] = "unknown_serial" }, await ServiceEvents.OpenParkedAsync(connection));
+        Assert.Equal([5L], (await ServiceEvents.RejectionsAsync(connection, "export-sample.ndjson")).Select(r => r.Line));
+        Assert.Equal(new ServiceEvents.Import(6, 3, 1, 0, 0, 1, 1, "completed"), await ServiceEvents.ImportAsync(connection, "export-sample.ndjson"));
+
+        var again = await ImportAsync(database, Fixture("export-sample.ndjson"));
+        Assert.True(again.ExitCode == 0, again.Output);
+        Assert.Equal(3, await ServiceEvents.AuditCountAsync(connection));
+    }
+
+    [Fact]
+    public async Task The_same_rows_in_another_file_are_unchanged_and_write_no_audit_row()
+    {
+        await using var database = await PortalAsync();
+        await ImportAsync(database, Fixture("export-sample.csv"));
+        var copy = Path.Combine(Path.GetTempPath(), $"same-rows-{Guid.NewGuid():N}.csv");
+        // The same rows behind a byte-order mark: other bytes, same records.
+        var text = await File.ReadAllTextAsync(Fixture("export-sample.csv"));
+        await File.WriteAllTextAsync(copy, text, new UTF8Encoding(encoderShouldEmitUTF8Identifier: true));
+        try
+        {
+            var (exitCode, output) = await ImportAsync(database, copy);
+
+            Assert.True(exitCode == 0, output);
+            await using var connection = await database.OpenAsync();
+            var import = await ServiceEvents.ImportAsync(connection, Path.GetFileName(copy));
+            Assert.Equal(0, import.Applied);
+            Assert.Equal(3, import.Unchanged);
+            Assert.Equal(3, import.Rejected);
+            Assert.Equal(3, await ServiceEvents.AuditCountAsync(connection));
+        }
+        finally
+        {
+            File.Delete(copy);
+        }
+    }
+
+    [Fact]
+    public async Task An_import_killed_midway_resumes_and_applies_every_row_exactly_once()
+    {
+        await using var database = await PortalAsync();
+        const int rows = 150_000;
+        var path = Path.Combine(Path.GetTempPath(), $"large-{Guid.NewGuid():N}.csv");
+        await using (var writer = new StreamWriter(path))
+        {
+            await writer.WriteLineAsync("source_record_id,serial_number,status,service_date,work_summary,attachments,updated_at");
+            for (var i = 0; i < rows; i++)
+            {
+                await writer.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
+                    $"WO-L-{i:D7},MX8-123456,completed,2026-03-02T09:15:00+01:00,\"Service {i}, all good\",,2026-03-02T09:20:00+01:00"));
+            }
+        }
+        try
+        {
+            var environment = new Dictionary<string, string>
+            {
+                ["ConnectionStrings__Postgres"] = database.ConnectionString,
+                ["Pos__ImportChunkSize"] = "5000",
+            };
+            await using (var first = HostProcess.Start("PerazziSync.Cli", environment, "pos", "import", path))
+            {
+                await using var watch = await database.OpenAsync();
+                var committed = await ProductUnderTest.EventuallyAsync(
+                    () => watch.ExecuteScalarAsync<long>("select coalesce(max(rows_read), 0) from perazzi_sync.pos_imports"),
+                    read => read >= 20_000, TimeSpan.FromSeconds(120));
+                Assert.True(committed is >= 20_000 and < rows, $"killed at {committed} rows\n{first.Output}");
+            }
+
+            var (exitCode, output) = await HostProcess.RunAsync("PerazziSync.Cli", environment, "pos", "import", path);
+
+            Assert.True(exitCode == 0, output);
+            await using var connection = await database.OpenAsync();
+            Assert.Equal(rows, await connection.ExecuteScalarAsync<long>("select count(*) from service_events where source_record_id like 'WO-L-%'"));
+            Assert.Equal(rows, await ServiceEvents.AuditCountAsync(connection));
+            var import = await ServiceEvents.ImportAsync(connection, Path.GetFileName(path));
+            Assert.Equal(new ServiceEvents.Import(rows, rows, 0, 0, 0, 0, 0, "completed"), import);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+}

@@ -1,0 +1,98 @@
+using System.Net;
+using System.Text.Json.Nodes;
+using Dapper;
+using PerazziSync.Contracts;
+using PerazziSync.Testing;
+using Xunit;
+
+namespace PerazziSync.Pos.Tests;
+
+/// <summary>Receiver and worker as processes: the POS callback route and the re-match of parked records.</summary>
+public sealed class PosSyncTests : IAsyncLifetime
+{
+    ProductUnderTest _product = null!;
+
+    public async Task InitializeAsync()
+    {
+        _product = await ProductUnderTest.StartAsync();
+        var (exitCode, output) = await HostProcess.RunAsync("PerazziSync.Cli", new Dictionary<string, string>
+        {
+            ["ConnectionStrings__Postgres"] = _product.Database.ConnectionString,
+        }, "pos", "import", Path.Combine(AppContext.BaseDirectory, "fixtures", "pos", "export-sample.csv"));
+        Assert.True(exitCode == 0, output);
+    }
+
+    public async Task DisposeAsync() => await _product.DisposeAsync();
+
+    static string Callback() =>
+        File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "fixtures", "pos", "callback-completed.json"));
+
+    [Fact]
+    public async Task Signed_callback_updates_its_work_order_through_the_broker_with_one_audit_row()
+    {
+        await using var connection = await _product.OpenDatabaseAsync();
+        var auditBefore = await ServiceEvents.AuditCountAsync(connection, "WO-2026-0007");
+
+        var response = await _product.PosWebhooks.SendAsync(Callback());
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var events = await ProductUnderTest.EventuallyAsync(
+            () => ServiceEvents.AllAsync(connection),
+            e => e["WO-2026-0007"].Attachments.Contains("target.jpg", StringComparison.Ordinal));
+        Assert.True(events["WO-2026-0007"].Attachments.Contains("target.jpg", StringComparison.Ordinal), _product.Logs());
+        Assert.Equal(auditBefore + 1, await ServiceEvents.AuditCountAsync(connection, "WO-2026-0007"));
+
+        // The same delivery again changes nothing.
+        await _product.PosWebhooks.SendAsync(Callback());
+        await Task.Delay(TimeSpan.FromSeconds(2));
+        Assert.Equal(auditBefore + 1, await ServiceEvents.AuditCountAsync(connection, "WO-2026-0007"));
+    }
+
+    [Fact]
+    public async Task Invalid_callbacks_are_refused_with_the_reason_and_nothing_is_published()
+    {
+        var probe = await _product.Broker.ProbeAsync<PosServiceRecordReceived>();
+        var record = JsonNode.Parse(Callback())!;
+        record["status"] = "shipped";
+        var noUpdatedAt = JsonNode.Parse(Callback())!.AsObject();
+        noUpdatedAt.Remove("updated_at");
+
+        var badStatus = await _product.PosWebhooks.SendAsync(record.ToJsonString());
+        var missingVersion = await _product.PosWebhooks.SendAsync(noUpdatedAt.ToJsonString());
+        var notJson = await _product.PosWebhooks.SendAsync("{\"source_record_id\":");
+        var wrongSecret = await new WebhookSender(new HttpClient(), _product.ReceiverUrl + "/webhooks/pos",
+            WebhookSender.Base64Secret("wrong")).SendAsync(Callback());
+
+        Assert.Equal(HttpStatusCode.BadRequest, badStatus.StatusCode);
+        Assert.Contains("shipped", await badStatus.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.BadRequest, missingVersion.StatusCode);
+        Assert.Contains("updated_at", await missingVersion.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.BadRequest, notJson.StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, wrongSecret.StatusCode);
+        Assert.Empty(await _product.Broker.DrainAsync(probe));
+    }
+
+    [Fact]
+    public async Task Parked_records_appear_under_their_owner_once_the_asset_is_registered_and_verified()
+    {
+        await using var connection = await _product.OpenDatabaseAsync();
+        await connection.ExecuteAsync(
+            "insert into perazzi_assets (owner_user_id, serial_number, model, verification_status) values (@Marco, 'zz-000000 ', 'MX8', 'pending')",
+            new { PortalUsers.Marco });
+        await Task.Delay(TimeSpan.FromSeconds(3));
+        Assert.False((await ServiceEvents.AllAsync(connection)).ContainsKey("WO-2026-0003"));
+
+        await connection.ExecuteAsync("update perazzi_assets set verification_status = 'verified' where serial_number in ('ZZ-000000')");
+
+        var events = await ProductUnderTest.EventuallyAsync(() => ServiceEvents.AllAsync(connection), e => e.ContainsKey("WO-2026-0003"));
+        Assert.True(events.ContainsKey("WO-2026-0003"), _product.Logs());
+        Assert.Equal(PortalUsers.Marco, events["WO-2026-0003"].OwnerUserId);
+        Assert.True((await ServiceEvents.OpenParkedAsync(connection)).ContainsKey("WO-2026-0008"));
+
+        await connection.ExecuteAsync("update perazzi_assets set verification_status = 'verified' where serial_number = 'SC3-555001'");
+
+        events = await ProductUnderTest.EventuallyAsync(() => ServiceEvents.AllAsync(connection), e => e.ContainsKey("WO-2026-0008"));
+        Assert.Equal(PortalUsers.Marco, events["WO-2026-0008"].OwnerUserId);
+        Assert.Empty(await ServiceEvents.OpenParkedAsync(connection));
+    }
+}
