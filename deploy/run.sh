@@ -32,11 +32,11 @@ while IFS='=' read -r key value; do
   esac
 done < .env
 missing=()
-for key in BigCommerce__StoreHash BigCommerce__AccessToken; do
+for key in BigCommerce__StoreHash BigCommerce__AccessToken BigCommerce__WebhookSecret Pos__WebhookSecret; do
   [ -n "${!key:-}" ] || missing+=("$key")
 done
 if [ ${#missing[@]} -gt 0 ]; then
-  echo "[run] set ${missing[*]} in .env (or the environment) and run again: the worker needs your store to sync from." >&2
+  echo "[run] set ${missing[*]} in .env (or the environment) and run again: the hosts need your store and the webhook secrets." >&2
   exit 2
 fi
 

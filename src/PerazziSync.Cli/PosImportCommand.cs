@@ -54,7 +54,7 @@ static class PosImportCommand
             {
                 outcome = console.Profile.Capabilities.Interactive
                     ? await WithProgressBarAsync(console, importer, path, cancellationToken)
-                    : await importer.ImportAsync(path.FullName, new LineProgress(output), cancellationToken);
+                    : (await importer.ImportAsync(path.FullName, new LineProgress(output), cancellationToken))!;
             }
             catch (PosExportException e)
             {

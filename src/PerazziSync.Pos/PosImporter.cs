@@ -36,8 +36,12 @@ public sealed class PosImporter(NpgsqlDataSource database, PosRecordParser parse
 {
     const int RejectionsShown = 100;
 
-    public async Task<PosImportOutcome> ImportAsync(
-        string path, IProgress<PosImportProgress>? progress, CancellationToken cancellationToken)
+    /// <summary>
+    /// Imports <paramref name="path"/>, or returns null without reading it when
+    /// <paramref name="waitIfBusy"/> is false and another process is importing the same content.
+    /// </summary>
+    public async Task<PosImportOutcome?> ImportAsync(
+        string path, IProgress<PosImportProgress>? progress, CancellationToken cancellationToken, bool waitIfBusy = true)
     {
         var clock = Stopwatch.StartNew();
         var format = PosExportReader.FormatOf(path);
@@ -46,8 +50,16 @@ public sealed class PosImporter(NpgsqlDataSource database, PosRecordParser parse
 
         await using var connection = await database.OpenConnectionAsync(cancellationToken);
         // One importer per file content at a time, across processes.
-        await connection.ExecuteAsync(new CommandDefinition(
-            "select pg_advisory_lock(hashtextextended('pos-import:' || @Hash, 0))", new { Hash = hash }, cancellationToken: cancellationToken));
+        if (waitIfBusy)
+        {
+            await connection.ExecuteAsync(new CommandDefinition(
+                "select pg_advisory_lock(hashtextextended('pos-import:' || @Hash, 0))", new { Hash = hash }, cancellationToken: cancellationToken));
+        }
+        else if (!await connection.ExecuteScalarAsync<bool>(new CommandDefinition(
+            "select pg_try_advisory_lock(hashtextextended('pos-import:' || @Hash, 0))", new { Hash = hash }, cancellationToken: cancellationToken)))
+        {
+            return null;
+        }
         try
         {
             var state = await StartAsync(connection, hash, fileName, format, cancellationToken);

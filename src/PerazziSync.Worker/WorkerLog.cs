@@ -17,6 +17,12 @@ static partial class WorkerLog
     [LoggerMessage(LogLevel.Information, "Re-match attached {Records} parked POS records to verified assets")]
     public static partial void Rematched(ILogger logger, long records);
 
+    [LoggerMessage(LogLevel.Information, "POS export {FileName} imported: {Applied} applied, {Parked} parked, {Rejected} rejected")]
+    public static partial void PosFileImported(ILogger logger, string fileName, long applied, long parked, long rejected);
+
+    [LoggerMessage(LogLevel.Warning, "POS export {FileName} cannot be read: {Reason}; moved to failed/")]
+    public static partial void PosFileFailed(ILogger logger, string fileName, string reason);
+
     [LoggerMessage(LogLevel.Debug, "Job {Job} firing at {ScheduledAt} was claimed by another worker")]
     public static partial void FiringTaken(ILogger logger, string job, DateTimeOffset scheduledAt);
 }

@@ -10,6 +10,7 @@ public sealed class HostProcess : IAsyncDisposable
 {
     readonly Process _process;
     readonly StringBuilder _output = new();
+    bool _disposed;
 
     HostProcess(Process process)
     {
@@ -25,7 +26,7 @@ public sealed class HostProcess : IAsyncDisposable
         get { lock (_output) { return _output.ToString(); } }
     }
 
-    public bool HasExited => _process.HasExited;
+    public bool HasExited => _disposed || _process.HasExited;
 
     /// <summary>Starts <paramref name="project"/> with exactly the product settings given (none inherited).</summary>
     public static HostProcess Start(string project, IReadOnlyDictionary<string, string> environment, params string[] arguments)
@@ -77,8 +78,14 @@ public sealed class HostProcess : IAsyncDisposable
         return $"http://127.0.0.1:{((IPEndPoint)listener.LocalEndpoint).Port}";
     }
 
+    /// <summary>Kills the process (and its children) as a crash or `kill -9` would; safe to call twice.</summary>
     public async ValueTask DisposeAsync()
     {
+        if (_disposed)
+        {
+            return;
+        }
+        _disposed = true;
         if (!_process.HasExited)
         {
             _process.Kill(entireProcessTree: true);

@@ -17,6 +17,8 @@ public static class PosSyncExtensions
             .Validate(o => PosTime.IsKnownZone(o.TimeZone), "Pos:TimeZone is not a known IANA time zone")
             .Validate(o => CronExpression.TryParse(o.RematchCron, out _), "Pos:RematchCron is not a valid Quartz cron expression")
             .Validate(o => CronExpression.TryParse(o.DropFolderCron, out _), "Pos:DropFolderCron is not a valid Quartz cron expression")
+            .Validate(o => string.IsNullOrWhiteSpace(o.DropFolder) || Directory.Exists(o.DropFolder),
+                "Pos:DropFolder does not exist")
             .ValidateOnStart();
         builder.Services.AddSingleton(sp => new PosRecordParser(sp.GetRequiredService<IOptions<PosOptions>>().Value.Zone()));
 
@@ -30,6 +32,15 @@ public static class PosSyncExtensions
                 .WithCronSchedule(Cron(section[nameof(PosOptions.RematchCron)], defaults.RematchCron), schedule => schedule
                     .InTimeZone(TimeZoneInfo.Utc)
                     .WithMisfireInstruction(CronTriggerMisfireInstruction.DoNothing)));
+            if (!string.IsNullOrWhiteSpace(section[nameof(PosOptions.DropFolder)]))
+            {
+                quartz.AddJob<PosDropFolderJob>(job => job.WithIdentity(PosDropFolderJob.Key));
+                quartz.AddTrigger(trigger => trigger
+                    .ForJob(PosDropFolderJob.Key)
+                    .WithCronSchedule(Cron(section[nameof(PosOptions.DropFolderCron)], defaults.DropFolderCron), schedule => schedule
+                        .InTimeZone(TimeZoneInfo.Utc)
+                        .WithMisfireInstruction(CronTriggerMisfireInstruction.DoNothing)));
+            }
         });
         return builder;
     }
