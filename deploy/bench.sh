@@ -3,6 +3,7 @@
 # with the product built in Release. Prints a Markdown table.
 #   deploy/bench.sh receiver [--seconds 60] [--rate 500] [--concurrency 32]
 #   deploy/bench.sh worker [--orders 100] [--callbacks 1000] [--spread 10] [--quota 150] [--window 30]
+#   deploy/bench.sh pos [--small 100000] [--rows 1000000]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

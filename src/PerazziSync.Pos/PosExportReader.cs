@@ -1,8 +1,8 @@
+using System.Buffers;
 using System.Globalization;
 using System.Runtime.CompilerServices;
 using System.Text;
 using System.Text.Json;
-using System.Text.Json.Nodes;
 using CsvHelper;
 using CsvHelper.Configuration;
 
@@ -55,6 +55,8 @@ public static class PosExportReader
             throw new PosExportException($"the CSV header lacks {string.Join(", ", missing)}");
         }
         long lastLine = csv.Parser.RawRow;
+        // The row as received, as a JSON object of its columns, for raw_payload.
+        var json = new ArrayBufferWriter<byte>(1024);
         while (await csv.ReadAsync())
         {
             cancellationToken.ThrowIfCancellationRequested();
@@ -68,14 +70,19 @@ public static class PosExportReader
                     fields.Length > 0 ? fields[0] : null, $"the row has {fields.Length} fields, the header {header.Length}"));
                 continue;
             }
-            var row = new Dictionary<string, string?>(StringComparer.Ordinal);
-            var raw = new JsonObject();
-            for (var i = 0; i < header.Length; i++)
+            var row = new Dictionary<string, string?>(header.Length, StringComparer.Ordinal);
+            json.Clear();
+            using (var raw = new Utf8JsonWriter(json))
             {
-                row[header[i]] = fields[i];
-                raw[header[i]] = fields[i];
+                raw.WriteStartObject();
+                for (var i = 0; i < header.Length; i++)
+                {
+                    row[header[i]] = fields[i];
+                    raw.WriteString(header[i], fields[i]);
+                }
+                raw.WriteEndObject();
             }
-            yield return new PosExportRow(line, parser.FromCsv(row, raw.ToJsonString()));
+            yield return new PosExportRow(line, parser.FromCsv(row, Encoding.UTF8.GetString(json.WrittenSpan)));
         }
     }
 

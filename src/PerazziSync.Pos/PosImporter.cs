@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Security.Cryptography;
 using System.Text.Json.Nodes;
+using System.Threading.Channels;
 using Dapper;
 using Npgsql;
 
@@ -69,10 +70,6 @@ public sealed class PosImporter(NpgsqlDataSource database, PosRecordParser parse
             }
 
             await using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan);
-            var chunk = new Dictionary<string, RecordToWrite>(StringComparer.Ordinal);
-            var rejections = new List<PosRejection>();
-            var counts = new ChunkCounts();
-            long lastLine = state.NextLine - 1;
             var metadata = new JsonObject
             {
                 ["source_system"] = ServiceEventWriter.SourceSystem,
@@ -81,48 +78,31 @@ public sealed class PosImporter(NpgsqlDataSource database, PosRecordParser parse
                 ["trace_id"] = Activity.Current?.TraceId.ToString(),
             }.ToJsonString();
 
-            await foreach (var row in PosExportReader.ReadAsync(file, format, parser, cancellationToken))
+            // The file is read one chunk ahead of the database: parsing the next chunk overlaps
+            // with writing this one, and at most two chunks are ever in memory.
+            var chunks = Channel.CreateBounded<Chunk>(new BoundedChannelOptions(1) { SingleReader = true, SingleWriter = true });
+            var reading = Task.Run(() => ReadChunksAsync(file, format, state.NextLine, chunks.Writer, cancellationToken), cancellationToken);
+            var rowsRead = state.RowsRead;
+            try
             {
-                if (row.Line < state.NextLine)
+                await foreach (var chunk in chunks.Reader.ReadAllAsync(cancellationToken))
                 {
-                    continue;
+                    await CommitChunkAsync(connection, state.Id, chunk, metadata, cancellationToken);
+                    rowsRead += chunk.RowsRead;
+                    progress?.Report(new PosImportProgress(chunk.BytesRead, file.Length, rowsRead));
                 }
-                lastLine = row.Line;
-                counts.RowsRead++;
-                if (row.Result.Record is not { } record)
-                {
-                    rejections.Add(new PosRejection(row.Line, row.Result.SourceRecordId, row.Result.Error!));
-                    continue;
-                }
-                // Within a chunk only the newest version of a record is written; an older one
-                // that comes later in the file is stale, one that came earlier is superseded.
-                if (chunk.TryGetValue(record.SourceRecordId, out var seen))
-                {
-                    if (record.UpdatedAt >= seen.Record.UpdatedAt)
-                    {
-                        counts.Superseded++;
-                        chunk[record.SourceRecordId] = new RecordToWrite(record, row.Line);
-                    }
-                    else
-                    {
-                        counts.Stale++;
-                    }
-                }
-                else
-                {
-                    chunk[record.SourceRecordId] = new RecordToWrite(record, row.Line);
-                }
-                if (chunk.Count >= chunkSize)
-                {
-                    await CommitChunkAsync(connection, state.Id, chunk, rejections, counts, lastLine + 1, metadata, cancellationToken);
-                    progress?.Report(new PosImportProgress(file.Position, file.Length, state.RowsRead + counts.Total));
-                }
+                await reading;
             }
-            await CommitChunkAsync(connection, state.Id, chunk, rejections, counts, lastLine + 1, metadata, cancellationToken);
+            catch (PosExportException e)
+            {
+                await connection.ExecuteAsync(new CommandDefinition(
+                    "update perazzi_sync.pos_imports set status = 'failed', error = @Error, finished_at = now() where id = @Id",
+                    new { state.Id, Error = e.Message }, cancellationToken: cancellationToken));
+                throw;
+            }
             await connection.ExecuteAsync(new CommandDefinition(
                 "update perazzi_sync.pos_imports set status = 'completed', finished_at = now() where id = @Id",
                 new { state.Id }, cancellationToken: cancellationToken));
-            progress?.Report(new PosImportProgress(file.Length, file.Length, state.RowsRead + counts.Total));
             return await OutcomeAsync(connection, state.Id, fileName, alreadyImported: false, clock.Elapsed, cancellationToken);
         }
         finally
@@ -131,25 +111,91 @@ public sealed class PosImporter(NpgsqlDataSource database, PosRecordParser parse
         }
     }
 
-    sealed class ChunkCounts
+    /// <summary>Rows of the file from one line to the next, ready to commit together.</summary>
+    sealed class Chunk
     {
+        public Dictionary<string, RecordToWrite> Records { get; } = new(StringComparer.Ordinal);
+
+        public List<PosRejection> Rejections { get; } = [];
+
         public long RowsRead { get; set; }
 
         public long Superseded { get; set; }
 
         public long Stale { get; set; }
 
-        public long Total { get; set; }
+        /// <summary>The first line after the chunk: where a resumed import starts.</summary>
+        public long NextLine { get; set; }
+
+        public long BytesRead { get; set; }
+    }
+
+    async Task ReadChunksAsync(Stream file, string format, long firstLine, ChannelWriter<Chunk> chunks, CancellationToken cancellationToken)
+    {
+        Exception? failure = null;
+        try
+        {
+            var chunk = new Chunk { NextLine = firstLine };
+            await foreach (var row in PosExportReader.ReadAsync(file, format, parser, cancellationToken))
+            {
+                if (row.Line < firstLine)
+                {
+                    continue;
+                }
+                chunk.NextLine = row.Line + 1;
+                chunk.RowsRead++;
+                if (row.Result.Record is not { } record)
+                {
+                    chunk.Rejections.Add(new PosRejection(row.Line, row.Result.SourceRecordId, row.Result.Error!));
+                    continue;
+                }
+                // Within a chunk only the newest version of a record is written; an older one
+                // that comes later in the file is stale, one that came earlier is superseded.
+                if (chunk.Records.TryGetValue(record.SourceRecordId, out var seen))
+                {
+                    if (record.UpdatedAt >= seen.Record.UpdatedAt)
+                    {
+                        chunk.Superseded++;
+                        chunk.Records[record.SourceRecordId] = new RecordToWrite(record, row.Line);
+                    }
+                    else
+                    {
+                        chunk.Stale++;
+                    }
+                }
+                else
+                {
+                    chunk.Records[record.SourceRecordId] = new RecordToWrite(record, row.Line);
+                }
+                if (chunk.Records.Count >= chunkSize)
+                {
+                    chunk.BytesRead = file.Position;
+                    await chunks.WriteAsync(chunk, cancellationToken);
+                    chunk = new Chunk { NextLine = chunk.NextLine };
+                }
+            }
+            chunk.BytesRead = file.Length;
+            await chunks.WriteAsync(chunk, cancellationToken);
+        }
+        catch (Exception e)
+        {
+            failure = e;
+            throw;
+        }
+        finally
+        {
+            chunks.TryComplete(failure);
+        }
     }
 
     /// <summary>Writes the chunk, its rejections and the import's progress in one transaction.</summary>
     static async Task CommitChunkAsync(
-        NpgsqlConnection connection, Guid importId, Dictionary<string, RecordToWrite> chunk, List<PosRejection> rejections,
-        ChunkCounts counts, long nextLine, string metadata, CancellationToken cancellationToken)
+        NpgsqlConnection connection, Guid importId, Chunk chunk, string metadata, CancellationToken cancellationToken)
     {
+        var rejections = chunk.Rejections;
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        var written = chunk.Count > 0
-            ? await ServiceEventWriter.WriteAsync(transaction, chunk.Values, metadata, null, cancellationToken)
+        var written = chunk.Records.Count > 0
+            ? await ServiceEventWriter.WriteAsync(transaction, chunk.Records.Values, metadata, null, cancellationToken)
             : WriteCounts.None;
         if (rejections.Count > 0)
         {
@@ -180,22 +226,16 @@ public sealed class PosImporter(NpgsqlDataSource database, PosRecordParser parse
             """, new
         {
             ImportId = importId,
-            NextLine = nextLine,
-            counts.RowsRead,
+            chunk.NextLine,
+            chunk.RowsRead,
             written.Applied,
-            counts.Superseded,
+            chunk.Superseded,
             written.Unchanged,
-            Stale = counts.Stale + written.Stale,
+            Stale = chunk.Stale + written.Stale,
             written.Parked,
             Rejected = (long)rejections.Count,
         }, transaction, cancellationToken: cancellationToken));
         await transaction.CommitAsync(cancellationToken);
-        counts.Total += counts.RowsRead;
-        counts.RowsRead = 0;
-        counts.Superseded = 0;
-        counts.Stale = 0;
-        chunk.Clear();
-        rejections.Clear();
     }
 
     sealed record ImportState(Guid Id, string Status, long NextLine, long RowsRead);

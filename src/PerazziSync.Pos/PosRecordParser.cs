@@ -68,7 +68,7 @@ public sealed partial class PosRecordParser(TimeZoneInfo zone)
         var attachments = (row.GetValueOrDefault("attachments") ?? "")
             .Split(';', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
             .ToList();
-        return Build(Blank(row.GetValueOrDefault("source_record_id")), row.ToDictionary(f => f.Key, f => Blank(f.Value), StringComparer.Ordinal), attachments, raw);
+        return Build(row.GetValueOrDefault("source_record_id"), row, attachments, raw);
     }
 
     PosParseResult Build(string? id, IReadOnlyDictionary<string, string?> fields, List<string> attachments, string raw)
@@ -87,12 +87,12 @@ public sealed partial class PosRecordParser(TimeZoneInfo zone)
         {
             return PosParseResult.Reject(id[..40] + "…", $"source_record_id is longer than {MaxIdLength} characters");
         }
-        var serial = fields.GetValueOrDefault("serial_number")?.Trim();
+        var serial = Blank(fields.GetValueOrDefault("serial_number"))?.Trim();
         if (string.IsNullOrEmpty(serial))
         {
             return PosParseResult.Reject(id, "serial_number is missing");
         }
-        var status = fields.GetValueOrDefault("status")?.Trim();
+        var status = Blank(fields.GetValueOrDefault("status"))?.Trim();
         if (status is null || !Statuses.Contains(status))
         {
             return PosParseResult.Reject(id, status is null

@@ -1,4 +1,3 @@
-using System.Text.Json;
 using Dapper;
 using Npgsql;
 using NpgsqlTypes;
@@ -45,15 +44,14 @@ public static class ServiceEventWriter
               status text not null,
               service_date timestamptz,
               work_summary text,
-              attachments jsonb not null,
+              attachments text[] not null,
               updated_at timestamptz not null,
-              raw_payload jsonb not null,
-              parked_message jsonb not null
+              raw_payload jsonb not null
             ) on commit drop;
             """, transaction: transaction, cancellationToken: cancellationToken));
 
         await using (var copy = await connection.BeginBinaryImportAsync(
-            "copy pos_incoming (line, source_record_id, serial_number, status, service_date, work_summary, attachments, updated_at, raw_payload, parked_message) from stdin (format binary)",
+            "copy pos_incoming (line, source_record_id, serial_number, status, service_date, work_summary, attachments, updated_at, raw_payload) from stdin (format binary)",
             cancellationToken))
         {
             foreach (var (record, line) in records)
@@ -65,17 +63,21 @@ public static class ServiceEventWriter
                 await copy.WriteAsync(record.Status, NpgsqlDbType.Text, cancellationToken);
                 await copy.WriteAsync(record.ServiceDate?.UtcDateTime, NpgsqlDbType.TimestampTz, cancellationToken);
                 await copy.WriteAsync(record.WorkSummary, NpgsqlDbType.Text, cancellationToken);
-                await copy.WriteAsync(JsonSerializer.Serialize(record.Attachments), NpgsqlDbType.Jsonb, cancellationToken);
+                await copy.WriteAsync(record.Attachments as string[] ?? [.. record.Attachments], NpgsqlDbType.Array | NpgsqlDbType.Text, cancellationToken);
                 await copy.WriteAsync(record.UpdatedAt.UtcDateTime, NpgsqlDbType.TimestampTz, cancellationToken);
                 await copy.WriteAsync(record.RawPayload, NpgsqlDbType.Jsonb, cancellationToken);
-                await copy.WriteAsync(JsonSerializer.Serialize(record), NpgsqlDbType.Jsonb, cancellationToken);
             }
             await copy.CompleteAsync(cancellationToken);
         }
+        // Without statistics the planner takes the fresh temp table for a few rows and joins the
+        // CTEs below by nested loops, which is quadratic in the chunk size.
+        await connection.ExecuteAsync(new CommandDefinition("analyze pos_incoming", transaction: transaction, cancellationToken: cancellationToken));
 
         const string apply = """
             with matched as (
-              select i.*, a.id as asset_id, a.owner_user_id, a.verification_status
+              select i.line, i.source_record_id, i.serial_number, i.status, i.service_date, i.work_summary,
+                     to_jsonb(i.attachments) as attachments, i.updated_at, i.raw_payload,
+                     a.id as asset_id, a.owner_user_id, a.verification_status
               from pos_incoming i
               left join perazzi_assets a on a.serial_number = upper(btrim(i.serial_number))
             ), old as (
@@ -129,7 +131,13 @@ public static class ServiceEventWriter
               insert into perazzi_sync.parked_events as p (source_system, source_key, reason, message_type, message, message_id)
               select 'perazzi_pos', m.source_record_id,
                      case when m.asset_id is null then 'unknown_serial' else 'asset_not_verified' end,
-                     'PosServiceRecord', m.parked_message, @MessageId
+                     'PosServiceRecord',
+                     -- The record as a PosServiceRecord, which the re-match deserialises.
+                     jsonb_build_object(
+                       'SourceRecordId', m.source_record_id, 'SerialNumber', m.serial_number, 'Status', m.status,
+                       'ServiceDate', m.service_date, 'WorkSummary', m.work_summary, 'Attachments', m.attachments,
+                       'UpdatedAt', m.updated_at, 'RawPayload', m.raw_payload::text),
+                     @MessageId
               from matched m
               where m.verification_status is distinct from 'verified'
               on conflict on constraint parked_events_source_unique do update set

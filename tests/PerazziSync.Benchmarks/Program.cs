@@ -12,6 +12,9 @@ switch (arguments.Command)
     case "worker":
         await WorkerBenchmark.RunAsync(arguments);
         break;
+    case "pos":
+        await PosBenchmark.RunAsync(arguments);
+        break;
     default:
         Console.Error.WriteLine("""
             usage: perazzisync benchmarks
@@ -19,6 +22,8 @@ switch (arguments.Command)
                   signed BigCommerce callbacks against the receiver, next to a bare confirmed publish
               worker [--orders 100] [--callbacks 1000] [--spread 10] [--quota 150] [--window 30]
                   callback bursts through receiver and worker against a rate-limited fake BigCommerce
+              pos [--small 100000] [--rows 1000000]
+                  perazzisync pos import of generated exports, next to raw COPY and a bare one-statement upsert
             """);
         Environment.ExitCode = 2;
         break;

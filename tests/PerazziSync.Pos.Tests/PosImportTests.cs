@@ -122,6 +122,27 @@ public sealed class PosImportTests
     }
 
     [Fact]
+    public async Task A_file_without_the_required_columns_is_refused_with_a_clear_error()
+    {
+        await using var database = await PortalAsync();
+        var path = Path.Combine(Path.GetTempPath(), $"no-header-{Guid.NewGuid():N}.csv");
+        await File.WriteAllTextAsync(path, "id,serial\nWO-1,MX8-123456\n");
+        try
+        {
+            var (exitCode, output) = await ImportAsync(database, path);
+
+            Assert.Equal(1, exitCode);
+            Assert.Contains("source_record_id", output, StringComparison.Ordinal);
+            await using var connection = await database.OpenAsync();
+            Assert.Equal(0, await connection.ExecuteScalarAsync<long>("select count(*) from service_events"));
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Fact]
     public async Task An_import_killed_midway_resumes_and_applies_every_row_exactly_once()
     {
         await using var database = await PortalAsync();

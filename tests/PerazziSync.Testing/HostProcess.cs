@@ -28,6 +28,8 @@ public sealed class HostProcess : IAsyncDisposable
 
     public bool HasExited => _disposed || _process.HasExited;
 
+    public int Id => _process.Id;
+
     /// <summary>Starts <paramref name="project"/> with exactly the product settings given (none inherited).</summary>
     public static HostProcess Start(string project, IReadOnlyDictionary<string, string> environment, params string[] arguments)
     {
