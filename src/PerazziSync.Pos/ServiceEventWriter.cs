@@ -162,7 +162,9 @@ public static class ServiceEventWriter
                    (select count(*) from diff where stale) as "Stale",
                    (select count(*) from matched where verification_status is distinct from 'verified') as "Parked"
             """;
+        // A chunk of thousands of rows may take longer than the default 30 s on a busy database;
+        // cancellation, not a timeout, is what stops it.
         return await connection.QuerySingleAsync<WriteCounts>(new CommandDefinition(
-            apply, new { Metadata = auditMetadata, MessageId = messageId }, transaction, cancellationToken: cancellationToken));
+            apply, new { Metadata = auditMetadata, MessageId = messageId }, transaction, commandTimeout: 0, cancellationToken: cancellationToken));
     }
 }
