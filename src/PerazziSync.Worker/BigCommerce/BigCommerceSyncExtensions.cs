@@ -1,5 +1,6 @@
 using MassTransit;
 using PerazziSync.BigCommerce;
+using PerazziSync.Worker.Sync;
 using Quartz;
 
 namespace PerazziSync.Worker.BigCommerce;
@@ -35,7 +36,7 @@ public static class BigCommerceSyncExtensions
 
     public static void AddBigCommerceConsumers(this IBusRegistrationConfigurator bus)
     {
-        bus.AddConsumer<BigCommerceOrderChangedConsumer, BigCommerceOrderChangedConsumerDefinition>();
-        bus.AddConsumer<BigCommerceCustomerChangedConsumer, BigCommerceCustomerChangedConsumerDefinition>();
+        bus.AddConsumer<BigCommerceOrderChangedConsumer, SyncConsumerDefinition<BigCommerceOrderChangedConsumer>>();
+        bus.AddConsumer<BigCommerceCustomerChangedConsumer, SyncConsumerDefinition<BigCommerceCustomerChangedConsumer>>();
     }
 }

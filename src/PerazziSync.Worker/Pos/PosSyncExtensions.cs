@@ -46,7 +46,7 @@ public static class PosSyncExtensions
     }
 
     public static void AddPosConsumers(this IBusRegistrationConfigurator bus) =>
-        bus.AddConsumer<PosServiceRecordReceivedConsumer, PosServiceRecordReceivedConsumerDefinition>();
+        bus.AddConsumer<PosServiceRecordReceivedConsumer, SyncConsumerDefinition<PosServiceRecordReceivedConsumer>>();
 
     /// <summary>
     /// An invalid expression is reported by the options validation, naming the key; the trigger
@@ -54,15 +54,4 @@ public static class PosSyncExtensions
     /// </summary>
     static string Cron(string? configured, string fallback) =>
         configured is null ? fallback : CronExpression.TryParse(configured, out _) ? configured : fallback;
-}
-
-public sealed class PosServiceRecordReceivedConsumerDefinition : ConsumerDefinition<PosServiceRecordReceivedConsumer>
-{
-    public PosServiceRecordReceivedConsumerDefinition() => ConcurrentMessageLimit = 16;
-
-    protected override void ConfigureConsumer(
-        IReceiveEndpointConfigurator endpointConfigurator,
-        IConsumerConfigurator<PosServiceRecordReceivedConsumer> consumerConfigurator,
-        IRegistrationContext context) =>
-        endpointConfigurator.UseTransientRetry();
 }
