@@ -25,7 +25,9 @@ if [ ! -f .env ]; then
 fi
 
 # Settings from .env, unless the environment already has them.
-while IFS='=' read -r key value; do
+while IFS= read -r line; do
+  # Split at the first '=' only: base64 values end in '='.
+  key=${line%%=*} value=${line#*=}
   case "$key" in
     BigCommerce__*|Receiver__*|Pos__*)
       if [ -z "${!key:-}" ] && [ -n "$value" ]; then export "$key=$value"; fi ;;

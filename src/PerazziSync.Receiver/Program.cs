@@ -1,7 +1,8 @@
 using PerazziSync.Receiver.Webhooks;
 using PerazziSync.ServiceDefaults;
 
-var builder = WebApplication.CreateBuilder(args);
+// appsettings.json is read from beside the program, wherever it is started from.
+var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
 builder.AddServiceDefaults();
 builder.AddMessageBus();
 builder.AddWebhookReceiver();

@@ -3,7 +3,8 @@ using PerazziSync.Worker.BigCommerce;
 using PerazziSync.Worker.Pos;
 using Quartz;
 
-var builder = WebApplication.CreateBuilder(args);
+// appsettings.json is read from beside the program, wherever it is started from.
+var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
 builder.AddServiceDefaults();
 builder.AddPortalDatabase();
 builder.AddMessageBus(bus =>
