@@ -46,12 +46,14 @@ public sealed class ProductUnderTest : IAsyncDisposable
     /// <summary>
     /// Starts the stack. <paramref name="workers"/> worker processes; <paramref name="settings"/>
     /// adds to or overrides the hosts' settings; <paramref name="receiverBroker"/> replaces the
-    /// receiver's broker address (a proxy, to cut the broker off).
+    /// receiver's broker address and <paramref name="workerDatabase"/> the workers' database
+    /// connection string (a proxy, to cut them off).
     /// </summary>
     public static async Task<ProductUnderTest> StartAsync(
         int workers = 1,
         IReadOnlyDictionary<string, string>? settings = null,
-        Func<string, string>? receiverBroker = null)
+        Func<string, string>? receiverBroker = null,
+        Func<string, string>? workerDatabase = null)
     {
         var database = await TestDatabase.CreateMigratedAsync();
         await using (var connection = await database.OpenAsync())
@@ -64,7 +66,7 @@ public sealed class ProductUnderTest : IAsyncDisposable
 
         var workerSettings = new Dictionary<string, string>
         {
-            ["ConnectionStrings__Postgres"] = database.ConnectionString,
+            ["ConnectionStrings__Postgres"] = workerDatabase?.Invoke(database.ConnectionString) ?? database.ConnectionString,
             ["ConnectionStrings__RabbitMq"] = broker.AmqpUri,
             ["BigCommerce__ApiBaseUrl"] = bigCommerce.BaseUrl,
             ["BigCommerce__StoreHash"] = StoreHash,

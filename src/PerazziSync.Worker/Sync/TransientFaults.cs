@@ -1,6 +1,6 @@
+using MassTransit;
 using Npgsql;
 using PerazziSync.BigCommerce;
-using MassTransit;
 using Polly.Timeout;
 
 namespace PerazziSync.Worker.Sync;
@@ -23,14 +23,23 @@ static class TransientFaults
 public static class RetryConfiguration
 {
     /// <summary>
-    /// Transient faults are retried with exponential backoff (jittered by MassTransit) for about
-    /// half an hour while the message stays unacknowledged on the broker; permanent faults are
-    /// not retried and go to _error at once.
+    /// While PostgreSQL is unreachable every message fails the same way; such a message is
+    /// retried, unacknowledged, until the database answers again (backoff capped at 30 s), so
+    /// a long outage holds the consumers still instead of dead-lettering. Other transient faults
+    /// (BigCommerce 5xx, 429, timeouts) are retried with backoff for about half an hour.
+    /// Permanent faults are not retried and go to _error at once.
     /// </summary>
-    public static void UseTransientRetry(this IReceiveEndpointConfigurator endpoint) =>
+    public static void UseTransientRetry(this IReceiveEndpointConfigurator endpoint)
+    {
         endpoint.UseMessageRetry(retry =>
         {
-            retry.Handle<Exception>(TransientFaults.Is);
+            retry.Handle<NpgsqlException>(e => e.IsTransient);
+            retry.Exponential(int.MaxValue, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(30), TimeSpan.FromSeconds(2));
+        });
+        endpoint.UseMessageRetry(retry =>
+        {
+            retry.Handle<Exception>(e => e is not NpgsqlException && TransientFaults.Is(e));
             retry.Exponential(40, TimeSpan.FromMilliseconds(500), TimeSpan.FromMinutes(1), TimeSpan.FromSeconds(1));
         });
+    }
 }
