@@ -1,4 +1,3 @@
-using Microsoft.Extensions.Options;
 using PerazziSync.Pos;
 
 namespace PerazziSync.Receiver.Webhooks;
@@ -22,17 +21,12 @@ public static class WebhookReceiverExtensions
                 "BigCommerce:WebhookSecret must be base64 (optionally prefixed whsec_)")
             .ValidateOnStart();
         builder.Services.AddSingleton<BigCommerceSignature>();
-        builder.Services.AddOptions<PosOptions>()
-            .BindConfiguration(PosOptions.Section)
-            .ValidateDataAnnotations()
+        builder.AddPosOptions()
             .Validate(o => !string.IsNullOrEmpty(o.WebhookSecret),
                 "Pos:WebhookSecret is not set (environment variable Pos__WebhookSecret)")
             .Validate(o => string.IsNullOrEmpty(o.WebhookSecret) || IsBase64(o.WebhookSecret),
-                "Pos:WebhookSecret must be base64 (optionally prefixed whsec_)")
-            .Validate(o => PosTime.IsKnownZone(o.TimeZone), "Pos:TimeZone is not a known IANA time zone")
-            .ValidateOnStart();
+                "Pos:WebhookSecret must be base64 (optionally prefixed whsec_)");
         builder.Services.AddSingleton<PosSignature>();
-        builder.Services.AddSingleton(sp => new PosRecordParser(sp.GetRequiredService<IOptions<PosOptions>>().Value.Zone()));
         builder.Services.AddProblemDetails();
         return builder;
     }

@@ -18,19 +18,10 @@ public static class BigCommerceSyncExtensions
                 "BigCommerce:ReconcileCron is not a valid Quartz cron expression")
             .ValidateOnStart();
 
-        var cron = builder.Configuration[$"{BigCommerceSyncOptions.Section}:{nameof(BigCommerceSyncOptions.ReconcileCron)}"]
-            ?? new BigCommerceSyncOptions().ReconcileCron;
-        // An invalid expression is reported by the options validation above, naming the key;
-        // the trigger must still be built for the host to get that far.
-        builder.Services.AddQuartz(quartz =>
-        {
-            quartz.AddJob<BigCommerceReconciliationJob>(job => job.WithIdentity(BigCommerceReconciliationJob.Key));
-            quartz.AddTrigger(trigger => trigger
-                .ForJob(BigCommerceReconciliationJob.Key)
-                .WithCronSchedule(CronExpression.TryParse(cron, out _) ? cron : "0 0 0 1 1 ? 2099", schedule => schedule
-                    .InTimeZone(TimeZoneInfo.Utc)
-                    .WithMisfireInstruction(CronTriggerMisfireInstruction.DoNothing)));
-        });
+        builder.Services.AddQuartz(quartz => quartz.AddCronJob<BigCommerceReconciliationJob>(
+            BigCommerceReconciliationJob.Key,
+            builder.Configuration[$"{BigCommerceSyncOptions.Section}:{nameof(BigCommerceSyncOptions.ReconcileCron)}"],
+            new BigCommerceSyncOptions().ReconcileCron));
         return builder;
     }
 
