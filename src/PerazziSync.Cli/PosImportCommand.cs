@@ -48,7 +48,7 @@ static class PosImportCommand
 
             await using var database = NpgsqlDataSource.Create(connectionString);
             var importer = new PosImporter(database, new PosRecordParser(zone), options.ImportChunkSize);
-            var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(output) });
+            var console = CliConsole.Create(output);
             PosImportOutcome outcome;
             try
             {

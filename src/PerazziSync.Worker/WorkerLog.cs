@@ -23,6 +23,9 @@ static partial class WorkerLog
     [LoggerMessage(LogLevel.Warning, "POS export {FileName} cannot be read: {Reason}; moved to failed/")]
     public static partial void PosFileFailed(ILogger logger, string fileName, string reason);
 
+    [LoggerMessage(LogLevel.Information, "Re-attempting {Count} parked BigCommerce events")]
+    public static partial void ParkedRetried(ILogger logger, int count);
+
     [LoggerMessage(LogLevel.Debug, "Job {Job} firing at {ScheduledAt} was claimed by another worker")]
     public static partial void FiringTaken(ILogger logger, string job, DateTimeOffset scheduledAt);
 }

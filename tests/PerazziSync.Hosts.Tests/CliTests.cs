@@ -42,4 +42,33 @@ public sealed class CliTests
         Assert.Equal(2, exitCode);
         Assert.Contains("ConnectionStrings__Postgres", output, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task Parked_list_shows_open_parked_events_filtered_by_source_and_reason()
+    {
+        await using var database = await TestDatabase.CreateMigratedAsync();
+        await using (var connection = await database.OpenAsync())
+        {
+            await Dapper.SqlMapper.ExecuteAsync(connection, """
+                insert into perazzi_sync.parked_events (source_system, source_key, reason, message_type, message)
+                values ('bigcommerce', 'order:305', 'guest_order', 'BigCommerceOrderChanged', '{}'),
+                       ('perazzi_pos', 'WO-2026-0003', 'unknown_serial', 'PosServiceRecord', '{}'),
+                       ('perazzi_pos', 'WO-2026-0009', 'unknown_serial', 'PosServiceRecord', '{}');
+                update perazzi_sync.parked_events set resolved_at = now() where source_key = 'WO-2026-0009';
+                """);
+        }
+        var environment = new Dictionary<string, string> { ["ConnectionStrings__Postgres"] = database.ConnectionString };
+
+        var open = await HostProcess.RunAsync("PerazziSync.Cli", environment, "parked", "list");
+        var pos = await HostProcess.RunAsync("PerazziSync.Cli", environment, "parked", "list", "--source", "perazzi_pos", "--all");
+
+        Assert.Equal(0, open.ExitCode);
+        Assert.Contains("order:305", open.Output, StringComparison.Ordinal);
+        Assert.Contains("WO-2026-0003", open.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain("WO-2026-0009", open.Output, StringComparison.Ordinal);
+        Assert.Contains("2 parked event(s).", open.Output, StringComparison.Ordinal);
+        Assert.Equal(0, pos.ExitCode);
+        Assert.DoesNotContain("order:305", pos.Output, StringComparison.Ordinal);
+        Assert.Contains("WO-2026-0009", pos.Output, StringComparison.Ordinal);
+    }
 }

@@ -72,8 +72,9 @@ public sealed class ProductUnderTest : IAsyncDisposable
             ["BigCommerce__StoreHash"] = StoreHash,
             ["BigCommerce__AccessToken"] = FakeBigCommerce.AccessToken,
             ["BigCommerce__CoalesceDelay"] = "00:00:00.500",
-            // Never, unless a test schedules the reconciliation.
+            // Never, unless a test schedules them.
             ["BigCommerce__ReconcileCron"] = "0 0 0 1 1 ? 2099",
+            ["BigCommerce__ParkedRetryCron"] = "0 0 0 1 1 ? 2099",
             ["Pos__RematchCron"] = "0/2 * * * * ?",
         };
         foreach (var (key, value) in settings ?? new Dictionary<string, string>())

@@ -30,6 +30,14 @@ public sealed class BigCommerceSyncOptions
     [Range(typeof(TimeSpan), "00:00:00", "1.00:00:00")]
     public TimeSpan ReconcileOverlap { get; set; } = TimeSpan.FromMinutes(5);
 
+    /// <summary>Quartz cron expression (UTC) of the re-attempt of parked BigCommerce events.</summary>
+    [Required]
+    public string ParkedRetryCron { get; set; } = "0 0/5 * * * ?";
+
+    /// <summary>The wait before a parked event's first re-attempt; it doubles with each attempt, up to a day.</summary>
+    [Range(typeof(TimeSpan), "00:00:00", "1.00:00:00")]
+    public TimeSpan ParkedRetryBackoff { get; set; } = TimeSpan.FromMinutes(5);
+
     /// <summary>How far back the first reconciliation of a store looks.</summary>
     [Range(typeof(TimeSpan), "00:00:00", "365.00:00:00")]
     public TimeSpan ReconcileFirstLookback { get; set; } = TimeSpan.FromDays(1);
