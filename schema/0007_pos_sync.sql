@@ -8,7 +8,7 @@ create table perazzi_sync.pos_imports (
   file_name text not null,
   format text not null check (format in ('csv', 'ndjson')),
   status text not null default 'running' check (status in ('running', 'completed', 'failed')),
-  next_line bigint not null default 2,
+  next_line bigint not null default 1,
   rows_read bigint not null default 0,
   applied bigint not null default 0,
   superseded bigint not null default 0,

@@ -244,8 +244,8 @@ public sealed class PosImporter(NpgsqlDataSource database, PosRecordParser parse
         NpgsqlConnection connection, string hash, string fileName, string format, CancellationToken cancellationToken)
     {
         const string sql = """
-            insert into perazzi_sync.pos_imports (content_hash, file_name, format, next_line)
-            values (@Hash, @FileName, @Format, 1)
+            insert into perazzi_sync.pos_imports (content_hash, file_name, format)
+            values (@Hash, @FileName, @Format)
             on conflict on constraint pos_imports_content_unique do update set
               status = case when pos_imports.status = 'failed' then 'running' else pos_imports.status end
             returning id as "Id", status as "Status", next_line as "NextLine", rows_read as "RowsRead"
