@@ -43,10 +43,15 @@ public sealed class TcpProxy : IAsyncDisposable
         {
             foreach (var client in _open)
             {
-                // Linger 0 turns the close into a reset, as a crashed server's would be.
-                if (client.Client is { } socket)
+                // Linger 0 turns the close into a reset, as a crashed server's would be. A relay
+                // may have closed this side already.
+                try
                 {
-                    socket.LingerState = new LingerOption(true, 0);
+                    client.Client?.LingerState = new LingerOption(true, 0);
+                }
+                catch (Exception e) when (e is ObjectDisposedException or SocketException)
+                {
+                    // Already closed: disposing again is harmless.
                 }
                 client.Dispose();
             }
