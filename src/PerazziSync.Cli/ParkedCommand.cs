@@ -1,7 +1,10 @@
 using System.CommandLine;
 using System.Globalization;
 using Dapper;
+using System.Text.Json.Nodes;
 using Npgsql;
+using PerazziSync.Contracts;
+using PerazziSync.Pos;
 using Spectre.Console;
 
 namespace PerazziSync.Cli;
@@ -57,7 +60,85 @@ static class ParkedCommand
             console.WriteLine($"{rows.Count} parked event(s).");
             return 0;
         });
-        return new Command("parked", "Parked events (SPEC section 7).") { list };
+        return new Command("parked", "Parked events (SPEC section 7).") { list, Retry() };
+    }
+
+    /// <summary>
+    /// Re-attempts the selected open parked events now, instead of waiting for the worker's jobs:
+    /// POS records are applied here (attached when their serial now has a verified asset, parked
+    /// again otherwise); BigCommerce events are sent back to the worker as new deliveries.
+    /// </summary>
+    static Command Retry()
+    {
+        var source = new Option<string?>("--source") { Description = "bigcommerce or perazzi_pos; default both" };
+        var reason = new Option<string?>("--reason") { Description = "only events parked for this reason" };
+        var keys = new Option<string[]>("--key") { Description = "source key, e.g. order:218 or WO-2026-0003 (repeatable)", AllowMultipleArgumentsPerToken = true };
+        var retry = new Command("retry", "Re-attempt open parked events now. Those still unattributable stay parked, one attempt more.")
+        {
+            source, reason, keys,
+        };
+        retry.SetAction(async (parseResult, cancellationToken) =>
+        {
+            var output = parseResult.InvocationConfiguration.Output;
+            var error = parseResult.InvocationConfiguration.Error;
+            var configuration = CliConfiguration.Load();
+            var connectionString = configuration.Require("ConnectionStrings:Postgres", error);
+            var which = parseResult.GetValue(source);
+            if (connectionString is null)
+            {
+                return 2;
+            }
+            if (which is not (null or "bigcommerce" or ServiceEventWriter.SourceSystem))
+            {
+                error.WriteLine($"--source must be bigcommerce or {ServiceEventWriter.SourceSystem}.");
+                return 2;
+            }
+            var selectedKeys = parseResult.GetValue(keys) is { Length: > 0 } k ? k : null;
+            await using var database = NpgsqlDataSource.Create(connectionString);
+            var at = DateTimeOffset.UtcNow;
+            var deliveryId = $"parked-retry:{at.UtcDateTime:yyyyMMdd'T'HHmmss'Z'}:{Environment.UserName}";
+
+            if (which is null or ServiceEventWriter.SourceSystem)
+            {
+                var metadata = new JsonObject
+                {
+                    ["source_system"] = ServiceEventWriter.SourceSystem,
+                    ["source_key"] = "parked-retry",
+                    ["delivery_id"] = deliveryId,
+                }.ToJsonString();
+                var counts = await ParkedServiceRecords.ReattemptAsync(
+                    database, onlyAttributable: false, parseResult.GetValue(reason), selectedKeys, metadata, cancellationToken);
+                output.WriteLine($"POS: {counts.Applied + counts.Unchanged + counts.Stale} attached, {counts.Parked} still parked.");
+            }
+            if (which is null or "bigcommerce")
+            {
+                const string sql = """
+                    select message_type, message::text from perazzi_sync.parked_events
+                    where source_system = 'bigcommerce' and resolved_at is null
+                      and (@Reason::text is null or reason = @Reason)
+                      and (@Keys::text[] is null or source_key = any(@Keys))
+                    order by first_seen_at
+                    """;
+                await using var connection = await database.OpenConnectionAsync(cancellationToken);
+                var parked = (await connection.QueryAsync<(string MessageType, string Message)>(new CommandDefinition(
+                    sql, new { Reason = parseResult.GetValue(reason), Keys = selectedKeys }, cancellationToken: cancellationToken))).AsList();
+                var messages = parked
+                    .Select(p => ParkedBigCommerceMessages.Renew(p.MessageType, p.Message, at, deliveryId))
+                    .OfType<object>()
+                    .ToList();
+                if (messages.Count > 0)
+                {
+                    if (configuration.Require("ConnectionStrings:RabbitMq", error) is null)
+                    {
+                        return 2;
+                    }
+                    await CliBus.PublishAsync(configuration, messages, cancellationToken);
+                }
+                output.WriteLine($"BigCommerce: {messages.Count} sent to the worker again; it applies or parks each once more.");
+            }
+            return 0;
+        });
+        return retry;
     }
 
     static string Time(DateTime at) => at.ToUniversalTime().ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture);

@@ -23,3 +23,19 @@ public sealed record BigCommerceCustomerChanged(
     string Scope,
     string WebhookId,
     DateTimeOffset ReceivedAt);
+
+/// <summary>Parked BigCommerce messages, sent again by the scheduled re-attempt and by <c>parked retry</c>.</summary>
+public static class ParkedBigCommerceMessages
+{
+    /// <summary>
+    /// The parked message (<paramref name="messageType"/>, as JSON) as a new delivery received at
+    /// <paramref name="now"/>: the consumer must fetch again rather than count an older fetch as
+    /// covering it. Null for a type it does not know.
+    /// </summary>
+    public static object? Renew(string messageType, string json, DateTimeOffset now, string webhookId) => messageType switch
+    {
+        nameof(BigCommerceOrderChanged) => System.Text.Json.JsonSerializer.Deserialize<BigCommerceOrderChanged>(json)! with { ReceivedAt = now, WebhookId = webhookId },
+        nameof(BigCommerceCustomerChanged) => System.Text.Json.JsonSerializer.Deserialize<BigCommerceCustomerChanged>(json)! with { ReceivedAt = now, WebhookId = webhookId },
+        _ => null,
+    };
+}

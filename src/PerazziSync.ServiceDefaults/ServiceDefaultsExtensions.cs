@@ -45,7 +45,8 @@ public static class ServiceDefaultsExtensions
 
     /// <summary>
     /// MassTransit on RabbitMQ from <c>ConnectionStrings:RabbitMq</c>, required at start-up;
-    /// readiness depends on the bus being connected.
+    /// readiness depends on the bus being connected. Input queues are quorum queues when
+    /// <c>Messaging:QueueType</c> says so.
     /// </summary>
     public static IHostApplicationBuilder AddMessageBus(
         this IHostApplicationBuilder builder, Action<IBusRegistrationConfigurator>? configure = null)
@@ -54,6 +55,12 @@ public static class ServiceDefaultsExtensions
             .BindConfiguration(ConnectionStringsOptions.Section)
             .Validate(o => Uri.TryCreate(o.RabbitMq, UriKind.Absolute, out var uri) && uri.Scheme is "amqp" or "amqps",
                 "ConnectionStrings:RabbitMq is not set to an amqp:// URI (environment variable ConnectionStrings__RabbitMq)")
+            .ValidateOnStart();
+
+        builder.Services.AddOptions<MessagingOptions>()
+            .BindConfiguration(MessagingOptions.Section)
+            .Validate(o => o.QueueType is MessagingOptions.Classic or MessagingOptions.Quorum,
+                "Messaging:QueueType must be classic or quorum")
             .ValidateOnStart();
 
         builder.Services.AddMassTransit(bus =>
@@ -68,6 +75,14 @@ public static class ServiceDefaultsExtensions
                 o.Tags.Add(ReadyTag);
             });
             bus.SetKebabCaseEndpointNameFormatter();
+            bus.AddConfigureEndpointsCallback((context, _, endpoint) =>
+            {
+                if (endpoint is IRabbitMqReceiveEndpointConfigurator rabbit
+                    && context.GetRequiredService<IOptions<MessagingOptions>>().Value.QueueType == MessagingOptions.Quorum)
+                {
+                    rabbit.SetQuorumQueue();
+                }
+            });
             configure?.Invoke(bus);
             bus.UsingRabbitMq((context, rabbit) =>
             {

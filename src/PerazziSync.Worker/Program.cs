@@ -1,6 +1,7 @@
 using PerazziSync.ServiceDefaults;
 using PerazziSync.Worker.BigCommerce;
 using PerazziSync.Worker.Pos;
+using PerazziSync.Worker.Sync;
 using Quartz;
 
 // appsettings.json is read from beside the program, wherever it is started from.
@@ -14,6 +15,7 @@ builder.AddMessageBus(bus =>
 });
 builder.AddBigCommerceSync();
 builder.AddPosSync();
+builder.Services.AddSingleton<DatabaseCircuit>();
 builder.Services.AddQuartzHostedService(quartz => quartz.WaitForJobsToComplete = true);
 
 var app = builder.Build();

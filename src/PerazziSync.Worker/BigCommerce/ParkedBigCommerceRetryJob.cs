@@ -1,4 +1,3 @@
-using System.Text.Json;
 using Dapper;
 using MassTransit;
 using Microsoft.Extensions.Options;
@@ -47,13 +46,7 @@ public sealed class ParkedBigCommerceRetryJob(
         var retry = $"parked-retry:{scheduledAt.UtcDateTime:yyyyMMdd'T'HHmmss'Z'}";
         foreach (var (_, messageType, message) in parked)
         {
-            // Received now: the consumer must fetch again rather than count an older fetch as covering it.
-            object? again = messageType switch
-            {
-                nameof(BigCommerceOrderChanged) => JsonSerializer.Deserialize<BigCommerceOrderChanged>(message)! with { ReceivedAt = now, WebhookId = retry },
-                nameof(BigCommerceCustomerChanged) => JsonSerializer.Deserialize<BigCommerceCustomerChanged>(message)! with { ReceivedAt = now, WebhookId = retry },
-                _ => null,
-            };
+            var again = ParkedBigCommerceMessages.Renew(messageType, message, now, retry);
             if (again is not null)
             {
                 await publisher.Publish(again, again.GetType(), cancellationToken);

@@ -1,7 +1,4 @@
-using System.Text.Json;
-using Dapper;
 using Npgsql;
-using PerazziSync.Contracts;
 using PerazziSync.Pos;
 using PerazziSync.Worker.Sync;
 using Quartz;
@@ -17,8 +14,6 @@ public sealed class PosRematchJob(NpgsqlDataSource database, ILogger<PosRematchJ
 {
     public static readonly JobKey Key = new("pos-rematch");
 
-    const int BatchSize = 1_000;
-
     public async ValueTask Execute(IJobExecutionContext context, CancellationToken cancellationToken)
     {
         var scheduledAt = context.ScheduledFireTimeUtc ?? context.FireTimeUtc;
@@ -26,38 +21,9 @@ public sealed class PosRematchJob(NpgsqlDataSource database, ILogger<PosRematchJ
         {
             return;
         }
-        const string due = """
-            select p.message::text from perazzi_sync.parked_events p
-            where p.source_system = 'perazzi_pos' and p.resolved_at is null
-              and exists (
-                select 1 from perazzi_assets a
-                where a.serial_number = upper(btrim(p.message->>'SerialNumber')) and a.verification_status = 'verified')
-            order by p.first_seen_at
-            limit @BatchSize
-            """;
         var metadata = SyncAudit.Metadata(ServiceEventWriter.SourceSystem, "rematch", null, $"rematch:{scheduledAt.UtcDateTime:O}");
-        long attached = 0;
-        while (!cancellationToken.IsCancellationRequested)
-        {
-            await using var connection = await database.OpenConnectionAsync(cancellationToken);
-            await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-            var records = (await connection.QueryAsync<string>(new CommandDefinition(
-                    due, new { BatchSize }, transaction, cancellationToken: cancellationToken)))
-                .Select(json => JsonSerializer.Deserialize<PosServiceRecord>(json)!)
-                .Select(record => new RecordToWrite(record, null))
-                .ToList();
-            if (records.Count == 0)
-            {
-                break;
-            }
-            var counts = await ServiceEventWriter.WriteAsync(transaction, records, metadata, null, cancellationToken);
-            await transaction.CommitAsync(cancellationToken);
-            attached += counts.Applied + counts.Unchanged + counts.Stale;
-            if (records.Count < BatchSize)
-            {
-                break;
-            }
-        }
+        var counts = await ParkedServiceRecords.ReattemptAsync(database, onlyAttributable: true, null, null, metadata, cancellationToken);
+        var attached = counts.Applied + counts.Unchanged + counts.Stale;
         if (attached > 0)
         {
             WorkerLog.Rematched(logger, attached);

@@ -24,8 +24,9 @@ public static class RetryConfiguration
 {
     /// <summary>
     /// While PostgreSQL is unreachable every message fails the same way; such a message is
-    /// retried, unacknowledged, until the database answers again (backoff capped at 30 s), so
-    /// a long outage holds the consumers still instead of dead-lettering. Other transient faults
+    /// retried, unacknowledged, until the database answers again, so a long outage never
+    /// dead-letters. The <see cref="DatabaseCircuit"/> holds each retry until the database
+    /// answers, which keeps the backoff short (capped at 5 s). Other transient faults
     /// (BigCommerce 5xx, 429, timeouts) are retried with backoff for about half an hour.
     /// Permanent faults are not retried and go to _error at once.
     /// </summary>
@@ -34,7 +35,7 @@ public static class RetryConfiguration
         endpoint.UseMessageRetry(retry =>
         {
             retry.Handle<NpgsqlException>(e => e.IsTransient);
-            retry.Exponential(int.MaxValue, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(30), TimeSpan.FromSeconds(2));
+            retry.Exponential(int.MaxValue, TimeSpan.FromMilliseconds(200), TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(1));
         });
         endpoint.UseMessageRetry(retry =>
         {

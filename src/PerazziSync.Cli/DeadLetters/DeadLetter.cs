@@ -1,0 +1,142 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using RabbitMQ.Client;
+
+namespace PerazziSync.Cli.DeadLetters;
+
+/// <summary>One message in an <c>_error</c> or <c>_skipped</c> queue, as MassTransit left it there.</summary>
+sealed class DeadLetter
+{
+    // Headers MassTransit adds when it moves a message to _error (the fault and the host it
+    // happened on). A replay removes them: the message goes back as it was first sent.
+    static readonly string[] FaultHeaderPrefixes = ["MT-Fault-", "MT-Host-", "MT-Reason"];
+
+    DeadLetter(string queue, ulong deliveryTag, IReadOnlyBasicProperties properties, byte[] body)
+    {
+        Queue = queue;
+        DeliveryTag = deliveryTag;
+        Properties = properties;
+        Body = body;
+        Headers = (properties.Headers ?? new Dictionary<string, object?>())
+            .ToDictionary(h => h.Key, h => HeaderText(h.Value), StringComparer.OrdinalIgnoreCase);
+        var envelope = ParseEnvelope(body);
+        MessageId = properties.MessageId ?? envelope?["messageId"]?.GetValue<string>();
+        MessageType = ShortTypeName(Header("MT-Fault-MessageType")
+            ?? envelope?["messageType"]?.AsArray().FirstOrDefault()?.GetValue<string>());
+        Message = envelope?["message"] as JsonObject;
+        SourceKey = SourceKeyOf(MessageType, Message);
+        FaultedAt = DateTimeOffset.TryParse(Header("MT-Fault-Timestamp"), CultureInfo.InvariantCulture,
+            DateTimeStyles.AssumeUniversal, out var at) ? at : null;
+        ExceptionType = Header("MT-Fault-ExceptionType");
+        ExceptionMessage = Header("MT-Fault-Message") ?? Header("MT-Reason");
+    }
+
+    public string Queue { get; }
+    public ulong DeliveryTag { get; }
+    public IReadOnlyBasicProperties Properties { get; }
+    public byte[] Body { get; }
+    public IReadOnlyDictionary<string, string?> Headers { get; }
+    public string? MessageId { get; }
+    public string? MessageType { get; }
+    public JsonObject? Message { get; }
+    public string? SourceKey { get; }
+    public DateTimeOffset? FaultedAt { get; }
+    public string? ExceptionType { get; }
+    public string? ExceptionMessage { get; }
+
+    /// <summary>The queue the message was consumed from: the dead-letter queue's name without its suffix.</summary>
+    public string InputQueue => DeadLetterQueues.InputOf(Queue);
+
+    public static DeadLetter From(string queue, BasicGetResult result) =>
+        // The client reuses the body's buffer once the next frame arrives: keep a copy.
+        new(queue, result.DeliveryTag, result.BasicProperties, result.Body.ToArray());
+
+    public string? Header(string name) => Headers.TryGetValue(name, out var value) ? value : null;
+
+    /// <summary>The properties to send the message again with: the same, minus the fault headers.</summary>
+    public BasicProperties ReplayProperties()
+    {
+        var properties = new BasicProperties(Properties)
+        {
+            Persistent = true,
+            Headers = (Properties.Headers ?? new Dictionary<string, object?>())
+                .Where(h => !FaultHeaderPrefixes.Any(p => h.Key.StartsWith(p, StringComparison.OrdinalIgnoreCase)))
+                .ToDictionary(h => h.Key, h => h.Value),
+        };
+        return properties;
+    }
+
+    /// <summary>The body as indented JSON, or as text when it is not JSON.</summary>
+    public string PrettyBody()
+    {
+        try
+        {
+            return JsonNode.Parse(Body)?.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) ?? "";
+        }
+        catch (JsonException)
+        {
+            return Encoding.UTF8.GetString(Body);
+        }
+    }
+
+    /// <summary>The body for an audit row: JSON as it is, anything else in base64.</summary>
+    public JsonNode BodyForAudit()
+    {
+        try
+        {
+            return JsonNode.Parse(Body) ?? JsonValue.Create("");
+        }
+        catch (JsonException)
+        {
+            return new JsonObject { ["base64"] = Convert.ToBase64String(Body) };
+        }
+    }
+
+    static JsonObject? ParseEnvelope(byte[] body)
+    {
+        try
+        {
+            return JsonNode.Parse(body) as JsonObject;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
+    static string? HeaderText(object? value) => value switch
+    {
+        null => null,
+        byte[] bytes => Encoding.UTF8.GetString(bytes),
+        AmqpTimestamp timestamp => DateTimeOffset.FromUnixTimeSeconds(timestamp.UnixTime).ToString("O", CultureInfo.InvariantCulture),
+        IEnumerable<object?> list when value is not string => string.Join(", ", list.Select(HeaderText)),
+        IFormattable formattable => formattable.ToString(null, CultureInfo.InvariantCulture),
+        _ => value.ToString(),
+    };
+
+    /// <summary><c>urn:message:PerazziSync.Contracts:BigCommerceOrderChanged</c> or a .NET type name → <c>BigCommerceOrderChanged</c>.</summary>
+    static string? ShortTypeName(string? type)
+    {
+        if (string.IsNullOrEmpty(type))
+        {
+            return null;
+        }
+        var name = type.Split(',')[0];
+        return name[(name.LastIndexOfAny([':', '.', '+']) + 1)..];
+    }
+
+    /// <summary>The key the sync knows the message's entity by, as parking and the audit log use it.</summary>
+    static string? SourceKeyOf(string? messageType, JsonObject? message)
+    {
+        static string? Text(JsonNode? node) => node is JsonValue value ? value.ToString() : null;
+        return messageType switch
+        {
+            "BigCommerceOrderChanged" => Text(message?["orderId"]) is { } id ? $"order:{id}" : null,
+            "BigCommerceCustomerChanged" => Text(message?["customerId"]) is { } id ? $"customer:{id}" : null,
+            "PosServiceRecordReceived" => Text(message?["record"]?["sourceRecordId"]),
+            _ => null,
+        };
+    }
+}

@@ -1,0 +1,122 @@
+using RabbitMQ.Client;
+using RabbitMQ.Client.Exceptions;
+
+namespace PerazziSync.Cli.DeadLetters;
+
+/// <summary>What a walk through one dead-letter queue found and did.</summary>
+sealed record MoveOutcome(string Queue, long Scanned, long Selected, long Moved);
+
+/// <summary>A replay or purge stopped part-way; what it did before is kept and audited.</summary>
+sealed class DeadLetterMoveException(string message, Exception inner) : Exception(message, inner);
+
+/// <summary>
+/// Replay and purge: the selected messages of a dead-letter queue are handled in batches, and a
+/// message is acknowledged (removed from the queue) only after its batch is done: republished
+/// and confirmed by the broker, then audited. A process killed at any point leaves every message
+/// either still in the dead-letter queue or replayed, and at worst both.
+/// </summary>
+sealed class DeadLetterMoves(DeadLetterQueues queues, DeadLetterAudit audit)
+{
+    const int BatchSize = 200;
+
+    /// <summary>Messages moved so far by the running command, for its progress display.</summary>
+    public long Moved { get; private set; }
+
+    /// <summary>Sends each selected message back to its input queue, as it was first sent.</summary>
+    public Task<MoveOutcome> ReplayAsync(
+        string queue, DeadLetterFilter filter, IProgress<ScanProgress>? progress, CancellationToken cancellationToken) =>
+        MoveAsync(queue, filter, DeadLetterAudit.Replay, RepublishAsync, progress, cancellationToken);
+
+    /// <summary>Deletes each selected message; its audit row keeps its body.</summary>
+    public Task<MoveOutcome> PurgeAsync(
+        string queue, DeadLetterFilter filter, IProgress<ScanProgress>? progress, CancellationToken cancellationToken) =>
+        MoveAsync(queue, filter, DeadLetterAudit.Purge, (_, batch, _) => Task.FromResult<IReadOnlyList<DeadLetter>>(batch),
+            progress, cancellationToken);
+
+    async Task<MoveOutcome> MoveAsync(
+        string queue, DeadLetterFilter filter, string action,
+        Func<IChannel, IReadOnlyList<DeadLetter>, CancellationToken, Task<IReadOnlyList<DeadLetter>>> handle,
+        IProgress<ScanProgress>? progress, CancellationToken cancellationToken)
+    {
+        var batch = new List<DeadLetter>(BatchSize);
+        long scanned = 0, selected = 0, moved = 0;
+
+        async ValueTask FlushAsync(IChannel channel, CancellationToken token)
+        {
+            if (batch.Count == 0)
+            {
+                return;
+            }
+            IReadOnlyList<DeadLetter> done;
+            Exception? failure = null;
+            try
+            {
+                done = await handle(channel, batch, token);
+            }
+            catch (PartialReplayException partial)
+            {
+                done = partial.Confirmed;
+                failure = partial.InnerException;
+            }
+            await audit.WriteAsync(action, done, token);
+            foreach (var letter in done)
+            {
+                await channel.BasicAckAsync(letter.DeliveryTag, multiple: false, token);
+            }
+            moved += done.Count;
+            Moved += done.Count;
+            batch.Clear();
+            if (failure is not null)
+            {
+                throw new DeadLetterMoveException(
+                    $"{queue}: a message could not be replayed ({failure.Message}); {moved} moved before it, the rest stay in the queue", failure);
+            }
+        }
+
+        await queues.WalkAsync(queue,
+            async (channel, letter, token) =>
+            {
+                scanned++;
+                if (!filter.Matches(letter))
+                {
+                    return;
+                }
+                selected++;
+                batch.Add(letter);
+                if (batch.Count == BatchSize)
+                {
+                    await FlushAsync(channel, token);
+                }
+            },
+            FlushAsync, progress, cancellationToken);
+        return new MoveOutcome(queue, scanned, selected, moved);
+    }
+
+    /// <summary>Publishes the batch at once and waits for the broker's confirms; returns the confirmed ones.</summary>
+    static async Task<IReadOnlyList<DeadLetter>> RepublishAsync(
+        IChannel channel, IReadOnlyList<DeadLetter> batch, CancellationToken cancellationToken)
+    {
+        // Through the default exchange straight to the input queue, mandatory: should the queue
+        // be gone, the broker returns the message and it stays in the dead-letter queue.
+        var publishes = batch
+            .Select(letter => channel.BasicPublishAsync("", letter.InputQueue, mandatory: true,
+                letter.ReplayProperties(), letter.Body, cancellationToken).AsTask())
+            .ToList();
+        try
+        {
+            await Task.WhenAll(publishes);
+            return batch;
+        }
+        catch (Exception e) when (e is PublishException or AlreadyClosedException or OperationInterruptedException)
+        {
+            var confirmed = batch.Where((_, i) => publishes[i].IsCompletedSuccessfully).ToList();
+            throw new PartialReplayException(confirmed, e);
+        }
+    }
+
+    sealed class PartialReplayException(IReadOnlyList<DeadLetter> confirmed, Exception inner)
+        : Exception("replay stopped part-way", inner)
+    {
+        public IReadOnlyList<DeadLetter> Confirmed { get; } = confirmed;
+    }
+}
