@@ -87,6 +87,23 @@ public sealed class HostStartupTests
         Assert.Contains(missing, host.Output, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Worker_refuses_an_unknown_queue_type()
+    {
+        await using var host = HostProcess.Start("PerazziSync.Worker", new Dictionary<string, string>
+        {
+            ["ASPNETCORE_URLS"] = HostProcess.LoopbackUrl(),
+            ["ConnectionStrings__Postgres"] = "Host=127.0.0.1;Port=1;Username=nobody",
+            ["ConnectionStrings__RabbitMq"] = "amqp://guest:guest@127.0.0.1:1/",
+            ["BigCommerce__StoreHash"] = "teststore",
+            ["BigCommerce__AccessToken"] = "token",
+            ["Messaging__QueueType"] = "mirrored",
+        });
+
+        Assert.NotEqual(0, await host.WaitForExitAsync(TimeSpan.FromSeconds(60)));
+        Assert.Contains("Messaging:QueueType must be classic or quorum", host.Output, StringComparison.Ordinal);
+    }
+
     static async Task<HttpStatusCode> EventuallyAsync(HostProcess host, string url, HttpStatusCode wanted)
     {
         var last = "no answer";

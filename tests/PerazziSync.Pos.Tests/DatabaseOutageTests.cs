@@ -51,7 +51,12 @@ public sealed class DatabaseOutageTests : IAsyncLifetime
             n => n >= 100);
 
         _proxy.Cut();
-        await Task.Delay(TimeSpan.FromSeconds(60));
+        await Task.Delay(TimeSpan.FromSeconds(20));
+        // The circuit is open: callbacks keep arriving and wait in the queue, unconsumed.
+        var waiting = await _product.Broker.MessageCountAsync("pos-service-record-received");
+        Assert.True(waiting > 0, _product.Logs()[^Math.Min(4000, _product.Logs().Length)..]);
+        Assert.Contains("consumption paused", _product.Logs(), StringComparison.Ordinal);
+        await Task.Delay(TimeSpan.FromSeconds(40));
         _proxy.Start();
         await sending;
 
@@ -62,6 +67,7 @@ public sealed class DatabaseOutageTests : IAsyncLifetime
         Assert.Equal(Callbacks, await connection.ExecuteScalarAsync<long>(
             "select count(*) from audit_log where action = 'service_event.upsert' and metadata->>'source_key' like 'WO-O-%'"));
         Assert.Equal(0u, await _product.Broker.MessageCountAsync("pos-service-record-received_error"));
+        Assert.Contains("consumption resumed", _product.Logs(), StringComparison.Ordinal);
         Assert.Equal(1, _product.Workers.Count(w => !w.HasExited));
     }
 }

@@ -1,6 +1,8 @@
+using System.Globalization;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text;
+using System.Text.Json.Nodes;
 using RabbitMQ.Client;
 
 namespace PerazziSync.Testing;
@@ -82,15 +84,70 @@ public sealed class TestVirtualHost : IAsyncDisposable
     }
 
     /// <summary>Takes every message in <paramref name="queue"/>: its MessageId and body.</summary>
-    public async Task<List<(string? MessageId, string Body)>> DrainAsync(string queue)
+    public async Task<List<(string? MessageId, string Body)>> DrainAsync(string queue) =>
+        (await DrainWithHeadersAsync(queue)).Select(m => (m.MessageId, m.Body)).ToList();
+
+    /// <summary>Takes every message in <paramref name="queue"/>, in order, with its headers (string values decoded).</summary>
+    public async Task<List<(string? MessageId, string Body, IReadOnlyDictionary<string, string> Headers)>> DrainWithHeadersAsync(string queue)
     {
-        var messages = new List<(string?, string)>();
+        var messages = new List<(string?, string, IReadOnlyDictionary<string, string>)>();
         await using var channel = await _connection.CreateChannelAsync();
         while (await channel.BasicGetAsync(queue, autoAck: true) is { } message)
         {
-            messages.Add((message.BasicProperties.MessageId, Encoding.UTF8.GetString(message.Body.Span)));
+            var headers = (message.BasicProperties.Headers ?? new Dictionary<string, object?>())
+                .ToDictionary(h => h.Key, h => h.Value is byte[] bytes ? Encoding.UTF8.GetString(bytes) : h.Value?.ToString() ?? "");
+            messages.Add((message.BasicProperties.MessageId, Encoding.UTF8.GetString(message.Body.Span), headers));
         }
         return messages;
+    }
+
+    /// <summary>The queue's type as the broker reports it (<c>classic</c> or <c>quorum</c>); null when it does not exist.</summary>
+    public async Task<string?> QueueTypeAsync(string queue)
+    {
+        var response = await _management.GetAsync($"api/queues/{Uri.EscapeDataString(Name)}/{Uri.EscapeDataString(queue)}");
+        if (response.StatusCode == System.Net.HttpStatusCode.NotFound)
+        {
+            return null;
+        }
+        response.EnsureSuccessStatusCode();
+        return JsonNode.Parse(await response.Content.ReadAsStringAsync())?["type"]?.GetValue<string>();
+    }
+
+    /// <summary>A durable queue, as a worker would have declared it.</summary>
+    public async Task DeclareQueueAsync(string queue)
+    {
+        await using var channel = await _connection.CreateChannelAsync();
+        await channel.QueueDeclareAsync(queue, durable: true, exclusive: false, autoDelete: false);
+    }
+
+    /// <summary>
+    /// Puts messages into <paramref name="queue"/> as MassTransit dead-letters them: its envelope
+    /// as the body and its fault headers, plus an <c>x-origin</c> header of the original send.
+    /// </summary>
+    public async Task DeadLetterAsync(string queue, IEnumerable<DeadLetter> letters)
+    {
+        await DeclareQueueAsync(queue);
+        await using var channel = await _connection.CreateChannelAsync(
+            new CreateChannelOptions(publisherConfirmationsEnabled: true, publisherConfirmationTrackingEnabled: true));
+        foreach (var chunk in letters.Chunk(500))
+        {
+            await Task.WhenAll(chunk.Select(letter => channel.BasicPublishAsync("", queue, mandatory: true, new BasicProperties
+            {
+                MessageId = letter.MessageId.ToString(),
+                ContentType = "application/vnd.masstransit+json",
+                Persistent = true,
+                Headers = new Dictionary<string, object?>
+                {
+                    ["x-origin"] = "receiver",
+                    ["MT-Reason"] = "fault",
+                    ["MT-Fault-ExceptionType"] = letter.ExceptionType,
+                    ["MT-Fault-Message"] = letter.ExceptionMessage,
+                    ["MT-Fault-MessageType"] = "PerazziSync.Contracts." + letter.MessageType,
+                    ["MT-Fault-Timestamp"] = letter.FaultedAt.UtcDateTime.ToString("O", CultureInfo.InvariantCulture),
+                    ["MT-Host-MachineName"] = "worker-1",
+                },
+            }, Encoding.UTF8.GetBytes(letter.Envelope())).AsTask()));
+        }
     }
 
     public async ValueTask DisposeAsync()
@@ -99,5 +156,44 @@ public sealed class TestVirtualHost : IAsyncDisposable
         _connection.Dispose();
         await _management.DeleteAsync($"api/vhosts/{Name}");
         _management.Dispose();
+    }
+}
+
+/// <summary>A message as MassTransit leaves it in an _error queue.</summary>
+public sealed record DeadLetter(
+    Guid MessageId, string MessageType, string SourceKey, string ExceptionType, string ExceptionMessage, DateTimeOffset FaultedAt)
+{
+    /// <summary>A POS callback message for work order <paramref name="sourceRecordId"/>.</summary>
+    public static DeadLetter Pos(string sourceRecordId, string exceptionType, string exceptionMessage, DateTimeOffset faultedAt) =>
+        new(Guid.NewGuid(), "PosServiceRecordReceived", sourceRecordId, exceptionType, exceptionMessage, faultedAt);
+
+    public string Envelope()
+    {
+        var message = MessageType == "PosServiceRecordReceived"
+            ? new JsonObject
+            {
+                ["record"] = new JsonObject
+                {
+                    ["sourceRecordId"] = SourceKey,
+                    ["serialNumber"] = "PZ-HT-2021-0001",
+                    ["status"] = "completed",
+                    ["serviceDate"] = "2026-03-02T10:00:00+01:00",
+                    ["workSummary"] = "Replaced firing pin spring",
+                    ["attachments"] = new JsonArray(),
+                    ["updatedAt"] = "2026-03-02T16:05:00+01:00",
+                    ["rawPayload"] = "{}",
+                },
+                ["webhookId"] = "msg_" + MessageId.ToString("N"),
+                ["receivedAt"] = "2026-03-02T16:05:01+00:00",
+            }
+            : new JsonObject { ["storeHash"] = "teststore", ["orderId"] = long.Parse(SourceKey.Split(':')[1], CultureInfo.InvariantCulture) };
+        return new JsonObject
+        {
+            ["messageId"] = MessageId.ToString(),
+            ["messageType"] = new JsonArray("urn:message:PerazziSync.Contracts:" + MessageType),
+            ["message"] = message,
+            ["sentTime"] = FaultedAt.AddSeconds(-1).UtcDateTime.ToString("O", CultureInfo.InvariantCulture),
+            ["headers"] = new JsonObject(),
+        }.ToJsonString();
     }
 }

@@ -13,27 +13,54 @@ sealed class DeadLetterAudit(NpgsqlDataSource database, string operatorName)
 
     public string Operator => operatorName;
 
-    public async Task WriteAsync(string action, IReadOnlyList<DeadLetter> letters, CancellationToken cancellationToken)
+    /// <summary>
+    /// Starts the transaction a batch's audit rows are written in. It starts before the batch is
+    /// republished, so the rows carry a time (the transaction's) earlier than any change a
+    /// consumer makes from the replayed messages.
+    /// </summary>
+    public async Task<Batch> BeginAsync(CancellationToken cancellationToken)
     {
-        if (letters.Count == 0)
+        var connection = await database.OpenConnectionAsync(cancellationToken);
+        try
         {
-            return;
+            var transaction = await connection.BeginTransactionAsync(cancellationToken);
+            await connection.ExecuteAsync(new CommandDefinition("set local role service_role", transaction: transaction, cancellationToken: cancellationToken));
+            return new Batch(this, connection, transaction);
         }
-        const string sql = """
-            insert into audit_log (actor_role, action, object_type, object_id, metadata)
-            select 'operator', @Action, 'message', m.id, m.metadata::jsonb
-            from unnest(@Ids, @Metadata) as m(id, metadata)
-            """;
-        await using var connection = await database.OpenConnectionAsync(cancellationToken);
-        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        await connection.ExecuteAsync(new CommandDefinition("set local role service_role", transaction: transaction, cancellationToken: cancellationToken));
-        await connection.ExecuteAsync(new CommandDefinition(sql, new
+        catch
         {
-            Action = action,
-            Ids = letters.Select(l => l.MessageId ?? "").ToArray(),
-            Metadata = letters.Select(l => Metadata(action, l).ToJsonString()).ToArray(),
-        }, transaction, cancellationToken: cancellationToken));
-        await transaction.CommitAsync(cancellationToken);
+            await connection.DisposeAsync();
+            throw;
+        }
+    }
+
+    public sealed class Batch(DeadLetterAudit audit, NpgsqlConnection connection, NpgsqlTransaction transaction) : IAsyncDisposable
+    {
+        /// <summary>Writes one row per letter and commits.</summary>
+        public async Task CommitAsync(string action, IReadOnlyList<DeadLetter> letters, CancellationToken cancellationToken)
+        {
+            const string sql = """
+                insert into audit_log (actor_role, action, object_type, object_id, metadata)
+                select 'operator', @Action, 'message', m.id, m.metadata::jsonb
+                from unnest(@Ids, @Metadata) as m(id, metadata)
+                """;
+            if (letters.Count > 0)
+            {
+                await connection.ExecuteAsync(new CommandDefinition(sql, new
+                {
+                    Action = action,
+                    Ids = letters.Select(l => l.MessageId ?? "").ToArray(),
+                    Metadata = letters.Select(l => audit.Metadata(action, l).ToJsonString()).ToArray(),
+                }, transaction, cancellationToken: cancellationToken));
+            }
+            await transaction.CommitAsync(cancellationToken);
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await transaction.DisposeAsync();
+            await connection.DisposeAsync();
+        }
     }
 
     JsonObject Metadata(string action, DeadLetter letter)

@@ -49,16 +49,19 @@ sealed class DeadLetterMoves(DeadLetterQueues queues, DeadLetterAudit audit)
             }
             IReadOnlyList<DeadLetter> done;
             Exception? failure = null;
-            try
+            await using (var rows = await audit.BeginAsync(token))
             {
-                done = await handle(channel, batch, token);
+                try
+                {
+                    done = await handle(channel, batch, token);
+                }
+                catch (PartialReplayException partial)
+                {
+                    done = partial.Confirmed;
+                    failure = partial.InnerException;
+                }
+                await rows.CommitAsync(action, done, token);
             }
-            catch (PartialReplayException partial)
-            {
-                done = partial.Confirmed;
-                failure = partial.InnerException;
-            }
-            await audit.WriteAsync(action, done, token);
             foreach (var letter in done)
             {
                 await channel.BasicAckAsync(letter.DeliveryTag, multiple: false, token);

@@ -1,0 +1,146 @@
+using Dapper;
+using PerazziSync.Testing;
+using Xunit;
+
+namespace PerazziSync.Operations.Tests;
+
+/// <summary>The dlq verbs on dead letters of known content: selection, order, headers, audit.</summary>
+public sealed class DeadLetterTests : IAsyncLifetime
+{
+    const string Input = "pos-service-record-received";
+    const string ErrorQueue = Input + "_error";
+    static readonly DateTimeOffset Morning = new(2026, 11, 25, 8, 0, 0, TimeSpan.Zero);
+
+    TestDatabase _database = null!;
+    TestVirtualHost _broker = null!;
+    Cli _cli = null!;
+
+    public async Task InitializeAsync()
+    {
+        _database = await TestDatabase.CreateMigratedAsync();
+        _broker = await TestVirtualHost.CreateAsync();
+        _cli = new Cli(_database.ConnectionString, _broker.AmqpUri);
+        await _broker.DeclareQueueAsync(Input);
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _broker.DisposeAsync();
+        await _database.DisposeAsync();
+    }
+
+    /// <summary>Six dead letters, alternately a check violation and a format error, an hour apart.</summary>
+    static List<DeadLetter> Six() => Enumerable.Range(0, 6)
+        .Select(i => i % 2 == 0
+            ? DeadLetter.Pos($"WO-D-{i}", "Npgsql.PostgresException", "23514: new row violates check constraint", Morning.AddHours(i))
+            : DeadLetter.Pos($"WO-D-{i}", "System.FormatException", "updated_at is not a date", Morning.AddHours(i)))
+        .ToList();
+
+    [Fact]
+    public async Task List_filters_by_queue_type_exception_time_and_id()
+    {
+        var letters = Six();
+        await _broker.DeadLetterAsync(ErrorQueue, letters);
+        await _broker.DeadLetterAsync("big-commerce-order-changed_error",
+            [new DeadLetter(Guid.NewGuid(), "BigCommerceOrderChanged", "order:218", "PerazziSync.BigCommerce.BigCommercePayloadException", "bad", Morning)]);
+
+        var all = await _cli.RunAsync("dlq", "list");
+        Assert.Equal(0, all.ExitCode);
+        Assert.Matches($@"{ErrorQueue}\s*│\s*6\b", all.Output);
+        Assert.Matches(@"big-commerce-order-changed_error\s*│\s*1\b", all.Output);
+        Assert.Contains("7 matching message(s).", all.Output, StringComparison.Ordinal);
+
+        Assert.Contains("1 matching", (await _cli.RunAsync("dlq", "list", "--type", "BigCommerceOrderChanged")).Output, StringComparison.Ordinal);
+        Assert.Contains("6 matching", (await _cli.RunAsync("dlq", "list", "--queue", Input)).Output, StringComparison.Ordinal);
+        var format = await _cli.RunAsync("dlq", "list", "--exception", "formatexception");
+        Assert.Contains("3 matching", format.Output, StringComparison.Ordinal);
+        Assert.Contains("WO-D-1", format.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain("WO-D-0", format.Output, StringComparison.Ordinal);
+        var window = await _cli.RunAsync("dlq", "list", "--since", "2026-11-25T09:00Z", "--until", "2026-11-25T11:00Z");
+        Assert.Contains("2 matching", window.Output, StringComparison.Ordinal);
+        Assert.Contains("WO-D-1", window.Output, StringComparison.Ordinal);
+        Assert.Contains("WO-D-2", window.Output, StringComparison.Ordinal);
+        var byId = await _cli.RunAsync("dlq", "list", "--id", letters[4].MessageId.ToString());
+        Assert.Contains("1 matching", byId.Output, StringComparison.Ordinal);
+        Assert.Contains("WO-D-4", byId.Output, StringComparison.Ordinal);
+
+        // Listing moved nothing and kept the order.
+        Assert.Equal(letters.Select(l => l.MessageId.ToString()), (await _broker.DrainAsync(ErrorQueue)).Select(m => m.MessageId));
+    }
+
+    [Fact]
+    public async Task Replay_with_a_filter_moves_only_the_selected_messages_as_first_sent_and_keeps_the_others_in_order()
+    {
+        var letters = Six();
+        await _broker.DeadLetterAsync(ErrorQueue, letters);
+
+        var replay = await HostProcess.RunAsync("PerazziSync.Cli",
+            new Dictionary<string, string>(_cli.Environment) { ["PERAZZISYNC_OPERATOR"] = "ops.bruno" },
+            "dlq", "replay", "--exception", "FormatException");
+
+        Assert.True(replay.ExitCode == 0, replay.Output);
+        Assert.Contains("3 message(s) replayed by ops.bruno", replay.Output, StringComparison.Ordinal);
+        var replayed = await _broker.DrainWithHeadersAsync(Input);
+        Assert.Equal([letters[1].MessageId.ToString(), letters[3].MessageId.ToString(), letters[5].MessageId.ToString()],
+            replayed.Select(m => m.MessageId));
+        foreach (var message in replayed)
+        {
+            Assert.Equal("receiver", message.Headers["x-origin"]);
+            Assert.DoesNotContain(message.Headers.Keys, k => k.StartsWith("MT-Fault-", StringComparison.Ordinal)
+                || k.StartsWith("MT-Host-", StringComparison.Ordinal) || k == "MT-Reason");
+            Assert.Contains("\"sourceRecordId\":\"WO-D-", message.Body, StringComparison.Ordinal);
+        }
+        Assert.Equal([letters[0].MessageId.ToString(), letters[2].MessageId.ToString(), letters[4].MessageId.ToString()],
+            (await _broker.DrainAsync(ErrorQueue)).Select(m => m.MessageId));
+
+        await using var connection = await _database.OpenAsync();
+        var audit = (await connection.QueryAsync<(string ObjectId, string Operator, string Queue, string To, string Key)>("""
+            select object_id, metadata->>'operator', metadata->>'queue', metadata->>'replayed_to', metadata->>'source_key'
+            from audit_log where action = 'dlq.replay' order by metadata->>'source_key'
+            """)).ToList();
+        Assert.Equal(
+            [
+                (letters[1].MessageId.ToString(), "ops.bruno", ErrorQueue, Input, "WO-D-1"),
+                (letters[3].MessageId.ToString(), "ops.bruno", ErrorQueue, Input, "WO-D-3"),
+                (letters[5].MessageId.ToString(), "ops.bruno", ErrorQueue, Input, "WO-D-5"),
+            ],
+            audit);
+    }
+
+    [Fact]
+    public async Task Replay_to_a_queue_that_is_gone_fails_clearly_and_keeps_the_message()
+    {
+        await _broker.DeadLetterAsync("no-such-input_error", [DeadLetter.Pos("WO-G-1", "System.FormatException", "bad", Morning)]);
+
+        var replay = await _cli.RunAsync("dlq", "replay", "--queue", "no-such-input_error");
+
+        Assert.Equal(1, replay.ExitCode);
+        Assert.Contains("could not be replayed", replay.Output, StringComparison.Ordinal);
+        Assert.Equal(1u, await _broker.MessageCountAsync("no-such-input_error"));
+        await using var connection = await _database.OpenAsync();
+        Assert.Equal(0, await connection.ExecuteScalarAsync<long>("select count(*) from audit_log where action = 'dlq.replay'"));
+    }
+
+    [Fact]
+    public async Task Purge_needs_confirmation_then_deletes_only_the_selection_and_keeps_each_body_in_the_audit_log()
+    {
+        var letters = Six();
+        await _broker.DeadLetterAsync(ErrorQueue, letters);
+
+        var unconfirmed = await _cli.RunAsync("dlq", "purge", "--exception", "check constraint");
+        Assert.Equal(2, unconfirmed.ExitCode);
+        Assert.Contains("--yes", unconfirmed.Output, StringComparison.Ordinal);
+        Assert.Equal(6u, await _broker.MessageCountAsync(ErrorQueue));
+
+        var purge = await _cli.RunAsync("dlq", "purge", "--exception", "check constraint", "--yes", "--as", "ops.carla");
+        Assert.True(purge.ExitCode == 0, purge.Output);
+        Assert.Contains("3 message(s) purged by ops.carla", purge.Output, StringComparison.Ordinal);
+        Assert.Equal([letters[1].MessageId.ToString(), letters[3].MessageId.ToString(), letters[5].MessageId.ToString()],
+            (await _broker.DrainAsync(ErrorQueue)).Select(m => m.MessageId));
+        Assert.Equal(0u, await _broker.MessageCountAsync(Input));
+        await using var connection = await _database.OpenAsync();
+        var kept = (await connection.QueryAsync<string>(
+            "select metadata->'body'->'message'->'record'->>'sourceRecordId' from audit_log where action = 'dlq.purge' order by 1")).ToList();
+        Assert.Equal(["WO-D-0", "WO-D-2", "WO-D-4"], kept);
+    }
+}
