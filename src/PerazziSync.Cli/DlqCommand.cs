@@ -3,6 +3,7 @@ using System.Globalization;
 using Npgsql;
 using PerazziSync.Cli.DeadLetters;
 using RabbitMQ.Client;
+using RabbitMQ.Client.Exceptions;
 using Spectre.Console;
 
 namespace PerazziSync.Cli;
@@ -36,6 +37,11 @@ static class DlqCommand
             command.Options.Add(Until);
             command.Options.Add(Ids);
         }
+
+        /// <summary>The selected dead-letter queues that hold messages.</summary>
+        public async Task<List<string>> NonEmptyQueuesAsync(ParseResult parseResult, DeadLetterQueues queues, CancellationToken cancellationToken) =>
+            (await queues.CountAsync(DeadLetterQueues.Named(parseResult.GetValue(Queue)), cancellationToken))
+                .Where(c => c.Messages > 0).Select(c => c.Queue).ToList();
 
         public DeadLetterFilter Filter(ParseResult parseResult) => new(
             parseResult.GetValue(Type),
@@ -122,7 +128,7 @@ static class DlqCommand
     {
         var selection = new Selection();
         var dryRun = new Option<bool>("--dry-run") { Description = "Show what would be replayed; move nothing" };
-        var operatorName = new Option<string?>("--as") { Description = "Operator name for the audit log; default: $PERAZZISYNC_OPERATOR, else the login name" };
+        var operatorName = OperatorOption();
         var command = new Command("replay",
             "Send the selected dead letters back to their input queue with their message id and headers (minus the fault headers). " +
             "Each leaves the dead-letter queue only after the broker confirmed it and its audit row (dlq.replay) is written.");
@@ -132,8 +138,7 @@ static class DlqCommand
         command.SetAction((parseResult, cancellationToken) => WithBrokerAsync(parseResult, async (queues, console) =>
         {
             var filter = selection.Filter(parseResult);
-            var counts = await queues.CountAsync(DeadLetterQueues.Named(parseResult.GetValue(selection.Queue)), cancellationToken);
-            var sources = counts.Where(c => c.Messages > 0).Select(c => c.Queue).ToList();
+            var sources = await selection.NonEmptyQueuesAsync(parseResult, queues, cancellationToken);
             if (parseResult.GetValue(dryRun))
             {
                 var selected = await BrowseAsync(queues, sources, filter, cancellationToken);
@@ -155,7 +160,7 @@ static class DlqCommand
     {
         var selection = new Selection();
         var yes = new Option<bool>("--yes") { Description = "Do not ask for confirmation (required when not at a terminal)" };
-        var operatorName = new Option<string?>("--as") { Description = "Operator name for the audit log; default: $PERAZZISYNC_OPERATOR, else the login name" };
+        var operatorName = OperatorOption();
         var command = new Command("purge",
             "Delete the selected dead letters for good, after confirmation. Each gets an audit row (dlq.purge) that keeps its body.");
         selection.AddTo(command);
@@ -164,8 +169,7 @@ static class DlqCommand
         command.SetAction((parseResult, cancellationToken) => WithBrokerAsync(parseResult, async (queues, console) =>
         {
             var filter = selection.Filter(parseResult);
-            var counts = await queues.CountAsync(DeadLetterQueues.Named(parseResult.GetValue(selection.Queue)), cancellationToken);
-            var sources = counts.Where(c => c.Messages > 0).Select(c => c.Queue).ToList();
+            var sources = await selection.NonEmptyQueuesAsync(parseResult, queues, cancellationToken);
             var selected = await BrowseAsync(queues, sources, filter, cancellationToken);
             if (selected.Count == 0)
             {
@@ -184,7 +188,7 @@ static class DlqCommand
                 if (!await console.ConfirmAsync(question, defaultValue: false, cancellationToken))
                 {
                     console.WriteLine("Nothing purged.");
-                    return 1;
+                    return 2;
                 }
             }
             // Exactly what was shown: a message dead-lettered since then is not purged unseen.
@@ -197,6 +201,9 @@ static class DlqCommand
         }, cancellationToken));
         return command;
     }
+
+    static Option<string?> OperatorOption() =>
+        new("--as") { Description = "Operator name for the audit log; default: $PERAZZISYNC_OPERATOR, else the login name" };
 
     static async Task<int> MoveAsync(
         ParseResult parseResult, Option<string?> operatorName, DeadLetterQueues queues, IAnsiConsole console,
@@ -324,7 +331,30 @@ static class DlqCommand
             return 2;
         }
         var factory = new ConnectionFactory { Uri = amqp, ClientProvidedName = "perazzisync dlq" };
-        await using var connection = await factory.CreateConnectionAsync(cancellationToken);
-        return await action(new DeadLetterQueues(connection), CliConsole.Create(parseResult.InvocationConfiguration.Output));
+        IConnection connection;
+        try
+        {
+            connection = await factory.CreateConnectionAsync(cancellationToken);
+        }
+        catch (BrokerUnreachableException e)
+        {
+            // The host and port only: the URI carries the password.
+            error.WriteLine($"RabbitMQ at {amqp.Host}:{amqp.Port}{amqp.AbsolutePath} cannot be reached: {e.InnerException?.Message ?? e.Message}");
+            return 1;
+        }
+        await using (connection)
+        {
+            var queue = parseResult.CommandResult.Command.Options.OfType<Option<string?>>().FirstOrDefault(o => o.Name == "--queue");
+            if (queue is not null && parseResult.GetValue(queue) is { Length: > 0 } named)
+            {
+                var queues = new DeadLetterQueues(connection);
+                if ((await queues.CountAsync(DeadLetterQueues.Named(named), cancellationToken)).Count == 0)
+                {
+                    error.WriteLine($"No dead-letter queue {named} on this broker (the product's: {string.Join(", ", DeadLetterQueues.All)}).");
+                    return 1;
+                }
+            }
+            return await action(new DeadLetterQueues(connection), CliConsole.Create(parseResult.InvocationConfiguration.Output));
+        }
     }
 }

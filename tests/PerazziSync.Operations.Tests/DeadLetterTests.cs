@@ -143,4 +143,16 @@ public sealed class DeadLetterTests : IAsyncLifetime
             "select metadata->'body'->'message'->'record'->>'sourceRecordId' from audit_log where action = 'dlq.purge' order by 1")).ToList();
         Assert.Equal(["WO-D-0", "WO-D-2", "WO-D-4"], kept);
     }
+    [Fact]
+    public async Task An_unknown_queue_or_an_unreachable_broker_is_a_clear_error_without_the_password()
+    {
+        var unknown = await _cli.RunAsync("dlq", "list", "--queue", "no-such-queue");
+        Assert.Equal(1, unknown.ExitCode);
+        Assert.Contains("No dead-letter queue no-such-queue", unknown.Output, StringComparison.Ordinal);
+
+        var unreachable = await new Cli(_database.ConnectionString, "amqp://ops:s3cret-pw@127.0.0.1:1/").RunAsync("dlq", "list");
+        Assert.Equal(1, unreachable.ExitCode);
+        Assert.Contains("RabbitMQ at 127.0.0.1:1/ cannot be reached", unreachable.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain("s3cret-pw", unreachable.Output, StringComparison.Ordinal);
+    }
 }
