@@ -80,6 +80,16 @@ public sealed class HostProcess : IAsyncDisposable
         return $"http://127.0.0.1:{((IPEndPoint)listener.LocalEndpoint).Port}";
     }
 
+    /// <summary>Asks the process to stop, as `kill -TERM` or an orchestrator would, and waits for it to exit.</summary>
+    public async Task<int> StopAsync(TimeSpan timeout)
+    {
+        using (var term = Process.Start("kill", ["-TERM", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+        {
+            await term.WaitForExitAsync();
+        }
+        return await WaitForExitAsync(timeout);
+    }
+
     /// <summary>Kills the process (and its children) as a crash or `kill -9` would; safe to call twice.</summary>
     public async ValueTask DisposeAsync()
     {

@@ -30,15 +30,23 @@ public sealed partial class DatabaseCircuit(
         }
     }
 
-    /// <summary>Completes at once while the database answers; otherwise when it answers again.</summary>
-    public Task WaitClosedAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// Completes at once while the database answers; otherwise when it answers again. Cancelled
+    /// when the worker stops, so a waiting message goes back to its queue without delaying the stop.
+    /// </summary>
+    public async Task WaitClosedAsync(CancellationToken cancellationToken)
     {
         TaskCompletionSource? closed;
         lock (_gate)
         {
             closed = _closed;
         }
-        return closed is null ? Task.CompletedTask : closed.Task.WaitAsync(cancellationToken);
+        if (closed is null)
+        {
+            return;
+        }
+        using var stopping = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, lifetime.ApplicationStopping);
+        await closed.Task.WaitAsync(stopping.Token);
     }
 
     /// <summary>
