@@ -18,7 +18,9 @@ sealed class RateLimitHandler(RequestBudget budget, IOptions<BigCommerceOptions>
     {
         var settings = options.Value;
         var store = settings.StoreHash!;
+        var waitStarted = time.GetTimestamp();
         await budget.AcquireAsync(store, cancellationToken);
+        BigCommerceMetrics.BudgetWait.Record(time.GetElapsedTime(waitStarted).TotalSeconds);
         request.Options.Set(SentAt, time.GetUtcNow());
 
         using var attempt = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -30,8 +32,10 @@ sealed class RateLimitHandler(RequestBudget budget, IOptions<BigCommerceOptions>
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
+            BigCommerceMetrics.Requests.Add(1, new KeyValuePair<string, object?>("status", "timeout"));
             throw new TimeoutRejectedException($"BigCommerce did not answer within {settings.RequestTimeout}");
         }
+        BigCommerceMetrics.Requests.Add(1, new KeyValuePair<string, object?>("status", (int)response.StatusCode));
 
         // HttpHeaders look names up case-insensitively, so lower-case names work too.
         var left = IntegerHeader(response, "X-Rate-Limit-Requests-Left");

@@ -236,6 +236,12 @@ public sealed class PosImporter(NpgsqlDataSource database, PosRecordParser parse
             Rejected = (long)rejections.Count,
         }, transaction, cancellationToken: cancellationToken));
         await transaction.CommitAsync(cancellationToken);
+        PosMetrics.ImportRows(written.Applied, "applied");
+        PosMetrics.ImportRows(chunk.Superseded, "superseded");
+        PosMetrics.ImportRows(written.Unchanged, "unchanged");
+        PosMetrics.ImportRows(chunk.Stale + written.Stale, "stale");
+        PosMetrics.ImportRows(written.Parked, "parked");
+        PosMetrics.ImportRows(rejections.Count, "rejected");
     }
 
     sealed record ImportState(Guid Id, string Status, long NextLine, long RowsRead);

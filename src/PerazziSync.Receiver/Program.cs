@@ -8,6 +8,6 @@ builder.AddMessageBus();
 builder.AddWebhookReceiver();
 
 var app = builder.Build();
-app.MapHealthEndpoints();
+app.MapOperationalEndpoints();
 app.MapWebhooks();
 app.Run();

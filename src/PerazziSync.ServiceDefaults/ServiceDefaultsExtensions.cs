@@ -15,9 +15,10 @@ public static class ServiceDefaultsExtensions
 {
     const string ReadyTag = "ready";
 
-    /// <summary>Health checks and start-up validation shared by every host.</summary>
+    /// <summary>Health checks, telemetry and start-up validation shared by every host.</summary>
     public static IHostApplicationBuilder AddServiceDefaults(this IHostApplicationBuilder builder)
     {
+        builder.AddObservability();
         builder.Services.AddHealthChecks();
         builder.Services.TryAddSingleton(TimeProvider.System);
         return builder;
@@ -96,11 +97,15 @@ public static class ServiceDefaultsExtensions
         return builder;
     }
 
-    /// <summary><c>/health/live</c>: the process answers. <c>/health/ready</c>: its dependencies do too.</summary>
-    public static IEndpointRouteBuilder MapHealthEndpoints(this IEndpointRouteBuilder app)
+    /// <summary>
+    /// <c>/health/live</c>: the process answers. <c>/health/ready</c>: its dependencies do too.
+    /// <c>/metrics</c>: the metrics in Prometheus' text format.
+    /// </summary>
+    public static IEndpointRouteBuilder MapOperationalEndpoints(this IEndpointRouteBuilder app)
     {
         app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false });
         app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = c => c.Tags.Contains(ReadyTag) });
+        app.MapPrometheusScrapingEndpoint();
         return app;
     }
 }

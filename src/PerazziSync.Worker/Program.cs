@@ -19,5 +19,5 @@ builder.Services.AddSingleton<DatabaseCircuit>();
 builder.Services.AddQuartzHostedService(quartz => quartz.WaitForJobsToComplete = true);
 
 var app = builder.Build();
-app.MapHealthEndpoints();
+app.MapOperationalEndpoints();
 app.Run();

@@ -14,6 +14,7 @@ public sealed class ProductUnderTest : IAsyncDisposable
     static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(30) };
 
     readonly List<HostProcess> _workers = [];
+    readonly List<string> _workerUrls = [];
     readonly IReadOnlyDictionary<string, string> _workerSettings;
 
     ProductUnderTest(TestDatabase database, TestVirtualHost broker, FakeBigCommerce bigCommerce, IReadOnlyDictionary<string, string> workerSettings)
@@ -35,6 +36,9 @@ public sealed class ProductUnderTest : IAsyncDisposable
     public string ReceiverUrl { get; private set; } = "";
 
     public IReadOnlyList<HostProcess> Workers => _workers;
+
+    /// <summary>Where each worker listens, in the order of <see cref="Workers"/>.</summary>
+    public IReadOnlyList<string> WorkerUrls => _workerUrls;
 
     /// <summary>Signs with the BigCommerce secret and posts to the receiver's BigCommerce route.</summary>
     public WebhookSender BigCommerceWebhooks =>
@@ -123,6 +127,7 @@ public sealed class ProductUnderTest : IAsyncDisposable
         lock (_workers)
         {
             _workers.Add(worker);
+            _workerUrls.Add(url);
         }
         await WaitUntilReadyAsync(worker, url);
         return worker;

@@ -55,6 +55,11 @@ public sealed class BigCommerceCustomerChangedConsumer(
             await Coalescing.RecordFetchAsync(transaction, message.StoreHash, "customer", message.CustomerId, snapshot.FetchStartedAt, cancellationToken);
         }
         await transaction.CommitAsync(cancellationToken);
+        if (outcome == "applied")
+        {
+            Telemetry.RecordLag("bigcommerce",
+                snapshot is null ? message.ReceivedAt : BigCommerceCustomer.Parse(snapshot.Customer).DateModified, time);
+        }
         Outcome(message, outcome);
     }
 

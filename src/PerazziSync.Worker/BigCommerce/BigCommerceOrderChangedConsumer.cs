@@ -66,6 +66,10 @@ public sealed class BigCommerceOrderChangedConsumer(
                 await Coalescing.RecordFetchAsync(transaction, message.StoreHash, "order", message.OrderId, snapshot.FetchStartedAt, cancellationToken);
             }
             await transaction.CommitAsync(cancellationToken);
+            if (outcome == "applied")
+            {
+                Telemetry.RecordLag("bigcommerce", order?.DateModified ?? message.ReceivedAt, time);
+            }
             Outcome(message, outcome);
         }
         finally

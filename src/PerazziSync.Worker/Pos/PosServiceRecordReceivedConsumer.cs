@@ -9,7 +9,7 @@ using PerazziSync.Worker.Sync;
 namespace PerazziSync.Worker.Pos;
 
 /// <summary>Applies one POS callback through the same set-based writer as the batch imports.</summary>
-public sealed class PosServiceRecordReceivedConsumer(NpgsqlDataSource database, ILogger<PosServiceRecordReceivedConsumer> logger)
+public sealed class PosServiceRecordReceivedConsumer(NpgsqlDataSource database, TimeProvider time, ILogger<PosServiceRecordReceivedConsumer> logger)
     : IConsumer<PosServiceRecordReceived>
 {
     public async Task Consume(ConsumeContext<PosServiceRecordReceived> context)
@@ -28,6 +28,10 @@ public sealed class PosServiceRecordReceivedConsumer(NpgsqlDataSource database, 
         await transaction.CommitAsync(cancellationToken);
 
         var outcome = counts.Applied > 0 ? "applied" : counts.Parked > 0 ? "parked" : counts.Stale > 0 ? "stale" : "unchanged";
+        if (counts.Applied > 0)
+        {
+            Telemetry.RecordLag(ServiceEventWriter.SourceSystem, message.Record.UpdatedAt, time);
+        }
         Telemetry.MessagesConsumed.Add(1, new("type", nameof(PosServiceRecordReceived)), new("outcome", outcome));
         WorkerLog.PosOutcome(logger, message.Record.SourceRecordId, outcome);
     }

@@ -1,22 +1,25 @@
 using MassTransit;
 using PerazziSync.Contracts;
+using PerazziSync.ServiceDefaults;
 
 namespace PerazziSync.Worker.Sync;
 
 /// <summary>
 /// Every sync consumer's endpoint: its queue from <see cref="Queues"/>, up to 16 messages at once
-/// per worker, the transient-fault retry of <see cref="RetryConfiguration.UseTransientRetry"/>
+/// per worker, a count of what it dead-letters, the transient-fault retry of <see cref="RetryConfiguration.UseTransientRetry"/>
 /// and, inside it, the <see cref="DatabaseCircuit"/>, so each retry waits for the database.
 /// </summary>
 public sealed class SyncConsumerDefinition<TConsumer> : ConsumerDefinition<TConsumer>
     where TConsumer : class, IConsumer
 {
+    readonly Type _messageType;
+
     public SyncConsumerDefinition()
     {
-        var messageType = typeof(TConsumer).GetInterfaces()
+        _messageType = typeof(TConsumer).GetInterfaces()
             .Single(i => i.IsGenericType && i.GetGenericTypeDefinition() == typeof(IConsumer<>))
             .GetGenericArguments()[0];
-        EndpointName = Queues.For(messageType);
+        EndpointName = Queues.For(_messageType);
         ConcurrentMessageLimit = 16;
     }
 
@@ -25,7 +28,30 @@ public sealed class SyncConsumerDefinition<TConsumer> : ConsumerDefinition<TCons
         IConsumerConfigurator<TConsumer> consumerConfigurator,
         IRegistrationContext context)
     {
+        endpointConfigurator.UseFilter(new DeadLetterCountFilter(_messageType.Name));
         endpointConfigurator.UseTransientRetry();
         endpointConfigurator.UseFilter(new DatabaseCircuitFilter(context.GetRequiredService<DatabaseCircuit>()));
     }
+}
+
+/// <summary>
+/// Outside the retries: a fault that gets here sends the message to <c>_error</c>, so it is
+/// counted as dead-lettered. A message handed back because the worker is stopping is not.
+/// </summary>
+sealed class DeadLetterCountFilter(string messageType) : IFilter<ConsumeContext>
+{
+    public async Task Send(ConsumeContext context, IPipe<ConsumeContext> next)
+    {
+        try
+        {
+            await next.Send(context);
+        }
+        catch (Exception e) when (!(e is OperationCanceledException && context.CancellationToken.IsCancellationRequested))
+        {
+            Telemetry.MessagesConsumed.Add(1, new("type", messageType), new("outcome", "dead_lettered"), new("exception", e.GetType().Name));
+            throw;
+        }
+    }
+
+    public void Probe(ProbeContext context) => context.CreateFilterScope("deadLetterCount");
 }
