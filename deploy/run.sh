@@ -23,6 +23,10 @@ if [ ! -f .env ]; then
   } > .env
   echo "[run] wrote .env" >&2
 fi
+if ! grep -q '^GRAFANA_ADMIN_PASSWORD=' .env; then
+  # Added by a later release: an older .env gets it too.
+  echo "GRAFANA_ADMIN_PASSWORD=$(head -c 24 /dev/urandom | base64 | tr -d '/+=')" >> .env
+fi
 
 # Settings from .env, unless the environment already has them.
 while IFS= read -r line; do

@@ -15,6 +15,13 @@ if [ -z "${ConnectionStrings__Postgres:-}" ] || [ -z "${ConnectionStrings__Rabbi
   fi
 fi
 export MASSTRANSIT_USAGE_TELEMETRY=false
+if ! command -v docker-compose >/dev/null; then
+  # The deployment tests validate docker-compose.yml with it; it needs no Docker engine.
+  echo "[test] installing docker-compose from the OS packages" >&2
+  sudo=""; [ "$(id -u)" = 0 ] || sudo=sudo
+  $sudo apt-get update -qq >&2 && $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-compose >&2 ||
+    echo "[test] could not install docker-compose: the compose test will say so" >&2
+fi
 
 results=.test-results
 rm -rf "$results"

@@ -1,0 +1,124 @@
+using System.Diagnostics;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using PerazziSync.Testing;
+using Xunit;
+
+namespace PerazziSync.Hosts.Tests;
+
+/// <summary>The deployment files agree with the code and with each other (no Docker engine needed).</summary>
+public sealed partial class DeploymentTests
+{
+    static readonly string[] Services =
+        ["postgres", "rabbitmq", "migrate", "receiver", "worker", "otel-collector", "jaeger", "prometheus", "grafana"];
+
+    [Fact]
+    public async Task Docker_compose_accepts_the_compose_file_and_it_has_every_service()
+    {
+        var env = Path.GetTempFileName();
+        try
+        {
+            await File.WriteAllLinesAsync(env,
+            [
+                "POSTGRES_PASSWORD=p", "RABBITMQ_PASSWORD=r", "GRAFANA_ADMIN_PASSWORD=g", "BigCommerce__StoreHash=s",
+                "BigCommerce__AccessToken=t", "BigCommerce__WebhookSecret=w", "Pos__WebhookSecret=x",
+            ]);
+            var (valid, validOutput) = await ComposeAsync("--env-file", env, "-f", Repository.PathOf("docker-compose.yml"), "config", "-q");
+            Assert.True(valid == 0, validOutput);
+            var (listed, services) = await ComposeAsync("--env-file", env, "-f", Repository.PathOf("docker-compose.yml"), "config", "--services");
+            Assert.Equal(0, listed);
+            Assert.Equal(Services.Order(), services.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Order());
+        }
+        finally
+        {
+            File.Delete(env);
+        }
+    }
+
+    [Fact]
+    public void The_dockerfile_builds_with_the_repository_sdk_runs_as_non_root_and_the_readme_says_the_same()
+    {
+        var dockerfile = File.ReadAllText(Repository.PathOf("deploy", "Dockerfile"));
+        var sdk = JsonDocument.Parse(File.ReadAllText(Repository.PathOf("global.json"))).RootElement.GetProperty("sdk").GetProperty("version").GetString()!;
+        var channel = string.Join('.', sdk.Split('.').Take(2));
+        Assert.Contains($"FROM mcr.microsoft.com/dotnet/sdk:{channel} AS build", dockerfile, StringComparison.Ordinal);
+        Assert.Contains($"FROM mcr.microsoft.com/dotnet/aspnet:{channel}", dockerfile, StringComparison.Ordinal);
+        Assert.Contains("USER $APP_UID", dockerfile, StringComparison.Ordinal);
+        Assert.Contains("dotnet publish \"src/${PROJECT}/${PROJECT}.csproj\"", dockerfile, StringComparison.Ordinal);
+
+        var readme = File.ReadAllText(Repository.PathOf("README.md"));
+        Assert.Contains($"mcr.microsoft.com/dotnet/sdk:{channel}", readme, StringComparison.Ordinal);
+        var compose = File.ReadAllText(Repository.PathOf("docker-compose.yml"));
+        var builds = BuildArgs().Matches(compose);
+        Assert.Equal(3, builds.Count);
+        foreach (Match build in builds)
+        {
+            var project = build.Groups["project"].Value;
+            var csproj = Repository.PathOf("src", project, project + ".csproj");
+            Assert.True(File.Exists(csproj), $"compose builds {project}, which is not src/{project}/{project}.csproj");
+            var assemblyName = AssemblyName().Match(File.ReadAllText(csproj)) is { Success: true } named ? named.Groups[1].Value : project;
+            Assert.Equal(assemblyName, build.Groups["assembly"].Value);
+            Assert.Contains($"--build-arg PROJECT={project}", readme, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public void Every_metric_on_the_grafana_dashboard_is_one_the_product_emits()
+    {
+        var dashboard = File.ReadAllText(Repository.PathOf("deploy", "observability", "grafana", "dashboards", "perazzisync.json"));
+        var instruments = Directory.EnumerateFiles(Repository.PathOf("src"), "*.cs", SearchOption.AllDirectories)
+            .SelectMany(file => InstrumentName().Matches(File.ReadAllText(file)).Select(m => m.Groups[1].Value.Replace('.', '_')))
+            .ToHashSet();
+        var queried = DashboardMetric().Matches(dashboard).Select(m => m.Value).Distinct().ToList();
+
+        Assert.NotEmpty(queried);
+        foreach (var metric in queried)
+        {
+            var instrument = Suffix().Replace(metric, "");
+            Assert.True(instruments.Contains(instrument), $"{metric} is on the dashboard, but no instrument {instrument} is in src/");
+        }
+        Assert.All(JsonDocument.Parse(dashboard).RootElement.GetProperty("panels").EnumerateArray(),
+            panel => Assert.Equal("prometheus", panel.GetProperty("datasource").GetProperty("uid").GetString()));
+    }
+
+    static async Task<(int ExitCode, string Output)> ComposeAsync(params string[] arguments)
+    {
+        var start = new ProcessStartInfo("docker-compose") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+        Process process;
+        try
+        {
+            process = Process.Start(start)!;
+        }
+        catch (System.ComponentModel.Win32Exception)
+        {
+            throw new InvalidOperationException(
+                "docker-compose is not installed: install Debian's docker-compose package (deploy/test.sh does), which validates compose files without a Docker engine.");
+        }
+        using (process)
+        {
+            var output = process.StandardOutput.ReadToEndAsync();
+            var error = process.StandardError.ReadToEndAsync();
+            await process.WaitForExitAsync();
+            return (process.ExitCode, await output + await error);
+        }
+    }
+
+    [GeneratedRegex(@"args: \{ PROJECT: (?<project>[\w.]+), ASSEMBLY: (?<assembly>[\w.]+) \}")]
+    private static partial Regex BuildArgs();
+
+    [GeneratedRegex(@"<AssemblyName>([^<]+)</AssemblyName>")]
+    private static partial Regex AssemblyName();
+
+    [GeneratedRegex(@"Create(?:Counter|Histogram|UpDownCounter|Gauge)<\w+>\(\s*""(perazzisync\.[a-z_.]+)""")]
+    private static partial Regex InstrumentName();
+
+    [GeneratedRegex(@"perazzisync_[a-z_]+")]
+    private static partial Regex DashboardMetric();
+
+    [GeneratedRegex(@"(_seconds)?(_total|_bucket|_count|_sum)?$")]
+    private static partial Regex Suffix();
+}
