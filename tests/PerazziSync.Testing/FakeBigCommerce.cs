@@ -66,7 +66,8 @@ public sealed class FakeBigCommerce : IAsyncDisposable
         app.Use(fake.GuardAsync);
         app.MapGet($"/stores/{storeHash}/v2/orders/{{id:long}}", (long id) => fake.Order(id));
         app.MapGet($"/stores/{storeHash}/v2/orders/{{id:long}}/products", (long id, int? page, int? limit) => fake.Lines(id, page ?? 1, limit ?? 50));
-        app.MapGet($"/stores/{storeHash}/v2/orders", (int? page, int? limit) => fake.ListOrders(page ?? 1, limit ?? 50));
+        app.MapGet($"/stores/{storeHash}/v2/orders", (int? page, int? limit, string? min_date_modified) =>
+            fake.ListOrders(page ?? 1, limit ?? 50, min_date_modified));
         app.MapGet($"/stores/{storeHash}/v3/customers", (HttpRequest request) => fake.Customers(request));
         await app.StartAsync();
         return fake;
@@ -88,6 +89,9 @@ public sealed class FakeBigCommerce : IAsyncDisposable
     public int CustomerFetches(long customerId) => _requests.GetValueOrDefault($"customer:{customerId}");
 
     public int OrderListings => _requests.GetValueOrDefault("orders:list");
+
+    /// <summary>Listings started: each reconciliation run asks for page 1 once.</summary>
+    public int OrderListingRuns => _requests.GetValueOrDefault("orders:list:first");
 
     public int CustomerListings => _requests.GetValueOrDefault("customers:list");
 
@@ -204,10 +208,17 @@ public sealed class FakeBigCommerce : IAsyncDisposable
         return slice.Length == 0 ? Results.NoContent() : Json(new JsonArray(slice));
     }
 
-    IResult ListOrders(int page, int limit)
+    IResult ListOrders(int page, int limit, string? minDateModified)
     {
         Count("orders:list");
-        var all = _orders.Values.OrderBy(o => o["id"]!.GetValue<long>()).Skip((page - 1) * limit).Take(limit)
+        if (page == 1)
+        {
+            Count("orders:list:first");
+        }
+        var since = minDateModified is null ? DateTimeOffset.MinValue : DateTimeOffset.Parse(minDateModified, CultureInfo.InvariantCulture);
+        var all = _orders.Values
+            .Where(o => DateTimeOffset.Parse(o["date_modified"]!.GetValue<string>().Replace(" +0000", " +00:00", StringComparison.Ordinal), CultureInfo.InvariantCulture) >= since)
+            .OrderBy(o => o["id"]!.GetValue<long>()).Skip((page - 1) * limit).Take(limit)
             .Select(o => o.DeepClone()).ToArray();
         return all.Length == 0 ? Results.NoContent() : Json(new JsonArray(all));
     }

@@ -13,6 +13,8 @@ public sealed class ProductUnderTest : IAsyncDisposable
 
     static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(30) };
 
+    readonly List<HostProcess> _receivers = [];
+    readonly List<string> _receiverUrls = [];
     readonly List<HostProcess> _workers = [];
     readonly List<string> _workerUrls = [];
     readonly IReadOnlyDictionary<string, string> _workerSettings;
@@ -31,9 +33,12 @@ public sealed class ProductUnderTest : IAsyncDisposable
 
     public FakeBigCommerce BigCommerce { get; }
 
-    public HostProcess? Receiver { get; private set; }
+    public HostProcess? Receiver => _receivers.FirstOrDefault();
 
-    public string ReceiverUrl { get; private set; } = "";
+    public string ReceiverUrl => _receiverUrls.FirstOrDefault() ?? "";
+
+    /// <summary>Where each receiver listens, when the stack has several.</summary>
+    public IReadOnlyList<string> ReceiverUrls => _receiverUrls;
 
     public IReadOnlyList<HostProcess> Workers => _workers;
 
@@ -41,11 +46,17 @@ public sealed class ProductUnderTest : IAsyncDisposable
     public IReadOnlyList<string> WorkerUrls => _workerUrls;
 
     /// <summary>Signs with the BigCommerce secret and posts to the receiver's BigCommerce route.</summary>
-    public WebhookSender BigCommerceWebhooks =>
-        new(Http, ReceiverUrl + "/webhooks/bigcommerce", WebhookSender.Base64Secret(WebhookSender.BigCommerceClientSecret));
+    public WebhookSender BigCommerceWebhooks => BigCommerceWebhooksAt(0);
 
     /// <summary>Signs with the POS secret and posts to the receiver's POS route.</summary>
-    public WebhookSender PosWebhooks => new(Http, ReceiverUrl + "/webhooks/pos", WebhookSender.PosSecret);
+    public WebhookSender PosWebhooks => PosWebhooksAt(0);
+
+    /// <summary>The BigCommerce route of receiver <paramref name="receiver"/>.</summary>
+    public WebhookSender BigCommerceWebhooksAt(int receiver) =>
+        new(Http, _receiverUrls[receiver] + "/webhooks/bigcommerce", WebhookSender.Base64Secret(WebhookSender.BigCommerceClientSecret));
+
+    /// <summary>The POS route of receiver <paramref name="receiver"/>.</summary>
+    public WebhookSender PosWebhooksAt(int receiver) => new(Http, _receiverUrls[receiver] + "/webhooks/pos", WebhookSender.PosSecret);
 
     /// <summary>
     /// Starts the stack. <paramref name="workers"/> worker processes; <paramref name="settings"/>
@@ -55,6 +66,7 @@ public sealed class ProductUnderTest : IAsyncDisposable
     /// </summary>
     public static async Task<ProductUnderTest> StartAsync(
         int workers = 1,
+        int receivers = 1,
         IReadOnlyDictionary<string, string>? settings = null,
         Func<string, string>? receiverBroker = null,
         Func<string, string>? workerDatabase = null)
@@ -100,10 +112,15 @@ public sealed class ProductUnderTest : IAsyncDisposable
             {
                 receiverSettings[key] = value;
             }
-            stack.ReceiverUrl = HostProcess.LoopbackUrl();
-            receiverSettings["ASPNETCORE_URLS"] = stack.ReceiverUrl;
-            stack.Receiver = HostProcess.Start("PerazziSync.Receiver", receiverSettings);
-            var starting = new List<Task> { WaitUntilReadyAsync(stack.Receiver, stack.ReceiverUrl) };
+            var starting = new List<Task>();
+            for (var i = 0; i < receivers; i++)
+            {
+                var url = HostProcess.LoopbackUrl();
+                var receiver = HostProcess.Start("PerazziSync.Receiver", new Dictionary<string, string>(receiverSettings) { ["ASPNETCORE_URLS"] = url });
+                stack._receivers.Add(receiver);
+                stack._receiverUrls.Add(url);
+                starting.Add(WaitUntilReadyAsync(receiver, url));
+            }
             for (var i = 0; i < workers; i++)
             {
                 starting.Add(stack.StartWorkerAsync());
@@ -137,7 +154,7 @@ public sealed class ProductUnderTest : IAsyncDisposable
 
     /// <summary>Everything the hosts printed, for failure messages.</summary>
     public string Logs() =>
-        string.Join("\n", new[] { Receiver }.Concat(_workers).OfType<HostProcess>().Select(h => h.Output));
+        string.Join("\n", _receivers.Concat(_workers).Select(h => h.Output));
 
     /// <summary>Polls <paramref name="read"/> until <paramref name="done"/> holds or <paramref name="timeout"/> passes; returns the last value.</summary>
     public static async Task<T> EventuallyAsync<T>(Func<Task<T>> read, Func<T, bool> done, TimeSpan? timeout = null)
@@ -177,7 +194,7 @@ public sealed class ProductUnderTest : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        foreach (var host in new[] { Receiver }.Concat(_workers).OfType<HostProcess>())
+        foreach (var host in _receivers.Concat(_workers))
         {
             await host.DisposeAsync();
         }

@@ -1,0 +1,137 @@
+using System.Globalization;
+using System.Net;
+using System.Text.Json.Nodes;
+using Dapper;
+using Npgsql;
+
+namespace PerazziSync.Testing;
+
+/// <summary>One callback to deliver: its route, its <c>webhook-id</c> and its body.</summary>
+public sealed record Delivery(bool Pos, string WebhookId, string Body);
+
+/// <summary>
+/// A reproducible stream of callbacks for many entities, with duplicates and in shuffled order,
+/// and the rows it must leave behind whatever the order of arrival and however many hosts.
+/// </summary>
+public sealed class SyncWorkload
+{
+    /// <summary>A verified gun of the fixture user Jane Doe: POS records for it are applied.</summary>
+    public const string VerifiedSerial = "HT-009871";
+
+    static readonly DateTimeOffset Base = new(2026, 3, 1, 9, 0, 0, TimeSpan.Zero);
+
+    SyncWorkload(IReadOnlyList<Delivery> deliveries, IReadOnlyList<long> orderIds, IReadOnlyDictionary<string, int> finalVersions)
+    {
+        Deliveries = deliveries;
+        OrderIds = orderIds;
+        FinalVersions = finalVersions;
+    }
+
+    public IReadOnlyList<Delivery> Deliveries { get; }
+
+    public IReadOnlyList<long> OrderIds { get; }
+
+    /// <summary>The version each POS work order must end at: the newest one sent.</summary>
+    public IReadOnlyDictionary<string, int> FinalVersions { get; }
+
+    /// <summary>
+    /// <paramref name="workOrders"/> POS work orders with <paramref name="versions"/> versions each,
+    /// and <paramref name="orders"/> BigCommerce orders (of customer 11, Jane Doe) with
+    /// <paramref name="callbacksPerOrder"/> callbacks each. About one delivery in five is sent
+    /// twice with the same webhook-id, as a sender retrying would; one POS version in five is
+    /// never sent. Everything is shuffled with <paramref name="seed"/>.
+    /// </summary>
+    public static SyncWorkload Create(int workOrders, int versions, int orders, int callbacksPerOrder, string prefix, int seed = 7)
+    {
+        var random = new Random(seed);
+        var deliveries = new List<Delivery>();
+        var finalVersions = new Dictionary<string, int>();
+        for (var w = 0; w < workOrders; w++)
+        {
+            var id = string.Create(CultureInfo.InvariantCulture, $"{prefix}-{w:D4}");
+            var sent = Enumerable.Range(0, versions).Where(_ => random.Next(5) != 0).DefaultIfEmpty(0).ToList();
+            finalVersions[id] = sent.Max();
+            foreach (var version in sent)
+            {
+                deliveries.Add(new Delivery(true, WebhookId(random), PosRecord(id, version)));
+            }
+        }
+        var orderIds = Enumerable.Range(0, orders).Select(o => 100_000L + o).ToList();
+        foreach (var orderId in orderIds)
+        {
+            for (var c = 0; c < callbacksPerOrder; c++)
+            {
+                var scope = c == 0 ? "webhook-order-created.json" : "webhook-order-updated.json";
+                deliveries.Add(new Delivery(false, WebhookId(random), BigCommerceFixtures.Callback(scope, ProductUnderTest.StoreHash, orderId)));
+            }
+        }
+        foreach (var retried in deliveries.Where(_ => random.Next(5) == 0).ToList())
+        {
+            deliveries.Add(retried);
+        }
+        return new SyncWorkload(deliveries.OrderBy(_ => random.Next()).ToList(), orderIds, finalVersions);
+    }
+
+    /// <summary>Puts every order, its lines and customer 11 into the fake store: the state the rows must end in.</summary>
+    public void Stock(FakeBigCommerce store)
+    {
+        store.PutCustomer(BigCommerceFixtures.Customer(11, "janedoe@example.com"));
+        foreach (var orderId in OrderIds)
+        {
+            var order = BigCommerceFixtures.Order(orderId, 11, Base.AddMinutes(orderId % 97), orderId % 3 == 0 ? "Shipped" : "Awaiting Fulfillment");
+            order["total_inc_tax"] = string.Create(CultureInfo.InvariantCulture, $"{orderId % 1000}.25");
+            store.PutOrder(order, BigCommerceFixtures.Lines(orderId));
+        }
+    }
+
+    /// <summary>
+    /// Sends every delivery, spread over the receivers, <paramref name="parallel"/> at a time;
+    /// returns the status of each.
+    /// </summary>
+    public async Task<IReadOnlyList<HttpStatusCode>> SendAsync(ProductUnderTest product, int parallel = 16, CancellationToken cancellationToken = default)
+    {
+        var statuses = new HttpStatusCode[Deliveries.Count];
+        var receivers = product.ReceiverUrls.Count;
+        await Parallel.ForAsync(0, Deliveries.Count, new ParallelOptions { MaxDegreeOfParallelism = parallel, CancellationToken = cancellationToken },
+            async (i, _) =>
+            {
+                var delivery = Deliveries[i];
+                var sender = delivery.Pos ? product.PosWebhooksAt(i % receivers) : product.BigCommerceWebhooksAt(i % receivers);
+                using var response = await sender.SendAsync(delivery.Body, delivery.WebhookId);
+                statuses[i] = response.StatusCode;
+            });
+        return statuses;
+    }
+
+    /// <summary>The synced rows this workload touches, in a form two runs can be compared by.</summary>
+    public static async Task<List<string>> RowsAsync(NpgsqlConnection connection, string prefix) =>
+        (await connection.QueryAsync<string>("""
+            select 'service_event ' || e.source_record_id || ' ' || e.status || ' ' || coalesce(e.work_summary, '') || ' '
+                   || e.source_modified_at::text || ' ' || e.owner_user_id::text || ' ' || a.serial_number
+            from service_events e join perazzi_assets a on a.id = e.asset_id
+            where e.source_record_id like @Prefix || '-%'
+            union all
+            select 'order ' || o.bigcommerce_order_id || ' ' || o.status || ' ' || o.total_amount::text || ' ' || o.currency || ' '
+                   || o.placed_at::text || ' ' || o.source_modified_at::text || ' ' || c.bigcommerce_customer_id || ' ' || c.user_id::text
+                   || ' ' || coalesce(o.archived_at::text, '-')
+            from commerce_orders o join commerce_customers c on c.id = o.commerce_customer_id
+            union all
+            select 'line ' || o.bigcommerce_order_id || ' ' || i.bigcommerce_line_id || ' ' || coalesce(i.sku, '') || ' '
+                   || i.quantity::text || ' ' || i.price::text
+            from commerce_order_items i join commerce_orders o on o.id = i.commerce_order_id
+            order by 1
+            """, new { Prefix = prefix })).AsList();
+
+    static string WebhookId(Random random) => "msg_" + random.NextInt64().ToString("x16", CultureInfo.InvariantCulture);
+
+    static string PosRecord(string id, int version) => new JsonObject
+    {
+        ["source_record_id"] = id,
+        ["serial_number"] = VerifiedSerial,
+        ["status"] = version < 3 ? "received" : version < 6 ? "in_service" : "completed",
+        ["service_date"] = Base.AddDays(version).ToString("yyyy-MM-dd'T'HH:mm:sszzz", CultureInfo.InvariantCulture),
+        ["work_summary"] = string.Create(CultureInfo.InvariantCulture, $"version {version}"),
+        ["attachments"] = new JsonArray(),
+        ["updated_at"] = Base.AddMinutes(version).ToString("yyyy-MM-dd'T'HH:mm:sszzz", CultureInfo.InvariantCulture),
+    }.ToJsonString();
+}
