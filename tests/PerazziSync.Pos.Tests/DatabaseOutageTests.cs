@@ -5,11 +5,12 @@ using Dapper;
 using Npgsql;
 using PerazziSync.Testing;
 using Xunit;
+using Xunit.Abstractions;
 
 namespace PerazziSync.Pos.Tests;
 
 /// <summary>PostgreSQL unreachable for a minute while callbacks flow: everything applied afterwards, nothing dead-lettered.</summary>
-public sealed class DatabaseOutageTests : IAsyncLifetime
+public sealed class DatabaseOutageTests(ITestOutputHelper output) : IAsyncLifetime
 {
     const int Callbacks = 1_000;
     TcpProxy _proxy = null!;
@@ -68,6 +69,8 @@ public sealed class DatabaseOutageTests : IAsyncLifetime
             "select count(*) from audit_log where action = 'service_event.upsert' and metadata->>'source_key' like 'WO-O-%'"));
         Assert.Equal(0u, await _product.Broker.MessageCountAsync("pos-service-record-received_error"));
         Assert.Contains("consumption resumed", _product.Logs(), StringComparison.Ordinal);
+        output.WriteLine($"PostgreSQL cut off for 60 s under {Callbacks} callbacks: {waiting} waiting in the queue 20 s in, " +
+            $"{applied} applied and audited once afterwards, 0 dead-lettered");
         Assert.Equal(1, _product.Workers.Count(w => !w.HasExited));
     }
 }

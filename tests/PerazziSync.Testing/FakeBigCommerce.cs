@@ -30,6 +30,7 @@ public sealed class FakeBigCommerce : IAsyncDisposable
     int _failuresLeft;
     int _failureStatus;
     int _tooManyRequests;
+    int _randomFailures;
     int _badRequests;
     double _randomFailureRate;
 
@@ -52,6 +53,18 @@ public sealed class FakeBigCommerce : IAsyncDisposable
     public bool LowerCaseHeaders { get; set; }
 
     public int TooManyRequestsSent => Volatile.Read(ref _tooManyRequests);
+
+    /// <summary>Requests answered 500 by <see cref="FailAtRandom"/>.</summary>
+    public int RandomFailuresSent
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _randomFailures;
+            }
+        }
+    }
 
     /// <summary>Requests refused for missing token or headers: the client must never cause one.</summary>
     public int BadRequests => Volatile.Read(ref _badRequests);
@@ -164,6 +177,7 @@ public sealed class FakeBigCommerce : IAsyncDisposable
                 else if (_randomFailureRate > 0 && Random.Shared.NextDouble() < _randomFailureRate)
                 {
                     status = StatusCodes.Status500InternalServerError;
+                    _randomFailures++;
                 }
             }
             left = Quota > 0 ? Math.Max(Quota - _windowUsed, 0) : 1_000_000;

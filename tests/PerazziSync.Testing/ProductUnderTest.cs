@@ -61,15 +61,17 @@ public sealed class ProductUnderTest : IAsyncDisposable
     /// <summary>
     /// Starts the stack. <paramref name="workers"/> worker processes; <paramref name="settings"/>
     /// adds to or overrides the hosts' settings; <paramref name="receiverBroker"/> replaces the
-    /// receiver's broker address and <paramref name="workerDatabase"/> the workers' database
-    /// connection string (a proxy, to cut them off).
+    /// receivers' broker address, <paramref name="workerBroker"/> the workers' and
+    /// <paramref name="workerDatabase"/> the workers' database connection string (a proxy, to cut
+    /// them off).
     /// </summary>
     public static async Task<ProductUnderTest> StartAsync(
         int workers = 1,
         int receivers = 1,
         IReadOnlyDictionary<string, string>? settings = null,
         Func<string, string>? receiverBroker = null,
-        Func<string, string>? workerDatabase = null)
+        Func<string, string>? workerDatabase = null,
+        Func<string, string>? workerBroker = null)
     {
         var database = await TestDatabase.CreateMigratedAsync();
         await using (var connection = await database.OpenAsync())
@@ -83,7 +85,7 @@ public sealed class ProductUnderTest : IAsyncDisposable
         var workerSettings = new Dictionary<string, string>
         {
             ["ConnectionStrings__Postgres"] = workerDatabase?.Invoke(database.ConnectionString) ?? database.ConnectionString,
-            ["ConnectionStrings__RabbitMq"] = broker.AmqpUri,
+            ["ConnectionStrings__RabbitMq"] = workerBroker?.Invoke(broker.AmqpUri) ?? broker.AmqpUri,
             ["BigCommerce__ApiBaseUrl"] = bigCommerce.BaseUrl,
             ["BigCommerce__StoreHash"] = StoreHash,
             ["BigCommerce__AccessToken"] = FakeBigCommerce.AccessToken,

@@ -38,10 +38,12 @@ public sealed class SyncWorkload
     /// <paramref name="workOrders"/> POS work orders with <paramref name="versions"/> versions each,
     /// and <paramref name="orders"/> BigCommerce orders (of customer 11, Jane Doe) with
     /// <paramref name="callbacksPerOrder"/> callbacks each. About one delivery in five is sent
-    /// twice with the same webhook-id, as a sender retrying would; one POS version in five is
-    /// never sent. Everything is shuffled with <paramref name="seed"/>.
+    /// twice with the same webhook-id, as a sender retrying would, or, with
+    /// <paramref name="copies"/>, every delivery that many times. One POS version in five is never
+    /// sent (the first always is). Everything is shuffled with <paramref name="seed"/>.
     /// </summary>
-    public static SyncWorkload Create(int workOrders, int versions, int orders, int callbacksPerOrder, string prefix, int seed = 7)
+    public static SyncWorkload Create(
+        int workOrders, int versions, int orders, int callbacksPerOrder, string prefix, int seed = 7, int copies = 0)
     {
         var random = new Random(seed);
         var deliveries = new List<Delivery>();
@@ -49,7 +51,7 @@ public sealed class SyncWorkload
         for (var w = 0; w < workOrders; w++)
         {
             var id = string.Create(CultureInfo.InvariantCulture, $"{prefix}-{w:D4}");
-            var sent = Enumerable.Range(0, versions).Where(_ => random.Next(5) != 0).DefaultIfEmpty(0).ToList();
+            var sent = Enumerable.Range(0, versions).Where(v => v == 0 || random.Next(5) != 0).ToList();
             finalVersions[id] = sent.Max();
             foreach (var version in sent)
             {
@@ -65,10 +67,10 @@ public sealed class SyncWorkload
                 deliveries.Add(new Delivery(false, WebhookId(random), BigCommerceFixtures.Callback(scope, ProductUnderTest.StoreHash, orderId)));
             }
         }
-        foreach (var retried in deliveries.Where(_ => random.Next(5) == 0).ToList())
-        {
-            deliveries.Add(retried);
-        }
+        var retried = copies > 0
+            ? deliveries.SelectMany(d => Enumerable.Repeat(d, copies - 1)).ToList()
+            : deliveries.Where(_ => random.Next(5) == 0).ToList();
+        deliveries.AddRange(retried);
         return new SyncWorkload(deliveries.OrderBy(_ => random.Next()).ToList(), orderIds, finalVersions);
     }
 
