@@ -13,6 +13,9 @@ public sealed partial class PosRecordParser(TimeZoneInfo zone)
 {
     public const int MaxIdLength = 200;
 
+    /// <summary>Far above any Perazzi serial; longer is not a serial number.</summary>
+    public const int MaxSerialLength = 100;
+
     static readonly HashSet<string> Statuses = new(StringComparer.Ordinal) { "received", "in_service", "completed" };
 
     /// <summary>A record from a JSON object; <paramref name="raw"/> is kept as raw_payload.</summary>
@@ -79,6 +82,14 @@ public sealed partial class PosRecordParser(TimeZoneInfo zone)
         {
             return PosParseResult.Reject(id, "the record contains a NUL character");
         }
+        // Bytes that are not UTF-8 were decoded as U+FFFD: the record is not the text that was sent,
+        // typically a file saved in another encoding.
+        if (raw.Contains('\uFFFD', StringComparison.Ordinal)
+            || fields.Values.Any(v => v?.Contains('\uFFFD', StringComparison.Ordinal) == true)
+            || attachments.Any(a => a.Contains('\uFFFD', StringComparison.Ordinal)))
+        {
+            return PosParseResult.Reject(id?.Replace('\uFFFD', '?'), "the record is not valid UTF-8 text");
+        }
         if (string.IsNullOrEmpty(id))
         {
             return PosParseResult.Reject(null, "source_record_id is missing");
@@ -91,6 +102,10 @@ public sealed partial class PosRecordParser(TimeZoneInfo zone)
         if (string.IsNullOrEmpty(serial))
         {
             return PosParseResult.Reject(id, "serial_number is missing");
+        }
+        if (serial.Length > MaxSerialLength)
+        {
+            return PosParseResult.Reject(id, $"serial_number is longer than {MaxSerialLength} characters");
         }
         var status = Blank(fields.GetValueOrDefault("status"))?.Trim();
         if (status is null || !Statuses.Contains(status))

@@ -59,6 +59,11 @@ public static class BigCommerceWebhooks
             return Rejected(new(StatusCodes.Status401Unauthorized, "unauthorized", unauthenticated));
         }
 
+        if (WebhookBody.NotUtf8(body!) is { } notUtf8)
+        {
+            return Rejected(notUtf8);
+        }
+
         Callback callback;
         try
         {

@@ -40,6 +40,11 @@ public static class PosWebhooks
             return ConfirmedPublish.Rejected(Route, new(StatusCodes.Status401Unauthorized, "unauthorized", unauthenticated));
         }
 
+        if (WebhookBody.NotUtf8(body!) is { } notUtf8)
+        {
+            return ConfirmedPublish.Rejected(Route, notUtf8);
+        }
+
         PosParseResult parsed;
         try
         {

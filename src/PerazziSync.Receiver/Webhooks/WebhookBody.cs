@@ -37,6 +37,12 @@ static class WebhookBody
         }
     }
 
+    /// <summary>The 400 for a body that is not UTF-8 text, as JSON must be (RFC 8259); null when it is.</summary>
+    public static Rejection? NotUtf8(byte[] body) =>
+        System.Text.Unicode.Utf8.IsValid(body)
+            ? null
+            : new(StatusCodes.Status400BadRequest, "malformed", "The body is not valid UTF-8.");
+
     static Rejection TooLarge(int maxBytes) =>
         new(StatusCodes.Status413PayloadTooLarge, "payload_too_large", $"The body is larger than {maxBytes} bytes.");
 

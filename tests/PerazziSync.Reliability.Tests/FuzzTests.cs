@@ -1,0 +1,227 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text;
+using Dapper;
+using Npgsql;
+using PerazziSync.Contracts;
+using PerazziSync.Pos;
+using PerazziSync.Testing;
+using StandardWebhooks;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace PerazziSync.Reliability.Tests;
+
+/// <summary>Generated bad input, by the thousand: refused with a 4xx or a rejection, never a 5xx, a crash or a write.</summary>
+public sealed class FuzzTests(ITestOutputHelper output)
+{
+    const int PerRoute = 5_000;
+    static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(30) };
+
+    [Fact]
+    public async Task Both_receiver_routes_refuse_10000_bad_callbacks_with_4xx_and_publish_nothing()
+    {
+        await using var product = await ProductUnderTest.StartAsync(workers: 0);
+        var probes = new[]
+        {
+            await product.Broker.ProbeAsync<BigCommerceOrderChanged>(),
+            await product.Broker.ProbeAsync<BigCommerceCustomerChanged>(),
+            await product.Broker.ProbeAsync<PosServiceRecordReceived>(),
+        };
+        var requests = BadInputs.For(pos: true, PerRoute, seed: 1).Select(r => (Pos: true, Request: r))
+            .Concat(BadInputs.For(pos: false, PerRoute, seed: 2).Select(r => (Pos: false, Request: r)))
+            .ToList();
+        var statuses = new HttpStatusCode[requests.Count];
+
+        await Parallel.ForAsync(0, requests.Count, new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (i, cancellationToken) =>
+        {
+            var (pos, bad) = requests[i];
+            var route = product.ReceiverUrl + (pos ? "/webhooks/pos" : "/webhooks/bigcommerce");
+            var secret = pos ? WebhookSender.PosSecret : WebhookSender.Base64Secret(WebhookSender.BigCommerceClientSecret);
+            using var response = await Http.SendAsync(Build(route, secret, bad, i), cancellationToken);
+            statuses[i] = response.StatusCode;
+        });
+
+        var table = requests.Select((r, i) => (r.Pos ? "pos" : "bigcommerce", r.Request.Kind, Status: (int)statuses[i]))
+            .GroupBy(x => x).OrderBy(g => g.Key.Item1).ThenBy(g => g.Key.Kind)
+            .Select(g => $"{g.Key.Item1,-12} {g.Key.Kind,-34} {g.Key.Status} x{g.Count()}");
+        output.WriteLine(string.Join('\n', table));
+        Assert.DoesNotContain(statuses, s => (int)s >= 500);
+        Assert.All(statuses, s => Assert.Contains(s,
+            new[] { HttpStatusCode.BadRequest, HttpStatusCode.Unauthorized, HttpStatusCode.RequestEntityTooLarge, HttpStatusCode.UnsupportedMediaType }));
+        foreach (var probe in probes)
+        {
+            Assert.Equal(0u, await product.Broker.MessageCountAsync(probe));
+        }
+        Assert.False(product.Receiver!.HasExited);
+        Assert.Equal(HttpStatusCode.OK, (await Http.GetAsync(product.ReceiverUrl + "/health/ready")).StatusCode);
+        // Still serving good callbacks after all that.
+        Assert.Equal(HttpStatusCode.OK, (await product.PosWebhooks.SendAsync(BadInputs.ValidPos(99_999))).StatusCode);
+    }
+
+    [Fact]
+    public async Task Pos_imports_of_broken_files_reject_the_bad_lines_apply_the_good_ones_and_never_crash()
+    {
+        await using var database = await TestDatabase.CreateMigratedAsync();
+        await using (var seed = await database.OpenAsync())
+        {
+            await PortalUsers.SeedAsync(seed);
+            await PortalUsers.SeedAssetsAsync(seed);
+        }
+        await using var dataSource = NpgsqlDataSource.Create(database.ConnectionString);
+        var importer = new PosImporter(dataSource, new PosRecordParser(TimeZoneInfo.FindSystemTimeZoneById("Europe/Rome")), 500);
+        var folder = Directory.CreateTempSubdirectory("perazzi-fuzz-");
+        try
+        {
+            var random = new Random(3);
+            var expectedGood = new HashSet<string>(StringComparer.Ordinal);
+            long badLines = 0, refusedFiles = 0, rejected = 0;
+            for (var f = 0; f < 24; f++)
+            {
+                var ndjson = f % 2 == 0;
+                var path = Path.Combine(folder.FullName, string.Create(CultureInfo.InvariantCulture, $"fuzz-{f:D2}.{(ndjson ? "ndjson" : "csv")}"));
+                var (good, bad) = ndjson ? WriteNdjson(path, f, random) : WriteCsv(path, f, random);
+                badLines += bad;
+                try
+                {
+                    var outcome = (await importer.ImportAsync(path, null, CancellationToken.None))!;
+                    rejected += outcome.Rejected;
+                    expectedGood.UnionWith(good);
+                }
+                catch (PosExportException)
+                {
+                    refusedFiles++;
+                }
+            }
+            foreach (var (name, bytes) in new[]
+            {
+                ("empty.csv", Array.Empty<byte>()),
+                ("garbage.csv", Enumerable.Range(0, 4096).Select(_ => (byte)random.Next(256)).ToArray()),
+                ("no-columns.csv", Encoding.UTF8.GetBytes("a,b,c\n1,2,3\n")),
+                ("garbage.ndjson", Enumerable.Range(0, 4096).Select(_ => (byte)random.Next(256)).ToArray()),
+            })
+            {
+                var path = Path.Combine(folder.FullName, name);
+                await File.WriteAllBytesAsync(path, bytes);
+                try
+                {
+                    await importer.ImportAsync(path, null, CancellationToken.None);
+                }
+                catch (PosExportException)
+                {
+                    refusedFiles++;
+                }
+            }
+
+            await using var connection = await database.OpenAsync();
+            var written = (await connection.QueryAsync<string>("select source_record_id from service_events")).ToHashSet(StringComparer.Ordinal);
+            output.WriteLine($"{badLines} bad lines in 24 files plus 4 unreadable files: {rejected} lines rejected with a reason, " +
+                $"{refusedFiles} files refused whole, {written.Count} good records applied");
+            Assert.True(expectedGood.SetEquals(written), "applied but bad: " + string.Join(", ", written.Except(expectedGood).Take(8)) + "; good but missing: " + string.Join(", ", expectedGood.Except(written).Take(8)));
+            Assert.Equal(badLines, rejected);
+        }
+        finally
+        {
+            folder.Delete(recursive: true);
+        }
+    }
+
+    static (List<string> Good, long Bad) WriteNdjson(string path, int file, Random random)
+    {
+        var good = new List<string>();
+        long bad = 0;
+        using var stream = File.Create(path);
+        for (var line = 0; line < 250; line++)
+        {
+            byte[] content;
+            if (line % 3 == 0)
+            {
+                var id = string.Create(CultureInfo.InvariantCulture, $"WO-FZ-{file:D2}-{line:D3}");
+                content = Encoding.UTF8.GetBytes(BadInputs.ValidPos(0).Replace("WO-FZ-00000", id, StringComparison.Ordinal));
+                good.Add(id);
+            }
+            else
+            {
+                var request = BadInputs.For(pos: true, 12, seed: file * 1_000 + line).ElementAt(line % 6);
+                // One line per record: a bad record must not spill into the next line.
+                content = request.Body.Select(b => b is (byte)'\n' or (byte)'\r' ? (byte)' ' : b).ToArray();
+                bad++;
+            }
+            stream.Write(content);
+            stream.WriteByte((byte)'\n');
+        }
+        return (good, bad);
+    }
+
+    static (List<string> Good, long Bad) WriteCsv(string path, int file, Random random)
+    {
+        var good = new List<string>();
+        long bad = 0;
+        var text = new StringBuilder("source_record_id,serial_number,status,service_date,work_summary,attachments,updated_at\n");
+        for (var line = 0; line < 250; line++)
+        {
+            var id = string.Create(CultureInfo.InvariantCulture, $"WO-FZ-{file:D2}-{line:D3}");
+            if (line % 3 == 0)
+            {
+                text.Append(CultureInfo.InvariantCulture, $"{id},HT-009871,completed,2026-03-14T16:00:00+01:00,\"Regulated, \"\"60/40\"\"\",,2026-03-15T09:00:00+01:00\n");
+                good.Add(id);
+                continue;
+            }
+            bad++;
+            text.Append((line % 7) switch
+            {
+                0 => $"{id},HT-009871,completed,2026-03-14,\"stray \"quote\" inside\",,2026-03-15T09:00:00+01:00,extra\n",
+                1 => $"{id},HT-009871,exploded,2026-03-14T16:00:00+01:00,ok,,2026-03-15T09:00:00+01:00\n",
+                2 => $"{id},HT-009871,completed,2026-03-14T16:00:00+01:00,ok,,not a time\n",
+                3 => $"{id},,completed,2026-03-14T16:00:00+01:00,ok,,2026-03-15T09:00:00+01:00\n",
+                4 => $"{new string('W', 300)},HT-009871,completed,,ok,,2026-03-15T09:00:00+01:00\n",
+                5 => $"{id},HT-009871\n",
+                _ => $"{id},HT-009871,completed,2026-03-14T16:00:00+01:00,bad \uFFFD byte,,2026-03-15T09:00:00+01:00\n",
+            });
+        }
+        var bytes = Encoding.UTF8.GetBytes(text.ToString());
+        // The U+FFFD stands for a byte that is not UTF-8 at all: put one there.
+        File.WriteAllBytes(path, ReplaceReplacementCharacter(bytes, random));
+        return (good, bad);
+    }
+
+    static byte[] ReplaceReplacementCharacter(byte[] bytes, Random random)
+    {
+        var result = new List<byte>(bytes.Length);
+        for (var i = 0; i < bytes.Length; i++)
+        {
+            if (i + 2 < bytes.Length && bytes[i] == 0xEF && bytes[i + 1] == 0xBF && bytes[i + 2] == 0xBD)
+            {
+                result.Add(random.Next(2) == 0 ? (byte)0xFF : (byte)0xC3);
+                i += 2;
+            }
+            else
+            {
+                result.Add(bytes[i]);
+            }
+        }
+        return [.. result];
+    }
+
+    static HttpRequestMessage Build(string url, string secret, BadRequest bad, int index)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Post, url) { Content = new ByteArrayContent(bad.Body) };
+        request.Content.Headers.ContentType = MediaTypeHeaderValue.Parse(bad.ContentType);
+        var id = string.Create(CultureInfo.InvariantCulture, $"msg_fuzz_{index}");
+        var timestamp = bad.Signing == Signing.Stale ? DateTimeOffset.UtcNow.AddMinutes(-10) : DateTimeOffset.UtcNow;
+        var signed = bad.Signing == Signing.ReplayedId ? BadInputs.ValidPos(index) : Encoding.UTF8.GetString(bad.Body);
+        var signature = bad.Signing switch
+        {
+            Signing.WrongSecret => new StandardWebhook(WebhookSender.Base64Secret("not the secret")).Sign(id, timestamp, signed),
+            _ => new StandardWebhook(secret).Sign(id, timestamp, signed),
+        };
+        if (bad.Signing != Signing.Missing)
+        {
+            request.Headers.Add("webhook-id", id);
+            request.Headers.Add("webhook-timestamp", timestamp.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture));
+            request.Headers.Add("webhook-signature", signature);
+        }
+        return request;
+    }
+}
