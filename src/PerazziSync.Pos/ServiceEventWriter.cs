@@ -73,8 +73,48 @@ public static class ServiceEventWriter
         // CTEs below by nested loops, which is quadratic in the chunk size.
         await connection.ExecuteAsync(new CommandDefinition("analyze pos_incoming", transaction: transaction, cancellationToken: cancellationToken));
 
-        const string apply = """
-            with matched as (
+        // A chunk of thousands of rows may take longer than the default 30 s on a busy database;
+        // cancellation, not a timeout, is what stops it.
+        return await connection.QuerySingleAsync<WriteCounts>(new CommandDefinition(
+            "with " + Apply, new { Metadata = auditMetadata, MessageId = messageId }, transaction, commandTimeout: 0, cancellationToken: cancellationToken));
+    }
+
+    /// <summary>
+    /// <see cref="WriteAsync"/> for one record, as a callback brings it: the same statement, its
+    /// input a row of parameters instead of a temp table, in one round trip.
+    /// </summary>
+    public static Task<WriteCounts> WriteOneAsync(
+        NpgsqlTransaction transaction, PosServiceRecord record, string auditMetadata, string? messageId, CancellationToken cancellationToken)
+    {
+        const string incoming = """
+            set local role service_role;
+            with pos_incoming as (
+              select null::bigint as line, @Id::text as source_record_id, @Serial::text as serial_number, @Status::text as status,
+                     @ServiceDate::timestamptz as service_date, @WorkSummary::text as work_summary,
+                     @Attachments::text[] as attachments, @UpdatedAt::timestamptz as updated_at, @RawPayload::jsonb as raw_payload
+            ),
+            """;
+        return transaction.Connection!.QuerySingleAsync<WriteCounts>(new CommandDefinition(incoming + Apply, new
+        {
+            Id = record.SourceRecordId,
+            Serial = record.SerialNumber,
+            record.Status,
+            ServiceDate = record.ServiceDate?.UtcDateTime,
+            record.WorkSummary,
+            Attachments = record.Attachments as string[] ?? [.. record.Attachments],
+            UpdatedAt = record.UpdatedAt.UtcDateTime,
+            record.RawPayload,
+            Metadata = auditMetadata,
+            MessageId = messageId,
+        }, transaction, cancellationToken: cancellationToken));
+    }
+
+    /// <summary>
+    /// The write itself, after <c>with</c>: reads <c>pos_incoming</c>, upserts the verified, audits
+    /// the changes, parks the rest and resolves what was parked before.
+    /// </summary>
+    const string Apply = """
+            matched as (
               select i.line, i.source_record_id, i.serial_number, i.status, i.service_date, i.work_summary,
                      to_jsonb(i.attachments) as attachments, i.updated_at, i.raw_payload,
                      a.id as asset_id, a.owner_user_id, a.verification_status
@@ -162,9 +202,4 @@ public static class ServiceEventWriter
                    (select count(*) from diff where stale) as "Stale",
                    (select count(*) from matched where verification_status is distinct from 'verified') as "Parked"
             """;
-        // A chunk of thousands of rows may take longer than the default 30 s on a busy database;
-        // cancellation, not a timeout, is what stops it.
-        return await connection.QuerySingleAsync<WriteCounts>(new CommandDefinition(
-            apply, new { Metadata = auditMetadata, MessageId = messageId }, transaction, commandTimeout: 0, cancellationToken: cancellationToken));
-    }
 }

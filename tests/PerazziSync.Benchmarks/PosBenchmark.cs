@@ -16,11 +16,27 @@ static class PosBenchmark
 {
     const string Header = "source_record_id,serial_number,status,service_date,work_summary,attachments,updated_at";
 
-    sealed record Result(int Rows, double CopyPerSecond, double BarePerSecond, double ImportPerSecond, long PeakBytes, TimeSpan Import, TimeSpan Reimport);
+    public sealed record Result(int Rows, double CopyPerSecond, double BarePerSecond, double ImportPerSecond, long PeakBytes, TimeSpan Import, TimeSpan Reimport);
 
     public static async Task RunAsync(Arguments arguments)
     {
-        var sizes = new[] { arguments.Int("small", 100_000), arguments.Int("rows", 1_000_000) };
+        var results = await MeasureAsync([arguments.Int("small", 100_000), arguments.Int("rows", 1_000_000)]);
+        Console.WriteLine();
+        Console.WriteLine($"POS import benchmark, {DateTime.UtcNow:yyyy-MM-dd}, {Environment.ProcessorCount} cores");
+        Console.WriteLine();
+        Console.WriteLine("| rows | raw COPY rows/s | bare upsert + audit rows/s | pos import rows/s | import / bare | import peak memory | import | re-import |");
+        Console.WriteLine("|---:|---:|---:|---:|---:|---:|---:|---:|");
+        foreach (var r in results)
+        {
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"| {r.Rows:N0} | {r.CopyPerSecond:N0} | {r.BarePerSecond:N0} | {r.ImportPerSecond:N0} | {r.ImportPerSecond / r.BarePerSecond:P0} | {r.PeakBytes / 1048576.0:N0} MB | {r.Import.TotalSeconds:0.0} s | {r.Reimport.TotalSeconds:0.00} s |"));
+        }
+        Console.WriteLine();
+        Console.WriteLine("Targets: import at least 50% of the bare statement and at least 20,000 rows/s; peak memory under 300 MB; re-import under a tenth of the import.");
+    }
+
+    public static async Task<List<Result>> MeasureAsync(int[] sizes)
+    {
         await using var database = await TestDatabase.CreateMigratedAsync();
         await using (var connection = await database.OpenAsync())
         {
@@ -43,18 +59,7 @@ static class PosBenchmark
             }
         }
 
-        Console.WriteLine();
-        Console.WriteLine($"POS import benchmark, {DateTime.UtcNow:yyyy-MM-dd}, {Environment.ProcessorCount} cores");
-        Console.WriteLine();
-        Console.WriteLine("| rows | raw COPY rows/s | bare upsert + audit rows/s | pos import rows/s | import / bare | import peak memory | import | re-import |");
-        Console.WriteLine("|---:|---:|---:|---:|---:|---:|---:|---:|");
-        foreach (var r in results)
-        {
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"| {r.Rows:N0} | {r.CopyPerSecond:N0} | {r.BarePerSecond:N0} | {r.ImportPerSecond:N0} | {r.ImportPerSecond / r.BarePerSecond:P0} | {r.PeakBytes / 1048576.0:N0} MB | {r.Import.TotalSeconds:0.0} s | {r.Reimport.TotalSeconds:0.00} s |"));
-        }
-        Console.WriteLine();
-        Console.WriteLine("Targets: import at least 50% of the bare statement and at least 20,000 rows/s; peak memory under 300 MB; re-import under a tenth of the import.");
+        return results;
     }
 
     static async Task GenerateAsync(string path, int rows)

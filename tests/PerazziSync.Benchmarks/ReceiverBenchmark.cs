@@ -18,7 +18,27 @@ static class ReceiverBenchmark
 
     sealed record Delivery(byte[] Body, string Id, string Timestamp, string Signature);
 
+    public sealed record Result(TimeSpan Duration, PhaseResult Bare, PhaseResult Saturated, PhaseResult Paced);
+
     public static async Task RunAsync(Arguments arguments)
+    {
+        var (duration, bare, saturated, paced) = await MeasureAsync(arguments);
+        Console.WriteLine();
+        Console.WriteLine($"Receiver benchmark, {DateTime.UtcNow:yyyy-MM-dd}, {Environment.ProcessorCount} cores, {duration.TotalSeconds} s per phase");
+        Console.WriteLine();
+        Console.WriteLine("| phase | accepted/s | p50 | p99 | failed |");
+        Console.WriteLine("|---|---:|---:|---:|---:|");
+        foreach (var phase in new[] { bare, saturated, paced })
+        {
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"| {phase.Name} | {phase.PerSecond:0} | {phase.Latencies.Percentile(50)} | {phase.Latencies.Percentile(99)} | {phase.Failed} |"));
+        }
+        Console.WriteLine();
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"Receiver saturated / bare publish: {saturated.PerSecond / bare.PerSecond:P0} (target at least 60%)"));
+    }
+
+    public static async Task<Result> MeasureAsync(Arguments arguments)
     {
         var duration = TimeSpan.FromSeconds(arguments.Int("seconds", 60));
         var rate = arguments.Int("rate", 500);
@@ -90,19 +110,6 @@ static class ReceiverBenchmark
         Console.Error.WriteLine($"Receiver at {rate} callbacks/s, {duration.TotalSeconds} s...");
         var paced = await Load.OpenLoopAsync($"Receiver at {rate}/s", rate, duration, post);
         await product.Broker.PurgeAsync(queue);
-
-        Console.WriteLine();
-        Console.WriteLine($"Receiver benchmark, {DateTime.UtcNow:yyyy-MM-dd}, {Environment.ProcessorCount} cores, {duration.TotalSeconds} s per phase");
-        Console.WriteLine();
-        Console.WriteLine("| phase | accepted/s | p50 | p99 | failed |");
-        Console.WriteLine("|---|---:|---:|---:|---:|");
-        foreach (var phase in new[] { bare, saturated, paced })
-        {
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"| {phase.Name} | {phase.PerSecond:0} | {phase.Latencies.Percentile(50)} | {phase.Latencies.Percentile(99)} | {phase.Failed} |"));
-        }
-        Console.WriteLine();
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"Receiver saturated / bare publish: {saturated.PerSecond / bare.PerSecond:P0} (target at least 60%)"));
+        return new Result(duration, bare, saturated, paced);
     }
 }

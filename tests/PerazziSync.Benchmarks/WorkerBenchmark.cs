@@ -15,7 +15,29 @@ static class WorkerBenchmark
 {
     const string OrderOutcome = "BigCommerce order ";
 
+    public sealed record Result(
+        int Orders, int Accepted, int Planned, TimeSpan SentIn, double FetchesPerOrder, int MaxFetches, int TooManyRequests,
+        int Requests, int Quota, TimeSpan Window, TimeSpan AllIn, TimeSpan Floor, int RequestsNeeded, TimeSpan ConsumedIn);
+
     public static async Task RunAsync(Arguments arguments)
+    {
+        var r = await MeasureAsync(arguments);
+        Console.WriteLine();
+        Console.WriteLine($"Worker benchmark, {DateTime.UtcNow:yyyy-MM-dd}, {Environment.ProcessorCount} cores");
+        Console.WriteLine();
+        Console.WriteLine("| measure | value |");
+        Console.WriteLine("|---|---:|");
+        Row("callbacks accepted / sent", $"{r.Accepted} / {r.Planned} in {r.SentIn.TotalSeconds:0.0} s");
+        Row("distinct orders", $"{r.Orders}");
+        Row("order fetches per distinct order (target ≤ 1.2)", $"{r.FetchesPerOrder:0.00} (max {r.MaxFetches})");
+        Row("429s received (target 0)", $"{r.TooManyRequests}");
+        Row("requests to BigCommerce", $"{r.Requests} (quota {r.Quota} per {r.Window.TotalSeconds:0} s)");
+        Row("time until all orders are in the database", r.AllIn == TimeSpan.Zero ? "not reached" : $"{r.AllIn.TotalSeconds:0.0} s");
+        Row("floor set by the quota (raw limit)", $"{r.Floor.TotalSeconds:0} s + request time ({r.RequestsNeeded} requests at minimum)");
+        Row("time until every callback is consumed", $"{r.ConsumedIn.TotalSeconds:0.0} s");
+    }
+
+    public static async Task<Result> MeasureAsync(Arguments arguments)
     {
         var orders = arguments.Int("orders", 100);
         var callbacks = arguments.Int("callbacks", 1000);
@@ -107,19 +129,8 @@ static class WorkerBenchmark
         var fetches = orderIds.Select(store.OrderFetches).ToArray();
         var requestsNeeded = orders * 2 + 1;
         var windowsNeeded = (requestsNeeded - 1) / quota;
-        Console.WriteLine();
-        Console.WriteLine($"Worker benchmark, {DateTime.UtcNow:yyyy-MM-dd}, {Environment.ProcessorCount} cores");
-        Console.WriteLine();
-        Console.WriteLine("| measure | value |");
-        Console.WriteLine("|---|---:|");
-        Row("callbacks accepted / sent", $"{accepted} / {plan.Length} in {sentIn.TotalSeconds:0.0} s");
-        Row("distinct orders", $"{orders}");
-        Row("order fetches per distinct order (target ≤ 1.2)", $"{fetches.Average():0.00} (max {fetches.Max()})");
-        Row("429s received (target 0)", $"{store.TooManyRequestsSent}");
-        Row("requests to BigCommerce", $"{store.TotalRequests} (quota {quota} per {window.TotalSeconds:0} s)");
-        Row("time until all orders are in the database", allIn == TimeSpan.Zero ? "not reached" : $"{allIn.TotalSeconds:0.0} s");
-        Row("floor set by the quota (raw limit)", $"{windowsNeeded * window.TotalSeconds:0} s + request time ({requestsNeeded} requests at minimum)");
-        Row("time until every callback is consumed", $"{consumedIn.TotalSeconds:0.0} s");
+        return new Result(orders, accepted, plan.Length, sentIn, fetches.Average(), fetches.Max(), store.TooManyRequestsSent,
+            store.TotalRequests, quota, window, allIn, windowsNeeded * window, requestsNeeded, consumedIn);
     }
 
     static int CountOutcomes(ProductUnderTest product) =>

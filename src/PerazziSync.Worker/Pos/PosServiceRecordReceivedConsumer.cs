@@ -23,8 +23,7 @@ public sealed class PosServiceRecordReceivedConsumer(NpgsqlDataSource database, 
             "select pg_advisory_xact_lock(hashtextextended('pos:' || @Id, 0))",
             new { Id = message.Record.SourceRecordId }, transaction, cancellationToken: cancellationToken));
         var metadata = SyncAudit.Metadata(ServiceEventWriter.SourceSystem, message.Record.SourceRecordId, context.MessageId, message.WebhookId);
-        var counts = await ServiceEventWriter.WriteAsync(
-            transaction, [new RecordToWrite(message.Record, null)], metadata, context.MessageId?.ToString(), cancellationToken);
+        var counts = await ServiceEventWriter.WriteOneAsync(transaction, message.Record, metadata, context.MessageId?.ToString(), cancellationToken);
         await transaction.CommitAsync(cancellationToken);
 
         var outcome = counts.Applied > 0 ? "applied" : counts.Parked > 0 ? "parked" : counts.Stale > 0 ? "stale" : "unchanged";
