@@ -81,12 +81,15 @@ public static class ServiceEventWriter
 
     /// <summary>
     /// <see cref="WriteAsync"/> for one record, as a callback brings it: the same statement, its
-    /// input a row of parameters instead of a temp table, in one round trip.
+    /// input a row of parameters instead of a temp table, in one round trip. It first takes the
+    /// work order's transaction lock, so that two versions of one record never race; the write's
+    /// snapshot is taken after the lock is granted.
     /// </summary>
-    public static Task<WriteCounts> WriteOneAsync(
+    public static async Task<WriteCounts> WriteOneAsync(
         NpgsqlTransaction transaction, PosServiceRecord record, string auditMetadata, string? messageId, CancellationToken cancellationToken)
     {
         const string incoming = """
+            select pg_advisory_xact_lock(hashtextextended('pos:' || @Id, 0));
             set local role service_role;
             with pos_incoming as (
               select null::bigint as line, @Id::text as source_record_id, @Serial::text as serial_number, @Status::text as status,
@@ -94,7 +97,7 @@ public static class ServiceEventWriter
                      @Attachments::text[] as attachments, @UpdatedAt::timestamptz as updated_at, @RawPayload::jsonb as raw_payload
             ),
             """;
-        return transaction.Connection!.QuerySingleAsync<WriteCounts>(new CommandDefinition(incoming + Apply, new
+        await using var results = await transaction.Connection!.QueryMultipleAsync(new CommandDefinition(incoming + Apply, new
         {
             Id = record.SourceRecordId,
             Serial = record.SerialNumber,
@@ -107,6 +110,8 @@ public static class ServiceEventWriter
             Metadata = auditMetadata,
             MessageId = messageId,
         }, transaction, cancellationToken: cancellationToken));
+        await results.ReadAsync();
+        return await results.ReadSingleAsync<WriteCounts>();
     }
 
     /// <summary>

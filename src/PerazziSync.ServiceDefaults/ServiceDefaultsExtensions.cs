@@ -15,6 +15,12 @@ public static class ServiceDefaultsExtensions
 {
     const string ReadyTag = "ready";
 
+    /// <summary>
+    /// The key of the <see cref="NpgsqlDataSource"/> whose connections skip the session reset;
+    /// only for code that holds no session state (no session advisory lock, no plain <c>set</c>).
+    /// </summary>
+    public const string TransactionScoped = "transaction-scoped";
+
     /// <summary>Health checks, telemetry and start-up validation shared by every host.</summary>
     public static IHostApplicationBuilder AddServiceDefaults(this IHostApplicationBuilder builder)
     {
@@ -37,6 +43,17 @@ public static class ServiceDefaultsExtensions
             .ValidateOnStart();
         builder.Services.AddSingleton(sp =>
             NpgsqlDataSource.Create(sp.GetRequiredService<IOptions<ConnectionStringsOptions>>().Value.Postgres!));
+        builder.Services.AddKeyedSingleton(TransactionScoped, (sp, _) =>
+        {
+            // For work that keeps no state beyond its transaction (xact locks, `set local`): the
+            // session reset (DISCARD ALL) a pooled connection gets on its way back has nothing to
+            // clear there and costs a round trip and PostgreSQL's plan caches on every message.
+            var connection = new NpgsqlConnectionStringBuilder(sp.GetRequiredService<IOptions<ConnectionStringsOptions>>().Value.Postgres!)
+            {
+                NoResetOnClose = true,
+            };
+            return NpgsqlDataSource.Create(connection);
+        });
         builder.Services.AddHealthChecks().AddNpgSql(
             sp => sp.GetRequiredService<IOptions<ConnectionStringsOptions>>().Value.Postgres!,
             name: "postgres",

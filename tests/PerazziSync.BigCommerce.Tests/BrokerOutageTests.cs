@@ -13,12 +13,8 @@ public sealed class BrokerOutageTests : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        var broker = new Uri(await TestServices.RabbitMqAsync());
-        _proxy = new TcpProxy(broker.Host, broker.Port);
-        _proxy.Start();
-        _product = await ProductUnderTest.StartAsync(
-            workers: 0,
-            receiverBroker: amqp => new UriBuilder(amqp) { Host = "127.0.0.1", Port = _proxy.Port }.Uri.ToString());
+        _proxy = await ServiceProxies.RabbitMqAsync();
+        _product = await ProductUnderTest.StartAsync(workers: 0, receiverBroker: _proxy.Through);
     }
 
     public async Task DisposeAsync()

@@ -1,5 +1,4 @@
 using System.Text.Json.Nodes;
-using Npgsql;
 using PerazziSync.Testing;
 using Xunit;
 
@@ -15,11 +14,8 @@ public sealed class CircuitShutdownTests : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        var server = new NpgsqlConnectionStringBuilder(await TestServices.PostgresAsync());
-        _proxy = new TcpProxy(server.Host!, server.Port);
-        _proxy.Start();
-        _product = await ProductUnderTest.StartAsync(workerDatabase: connectionString =>
-            new NpgsqlConnectionStringBuilder(connectionString) { Host = "127.0.0.1", Port = _proxy.Port }.ConnectionString);
+        _proxy = await ServiceProxies.PostgresAsync();
+        _product = await ProductUnderTest.StartAsync(workerDatabase: _proxy.Through);
     }
 
     public async Task DisposeAsync()

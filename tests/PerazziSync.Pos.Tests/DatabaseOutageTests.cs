@@ -2,7 +2,6 @@ using System.Globalization;
 using System.Net;
 using System.Text.Json.Nodes;
 using Dapper;
-using Npgsql;
 using PerazziSync.Testing;
 using Xunit;
 using Xunit.Abstractions;
@@ -18,11 +17,8 @@ public sealed class DatabaseOutageTests(ITestOutputHelper output) : IAsyncLifeti
 
     public async Task InitializeAsync()
     {
-        var server = new NpgsqlConnectionStringBuilder(await TestServices.PostgresAsync());
-        _proxy = new TcpProxy(server.Host!, server.Port);
-        _proxy.Start();
-        _product = await ProductUnderTest.StartAsync(workerDatabase: connectionString =>
-            new NpgsqlConnectionStringBuilder(connectionString) { Host = "127.0.0.1", Port = _proxy.Port }.ConnectionString);
+        _proxy = await ServiceProxies.PostgresAsync();
+        _product = await ProductUnderTest.StartAsync(workerDatabase: _proxy.Through);
     }
 
     public async Task DisposeAsync()

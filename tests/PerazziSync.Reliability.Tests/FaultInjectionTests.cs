@@ -43,12 +43,9 @@ public sealed class FaultInjectionTests(ITestOutputHelper output)
     [Fact]
     public async Task Broker_unreachable_while_callbacks_arrive_answers_503_and_every_200_is_applied_exactly_once()
     {
-        var broker = new Uri(await TestServices.RabbitMqAsync());
-        await using var proxy = new TcpProxy(broker.Host, broker.Port);
-        proxy.Start();
-        string Proxied(string amqp) => new UriBuilder(amqp) { Host = "127.0.0.1", Port = proxy.Port }.Uri.ToString();
+        await using var proxy = await ServiceProxies.RabbitMqAsync();
         var workload = SyncWorkload.Create(workOrders: 2_000, versions: 1, orders: 0, callbacksPerOrder: 0, "WO-BRK", copies: 1);
-        await using var product = await ProductUnderTest.StartAsync(receiverBroker: Proxied, workerBroker: Proxied);
+        await using var product = await ProductUnderTest.StartAsync(receiverBroker: proxy.Through, workerBroker: proxy.Through);
         await using var connection = await product.OpenDatabaseAsync();
 
         // A sender retries a 503 with the same webhook-id, as BigCommerce and the POS do.

@@ -117,3 +117,31 @@ public sealed class TcpProxy : IAsyncDisposable
         return ValueTask.CompletedTask;
     }
 }
+
+/// <summary>Proxies in front of the test services, for the hosts a test wants to cut off.</summary>
+public static class ServiceProxies
+{
+    /// <summary>A started proxy in front of the test PostgreSQL.</summary>
+    public static async Task<TcpProxy> PostgresAsync()
+    {
+        var server = new Npgsql.NpgsqlConnectionStringBuilder(await TestServices.PostgresAsync());
+        var proxy = new TcpProxy(server.Host!, server.Port);
+        proxy.Start();
+        return proxy;
+    }
+
+    /// <summary>A started proxy in front of the test RabbitMQ.</summary>
+    public static async Task<TcpProxy> RabbitMqAsync()
+    {
+        var broker = new Uri(await TestServices.RabbitMqAsync());
+        var proxy = new TcpProxy(broker.Host, broker.Port);
+        proxy.Start();
+        return proxy;
+    }
+
+    /// <summary><paramref name="connectionString"/> pointed at <paramref name="proxy"/>.</summary>
+    public static string Through(this TcpProxy proxy, string connectionString) =>
+        connectionString.StartsWith("amqp", StringComparison.Ordinal)
+            ? new UriBuilder(connectionString) { Host = "127.0.0.1", Port = proxy.Port }.Uri.ToString()
+            : new Npgsql.NpgsqlConnectionStringBuilder(connectionString) { Host = "127.0.0.1", Port = proxy.Port }.ConnectionString;
+}

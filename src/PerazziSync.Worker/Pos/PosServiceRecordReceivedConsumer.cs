@@ -1,4 +1,3 @@
-using Dapper;
 using MassTransit;
 using Npgsql;
 using PerazziSync.Contracts;
@@ -9,7 +8,10 @@ using PerazziSync.Worker.Sync;
 namespace PerazziSync.Worker.Pos;
 
 /// <summary>Applies one POS callback through the same set-based writer as the batch imports.</summary>
-public sealed class PosServiceRecordReceivedConsumer(NpgsqlDataSource database, TimeProvider time, ILogger<PosServiceRecordReceivedConsumer> logger)
+public sealed class PosServiceRecordReceivedConsumer(
+    [FromKeyedServices(ServiceDefaultsExtensions.TransactionScoped)] NpgsqlDataSource database,
+    TimeProvider time,
+    ILogger<PosServiceRecordReceivedConsumer> logger)
     : IConsumer<PosServiceRecordReceived>
 {
     public async Task Consume(ConsumeContext<PosServiceRecordReceived> context)
@@ -18,10 +20,6 @@ public sealed class PosServiceRecordReceivedConsumer(NpgsqlDataSource database, 
         var cancellationToken = context.CancellationToken;
         await using var connection = await database.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        // Two callbacks for one work order must not race on its row.
-        await connection.ExecuteAsync(new CommandDefinition(
-            "select pg_advisory_xact_lock(hashtextextended('pos:' || @Id, 0))",
-            new { Id = message.Record.SourceRecordId }, transaction, cancellationToken: cancellationToken));
         var metadata = SyncAudit.Metadata(ServiceEventWriter.SourceSystem, message.Record.SourceRecordId, context.MessageId, message.WebhookId);
         var counts = await ServiceEventWriter.WriteOneAsync(transaction, message.Record, metadata, context.MessageId?.ToString(), cancellationToken);
         await transaction.CommitAsync(cancellationToken);
