@@ -11,8 +11,6 @@ sealed class DeadLetterAudit(NpgsqlDataSource database, string operatorName)
     public const string Replay = "dlq.replay";
     public const string Purge = "dlq.purge";
 
-    public string Operator => operatorName;
-
     /// <summary>
     /// Starts the transaction a batch's audit rows are written in. It starts before the batch is
     /// republished, so the rows carry a time (the transaction's) earlier than any change a

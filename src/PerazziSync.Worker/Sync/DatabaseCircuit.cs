@@ -19,17 +19,6 @@ public sealed partial class DatabaseCircuit(
     readonly Lock _gate = new();
     TaskCompletionSource? _closed;
 
-    public bool IsOpen
-    {
-        get
-        {
-            lock (_gate)
-            {
-                return _closed is not null;
-            }
-        }
-    }
-
     /// <summary>
     /// Completes at once while the database answers; otherwise when it answers again. Cancelled
     /// when the worker stops, so a waiting message goes back to its queue without delaying the stop.
