@@ -38,11 +38,6 @@ static class DlqCommand
             command.Options.Add(Ids);
         }
 
-        /// <summary>The selected dead-letter queues that hold messages.</summary>
-        public async Task<List<string>> NonEmptyQueuesAsync(ParseResult parseResult, DeadLetterQueues queues, CancellationToken cancellationToken) =>
-            (await queues.CountAsync(DeadLetterQueues.Named(parseResult.GetValue(Queue)), cancellationToken))
-                .Where(c => c.Messages > 0).Select(c => c.Queue).ToList();
-
         public DeadLetterFilter Filter(ParseResult parseResult) => new(
             parseResult.GetValue(Type),
             parseResult.GetValue(Exception),
@@ -70,10 +65,8 @@ static class DlqCommand
         var command = new Command("list", "Counts per dead-letter queue, then the messages that match the filters.");
         selection.AddTo(command);
         command.Options.Add(limit);
-        command.SetAction((parseResult, cancellationToken) => WithBrokerAsync(parseResult, async (queues, console) =>
+        command.SetAction((parseResult, cancellationToken) => WithBrokerAsync(parseResult, selection.Queue, async (queues, counts, console) =>
         {
-            var names = DeadLetterQueues.Named(parseResult.GetValue(selection.Queue));
-            var counts = await queues.CountAsync(names, cancellationToken);
             var countTable = new Table().AddColumn("queue").AddColumn(new TableColumn("messages").RightAligned());
             foreach (var (queue, messages) in counts)
             {
@@ -97,10 +90,9 @@ static class DlqCommand
         var id = new Argument<string>("ID") { Description = "The message id, as dlq list prints it" };
         var queue = new Option<string?>("--queue") { Description = "Where to look; default: all of the product's dead-letter queues" };
         var command = new Command("show", "One dead letter: its headers (MassTransit's fault headers among them) and its body.") { id, queue };
-        command.SetAction((parseResult, cancellationToken) => WithBrokerAsync(parseResult, async (queues, console) =>
+        command.SetAction((parseResult, cancellationToken) => WithBrokerAsync(parseResult, queue, async (queues, counts, console) =>
         {
             var filter = new DeadLetterFilter(MessageIds: new HashSet<string>([parseResult.GetValue(id)!], StringComparer.OrdinalIgnoreCase));
-            var counts = await queues.CountAsync(DeadLetterQueues.Named(parseResult.GetValue(queue)), cancellationToken);
             var found = await BrowseAsync(queues, counts.Where(c => c.Messages > 0).Select(c => c.Queue), filter, cancellationToken);
             if (found.Count == 0)
             {
@@ -135,10 +127,10 @@ static class DlqCommand
         selection.AddTo(command);
         command.Options.Add(dryRun);
         command.Options.Add(operatorName);
-        command.SetAction((parseResult, cancellationToken) => WithBrokerAsync(parseResult, async (queues, console) =>
+        command.SetAction((parseResult, cancellationToken) => WithBrokerAsync(parseResult, selection.Queue, async (queues, counts, console) =>
         {
             var filter = selection.Filter(parseResult);
-            var sources = await selection.NonEmptyQueuesAsync(parseResult, queues, cancellationToken);
+            var sources = counts.Where(c => c.Messages > 0).Select(c => c.Queue).ToList();
             if (parseResult.GetValue(dryRun))
             {
                 var selected = await BrowseAsync(queues, sources, filter, cancellationToken);
@@ -166,10 +158,10 @@ static class DlqCommand
         selection.AddTo(command);
         command.Options.Add(yes);
         command.Options.Add(operatorName);
-        command.SetAction((parseResult, cancellationToken) => WithBrokerAsync(parseResult, async (queues, console) =>
+        command.SetAction((parseResult, cancellationToken) => WithBrokerAsync(parseResult, selection.Queue, async (queues, counts, console) =>
         {
             var filter = selection.Filter(parseResult);
-            var sources = await selection.NonEmptyQueuesAsync(parseResult, queues, cancellationToken);
+            var sources = counts.Where(c => c.Messages > 0).Select(c => c.Queue).ToList();
             var selected = await BrowseAsync(queues, sources, filter, cancellationToken);
             if (selected.Count == 0)
             {
@@ -316,8 +308,14 @@ static class DlqCommand
 
     static string Number(long value) => value.ToString(CultureInfo.InvariantCulture);
 
+    /// <summary>
+    /// Connects to the broker and counts the dead-letter queues <paramref name="queueOption"/>
+    /// selects, once, for <paramref name="action"/>; a queue named there that does not exist is an error.
+    /// </summary>
     static async Task<int> WithBrokerAsync(
-        ParseResult parseResult, Func<DeadLetterQueues, IAnsiConsole, Task<int>> action, CancellationToken cancellationToken)
+        ParseResult parseResult, Option<string?> queueOption,
+        Func<DeadLetterQueues, IReadOnlyList<(string Queue, uint Messages)>, IAnsiConsole, Task<int>> action,
+        CancellationToken cancellationToken)
     {
         var error = parseResult.InvocationConfiguration.Error;
         var uri = CliConfiguration.Load().Require("ConnectionStrings:RabbitMq", error);
@@ -344,17 +342,15 @@ static class DlqCommand
         }
         await using (connection)
         {
-            var queue = parseResult.CommandResult.Command.Options.OfType<Option<string?>>().FirstOrDefault(o => o.Name == "--queue");
-            if (queue is not null && parseResult.GetValue(queue) is { Length: > 0 } named)
+            var queues = new DeadLetterQueues(connection);
+            var named = parseResult.GetValue(queueOption);
+            var counts = await queues.CountAsync(DeadLetterQueues.Named(named), cancellationToken);
+            if (!string.IsNullOrEmpty(named) && counts.Count == 0)
             {
-                var queues = new DeadLetterQueues(connection);
-                if ((await queues.CountAsync(DeadLetterQueues.Named(named), cancellationToken)).Count == 0)
-                {
-                    error.WriteLine($"No dead-letter queue {named} on this broker (the product's: {string.Join(", ", DeadLetterQueues.All)}).");
-                    return 1;
-                }
+                error.WriteLine($"No dead-letter queue {named} on this broker (the product's: {string.Join(", ", DeadLetterQueues.All)}).");
+                return 1;
             }
-            return await action(new DeadLetterQueues(connection), CliConsole.Create(parseResult.InvocationConfiguration.Output));
+            return await action(queues, counts, CliConsole.Create(parseResult.InvocationConfiguration.Output));
         }
     }
 }
