@@ -1,5 +1,8 @@
 #!/usr/bin/env bash
-# Runs the whole test suite against real PostgreSQL and RabbitMQ.
+# Runs the whole test suite against real PostgreSQL and RabbitMQ, twice: on databases prepared
+# as Supabase prepares them (auth.users owned by GoTrue's role, the product not a superuser) and
+# on plain PostgreSQL (the product's own bootstrap). PERAZZI_TEST_DATABASE=supabase or =plain runs
+# only that one.
 # Uses ConnectionStrings__Postgres / ConnectionStrings__RabbitMq when both are set; otherwise,
 # with a Docker engine the tests start containers themselves, and without one
 # deploy/services.sh installs and starts both on loopback. Extra arguments go to `dotnet test`.
@@ -28,12 +31,15 @@ rm -rf "$results"
 status=0
 dotnet build PerazziSync.sln -nologo -v quiet || status=$?
 if [ "$status" -eq 0 ]; then
-  # One result file per test project, named after it: default names carry only a timestamp
-  # and two projects finishing in the same second would overwrite each other's.
-  for project in tests/*.Tests/*.Tests.csproj; do
-    name=$(basename "$project" .csproj)
-    dotnet test "$project" --no-build --logger "trx;LogFileName=$name.trx" --results-directory "$results" "$@" ||
-      status=$?
+  for flavour in ${PERAZZI_TEST_DATABASE:-supabase plain}; do
+    echo "[test] databases: $flavour" >&2
+    # One result file per test project and flavour: default names carry only a timestamp and
+    # two projects finishing in the same second would overwrite each other's.
+    for project in tests/*.Tests/*.Tests.csproj; do
+      name=$(basename "$project" .csproj)
+      PERAZZI_TEST_DATABASE=$flavour dotnet test "$project" --no-build \
+        --logger "trx;LogFileName=$name.$flavour.trx" --results-directory "$results" "$@" || status=$?
+    done
   done
 fi
 

@@ -8,6 +8,8 @@ namespace PerazziSync.Schema.Tests;
 /// <summary>
 /// The portal users and assets of <c>fixtures/portal/users-and-assets.json</c>, plus rows for
 /// every other table that hang off Jane and Marco, so each RLS rule has something to show or hide.
+/// Marco's private document has chunks that say nothing of their visibility, as an older ingest
+/// leaves them.
 /// </summary>
 public static class PortalFixtureData
 {
@@ -59,9 +61,17 @@ public static class PortalFixtureData
 
             insert into documents (title, visibility, owner_user_id)
             values ('MX8 manual', 'public', null),
-                   ('Jane''s purchase receipt', 'private', @jane);
+                   ('Jane''s purchase receipt', 'private', @jane),
+                   ('Marco''s service invoice', 'private', @marco);
             insert into chunks (document_id, content, visibility, owner_user_id)
-            select d.id, 'chunk of ' || d.title, d.visibility, d.owner_user_id from documents d;
+            select d.id, 'chunk of ' || d.title, d.visibility, d.owner_user_id from documents d
+            where d.owner_user_id is distinct from @marco;
+            -- A private note of Jane's in the public manual.
+            insert into chunks (document_id, content, visibility, owner_user_id)
+            select d.id, 'Jane''s note on the manual', 'private', @jane from documents d where d.title = 'MX8 manual';
+            -- As an ingest written before chunks had visibility and owner would: the defaults.
+            insert into chunks (document_id, content)
+            select d.id, 'chunk of ' || d.title from documents d where d.owner_user_id = @marco;
             insert into embeddings (chunk_id) select c.id from chunks c;
             """,
             new { jane = Jane, marco = Marco, newcomer = Newcomer, janeConversation = JaneConversation, marcoConversation = MarcoConversation });

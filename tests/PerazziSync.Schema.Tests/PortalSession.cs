@@ -27,6 +27,8 @@ public sealed class PortalSession(NpgsqlConnection connection)
 
     public Task<int> ExecuteAsync(string sql, object? args = null) => connection.ExecuteAsync(sql, args);
 
+    public Task<T> QuerySingleAsync<T>(string sql, object? args = null) => connection.QuerySingleAsync<T>(sql, args);
+
     /// <summary>Asserts the statement is refused for lack of privilege, and carries on in the same transaction.</summary>
     public async Task DeniedAsync(string sql, object? args = null)
     {

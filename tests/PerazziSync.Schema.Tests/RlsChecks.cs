@@ -157,7 +157,7 @@ public static class RlsChecks
             Assert.Equal(0, await s.ExecuteAsync("delete from assistant_conversations where id = @c", new { c = MarcoConversation }));
             Assert.Equal(1, await s.ExecuteAsync("delete from assistant_conversations where id = @conversation", new { conversation }));
         }),
-        new("Admin reads everyone's rows", async s =>
+        new("Admin reads everyone's rows but conversations", async s =>
         {
             await s.AsUserAsync(Admin);
             Assert.Equal(5, await s.CountAsync("select count(*) from profiles"));
@@ -166,9 +166,23 @@ public static class RlsChecks
             Assert.Equal(2, await s.CountAsync("select count(*) from commerce_customers"));
             Assert.Equal(2, await s.CountAsync("select count(*) from commerce_orders"));
             Assert.Equal(4, await s.CountAsync("select count(*) from commerce_order_items"));
-            Assert.Equal(2, await s.CountAsync("select count(*) from assistant_conversations"));
-            Assert.Equal(4, await s.CountAsync("select count(*) from assistant_messages"));
-            Assert.Equal(2, await s.CountAsync("select count(*) from documents"));
+            Assert.Equal(3, await s.CountAsync("select count(*) from documents"));
+            Assert.Equal(0, await s.CountAsync("select count(*) from assistant_conversations"));
+            Assert.Equal(0, await s.CountAsync("select count(*) from assistant_messages"));
+        }),
+        new("Admin reads a conversation only through the audited functions, which record it", async s =>
+        {
+            await s.AsUserAsync(Admin);
+            Assert.Equal(JaneConversation, await s.ScalarAsync<Guid>("select id from support_list_conversations(@jane)", new { jane = Jane }));
+            Assert.Equal(2, await s.CountAsync("select count(*) from support_read_conversation(@c)", new { c = JaneConversation }));
+            await s.AsDatabaseOwnerAsync();
+            Assert.Equal(
+                "admin support.conversation.list auth_user " + Jane + ",admin support.conversation.read assistant_conversation " + JaneConversation,
+                await s.ScalarAsync<string>(
+                    """
+                    select string_agg(actor_role || ' ' || action || ' ' || object_type || ' ' || object_id, ',' order by action)
+                    from audit_log where actor_user_id = @admin
+                    """, new { admin = Admin }));
         }),
         new("Admin changes roles and verifies assets", async s =>
         {
@@ -185,15 +199,28 @@ public static class RlsChecks
         {
             await s.AsUserAsync(Jane);
             Assert.Equal(0, await s.CountAsync("select count(*) from audit_log"));
-            await s.DeniedAsync("insert into audit_log (actor_user_id, action) values (@jane, 'asset.verify')", new { jane = Jane });
+            await s.DeniedAsync("insert into audit_log (action) values ('asset.verify')");
             await s.AsUserAsync(Support);
             Assert.Equal(0, await s.CountAsync("select count(*) from audit_log"));
             await s.AsUserAsync(Admin);
             Assert.Equal(1, await s.CountAsync("select count(*) from audit_log"));
-            Assert.Equal(1, await s.ExecuteAsync(
-                "insert into audit_log (actor_user_id, actor_role, action) values (@admin, 'admin', 'admin.override')", new { admin = Admin }));
             await s.DeniedAsync("update audit_log set action = 'nothing happened'");
             await s.DeniedAsync("delete from audit_log");
+        }),
+        new("Admin records own actions, but not who did them or when", async s =>
+        {
+            await s.AsUserAsync(Admin);
+            Assert.Equal(1, await s.ExecuteAsync(
+                "insert into audit_log (action, object_type, object_id) values ('admin.override', 'profile', @marco)", new { marco = Marco.ToString() }));
+            await s.DeniedAsync("insert into audit_log (actor_role, action) values ('service_role', 'commerce.order.upsert')");
+            await s.DeniedAsync("insert into audit_log (actor_user_id, action) values (@marco, 'asset.verify')", new { marco = Marco });
+            await s.DeniedAsync("insert into audit_log (created_at, action) values ('2020-01-01', 'asset.verify')");
+            await s.AsDatabaseOwnerAsync();
+            var (actor, role, age) = await s.QuerySingleAsync<(Guid, string, TimeSpan)>(
+                "select actor_user_id, actor_role, now() - created_at from audit_log where action = 'admin.override'");
+            Assert.Equal(Admin, actor);
+            Assert.Equal("admin", role);
+            Assert.True(age < TimeSpan.FromMinutes(1), $"created_at is {age} old");
         }),
         new("Support reads a conversation only through the audited function", async s =>
         {
@@ -202,16 +229,19 @@ public static class RlsChecks
             Assert.Equal(2, await s.CountAsync("select count(*) from support_read_conversation(@c)", new { c = JaneConversation }));
             await s.AsUserAsync(Marco);
             await s.DeniedAsync("select * from support_read_conversation(@c)", new { c = JaneConversation });
+            await s.DeniedAsync("select * from support_list_conversations(@jane)", new { jane = Jane });
+            await s.AsAnonAsync();
+            await s.DeniedAsync("select * from support_read_conversation(@c)", new { c = JaneConversation });
             await s.AsDatabaseOwnerAsync();
             Assert.Equal(1, await s.CountAsync(
-                "select count(*) from audit_log where action = 'support.conversation.read' and actor_user_id = @support and object_id = @c",
+                "select count(*) from audit_log where action = 'support.conversation.read' and actor_user_id = @support and actor_role = 'support' and object_id = @c",
                 new { support = Support, c = JaneConversation.ToString() }));
         }),
         new("Anonymous visitors read only public retrieval rows", async s =>
         {
             await s.AsAnonAsync();
             Assert.Equal("MX8 manual", await s.ScalarAsync<string>("select string_agg(title, ',') from documents"));
-            Assert.Equal(1, await s.CountAsync("select count(*) from chunks"));
+            Assert.Equal("chunk of MX8 manual", await s.ScalarAsync<string>("select string_agg(content, ',') from chunks"));
             Assert.Equal(1, await s.CountAsync("select count(*) from embeddings"));
             await s.DeniedAsync("select count(*) from profiles");
             await s.DeniedAsync("select count(*) from perazzi_assets");
@@ -221,12 +251,54 @@ public static class RlsChecks
         {
             await s.AsUserAsync(Jane);
             Assert.Equal(2, await s.CountAsync("select count(*) from documents"));
-            Assert.Equal(2, await s.CountAsync("select count(*) from chunks"));
-            Assert.Equal(2, await s.CountAsync("select count(*) from embeddings"));
+            Assert.Equal(3, await s.CountAsync("select count(*) from chunks"));
+            Assert.Equal(3, await s.CountAsync("select count(*) from embeddings"));
             await s.AsUserAsync(Marco);
-            Assert.Equal(1, await s.CountAsync("select count(*) from documents"));
-            Assert.Equal(1, await s.CountAsync("select count(*) from chunks"));
+            Assert.Equal(2, await s.CountAsync("select count(*) from documents"));
+            Assert.Equal(2, await s.CountAsync("select count(*) from chunks"));
+            Assert.Equal(0, await s.CountAsync("select count(*) from chunks where owner_user_id = @jane", new { jane = Jane }));
+            Assert.Equal(2, await s.CountAsync("select count(*) from embeddings"));
+        }),
+        new("Chunks of a private document stay private whatever visibility the ingest gave them", async s =>
+        {
+            const string marcosChunks = """
+                select count(*) from chunks c where c.content = 'chunk of Marco''s service invoice'
+                """;
+            const string marcosEmbeddings = """
+                select count(*) from embeddings e
+                join chunks c on c.id = e.chunk_id and c.content = 'chunk of Marco''s service invoice'
+                """;
+            await s.AsAnonAsync();
+            Assert.Equal(0, await s.CountAsync(marcosChunks));
             Assert.Equal(1, await s.CountAsync("select count(*) from embeddings"));
+            await s.AsUserAsync(Jane);
+            Assert.Equal(0, await s.CountAsync(marcosChunks));
+            Assert.Equal(3, await s.CountAsync("select count(*) from embeddings"));
+            await s.AsUserAsync(Marco);
+            Assert.Equal(1, await s.CountAsync(marcosChunks));
+            Assert.Equal(1, await s.CountAsync(marcosEmbeddings));
+        }),
+        new("The service role finds a confirmed portal user by e-mail without any privilege on auth.users", async s =>
+        {
+            await s.ExecuteAsync(
+                """
+                insert into auth.users (id, email, email_confirmed_at)
+                values (gen_random_uuid(), 'twin@example.com', now()), (gen_random_uuid(), 'Twin@Example.com', now())
+                """);
+            const string lookup = "select user_id::text || '/' || ambiguous from perazzi_sync.confirmed_portal_user(@address)";
+            await s.AsServiceRoleAsync();
+            await s.DeniedAsync("select count(*) from auth.users");
+            Assert.Equal($"{Jane}/false", await s.ScalarAsync<string>(lookup, new { address = " JaneDoe@EXAMPLE.com " }));
+            Assert.Equal("/false", await s.ScalarAsync<string>(
+                "select coalesce(user_id::text, '') || '/' || ambiguous from perazzi_sync.confirmed_portal_user(@address)",
+                new { address = "unconfirmed@example.com" }));
+            Assert.Equal("/true", await s.ScalarAsync<string>(
+                "select coalesce(user_id::text, '') || '/' || ambiguous from perazzi_sync.confirmed_portal_user(@address)",
+                new { address = "twin@example.com" }));
+            await s.AsUserAsync(Jane);
+            await s.DeniedAsync(lookup, new { address = "marco.rossi@example.it" });
+            await s.AsAnonAsync();
+            await s.DeniedAsync(lookup, new { address = "marco.rossi@example.it" });
         }),
         new("Service role writes commerce rows, service events and audit rows", async s =>
         {

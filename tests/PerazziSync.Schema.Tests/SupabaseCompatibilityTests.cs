@@ -6,44 +6,18 @@ using Xunit;
 namespace PerazziSync.Schema.Tests;
 
 /// <summary>
-/// The same scripts on a database that already has Supabase's objects and the portal's
-/// retrieval tables: nothing of theirs is replaced, and every portal rule still holds.
+/// The same scripts on a database prepared as Supabase prepares one (<see cref="SupabaseLikeDatabase"/>),
+/// which also holds the portal's retrieval tables as its ingest created them: nothing of Supabase's
+/// is replaced or granted, and every portal rule still holds.
 /// </summary>
 public sealed class SupabaseCompatibilityTests : IAsyncLifetime
 {
     TestDatabase _database = null!;
     NpgsqlConnection _connection = null!;
 
-    // Shaped like Supabase's own (a subset of its columns), with markers to prove they survive.
-    const string SupabaseLikeObjects =
+    // What the portal's ingest created before this product, as Supabase's postgres role.
+    const string ExistingRetrievalTables =
         """
-        create schema if not exists extensions;
-        create schema auth;
-        grant usage on schema auth to anon, authenticated, service_role;
-        create table auth.users (
-          instance_id uuid,
-          id uuid primary key,
-          aud varchar(255),
-          role varchar(255),
-          email varchar(255),
-          encrypted_password varchar(255),
-          email_confirmed_at timestamptz,
-          raw_user_meta_data jsonb,
-          created_at timestamptz,
-          updated_at timestamptz
-        );
-        create function auth.uid() returns uuid language sql stable as $$
-          -- supabase original
-          select coalesce(
-            nullif(current_setting('request.jwt.claim.sub', true), ''),
-            (nullif(current_setting('request.jwt.claims', true), '')::jsonb ->> 'sub')
-          )::uuid
-        $$;
-        grant execute on function auth.uid() to anon, authenticated, service_role;
-
-        -- Supabase grants every API role everything on new tables in public; RLS is what protects.
-        alter default privileges in schema public grant all on tables to anon, authenticated, service_role;
-
         create table documents (id uuid primary key default gen_random_uuid(), title text, source text);
         create table chunks (id uuid primary key default gen_random_uuid(), document_id uuid references documents (id), content text);
         create table embeddings (id uuid primary key default gen_random_uuid(), chunk_id uuid references chunks (id), embedding real[]);
@@ -54,9 +28,9 @@ public sealed class SupabaseCompatibilityTests : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        _database = await TestDatabase.CreateAsync();
+        _database = await TestDatabase.CreateAsync(DatabaseFlavour.Supabase);
         _connection = await _database.OpenAsync();
-        await _connection.ExecuteAsync(SupabaseLikeObjects);
+        await _connection.ExecuteAsync(ExistingRetrievalTables);
         await _database.MigrateAsync();
     }
 
@@ -67,12 +41,56 @@ public sealed class SupabaseCompatibilityTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Supabase_objects_are_kept_as_they_were()
+    public async Task Supabase_auth_objects_keep_their_owner_columns_rls_and_privileges()
     {
-        Assert.Equal(10, await _connection.ExecuteScalarAsync<long>(
+        Assert.Equal(11, await _connection.ExecuteScalarAsync<long>(
             "select count(*) from information_schema.columns where table_schema = 'auth' and table_name = 'users'"));
         Assert.Contains("supabase original", await _connection.ExecuteScalarAsync<string>(
             "select prosrc from pg_proc where oid = 'auth.uid()'::regprocedure"));
+        var (owner, rls) = await _connection.QuerySingleAsync<(string, bool)>(
+            "select relowner::regrole::text, relrowsecurity from pg_class where oid = 'auth.users'::regclass");
+        Assert.Equal("supabase_auth_admin", owner);
+        Assert.True(rls);
+        Assert.False(await _connection.ExecuteScalarAsync<bool>(
+            "select has_table_privilege('service_role', 'auth.users', 'select, insert, update, delete, references, trigger')"));
+    }
+
+    [Fact]
+    public async Task On_plain_postgresql_the_bootstraps_auth_users_holds_what_supabases_holds()
+    {
+        await using var plain = await TestDatabase.CreateMigratedAsync(DatabaseFlavour.Plain);
+        await using var connection = await plain.OpenAsync();
+
+        Assert.True(await connection.ExecuteScalarAsync<bool>("select relrowsecurity from pg_class where oid = 'auth.users'::regclass"));
+        Assert.False(await connection.ExecuteScalarAsync<bool>(
+            "select has_table_privilege('service_role', 'auth.users', 'select, insert, update, delete, references, trigger')"));
+    }
+
+    [Fact]
+    public async Task Only_the_functions_meant_for_an_api_role_are_executable_by_it()
+    {
+        // Supabase's default privileges grant every new function in public to every API role.
+        var executable = (await _connection.QueryAsync<string>(
+            """
+            select r.rolname || ' ' || p.oid::regprocedure::text
+            from pg_proc p
+            cross join (values ('anon'), ('authenticated'), ('service_role')) r(rolname)
+            where p.pronamespace in ('public'::regnamespace, 'perazzi_sync'::regnamespace)
+              and p.prorettype <> 'trigger'::regtype
+              and has_function_privilege(r.rolname, p.oid, 'execute')
+              and has_schema_privilege(r.rolname, p.pronamespace, 'usage')
+            order by 1
+            """)).ToList();
+
+        Assert.Equal(
+        [
+            "anon is_admin()",
+            "authenticated is_admin()",
+            "authenticated support_list_conversations(uuid)",
+            "authenticated support_read_conversation(uuid)",
+            "service_role is_admin()",
+            "service_role perazzi_sync.confirmed_portal_user(text)",
+        ], executable);
     }
 
     [Fact]
@@ -93,5 +111,35 @@ public sealed class SupabaseCompatibilityTests : IAsyncLifetime
         var failures = await RlsChecks.FailuresAsync(_connection);
         await transaction.RollbackAsync();
         Assert.Empty(failures);
+    }
+
+    [Fact]
+    public async Task Deleting_a_user_as_gotrue_does_removes_their_rows_and_keeps_the_audit_trail()
+    {
+        await using var transaction = await _connection.BeginTransactionAsync();
+        await _connection.ExecuteAsync("delete from documents");
+        await PortalFixtureData.SeedAsync(_connection);
+        await _connection.ExecuteAsync(
+            "insert into audit_log (actor_user_id, actor_role, action) values (@jane, 'admin', 'admin.override')", new { jane = PortalUsers.Jane });
+        // The portal's own retrieval tables reference each other without cascading deletes; what
+        // becomes of a leaving user's private documents is the portal's decision, not tested here.
+        await _connection.ExecuteAsync("delete from embeddings; delete from chunks; delete from documents");
+        await transaction.CommitAsync();
+
+        await using (var gotrue = await _database.OpenAsSuperuserAsync())
+        {
+            await gotrue.ExecuteAsync("set role supabase_auth_admin; delete from auth.users where id = @jane", new { jane = PortalUsers.Jane });
+        }
+
+        var left = await _connection.QuerySingleAsync<(long Profiles, long Assets, long Events, long Customers, long Conversations, long Audit)>(
+            """
+            select (select count(*) from profiles where id = @jane),
+                   (select count(*) from perazzi_assets where owner_user_id = @jane),
+                   (select count(*) from service_events where owner_user_id = @jane),
+                   (select count(*) from commerce_customers where user_id = @jane),
+                   (select count(*) from assistant_conversations where user_id = @jane),
+                   (select count(*) from audit_log where action = 'admin.override' and actor_user_id is null)
+            """, new { jane = PortalUsers.Jane });
+        Assert.Equal((0L, 0L, 0L, 0L, 0L, 1L), left);
     }
 }

@@ -3,38 +3,72 @@ using PerazziSync.Data;
 
 namespace PerazziSync.Testing;
 
+/// <summary>What a test database is before the product's migrations run.</summary>
+public enum DatabaseFlavour
+{
+    /// <summary>Prepared as a Supabase project is (<see cref="SupabaseLikeDatabase"/>), the product connected as Supabase's <c>postgres</c> role.</summary>
+    Supabase,
+
+    /// <summary>Plain PostgreSQL: the product's bootstrap creates the stand-ins; the product connects as the server's superuser.</summary>
+    Plain,
+}
+
 /// <summary>A database of its own for one test class, dropped when the class is done.</summary>
 public sealed class TestDatabase : IAsyncDisposable
 {
+    /// <summary>The environment variable that chooses the flavour of every test database: <c>supabase</c> (default) or <c>plain</c>.</summary>
+    public const string FlavourVariable = "PERAZZI_TEST_DATABASE";
+
     readonly string _serverConnectionString;
 
-    TestDatabase(string serverConnectionString, string name)
+    TestDatabase(string serverConnectionString, string name, DatabaseFlavour flavour, string connectionString)
     {
         _serverConnectionString = serverConnectionString;
         Name = name;
-        ConnectionString = new NpgsqlConnectionStringBuilder(serverConnectionString) { Database = name }.ConnectionString;
+        Flavour = flavour;
+        ConnectionString = connectionString;
     }
+
+    /// <summary>The flavour tests get unless they ask for one: from <see cref="FlavourVariable"/>.</summary>
+    public static DatabaseFlavour DefaultFlavour { get; } = Environment.GetEnvironmentVariable(FlavourVariable) switch
+    {
+        null or "" or "supabase" => DatabaseFlavour.Supabase,
+        "plain" => DatabaseFlavour.Plain,
+        var other => throw new InvalidOperationException($"{FlavourVariable} is '{other}'; it must be supabase or plain."),
+    };
 
     public string Name { get; }
 
+    public DatabaseFlavour Flavour { get; }
+
+    /// <summary>How the product connects: as Supabase's <c>postgres</c> role on a Supabase-like database, as the superuser on a plain one.</summary>
     public string ConnectionString { get; }
 
-    /// <summary>An empty database.</summary>
-    public static async Task<TestDatabase> CreateAsync()
+    /// <summary>An empty database of the <see cref="DefaultFlavour"/>: the product's migrations not applied.</summary>
+    public static Task<TestDatabase> CreateAsync() => CreateAsync(DefaultFlavour);
+
+    public static async Task<TestDatabase> CreateAsync(DatabaseFlavour flavour)
     {
         var server = await TestServices.PostgresAsync();
-        var database = new TestDatabase(server, "perazzi_test_" + Guid.NewGuid().ToString("N")[..12]);
-        await using var connection = new NpgsqlConnection(server);
-        await connection.OpenAsync();
-        await using var create = new NpgsqlCommand($"create database {database.Name}", connection);
-        await create.ExecuteNonQueryAsync();
-        return database;
+        var name = "perazzi_test_" + Guid.NewGuid().ToString("N")[..12];
+        await using (var connection = new NpgsqlConnection(server))
+        {
+            await connection.OpenAsync();
+            await using var create = new NpgsqlCommand($"create database {name}", connection);
+            await create.ExecuteNonQueryAsync();
+        }
+        var connectionString = flavour == DatabaseFlavour.Supabase
+            ? await SupabaseLikeDatabase.PrepareAsync(server, name)
+            : new NpgsqlConnectionStringBuilder(server) { Database = name }.ConnectionString;
+        return new TestDatabase(server, name, flavour, connectionString);
     }
 
-    /// <summary>A database with every schema script applied.</summary>
-    public static async Task<TestDatabase> CreateMigratedAsync()
+    /// <summary>A database of the <see cref="DefaultFlavour"/> with every schema script applied.</summary>
+    public static Task<TestDatabase> CreateMigratedAsync() => CreateMigratedAsync(DefaultFlavour);
+
+    public static async Task<TestDatabase> CreateMigratedAsync(DatabaseFlavour flavour)
     {
-        var database = await CreateAsync();
+        var database = await CreateAsync(flavour);
         await database.MigrateAsync();
         return database;
     }
@@ -49,9 +83,18 @@ public sealed class TestDatabase : IAsyncDisposable
         return outcome;
     }
 
+    /// <summary>A connection as the product connects (see <see cref="ConnectionString"/>).</summary>
     public async Task<NpgsqlConnection> OpenAsync()
     {
         var connection = new NpgsqlConnection(ConnectionString);
+        await connection.OpenAsync();
+        return connection;
+    }
+
+    /// <summary>A connection as the server's superuser, for what only Supabase's own roles may do (e.g. act as GoTrue).</summary>
+    public async Task<NpgsqlConnection> OpenAsSuperuserAsync()
+    {
+        var connection = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(_serverConnectionString) { Database = Name }.ConnectionString);
         await connection.OpenAsync();
         return connection;
     }

@@ -28,7 +28,9 @@ static class CustomerRows
     /// <summary>
     /// The portal user a new customer may be linked to: the one whose auth e-mail equals the
     /// customer's, ignoring case, and is confirmed. BigCommerce does not verify e-mails, so an
-    /// unconfirmed sign-up with someone else's address must never get their orders.
+    /// unconfirmed sign-up with someone else's address must never get their orders. The service
+    /// role has no privilege on <c>auth.users</c> (on Supabase it belongs to GoTrue); it asks the
+    /// product's own narrow function instead (see schema/0008).
     /// </summary>
     public static async Task<(Guid? UserId, string? Reason)> FindPortalUserAsync(
         NpgsqlTransaction transaction, string? email, CancellationToken cancellationToken)
@@ -38,17 +40,15 @@ static class CustomerRows
             return (null, "customer_without_email");
         }
         const string sql = """
-            select id from auth.users
-            where lower(email) = lower(@Email) and email_confirmed_at is not null
-            limit 2
+            select user_id as "UserId", ambiguous as "Ambiguous" from perazzi_sync.confirmed_portal_user(@Email)
             """;
-        var users = (await transaction.Connection!.QueryAsync<Guid>(new CommandDefinition(
-            sql, new { Email = email.Trim() }, transaction, cancellationToken: cancellationToken))).AsList();
-        return users.Count switch
+        var match = await transaction.Connection!.QuerySingleAsync<(Guid? UserId, bool Ambiguous)>(new CommandDefinition(
+            sql, new { Email = email }, transaction, cancellationToken: cancellationToken));
+        return match switch
         {
-            1 => (users[0], null),
-            0 => (null, "no_confirmed_portal_user"),
-            _ => (null, "ambiguous_portal_user"),
+            { UserId: { } userId } => (userId, null),
+            { Ambiguous: true } => (null, "ambiguous_portal_user"),
+            _ => (null, "no_confirmed_portal_user"),
         };
     }
 
