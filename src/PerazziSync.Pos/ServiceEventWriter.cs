@@ -21,9 +21,21 @@ public sealed record RecordToWrite(PosServiceRecord Record, long? Line);
 /// Where POS records become <c>service_events</c> rows: set-based, one binary COPY and one
 /// statement per batch, inside the caller's transaction, as the service role.
 /// </summary>
+/// <remarks>
+/// The order of versions is the record's <c>updated_at</c>, then, between equal times, the digest
+/// of its payload: every writer compares the same way, so whatever order redeliveries, replays,
+/// imports and callbacks arrive in, the same version ends up stored (docs/sync-rules.md).
+/// </remarks>
 public static class ServiceEventWriter
 {
     public const string SourceSystem = "perazzi_pos";
+
+    /// <summary>
+    /// A writer inserting a record meets a row another transaction inserted since this statement
+    /// began; the next statement sees it and decides against it. Two rounds settle any record; a
+    /// third would mean the row keeps vanishing and reappearing.
+    /// </summary>
+    const int MaxRounds = 3;
 
     /// <summary>
     /// Upserts on (source_system, source_record_id) the records whose serial matches a verified
@@ -73,23 +85,32 @@ public static class ServiceEventWriter
         // CTEs below by nested loops, which is quadratic in the chunk size.
         await connection.ExecuteAsync(new CommandDefinition("analyze pos_incoming", transaction: transaction, cancellationToken: cancellationToken));
 
-        // A chunk of thousands of rows may take longer than the default 30 s on a busy database;
-        // cancellation, not a timeout, is what stops it.
-        return await connection.QuerySingleAsync<WriteCounts>(new CommandDefinition(
-            "with " + Apply, new { Metadata = auditMetadata, MessageId = messageId }, transaction, commandTimeout: 0, cancellationToken: cancellationToken));
+        var total = WriteCounts.None;
+        for (var round = 1; ; round++)
+        {
+            // A chunk of thousands of rows may take longer than the default 30 s on a busy database;
+            // cancellation, not a timeout, is what stops it.
+            var outcome = await connection.QuerySingleAsync<Outcome>(new CommandDefinition(
+                "with " + Apply, new { Metadata = auditMetadata, MessageId = messageId }, transaction, commandTimeout: 0, cancellationToken: cancellationToken));
+            total = total.Add(outcome.Counts);
+            if (outcome.Raced.Length == 0)
+            {
+                return total;
+            }
+            EnsureSettles(round, outcome.Raced);
+            await connection.ExecuteAsync(new CommandDefinition(
+                "delete from pos_incoming where source_record_id <> all(@Raced)", new { outcome.Raced }, transaction, cancellationToken: cancellationToken));
+        }
     }
 
     /// <summary>
     /// <see cref="WriteAsync"/> for one record, as a callback brings it: the same statement, its
-    /// input a row of parameters instead of a temp table, in one round trip. It first takes the
-    /// work order's transaction lock, so that two versions of one record never race; the write's
-    /// snapshot is taken after the lock is granted.
+    /// input a row of parameters instead of a temp table, in one round trip.
     /// </summary>
     public static async Task<WriteCounts> WriteOneAsync(
         NpgsqlTransaction transaction, PosServiceRecord record, string auditMetadata, string? messageId, CancellationToken cancellationToken)
     {
         const string incoming = """
-            select pg_advisory_xact_lock(hashtextextended('pos:' || @Id, 0));
             set local role service_role;
             with pos_incoming as (
               select null::bigint as line, @Id::text as source_record_id, @Serial::text as serial_number, @Status::text as status,
@@ -97,7 +118,7 @@ public static class ServiceEventWriter
                      @Attachments::text[] as attachments, @UpdatedAt::timestamptz as updated_at, @RawPayload::jsonb as raw_payload
             ),
             """;
-        await using var results = await transaction.Connection!.QueryMultipleAsync(new CommandDefinition(incoming + Apply, new
+        var parameters = new
         {
             Id = record.SourceRecordId,
             Serial = record.SerialNumber,
@@ -109,29 +130,85 @@ public static class ServiceEventWriter
             record.RawPayload,
             Metadata = auditMetadata,
             MessageId = messageId,
-        }, transaction, cancellationToken: cancellationToken));
-        await results.ReadAsync();
-        return await results.ReadSingleAsync<WriteCounts>();
+        };
+        var total = WriteCounts.None;
+        for (var round = 1; ; round++)
+        {
+            await using var results = await transaction.Connection!.QueryMultipleAsync(new CommandDefinition(
+                incoming + Apply, parameters, transaction, cancellationToken: cancellationToken));
+            var outcome = await results.ReadSingleAsync<Outcome>();
+            total = total.Add(outcome.Counts);
+            if (outcome.Raced.Length == 0)
+            {
+                return total;
+            }
+            EnsureSettles(round, outcome.Raced);
+        }
+    }
+
+    static void EnsureSettles(int round, string[] raced)
+    {
+        if (round == MaxRounds)
+        {
+            throw new InvalidOperationException(
+                $"{raced.Length} POS record(s) kept meeting concurrent writes after {MaxRounds} rounds, e.g. {raced[0]}");
+        }
+    }
+
+    sealed class Outcome
+    {
+        public long Applied { get; init; }
+
+        public long Unchanged { get; init; }
+
+        public long Stale { get; init; }
+
+        public long Parked { get; init; }
+
+        /// <summary>Records to write again, in a statement that sees the rows other writers inserted.</summary>
+        public string[] Raced { get; init; } = [];
+
+        public WriteCounts Counts => new(Applied, Unchanged, Stale, Parked);
     }
 
     /// <summary>
-    /// The write itself, after <c>with</c>: reads <c>pos_incoming</c>, upserts the verified, audits
-    /// the changes, parks the rest and resolves what was parked before.
+    /// The write itself, after <c>with</c>: reads <c>pos_incoming</c>, decides each verified record
+    /// against its stored row (locked, in key order so concurrent writers never deadlock), inserts
+    /// the new ones, updates the newer ones, audits exactly what was written, parks the rest and
+    /// resolves what was parked before. A record that was new when the statement began but whose
+    /// row another writer inserted meanwhile is returned in <c>Raced</c> and written by the caller's
+    /// next round, which sees that row: no write ever replaces a version it has not compared with.
     /// </summary>
     const string Apply = """
             matched as (
               select i.line, i.source_record_id, i.serial_number, i.status, i.service_date, i.work_summary,
-                     to_jsonb(i.attachments) as attachments, i.updated_at, i.raw_payload,
+                     to_jsonb(i.attachments) as attachments, i.updated_at, i.raw_payload, md5(i.raw_payload::text) as digest,
                      a.id as asset_id, a.owner_user_id, a.verification_status
               from pos_incoming i
               left join perazzi_assets a on a.serial_number = upper(btrim(i.serial_number))
             ), old as (
-              select e.* from service_events e
+              select e.id, e.source_record_id, e.asset_id, e.owner_user_id, e.status, e.service_date, e.work_summary,
+                     e.attachments, e.raw_payload, e.source_modified_at, md5(e.raw_payload::text) as digest
+              from service_events e
               join matched m on e.source_system = 'perazzi_pos' and e.source_record_id = m.source_record_id
+              where m.verification_status = 'verified'
+              order by e.source_record_id
               for update of e
-            ), diff as (
-              select m.source_record_id,
-                     coalesce(o.source_modified_at > m.updated_at, false) as stale,
+            ), decided as (
+              select m.source_record_id, o.id as old_id, o.source_modified_at as previous_version, o.digest as previous_digest,
+                     case
+                       when o.id is null then 'insert'
+                       when (coalesce(o.source_modified_at, '-infinity'), o.digest) > (m.updated_at, m.digest) then 'stale'
+                       when o.asset_id is not distinct from m.asset_id
+                            and o.owner_user_id is not distinct from m.owner_user_id
+                            and o.status is not distinct from m.status
+                            and o.service_date is not distinct from m.service_date
+                            and o.work_summary is not distinct from m.work_summary
+                            and o.attachments is not distinct from m.attachments
+                            and o.raw_payload is not distinct from m.raw_payload
+                            and o.source_modified_at is not distinct from m.updated_at then 'unchanged'
+                       else 'update'
+                     end as decision,
                      array_remove(array[
                        case when o.id is null then 'source_record_id' end,
                        case when o.asset_id is distinct from m.asset_id then 'asset_id' end,
@@ -145,33 +222,47 @@ public static class ServiceEventWriter
                      ], null) as changed
               from matched m left join old o using (source_record_id)
               where m.verification_status = 'verified'
-            ), up as (
+            ), inserted as (
               insert into service_events as t
                 (asset_id, owner_user_id, source_system, source_record_id, status, service_date, work_summary,
                  attachments, raw_payload, source_modified_at)
               select m.asset_id, m.owner_user_id, 'perazzi_pos', m.source_record_id, m.status, m.service_date,
                      m.work_summary, m.attachments, m.raw_payload, m.updated_at
-              from matched m join diff d using (source_record_id)
-              where not d.stale and cardinality(d.changed) > 0
-              on conflict on constraint service_events_source_unique do update set
-                asset_id = excluded.asset_id,
-                owner_user_id = excluded.owner_user_id,
-                status = excluded.status,
-                service_date = excluded.service_date,
-                work_summary = excluded.work_summary,
-                attachments = excluded.attachments,
-                raw_payload = excluded.raw_payload,
-                source_modified_at = excluded.source_modified_at
-              returning t.id, t.source_record_id, (t.xmax = 0) as inserted
+              from matched m join decided d using (source_record_id)
+              where d.decision = 'insert'
+              order by m.source_record_id
+              on conflict on constraint service_events_source_unique do nothing
+              returning t.id, t.source_record_id
+            ), updated as (
+              update service_events t set
+                asset_id = m.asset_id,
+                owner_user_id = m.owner_user_id,
+                status = m.status,
+                service_date = m.service_date,
+                work_summary = m.work_summary,
+                attachments = m.attachments,
+                raw_payload = m.raw_payload,
+                source_modified_at = m.updated_at
+              from matched m join decided d using (source_record_id)
+              where d.decision = 'update' and t.id = d.old_id
+                -- The guard once more on the row being replaced, whatever happened since the decision.
+                and (coalesce(t.source_modified_at, '-infinity'), md5(t.raw_payload::text)) <= (m.updated_at, m.digest)
+              returning t.id, t.source_record_id
+            ), written as (
+              select id, source_record_id, 'insert' as operation from inserted
+              union all
+              select id, source_record_id, 'update' from updated
             ), audit as (
               insert into audit_log (actor_role, action, object_type, object_id, metadata)
-              select 'service_role', 'service_event.upsert', 'service_event', up.id::text,
+              select 'service_role', 'service_event.upsert', 'service_event', w.id::text,
                      @Metadata::jsonb || jsonb_build_object(
-                       'source_key', up.source_record_id,
+                       'source_key', w.source_record_id,
                        'line', m.line,
-                       'operation', case when up.inserted then 'insert' else 'update' end,
-                       'changed_fields', to_jsonb(d.changed))
-              from up join diff d using (source_record_id) join matched m using (source_record_id)
+                       'operation', w.operation,
+                       'changed_fields', to_jsonb(d.changed),
+                       'version', m.updated_at,
+                       'previous_version', d.previous_version)
+              from written w join decided d using (source_record_id) join matched m using (source_record_id)
             ), parked as (
               insert into perazzi_sync.parked_events as p (source_system, source_key, reason, message_type, message, message_id)
               select 'perazzi_pos', m.source_record_id,
@@ -192,19 +283,27 @@ public static class ServiceEventWriter
                 attempts = p.attempts + 1,
                 last_seen_at = now(),
                 resolved_at = null
-              -- An older version never replaces the parked newer one.
-              where (p.message->>'UpdatedAt')::timestamptz <= (excluded.message->>'UpdatedAt')::timestamptz
+              -- An older version never replaces the parked newer one (the same order as above).
+              where ((p.message->>'UpdatedAt')::timestamptz, md5(p.message->>'RawPayload'))
+                    <= ((excluded.message->>'UpdatedAt')::timestamptz, md5(excluded.message->>'RawPayload'))
               returning p.source_key
             ), resolved as (
+              -- A parked version is done once a version at least as new is stored; a newer parked
+              -- version stays for the re-match.
               update perazzi_sync.parked_events p set resolved_at = now(), last_seen_at = now()
-              from diff d
+              from decided d join matched m using (source_record_id)
               where p.source_system = 'perazzi_pos' and p.source_key = d.source_record_id and p.resolved_at is null
-                and not d.stale
+                and (d.decision <> 'insert' or d.source_record_id in (select source_record_id from inserted))
+                and ((p.message->>'UpdatedAt')::timestamptz, md5(p.message->>'RawPayload'))
+                    <= greatest((m.updated_at, m.digest), (coalesce(d.previous_version, '-infinity'), d.previous_digest))
               returning p.source_key
             )
-            select (select count(*) from up) as "Applied",
-                   (select count(*) from diff where not stale and cardinality(changed) = 0) as "Unchanged",
-                   (select count(*) from diff where stale) as "Stale",
-                   (select count(*) from matched where verification_status is distinct from 'verified') as "Parked"
+            select (select count(*) from written) as "Applied",
+                   (select count(*) from decided where decision = 'unchanged') as "Unchanged",
+                   (select count(*) from decided where decision = 'stale')
+                     + (select count(*) from decided where decision = 'update' and source_record_id not in (select source_record_id from updated)) as "Stale",
+                   (select count(*) from matched where verification_status is distinct from 'verified') as "Parked",
+                   array(select source_record_id from decided where decision = 'insert'
+                         and source_record_id not in (select source_record_id from inserted)) as "Raced"
             """;
 }

@@ -123,6 +123,30 @@ public sealed class BigCommerceOrderSyncTests(SyncFixture fixture) : IClassFixtu
     }
 
     [Fact]
+    public async Task A_snapshot_without_date_modified_never_replaces_a_versioned_one()
+    {
+        Store.PutCustomer(BigCommerceFixtures.Customer(11, "janedoe@example.com"));
+        var unversioned = BigCommerceFixtures.Order(313, 11, DateTimeOffset.UtcNow, "Pending");
+        unversioned["date_modified"] = "";
+        Store.PutOrder(unversioned, BigCommerceFixtures.Lines(313));
+        await DeliverAndWaitAsync("webhook-order-created.json", 313);
+        Assert.Equal("Pending", (await Rows.OrderAsync(Product, 313))?.Status);
+
+        Store.PutOrder(BigCommerceFixtures.Order(313, 11, DateTimeOffset.UtcNow.AddMinutes(-30), "Shipped"), BigCommerceFixtures.Lines(313));
+        await DeliverAndWaitAsync("webhook-order-updated.json", 313);
+        Assert.Equal("Shipped", (await Rows.OrderAsync(Product, 313))?.Status);
+        var auditBefore = (await Rows.AuditAsync(Product, 313)).Count;
+
+        var unversionedAgain = BigCommerceFixtures.Order(313, 11, DateTimeOffset.UtcNow, "Cancelled");
+        unversionedAgain["date_modified"] = "";
+        Store.PutOrder(unversionedAgain, BigCommerceFixtures.Lines(313));
+        await DeliverAndWaitAsync("webhook-order-statusUpdated.json", 313);
+
+        Assert.Equal("Shipped", (await Rows.OrderAsync(Product, 313))?.Status);
+        Assert.Equal(auditBefore, (await Rows.AuditAsync(Product, 313)).Count);
+    }
+
+    [Fact]
     public async Task BigCommerce_example_with_a_misspelt_currency_key_and_unpadded_money_is_applied_exactly()
     {
         Store.PutCustomer(BigCommerceFixtures.Customer(11, "janedoe@example.com"));

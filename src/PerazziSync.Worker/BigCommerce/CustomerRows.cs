@@ -55,7 +55,8 @@ static class CustomerRows
     /// <summary>
     /// Inserts or updates the customer and writes one audit row when something changed. The
     /// user is set on insert only: a linked customer is never moved to another user by a later
-    /// change upstream. A snapshot older than the stored one changes nothing.
+    /// change upstream. A snapshot older than the stored one changes nothing; versions are
+    /// ordered as the orders' are (date_modified, none before any, then the digest of the e-mail).
     /// </summary>
     public static async Task<RowChange> UpsertAsync(
         NpgsqlTransaction transaction, BigCommerceCustomer customer, Guid userId, string linkStatus,
@@ -68,8 +69,9 @@ static class CustomerRows
               select @UserId::uuid as user_id, @CustomerId::text as bigcommerce_customer_id, @Email::text as email,
                      @LinkStatus::text as link_status, @Modified::timestamptz as source_modified_at
             ), diff as (
-              select o.id is null as inserting,
-                     coalesce(o.source_modified_at > n.source_modified_at, false) as stale,
+              select coalesce((coalesce(o.source_modified_at, '-infinity'), md5(coalesce(o.email, '')))
+                              > (coalesce(n.source_modified_at, '-infinity'), md5(coalesce(n.email, ''))), false) as stale,
+                     o.source_modified_at as previous_version,
                      array_remove(array[
                        case when o.id is null then 'user_id' end,
                        case when o.id is null then 'bigcommerce_customer_id' end,
@@ -87,16 +89,21 @@ static class CustomerRows
                 email = excluded.email,
                 link_status = excluded.link_status,
                 source_modified_at = excluded.source_modified_at
+              where (coalesce(t.source_modified_at, '-infinity'), md5(coalesce(t.email, '')))
+                    <= (coalesce(excluded.source_modified_at, '-infinity'), md5(coalesce(excluded.email, '')))
               returning t.id, (t.xmax = 0) as inserted
             ), audit as (
               insert into audit_log (actor_role, action, object_type, object_id, metadata)
               select 'service_role', 'commerce.customer.upsert', 'commerce_customer', up.id::text,
                      @Metadata::jsonb || jsonb_build_object(
                        'operation', case when up.inserted then 'insert' else 'update' end,
-                       'changed_fields', to_jsonb(d.changed))
-              from up, diff d
+                       'changed_fields', to_jsonb(d.changed),
+                       'version', n.source_modified_at,
+                       'previous_version', d.previous_version)
+              from up, diff d, new n
             )
-            select coalesce(up.id, (select id from old)) as "Id", up.inserted as "Inserted", d.stale as "Stale", d.changed as "Changed"
+            select coalesce(up.id, (select id from old)) as "Id", up.inserted as "Inserted",
+                   d.stale or (cardinality(d.changed) > 0 and up.id is null) as "Stale", d.changed as "Changed"
             from diff d left join up on true
             """;
         return await transaction.Connection!.QuerySingleAsync<RowChange>(new CommandDefinition(sql, new

@@ -11,8 +11,11 @@ namespace PerazziSync.Worker.BigCommerce;
 static class OrderRows
 {
     /// <summary>
-    /// Inserts or updates the order, one audit row if something changed. A snapshot whose
-    /// date_modified is older than the stored one changes nothing (Stale).
+    /// Inserts or updates the order, one audit row if something changed. A snapshot older than
+    /// the stored one changes nothing (Stale). Versions are ordered by date_modified (a snapshot
+    /// without one is older than any with one), then by the digest of the order, so that any
+    /// order of arrival ends with the same row; the guard is checked again on the row the
+    /// statement replaces.
     /// </summary>
     public static Task<RowChange> UpsertAsync(
         NpgsqlTransaction transaction, Guid customerRowId, BigCommerceOrder order, JsonElement rawOrder, bool archived,
@@ -28,7 +31,9 @@ static class OrderRows
                      @Modified::timestamptz as source_modified_at,
                      case when @Archived then coalesce((select archived_at from old), now()) end as archived_at
             ), diff as (
-              select coalesce(o.source_modified_at > n.source_modified_at, false) as stale,
+              select coalesce((coalesce(o.source_modified_at, '-infinity'), md5(o.raw_payload::text))
+                              > (coalesce(n.source_modified_at, '-infinity'), md5(n.raw_payload::text)), false) as stale,
+                     o.source_modified_at as previous_version,
                      array_remove(array[
                        case when o.commerce_customer_id is distinct from n.commerce_customer_id then 'commerce_customer_id' end,
                        case when o.id is null then 'bigcommerce_order_id' end,
@@ -60,16 +65,22 @@ static class OrderRows
                 raw_payload = excluded.raw_payload,
                 source_modified_at = excluded.source_modified_at,
                 archived_at = excluded.archived_at
+              where (coalesce(t.source_modified_at, '-infinity'), md5(t.raw_payload::text))
+                    <= (coalesce(excluded.source_modified_at, '-infinity'), md5(excluded.raw_payload::text))
               returning t.id, (t.xmax = 0) as inserted
             ), audit as (
               insert into audit_log (actor_role, action, object_type, object_id, metadata)
               select 'service_role', 'commerce.order.upsert', 'commerce_order', up.id::text,
                      @Metadata::jsonb || jsonb_build_object(
                        'operation', case when up.inserted then 'insert' else 'update' end,
-                       'changed_fields', to_jsonb(d.changed))
-              from up, diff d
+                       'changed_fields', to_jsonb(d.changed),
+                       'version', n.source_modified_at,
+                       'previous_version', d.previous_version)
+              from up, diff d, new n
             )
-            select coalesce(up.id, (select id from old)) as "Id", up.inserted as "Inserted", d.stale as "Stale", d.changed as "Changed"
+            select coalesce(up.id, (select id from old)) as "Id", up.inserted as "Inserted",
+                   -- Refused by the guard on the stored row: as stale as if the snapshot had said so.
+                   d.stale or (cardinality(d.changed) > 0 and up.id is null) as "Stale", d.changed as "Changed"
             from diff d left join up on true
             """;
         return transaction.Connection!.QuerySingleAsync<RowChange>(new CommandDefinition(sql, new
