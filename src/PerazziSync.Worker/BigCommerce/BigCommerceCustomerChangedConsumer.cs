@@ -27,7 +27,7 @@ public sealed class BigCommerceCustomerChangedConsumer(
             new() { ["store_hash"] = message.StoreHash, ["scope"] = message.Scope });
 
         await using var entity = await EntityLock.AcquireAsync(
-            database, $"bigcommerce:{message.StoreHash}:customer:{message.CustomerId}", cancellationToken);
+            database, $"bigcommerce:{message.StoreHash}:customer:{message.CustomerId}", logger, cancellationToken);
         if (message.Scope == "store/customer/deleted")
         {
             await using var deleted = await entity.BeginAsServiceRoleAsync(cancellationToken);

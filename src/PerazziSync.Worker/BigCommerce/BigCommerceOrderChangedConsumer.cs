@@ -25,7 +25,7 @@ public sealed class BigCommerceOrderChangedConsumer(
 
         await Coalescing.SettleAsync(message.ReceivedAt, settings.CoalesceDelay, time, cancellationToken);
         await using var entity = await EntityLock.AcquireAsync(
-            database, $"bigcommerce:{message.StoreHash}:order:{message.OrderId}", cancellationToken);
+            database, $"bigcommerce:{message.StoreHash}:order:{message.OrderId}", logger, cancellationToken);
         var lastFetch = await entity.LastFetchStartedAsync(message.StoreHash, "order", message.OrderId, cancellationToken);
         if (Coalescing.IsCovered(lastFetch, message.ReceivedAt, settings.ClockSkew))
         {
@@ -49,7 +49,7 @@ public sealed class BigCommerceOrderChangedConsumer(
             if (order is { CustomerId: > 0 } && !await CustomerRows.ExistsAsync(entity.Connection, order.CustomerId, cancellationToken))
             {
                 customerLock = await EntityLock.AcquireAsync(
-                    database, $"bigcommerce:{message.StoreHash}:customer:{order.CustomerId}", cancellationToken);
+                    database, $"bigcommerce:{message.StoreHash}:customer:{order.CustomerId}", logger, cancellationToken);
                 if (!await CustomerRows.ExistsAsync(entity.Connection, order.CustomerId, cancellationToken))
                 {
                     newCustomer = await bigCommerce.GetCustomerAsync(order.CustomerId, cancellationToken);

@@ -1,23 +1,37 @@
+using System.Net.Sockets;
 using MassTransit;
+using Microsoft.Extensions.Options;
 using Npgsql;
+using PerazziSync.ServiceDefaults;
 
 namespace PerazziSync.Worker.Sync;
 
 /// <summary>
-/// The kill switch of SPEC section 7. The first consumer that finds PostgreSQL unreachable opens
-/// the circuit: from then on no consumer touches the database. Messages already taken wait at
-/// the gate, unacknowledged, and the endpoint takes no more than its prefetch, so the rest stay
-/// in RabbitMQ. One probe checks the database with growing pauses (1 s to 10 s) and closes the
-/// circuit when it answers. A long outage costs neither retries nor dead letters.
+/// The kill switch for database outages (docs/failures.md). The first consumer that finds
+/// PostgreSQL unreachable opens the circuit: from then on no consumer touches the database.
+/// Messages already taken wait at the gate, unacknowledged, and the endpoint takes no more than
+/// its prefetch, so the rest stay in RabbitMQ. One probe checks the database with growing pauses
+/// (1 s to 10 s) and closes the circuit when it answers. A long outage costs neither retries nor
+/// dead letters. Only a failure to reach the database opens it: a statement that waited too long
+/// for a lock, or was slow, is retried like any transient fault while the others carry on.
 /// </summary>
 public sealed partial class DatabaseCircuit(
-    NpgsqlDataSource database, TimeProvider time, IHostApplicationLifetime lifetime, ILogger<DatabaseCircuit> logger)
+    NpgsqlDataSource database,
+    IOptions<ConnectionStringsOptions> connectionStrings,
+    TimeProvider time,
+    IHostApplicationLifetime lifetime,
+    ILogger<DatabaseCircuit> logger)
 {
     static readonly TimeSpan FirstProbeDelay = TimeSpan.FromSeconds(1);
     static readonly TimeSpan LongestProbeDelay = TimeSpan.FromSeconds(10);
 
     readonly Lock _gate = new();
     TaskCompletionSource? _closed;
+
+    // A connection of its own, outside the pool: when statements time out because the pool is
+    // exhausted or a lock is held, the question is whether the server answers at all.
+    readonly Lazy<NpgsqlDataSource> _reachability = new(() => NpgsqlDataSource.Create(
+        new NpgsqlConnectionStringBuilder(connectionStrings.Value.Postgres) { Pooling = false, Timeout = 5, CommandTimeout = 5 }));
 
     /// <summary>
     /// Completes at once while the database answers; otherwise when it answers again. Cancelled
@@ -39,18 +53,41 @@ public sealed partial class DatabaseCircuit(
     }
 
     /// <summary>
-    /// Whether <paramref name="exception"/> says the database cannot be reached (connection
-    /// refused or reset, timeout, server shutting down or out of connections), rather than that
-    /// one statement failed.
+    /// Whether <paramref name="exception"/> says the database cannot be reached: the connection
+    /// was refused, reset or lost, the server is shutting down or out of connections. A timeout
+    /// alone does not say it (a statement waiting for a lock times out the same way as one whose
+    /// server is gone), so then a fresh connection asks the server.
     /// </summary>
-    public static bool IsOutage(Exception exception) => exception switch
+    public async Task<bool> IsOutageAsync(Exception exception, CancellationToken cancellationToken) =>
+        IsConnectionFault(exception) || (exception is NpgsqlException { InnerException: TimeoutException } && !await AnswersAsync(cancellationToken));
+
+    static bool IsConnectionFault(Exception exception) => exception switch
     {
         PostgresException postgres => postgres.SqlState.StartsWith("08", StringComparison.Ordinal)
-            || postgres.SqlState.StartsWith("57P", StringComparison.Ordinal)
-            || postgres.SqlState == PostgresErrorCodes.TooManyConnections,
-        NpgsqlException npgsql => npgsql.IsTransient,
+            || postgres.SqlState is PostgresErrorCodes.AdminShutdown or PostgresErrorCodes.CrashShutdown
+                or PostgresErrorCodes.CannotConnectNow or PostgresErrorCodes.TooManyConnections,
+        NpgsqlException { InnerException: IOException or SocketException } => true,
+        NpgsqlException { InnerException: NpgsqlException inner } => IsConnectionFault(inner),
         _ => false,
     };
+
+    async Task<bool> AnswersAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await using var connection = await _reachability.Value.OpenConnectionAsync(cancellationToken);
+            await using var command = new NpgsqlCommand("select 1", connection);
+            await command.ExecuteScalarAsync(cancellationToken);
+            return true;
+        }
+        catch (Exception e) when (e is NpgsqlException or SocketException or TimeoutException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>A statement failed for a while without the database being out of reach: say so, once per message attempt.</summary>
+    public void Waited(string messageType, Exception fault) => StatementWaited(logger, messageType, fault.Message);
 
     public void Open(Exception fault)
     {
@@ -86,7 +123,7 @@ public sealed partial class DatabaseCircuit(
                 // go back to the queue.
                 return;
             }
-            catch (Exception e) when (IsOutage(e))
+            catch (Exception e) when (e is NpgsqlException or SocketException or TimeoutException)
             {
                 delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, LongestProbeDelay.Ticks));
             }
@@ -106,10 +143,14 @@ public sealed partial class DatabaseCircuit(
 
     [LoggerMessage(LogLevel.Information, "PostgreSQL answers again: consumption resumed after {Seconds:0.0} s")]
     static partial void Resumed(ILogger logger, double seconds);
+
+    [LoggerMessage(LogLevel.Information,
+        "{MessageType} waited for PostgreSQL ({Reason}), which answers: a lock held by another writer or a slow statement; retried, nothing paused")]
+    static partial void StatementWaited(ILogger logger, string messageType, string reason);
 }
 
 /// <summary>Holds each message at the <see cref="DatabaseCircuit"/> and opens it on a database outage.</summary>
-sealed class DatabaseCircuitFilter(DatabaseCircuit circuit) : IFilter<ConsumeContext>
+sealed class DatabaseCircuitFilter(DatabaseCircuit circuit, string messageType) : IFilter<ConsumeContext>
 {
     public async Task Send(ConsumeContext context, IPipe<ConsumeContext> next)
     {
@@ -118,9 +159,16 @@ sealed class DatabaseCircuitFilter(DatabaseCircuit circuit) : IFilter<ConsumeCon
         {
             await next.Send(context);
         }
-        catch (Exception e) when (DatabaseCircuit.IsOutage(e))
+        catch (NpgsqlException e)
         {
-            circuit.Open(e);
+            if (await circuit.IsOutageAsync(e, context.CancellationToken))
+            {
+                circuit.Open(e);
+            }
+            else if (e is { InnerException: TimeoutException } or PostgresException { SqlState: PostgresErrorCodes.LockNotAvailable })
+            {
+                circuit.Waited(messageType, e);
+            }
             throw;
         }
     }

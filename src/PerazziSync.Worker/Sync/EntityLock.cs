@@ -8,8 +8,10 @@ namespace PerazziSync.Worker.Sync;
 /// advisory lock held on the connection that then applies the change. The lock is taken outside
 /// any transaction because the fetch from the source runs under it, and a transaction left open
 /// for the length of an HTTP call (or a wait for the rate budget) is what databases time out.
+/// The holder may wait minutes for the BigCommerce budget, so a waiter waits as long, without a
+/// command timeout (a timed-out wait would look like a database outage), saying so in the log.
 /// </summary>
-sealed class EntityLock : IAsyncDisposable
+sealed partial class EntityLock : IAsyncDisposable
 {
     readonly NpgsqlConnection _connection;
     readonly string _key;
@@ -22,13 +24,17 @@ sealed class EntityLock : IAsyncDisposable
 
     public NpgsqlConnection Connection => _connection;
 
-    public static async Task<EntityLock> AcquireAsync(NpgsqlDataSource database, string key, CancellationToken cancellationToken)
+    public static async Task<EntityLock> AcquireAsync(
+        NpgsqlDataSource database, string key, ILogger logger, CancellationToken cancellationToken)
     {
         var connection = await database.OpenConnectionAsync(cancellationToken);
         try
         {
-            await connection.ExecuteAsync(new CommandDefinition(
-                "select pg_advisory_lock(hashtextextended(@Key, 0))", new { Key = key }, cancellationToken: cancellationToken));
+            if (!await connection.ExecuteScalarAsync<bool>(new CommandDefinition(
+                "select pg_try_advisory_lock(hashtextextended(@Key, 0))", new { Key = key }, cancellationToken: cancellationToken)))
+            {
+                await WaitAsync(connection, key, logger, cancellationToken);
+            }
             return new EntityLock(connection, key);
         }
         catch
@@ -37,6 +43,28 @@ sealed class EntityLock : IAsyncDisposable
             throw;
         }
     }
+
+    static readonly TimeSpan WaitReport = TimeSpan.FromSeconds(30);
+
+    static async Task WaitAsync(NpgsqlConnection connection, string key, ILogger logger, CancellationToken cancellationToken)
+    {
+        Waiting(logger, key);
+        var waiting = connection.ExecuteAsync(new CommandDefinition(
+            "select pg_advisory_lock(hashtextextended(@Key, 0))", new { Key = key }, commandTimeout: 0, cancellationToken: cancellationToken));
+        var waited = TimeSpan.Zero;
+        while (await Task.WhenAny(waiting, Task.Delay(WaitReport, cancellationToken)) != waiting)
+        {
+            waited += WaitReport;
+            StillWaiting(logger, key, waited.TotalSeconds);
+        }
+        await waiting;
+    }
+
+    [LoggerMessage(LogLevel.Information, "Waiting for {Key}: another worker is applying it (its fetch may be waiting for the BigCommerce budget)")]
+    static partial void Waiting(ILogger logger, string key);
+
+    [LoggerMessage(LogLevel.Information, "Still waiting for {Key} after {Seconds:0} s")]
+    static partial void StillWaiting(ILogger logger, string key, double seconds);
 
     /// <summary>When the last applied fetch of the entity started, if any.</summary>
     public async Task<DateTimeOffset?> LastFetchStartedAsync(string storeHash, string entityType, long entityId, CancellationToken cancellationToken)

@@ -30,7 +30,7 @@ public sealed class SyncConsumerDefinition<TConsumer> : ConsumerDefinition<TCons
     {
         endpointConfigurator.UseFilter(new DeadLetterCountFilter(_messageType.Name));
         endpointConfigurator.UseTransientRetry();
-        endpointConfigurator.UseFilter(new DatabaseCircuitFilter(context.GetRequiredService<DatabaseCircuit>()));
+        endpointConfigurator.UseFilter(new DatabaseCircuitFilter(context.GetRequiredService<DatabaseCircuit>(), _messageType.Name));
     }
 }
 
