@@ -52,11 +52,10 @@ public static class BigCommerceWebhooks
             return Rejected(rejection);
         }
 
-        var unauthenticated = Authenticate(body!, request.Headers, options, signature);
-        if (unauthenticated is not null)
+        if (Authenticate(body!, request.Headers, options, signature, receivedAt) is { } refused)
         {
-            ReceiverLog.Refused(logger, Route, unauthenticated);
-            return Rejected(new(StatusCodes.Status401Unauthorized, "unauthorized", unauthenticated));
+            ReceiverLog.Refused(logger, Route, refused.Logged);
+            return Rejected(new(StatusCodes.Status401Unauthorized, "unauthorized", refused.Answered));
         }
 
         if (WebhookBody.NotUtf8(body!) is { } notUtf8)
@@ -90,7 +89,7 @@ public static class BigCommerceWebhooks
             return Rejected(new(StatusCodes.Status400BadRequest, "missing_field", "data.id must be a positive integer for this scope."));
         }
 
-        var webhookId = request.Headers["webhook-id"].ToString();
+        var webhookId = request.Headers[WebhookSignature.IdHeader].ToString();
         if (string.IsNullOrEmpty(webhookId))
         {
             // Hooks authenticated by a shared header may come without a delivery id; such a
@@ -104,21 +103,34 @@ public static class BigCommerceWebhooks
             publisher, message, Route, webhookId, receiverOptions.Value.PublishTimeout, logger, cancellationToken);
     }
 
-    static string? Authenticate(byte[] body, IHeaderDictionary headers, BigCommerceWebhookOptions options, BigCommerceSignature signature)
+    /// <summary>
+    /// Null when the callback is authenticated, else why not: as answered, and as logged. The
+    /// shared header's name is as secret as its value, so only the log names it.
+    /// </summary>
+    static (string Answered, string Logged)? Authenticate(
+        byte[] body, IHeaderDictionary headers, BigCommerceWebhookOptions options, BigCommerceSignature signature, DateTimeOffset now)
     {
+        string? reason;
         if (signature.Verifier.IsConfigured && WebhookSignature.HasSignatureHeaders(headers))
         {
-            return signature.Verifier.Verify(body, headers);
+            reason = signature.Verifier.Verify(body, headers, now, out _);
         }
-        if (options.HasSharedHeader && headers.TryGetValue(options.WebhookHeaderName!, out var shared))
+        else if (options.HasSharedHeader && headers.TryGetValue(options.WebhookHeaderName!, out var shared))
         {
-            return WebhookSignature.SharedHeaderMatches(options.WebhookHeaderValue!, shared.ToString())
-                ? null
-                : $"the {options.WebhookHeaderName} header does not match";
+            if (!WebhookSignature.SharedHeaderMatches(options.WebhookHeaderValue!, shared.ToString()))
+            {
+                return ("the credentials do not match", $"the {options.WebhookHeaderName} header does not match");
+            }
+            // Without a signature the delivery id is optional, but one that is sent becomes the message's.
+            reason = headers[WebhookSignature.IdHeader].ToString() is { Length: > 0 } id ? WebhookSignature.IdProblem(id) : null;
         }
-        return signature.Verifier.IsConfigured
-            ? "webhook-id, webhook-timestamp and webhook-signature headers are required"
-            : $"the {options.WebhookHeaderName} header is required";
+        else
+        {
+            reason = signature.Verifier.IsConfigured
+                ? $"the {WebhookSignature.IdHeader}, {WebhookSignature.TimestampHeader} and {WebhookSignature.SignatureHeader} headers are required"
+                : "credentials are required";
+        }
+        return reason is null ? null : (reason, reason);
     }
 
     static IResult Rejected(Rejection rejection) => ConfirmedPublish.Rejected(Route, rejection);

@@ -34,7 +34,7 @@ public static class PosWebhooks
         {
             return ConfirmedPublish.Rejected(Route, rejection);
         }
-        if (signature.Verifier.Verify(body!, request.Headers) is { } unauthenticated)
+        if (signature.Verifier.Verify(body!, request.Headers, receivedAt, out _) is { } unauthenticated)
         {
             ReceiverLog.Refused(logger, Route, unauthenticated);
             return ConfirmedPublish.Rejected(Route, new(StatusCodes.Status401Unauthorized, "unauthorized", unauthenticated));
@@ -60,7 +60,7 @@ public static class PosWebhooks
             return ConfirmedPublish.Rejected(Route, new(StatusCodes.Status400BadRequest, "invalid_record", parsed.Error!));
         }
 
-        var webhookId = request.Headers["webhook-id"].ToString();
+        var webhookId = request.Headers[WebhookSignature.IdHeader].ToString();
         return await ConfirmedPublish.AnswerAsync(publisher, new PosServiceRecordReceived(record, webhookId, receivedAt),
             Route, webhookId, receiverOptions.Value.PublishTimeout, logger, cancellationToken);
     }
