@@ -88,7 +88,16 @@ public sealed class ManagementPortTests
             ["Pos__WebhookSecret"] = WebhookSender.PosSecret,
         });
 
-        Assert.NotEqual(0, await receiver.WaitForExitAsync(TimeSpan.FromSeconds(60)));
+        int exitCode;
+        try
+        {
+            exitCode = await receiver.WaitForExitAsync(TimeSpan.FromSeconds(60));
+        }
+        catch (OperationCanceledException)
+        {
+            throw new Xunit.Sdk.XunitException($"The receiver was still running after 60 s with Management__Urls={managementUrls}:\n{receiver.Output}");
+        }
+        Assert.NotEqual(0, exitCode);
         Assert.Contains("Management:Urls", receiver.Output, StringComparison.Ordinal);
         Assert.Contains(reason, receiver.Output, StringComparison.Ordinal);
     }
