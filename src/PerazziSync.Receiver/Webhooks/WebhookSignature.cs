@@ -26,7 +26,7 @@ sealed class WebhookSignature(string? secret)
     const int MaxTimestampDigits = 11;
     const int MaxSignatures = 8;
     const int MaxSignatureHeaderLength = 1024;
-    // Base64 of an HMAC-SHA256, the only scheme (v1) this receiver verifies.
+    // An HMAC-SHA256, the only scheme (v1) this receiver verifies.
     const int V1SignatureBytes = 32;
 
     readonly StandardWebhook? _webhook = string.IsNullOrEmpty(secret) ? null : new StandardWebhook(secret);
@@ -58,7 +58,7 @@ sealed class WebhookSignature(string? secret)
             return badSignature;
         }
 
-        var verified = new HeaderDictionary
+        var wellFormed = new HeaderDictionary
         {
             [IdHeader] = id,
             [TimestampHeader] = timestamp,
@@ -66,7 +66,7 @@ sealed class WebhookSignature(string? secret)
         };
         try
         {
-            _webhook.Verify(Encoding.UTF8.GetString(body), verified);
+            _webhook.Verify(Encoding.UTF8.GetString(body), wellFormed);
             return null;
         }
         catch (WebhookVerificationException e)
