@@ -25,6 +25,11 @@ public static class ServiceDefaultsExtensions
     public static IHostApplicationBuilder AddServiceDefaults(this IHostApplicationBuilder builder)
     {
         builder.AddObservability();
+        // Only a web host listens; the Cli's host reads the same environment and serves nothing.
+        if (builder is WebApplicationBuilder)
+        {
+            builder.AddManagementPort();
+        }
         builder.Services.AddHealthChecks();
         builder.Services.TryAddSingleton(TimeProvider.System);
         return builder;
@@ -116,13 +121,14 @@ public static class ServiceDefaultsExtensions
 
     /// <summary>
     /// <c>/health/live</c>: the process answers. <c>/health/ready</c>: its dependencies do too.
-    /// <c>/metrics</c>: the metrics in Prometheus' text format.
+    /// <c>/metrics</c>: the metrics in Prometheus' text format. All three only on
+    /// <c>Management:Urls</c> when that is set.
     /// </summary>
     public static IEndpointRouteBuilder MapOperationalEndpoints(this IEndpointRouteBuilder app)
     {
-        app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false });
-        app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = c => c.Tags.Contains(ReadyTag) });
-        app.MapPrometheusScrapingEndpoint();
+        app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false }).OnManagementPort();
+        app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = c => c.Tags.Contains(ReadyTag) }).OnManagementPort();
+        app.MapPrometheusScrapingEndpoint().OnManagementPort();
         return app;
     }
 }

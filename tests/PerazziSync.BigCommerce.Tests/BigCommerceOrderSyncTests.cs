@@ -66,8 +66,15 @@ public sealed class BigCommerceOrderSyncTests(SyncFixture fixture) : IClassFixtu
             Product.BigCommerceWebhooks.SendAsync(BigCommerceFixtures.Callback("webhook-order-statusUpdated.json", StoreHash, 301)),
         };
         var before = Outcomes("order", 301).Count;
-        Assert.All(await Task.WhenAll(burst), r => Assert.Equal(HttpStatusCode.OK, r.StatusCode));
-        await WaitForOutcomesAsync("order", 301, before + burst.Length);
+        var answers = await Task.WhenAll(burst);
+        Assert.All(answers, r => Assert.Equal(HttpStatusCode.OK, r.StatusCode));
+        // A retry that arrives once its first delivery was confirmed is answered as a duplicate and never reaches the worker.
+        var published = 0;
+        foreach (var answer in answers)
+        {
+            published += (await answer.Content.ReadAsStringAsync()).Contains("\"accepted\"", StringComparison.Ordinal) ? 1 : 0;
+        }
+        await WaitForOutcomesAsync("order", 301, before + published);
 
         Assert.Equal(fetchesBefore + 1, Store.OrderFetches(301));
         Assert.Equal(auditBefore, (await Rows.AuditAsync(Product, 301)).Count);

@@ -31,9 +31,12 @@ public sealed class BigCommerceWebhookTests(ReceiverFixture fixture) : IClassFix
         Assert.Equal(HttpStatusCode.OK, retry.StatusCode);
         Assert.Equal(HttpStatusCode.OK, other.StatusCode);
         var published = await Product.Broker.DrainAsync(probe);
-        Assert.Equal(3, published.Count);
-        Assert.Equal(published[0].MessageId, published[1].MessageId);
-        Assert.NotEqual(published[0].MessageId, published[2].MessageId);
+        Assert.Equal(2, published.Count);
+        // The sender's retry, signed anew, is the same delivery: answered with the first one's message id, not published again.
+        var retried = JsonNode.Parse(await retry.Content.ReadAsStringAsync())!;
+        Assert.Equal("duplicate", retried["status"]!.GetValue<string>());
+        Assert.Equal(published[0].MessageId, retried["messageId"]!.GetValue<string>());
+        Assert.NotEqual(published[0].MessageId, published[1].MessageId);
         var message = JsonNode.Parse(published[0].Body)!["message"]!;
         Assert.Equal(218, message["orderId"]!.GetValue<long>());
         Assert.Equal("store/order/created", message["scope"]!.GetValue<string>());
@@ -145,6 +148,87 @@ public sealed class BigCommerceWebhookTests(ReceiverFixture fixture) : IClassFix
         Assert.Empty(await Product.Broker.DrainAsync(probe));
     }
 
+    [Theory]
+    [InlineData("bigcommerce")]
+    [InlineData("pos")]
+    public async Task Replays_of_a_confirmed_signed_delivery_are_answered_200_as_duplicates_and_never_published_again(string route)
+    {
+        var pos = route == "pos";
+        var probe = pos ? await Product.Broker.ProbeAsync<PosServiceRecordReceived>() : await Product.Broker.ProbeAsync<BigCommerceOrderChanged>();
+        var body = pos
+            ? File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "fixtures", "pos", "callback-completed.json"))
+            : BigCommerceFixtures.Callback("webhook-order-created.json", StoreHash, 218);
+        var webhooks = pos ? Product.PosWebhooks : Product.BigCommerceWebhooks;
+        var webhookId = $"msg_replayed_{route}";
+        var signedAt = DateTimeOffset.UtcNow;
+        // /metrics answers from a cache of up to 300 ms: let an earlier test's counts reach it first.
+        await Task.Delay(TimeSpan.FromMilliseconds(400));
+        var duplicatesBefore = await DuplicatesAsync(route);
+
+        var genuine = await Http.SendAsync(webhooks.SignedRequest(body, webhookId, signedAt));
+        Assert.Equal(HttpStatusCode.OK, genuine.StatusCode);
+        var accepted = JsonNode.Parse(await genuine.Content.ReadAsStringAsync())!;
+        Assert.Equal("accepted", accepted["status"]!.GetValue<string>());
+        var published = Assert.Single(await Product.Broker.DrainAsync(probe));
+        Assert.Equal(accepted["messageId"]!.GetValue<string>(), published.MessageId);
+
+        // A captured delivery, replayed byte for byte (same headers, same body) while its timestamp is still good.
+        var replays = new List<HttpResponseMessage>();
+        for (var i = 0; i < 5; i++)
+        {
+            replays.Add(await Http.SendAsync(webhooks.SignedRequest(body, webhookId, signedAt)));
+        }
+
+        Assert.All(replays, r => Assert.Equal(HttpStatusCode.OK, r.StatusCode));
+        foreach (var replay in replays)
+        {
+            var answer = JsonNode.Parse(await replay.Content.ReadAsStringAsync())!;
+            Assert.Equal("duplicate", answer["status"]!.GetValue<string>());
+            Assert.Equal(published.MessageId, answer["messageId"]!.GetValue<string>());
+        }
+        Assert.Empty(await Product.Broker.DrainAsync(probe));
+        var expected = duplicatesBefore + replays.Count;
+        Assert.Equal(expected, await ProductUnderTest.EventuallyAsync(() => DuplicatesAsync(route), d => d >= expected, TimeSpan.FromSeconds(10)));
+    }
+
+    [Fact]
+    public async Task No_401_answer_names_the_configured_shared_header()
+    {
+        var body = BigCommerceFixtures.Callback("webhook-order-created.json", StoreHash, 218);
+        var wrongSecret = new WebhookSender(Http, Url, WebhookSender.Base64Secret("not-the-secret"));
+        var signedAndWrongHeader = wrongSecret.SignedRequest(body, "msg_both", DateTimeOffset.UtcNow);
+        signedAndWrongHeader.Headers.Add(ReceiverFixture.SharedHeaderName, "guess");
+        var emptyHeader = new HttpRequestMessage(HttpMethod.Post, Url) { Content = new StringContent(body, Encoding.UTF8, "application/json") };
+        emptyHeader.Headers.TryAddWithoutValidation(ReceiverFixture.SharedHeaderName, "");
+        await using var headerOnly = await ProductUnderTest.StartAsync(workers: 0, settings: new Dictionary<string, string>
+        {
+            ["BigCommerce__WebhookSecret"] = "",
+            ["BigCommerce__WebhookHeaderName"] = ReceiverFixture.SharedHeaderName,
+            ["BigCommerce__WebhookHeaderValue"] = ReceiverFixture.SharedHeaderValue,
+        });
+        var headerOnlyUrl = headerOnly.ReceiverUrl + "/webhooks/bigcommerce";
+
+        var answers = new[]
+        {
+            await Http.SendAsync(WithHeader(body, "guess")),
+            await Http.SendAsync(emptyHeader),
+            await Http.PostAsync(Url, new StringContent(body, Encoding.UTF8, "application/json")),
+            await Http.SendAsync(signedAndWrongHeader),
+            await Http.PostAsync(headerOnlyUrl, new StringContent(body, Encoding.UTF8, "application/json")),
+            await Http.SendAsync(WithHeader(body, "guess", headerOnlyUrl)),
+        };
+
+        foreach (var answer in answers)
+        {
+            Assert.Equal(HttpStatusCode.Unauthorized, answer.StatusCode);
+            var text = await answer.Content.ReadAsStringAsync();
+            Assert.DoesNotContain(ReceiverFixture.SharedHeaderName, text, StringComparison.OrdinalIgnoreCase);
+            Assert.Contains("\"detail\"", text, StringComparison.Ordinal);
+        }
+        // The operator still learns which header it was.
+        Assert.Contains($"the {ReceiverFixture.SharedHeaderName} header does not match", Product.Receiver!.Output, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task Configured_shared_header_authenticates_instead_of_a_signature()
     {
@@ -159,12 +243,15 @@ public sealed class BigCommerceWebhookTests(ReceiverFixture fixture) : IClassFix
         Assert.Single(await Product.Broker.DrainAsync(probe));
     }
 
-    HttpRequestMessage WithHeader(string body, string value)
+    HttpRequestMessage WithHeader(string body, string value, string? url = null)
     {
-        var request = new HttpRequestMessage(HttpMethod.Post, Url) { Content = new StringContent(body, Encoding.UTF8, "application/json") };
+        var request = new HttpRequestMessage(HttpMethod.Post, url ?? Url) { Content = new StringContent(body, Encoding.UTF8, "application/json") };
         request.Headers.Add(ReceiverFixture.SharedHeaderName, value);
         return request;
     }
+
+    Task<double> DuplicatesAsync(string route) =>
+        Metrics.ReadAsync(Product.ReceiverManagementUrl, "perazzisync_webhooks_received_total", "outcome=\"duplicate\"", $"route=\"{route}\"");
 
     static HttpRequestMessage Tamper(HttpRequestMessage signed, string otherBody)
     {

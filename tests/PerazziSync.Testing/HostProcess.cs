@@ -121,7 +121,7 @@ public sealed class HostProcess : IAsyncDisposable
     static bool IsProductSetting(string key) =>
         ProductSections.Any(section => key.StartsWith(section + "__", StringComparison.OrdinalIgnoreCase));
 
-    static readonly string[] ProductSections = ["ConnectionStrings", "BigCommerce", "Pos", "Receiver"];
+    static readonly string[] ProductSections = ["ConnectionStrings", "BigCommerce", "Pos", "Receiver", "Management"];
 
     static string EntryAssembly(string project)
     {

@@ -15,16 +15,21 @@ public sealed class ProductUnderTest : IAsyncDisposable
 
     readonly List<HostProcess> _receivers = [];
     readonly List<string> _receiverUrls = [];
+    readonly List<string> _receiverManagementUrls = [];
     readonly List<HostProcess> _workers = [];
     readonly List<string> _workerUrls = [];
+    readonly List<string> _workerManagementUrls = [];
     readonly IReadOnlyDictionary<string, string> _workerSettings;
+    readonly bool _managementPorts;
 
-    ProductUnderTest(TestDatabase database, TestVirtualHost broker, FakeBigCommerce bigCommerce, IReadOnlyDictionary<string, string> workerSettings)
+    ProductUnderTest(
+        TestDatabase database, TestVirtualHost broker, FakeBigCommerce bigCommerce, IReadOnlyDictionary<string, string> workerSettings, bool managementPorts)
     {
         Database = database;
         Broker = broker;
         BigCommerce = bigCommerce;
         _workerSettings = workerSettings;
+        _managementPorts = managementPorts;
     }
 
     public TestDatabase Database { get; }
@@ -40,10 +45,16 @@ public sealed class ProductUnderTest : IAsyncDisposable
     /// <summary>Where each receiver listens, when the stack has several.</summary>
     public IReadOnlyList<string> ReceiverUrls => _receiverUrls;
 
+    /// <summary>Where the first receiver serves <c>/metrics</c> and <c>/health/*</c>: its own address unless the stack has management ports.</summary>
+    public string ReceiverManagementUrl => _receiverManagementUrls.FirstOrDefault() ?? "";
+
     public IReadOnlyList<HostProcess> Workers => _workers;
 
     /// <summary>Where each worker listens, in the order of <see cref="Workers"/>.</summary>
     public IReadOnlyList<string> WorkerUrls => _workerUrls;
+
+    /// <summary>Where each worker serves <c>/metrics</c> and <c>/health/*</c>, in the order of <see cref="Workers"/>.</summary>
+    public IReadOnlyList<string> WorkerManagementUrls => _workerManagementUrls;
 
     /// <summary>Signs with the BigCommerce secret and posts to the receiver's BigCommerce route.</summary>
     public WebhookSender BigCommerceWebhooks => BigCommerceWebhooksAt(0);
@@ -63,7 +74,8 @@ public sealed class ProductUnderTest : IAsyncDisposable
     /// adds to or overrides the hosts' settings; <paramref name="receiverBroker"/> replaces the
     /// receivers' broker address, <paramref name="workerBroker"/> the workers' and
     /// <paramref name="workerDatabase"/> the workers' database connection string (a proxy, to cut
-    /// them off).
+    /// them off). With <paramref name="managementPorts"/>, each host serves its health and metrics
+    /// on a second address of its own (<c>Management__Urls</c>).
     /// </summary>
     public static async Task<ProductUnderTest> StartAsync(
         int workers = 1,
@@ -71,7 +83,8 @@ public sealed class ProductUnderTest : IAsyncDisposable
         IReadOnlyDictionary<string, string>? settings = null,
         Func<string, string>? receiverBroker = null,
         Func<string, string>? workerDatabase = null,
-        Func<string, string>? workerBroker = null)
+        Func<string, string>? workerBroker = null,
+        bool managementPorts = false)
     {
         var database = await TestDatabase.CreateMigratedAsync();
         await using (var connection = await database.OpenAsync())
@@ -99,7 +112,7 @@ public sealed class ProductUnderTest : IAsyncDisposable
         {
             workerSettings[key] = value;
         }
-        var stack = new ProductUnderTest(database, broker, bigCommerce, workerSettings);
+        var stack = new ProductUnderTest(database, broker, bigCommerce, workerSettings, managementPorts);
         try
         {
             var receiverSettings = new Dictionary<string, string>
@@ -118,10 +131,12 @@ public sealed class ProductUnderTest : IAsyncDisposable
             for (var i = 0; i < receivers; i++)
             {
                 var url = HostProcess.LoopbackUrl();
-                var receiver = HostProcess.Start("PerazziSync.Receiver", new Dictionary<string, string>(receiverSettings) { ["ASPNETCORE_URLS"] = url });
+                var (environment, managementUrl) = stack.Addresses(receiverSettings, url);
+                var receiver = HostProcess.Start("PerazziSync.Receiver", environment);
                 stack._receivers.Add(receiver);
                 stack._receiverUrls.Add(url);
-                starting.Add(WaitUntilReadyAsync(receiver, url));
+                stack._receiverManagementUrls.Add(managementUrl);
+                starting.Add(WaitUntilReadyAsync(receiver, managementUrl));
             }
             for (var i = 0; i < workers; i++)
             {
@@ -141,15 +156,29 @@ public sealed class ProductUnderTest : IAsyncDisposable
     public async Task<HostProcess> StartWorkerAsync()
     {
         var url = HostProcess.LoopbackUrl();
-        var settings = new Dictionary<string, string>(_workerSettings) { ["ASPNETCORE_URLS"] = url };
-        var worker = HostProcess.Start("PerazziSync.Worker", settings);
+        var (environment, managementUrl) = Addresses(_workerSettings, url);
+        var worker = HostProcess.Start("PerazziSync.Worker", environment);
         lock (_workers)
         {
             _workers.Add(worker);
             _workerUrls.Add(url);
+            _workerManagementUrls.Add(managementUrl);
         }
-        await WaitUntilReadyAsync(worker, url);
+        await WaitUntilReadyAsync(worker, managementUrl);
         return worker;
+    }
+
+    /// <summary>A host's settings with its address, and where it serves health and metrics.</summary>
+    (Dictionary<string, string> Environment, string ManagementUrl) Addresses(IReadOnlyDictionary<string, string> settings, string url)
+    {
+        var environment = new Dictionary<string, string>(settings) { ["ASPNETCORE_URLS"] = url };
+        if (!_managementPorts)
+        {
+            return (environment, url);
+        }
+        var managementUrl = HostProcess.LoopbackUrl();
+        environment["Management__Urls"] = managementUrl;
+        return (environment, managementUrl);
     }
 
     public async Task<NpgsqlConnection> OpenDatabaseAsync() => await Database.OpenAsync();
@@ -173,6 +202,7 @@ public sealed class ProductUnderTest : IAsyncDisposable
         }
     }
 
+    /// <summary>Waits for <c>/health/ready</c> at <paramref name="url"/>, the host's management address.</summary>
     static async Task WaitUntilReadyAsync(HostProcess host, string url)
     {
         var deadline = DateTime.UtcNow.AddSeconds(90);

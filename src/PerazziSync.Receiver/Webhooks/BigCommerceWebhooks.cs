@@ -39,6 +39,7 @@ public static class BigCommerceWebhooks
         IOptions<ReceiverOptions> receiverOptions,
         IOptions<BigCommerceWebhookOptions> webhookOptions,
         BigCommerceSignature signature,
+        ConfirmedDeliveries confirmed,
         IPublishEndpoint publisher,
         TimeProvider time,
         ILogger<BigCommerceSignature> logger,
@@ -52,11 +53,15 @@ public static class BigCommerceWebhooks
             return Rejected(rejection);
         }
 
-        var unauthenticated = Authenticate(body!, request.Headers, options, signature);
-        if (unauthenticated is not null)
+        if (Authenticate(body!, request.Headers, options, signature, receivedAt, out var signedAt) is { } refused)
         {
-            ReceiverLog.Refused(logger, Route, unauthenticated);
-            return Rejected(new(StatusCodes.Status401Unauthorized, "unauthorized", unauthenticated));
+            ReceiverLog.Refused(logger, Route, refused.Logged);
+            return Rejected(new(StatusCodes.Status401Unauthorized, "unauthorized", refused.Answered));
+        }
+        var webhookId = request.Headers[WebhookSignature.IdHeader].ToString();
+        if (signedAt is not null && confirmed.Contains(Route, webhookId))
+        {
+            return ConfirmedPublish.Duplicate(Route, webhookId, logger);
         }
 
         if (WebhookBody.NotUtf8(body!) is { } notUtf8)
@@ -90,8 +95,7 @@ public static class BigCommerceWebhooks
             return Rejected(new(StatusCodes.Status400BadRequest, "missing_field", "data.id must be a positive integer for this scope."));
         }
 
-        var webhookId = request.Headers["webhook-id"].ToString();
-        if (string.IsNullOrEmpty(webhookId))
+        if (signedAt is null)
         {
             // Hooks authenticated by a shared header may come without a delivery id; such a
             // delivery gets a fresh one, and its retries are absorbed by the idempotent upsert.
@@ -101,24 +105,44 @@ public static class BigCommerceWebhooks
             ? new BigCommerceOrderChanged(options.StoreHash!, entityId, callback.Scope, webhookId, receivedAt)
             : new BigCommerceCustomerChanged(options.StoreHash!, entityId, callback.Scope, webhookId, receivedAt);
         return await ConfirmedPublish.AnswerAsync(
-            publisher, message, Route, webhookId, receiverOptions.Value.PublishTimeout, logger, cancellationToken);
+            publisher, message, Route, webhookId, signedAt, confirmed, receiverOptions.Value.PublishTimeout, logger, cancellationToken);
     }
 
-    static string? Authenticate(byte[] body, IHeaderDictionary headers, BigCommerceWebhookOptions options, BigCommerceSignature signature)
+    /// <summary>
+    /// Null when the callback is authenticated, else why not: as answered, and as logged. The
+    /// shared header's name is as secret as its value, so only the log names it.
+    /// <paramref name="signedAt"/> is when its <c>webhook-id</c> was vouched for: the signed
+    /// timestamp, or the arrival of a delivery with an id and the shared header; null without an id.
+    /// </summary>
+    static (string Answered, string Logged)? Authenticate(
+        byte[] body, IHeaderDictionary headers, BigCommerceWebhookOptions options, BigCommerceSignature signature, DateTimeOffset now,
+        out DateTimeOffset? signedAt)
     {
+        signedAt = null;
+        string? reason;
         if (signature.Verifier.IsConfigured && WebhookSignature.HasSignatureHeaders(headers))
         {
-            return signature.Verifier.Verify(body, headers);
+            reason = signature.Verifier.Verify(body, headers, now, out var timestamp);
+            signedAt = timestamp;
         }
-        if (options.HasSharedHeader && headers.TryGetValue(options.WebhookHeaderName!, out var shared))
+        else if (options.HasSharedHeader && headers.TryGetValue(options.WebhookHeaderName!, out var shared))
         {
-            return WebhookSignature.SharedHeaderMatches(options.WebhookHeaderValue!, shared.ToString())
-                ? null
-                : $"the {options.WebhookHeaderName} header does not match";
+            if (!WebhookSignature.SharedHeaderMatches(options.WebhookHeaderValue!, shared.ToString()))
+            {
+                return ("the credentials do not match", $"the {options.WebhookHeaderName} header does not match");
+            }
+            // Without a signature the delivery id is optional, but one that is sent becomes the message's.
+            var id = headers[WebhookSignature.IdHeader].ToString();
+            reason = id.Length == 0 ? null : WebhookSignature.IdProblem(id);
+            signedAt = id.Length == 0 ? null : now;
         }
-        return signature.Verifier.IsConfigured
-            ? "webhook-id, webhook-timestamp and webhook-signature headers are required"
-            : $"the {options.WebhookHeaderName} header is required";
+        else
+        {
+            reason = signature.Verifier.IsConfigured
+                ? $"the {WebhookSignature.IdHeader}, {WebhookSignature.TimestampHeader} and {WebhookSignature.SignatureHeader} headers are required"
+                : "credentials are required";
+        }
+        return reason is null ? null : (reason, reason);
     }
 
     static IResult Rejected(Rejection rejection) => ConfirmedPublish.Rejected(Route, rejection);

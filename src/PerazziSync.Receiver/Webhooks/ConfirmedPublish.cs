@@ -6,9 +6,14 @@ namespace PerazziSync.Receiver.Webhooks;
 /// <summary>The last step of every route: publish, and answer 200 only once the broker confirmed.</summary>
 static class ConfirmedPublish
 {
+    /// <summary>
+    /// Publishes <paramref name="message"/> and answers 200 once the broker confirmed it. With
+    /// <paramref name="signedAt"/>, the delivery is remembered as confirmed, so its replays are
+    /// answered as duplicates; a delivery answered 503 is never remembered: its retry must publish.
+    /// </summary>
     public static async Task<IResult> AnswerAsync(
-        IPublishEndpoint publisher, object message, string route, string webhookId, TimeSpan timeout, ILogger logger,
-        CancellationToken cancellationToken)
+        IPublishEndpoint publisher, object message, string route, string webhookId, DateTimeOffset? signedAt,
+        ConfirmedDeliveries confirmed, TimeSpan timeout, ILogger logger, CancellationToken cancellationToken)
     {
         var messageId = DeliveryIds.MessageId(route, webhookId);
         using var confirm = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -27,9 +32,25 @@ static class ConfirmedPublish
                 statusCode: StatusCodes.Status503ServiceUnavailable,
                 title: "unavailable");
         }
+        if (signedAt is { } at)
+        {
+            confirmed.Remember(route, webhookId, at);
+        }
         ReceiverLog.Accepted(logger, route, webhookId, messageId);
         Telemetry.WebhooksReceived.Add(1, new("route", route), new("outcome", "accepted"));
         return TypedResults.Ok(new Acknowledgement("accepted", null, messageId));
+    }
+
+    /// <summary>
+    /// The 200 for a delivery already confirmed: nothing is published again. Its message id is
+    /// the one the first delivery was published with.
+    /// </summary>
+    public static IResult Duplicate(string route, string webhookId, ILogger logger)
+    {
+        var messageId = DeliveryIds.MessageId(route, webhookId);
+        ReceiverLog.Duplicate(logger, route, webhookId, messageId);
+        Telemetry.WebhooksReceived.Add(1, new("route", route), new("outcome", "duplicate"));
+        return TypedResults.Ok(new Acknowledgement("duplicate", null, messageId));
     }
 
     public static IResult Rejected(string route, Rejection rejection)

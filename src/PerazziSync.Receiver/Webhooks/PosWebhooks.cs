@@ -22,6 +22,7 @@ public static class PosWebhooks
         HttpRequest request,
         IOptions<ReceiverOptions> receiverOptions,
         PosSignature signature,
+        ConfirmedDeliveries confirmed,
         PosRecordParser parser,
         IPublishEndpoint publisher,
         TimeProvider time,
@@ -34,10 +35,15 @@ public static class PosWebhooks
         {
             return ConfirmedPublish.Rejected(Route, rejection);
         }
-        if (signature.Verifier.Verify(body!, request.Headers) is { } unauthenticated)
+        if (signature.Verifier.Verify(body!, request.Headers, receivedAt, out var signedAt) is { } unauthenticated)
         {
             ReceiverLog.Refused(logger, Route, unauthenticated);
             return ConfirmedPublish.Rejected(Route, new(StatusCodes.Status401Unauthorized, "unauthorized", unauthenticated));
+        }
+        var webhookId = request.Headers[WebhookSignature.IdHeader].ToString();
+        if (confirmed.Contains(Route, webhookId))
+        {
+            return ConfirmedPublish.Duplicate(Route, webhookId, logger);
         }
 
         if (WebhookBody.NotUtf8(body!) is { } notUtf8)
@@ -60,9 +66,8 @@ public static class PosWebhooks
             return ConfirmedPublish.Rejected(Route, new(StatusCodes.Status400BadRequest, "invalid_record", parsed.Error!));
         }
 
-        var webhookId = request.Headers["webhook-id"].ToString();
         return await ConfirmedPublish.AnswerAsync(publisher, new PosServiceRecordReceived(record, webhookId, receivedAt),
-            Route, webhookId, receiverOptions.Value.PublishTimeout, logger, cancellationToken);
+            Route, webhookId, signedAt, confirmed, receiverOptions.Value.PublishTimeout, logger, cancellationToken);
     }
 }
 

@@ -14,6 +14,9 @@ static partial class ReceiverLog
     [LoggerMessage(LogLevel.Error, "{Route} callback {WebhookId} not confirmed by the broker; answered 503")]
     public static partial void NotConfirmed(ILogger logger, Exception exception, string route, string webhookId);
 
+    [LoggerMessage(LogLevel.Debug, "{Route} callback {WebhookId} was confirmed as message {MessageId} before; answered as a duplicate, not published again")]
+    public static partial void Duplicate(ILogger logger, string route, string webhookId, Guid messageId);
+
     [LoggerMessage(LogLevel.Debug, "{Route} callback {WebhookId} accepted as message {MessageId}")]
     public static partial void Accepted(ILogger logger, string route, string webhookId, Guid messageId);
 }

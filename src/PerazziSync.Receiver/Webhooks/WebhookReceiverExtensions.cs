@@ -27,6 +27,7 @@ public static class WebhookReceiverExtensions
             .Validate(o => string.IsNullOrEmpty(o.WebhookSecret) || IsBase64(o.WebhookSecret),
                 "Pos:WebhookSecret must be base64 (optionally prefixed whsec_)");
         builder.Services.AddSingleton<PosSignature>();
+        builder.Services.AddSingleton<ConfirmedDeliveries>();
         builder.Services.AddProblemDetails();
         return builder;
     }
