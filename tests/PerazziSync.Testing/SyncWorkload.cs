@@ -39,7 +39,9 @@ public sealed class SyncWorkload
     /// and <paramref name="orders"/> BigCommerce orders (of customer 11, Jane Doe) with
     /// <paramref name="callbacksPerOrder"/> callbacks each. About one delivery in five is sent
     /// twice with the same webhook-id, as a sender retrying would, or, with
-    /// <paramref name="copies"/>, every delivery that many times. One POS version in five is never
+    /// <paramref name="copies"/>, every delivery that many times, each copy under a webhook-id of
+    /// its own (a sender re-sending the change, a replay), so that every copy reaches the workers
+    /// rather than being answered as a duplicate by the receiver. One POS version in five is never
     /// sent (the first always is). Everything is shuffled with <paramref name="seed"/>.
     /// </summary>
     public static SyncWorkload Create(
@@ -68,7 +70,7 @@ public sealed class SyncWorkload
             }
         }
         var retried = copies > 0
-            ? deliveries.SelectMany(d => Enumerable.Repeat(d, copies - 1)).ToList()
+            ? deliveries.SelectMany(d => Enumerable.Range(1, copies - 1).Select(_ => d with { WebhookId = WebhookId(random) })).ToList()
             : deliveries.Where(_ => random.Next(5) == 0).ToList();
         deliveries.AddRange(retried);
         return new SyncWorkload(deliveries.OrderBy(_ => random.Next()).ToList(), orderIds, finalVersions);
