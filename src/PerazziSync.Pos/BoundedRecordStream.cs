@@ -3,7 +3,7 @@ using System.Buffers;
 namespace PerazziSync.Pos;
 
 /// <summary>A record of an export that the reader refused before parsing it.</summary>
-public sealed record RefusedRecord(long Line, string Reason);
+sealed record RefusedRecord(long Line, string Reason);
 
 /// <summary>
 /// Hands an export to its parser (CsvHelper, or the NDJSON line reader) one record at a time,
