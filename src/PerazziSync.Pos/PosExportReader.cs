@@ -13,7 +13,9 @@ public sealed record PosExportRow(long Line, PosParseResult Result);
 
 /// <summary>
 /// Reads a POS export one row at a time (memory does not grow with the file): CSV with a header
-/// row (RFC 4180, through CsvHelper) or NDJSON, UTF-8 with or without a byte-order mark.
+/// row (RFC 4180, through CsvHelper) or NDJSON, UTF-8 with or without a byte-order mark. A
+/// record longer than <see cref="BoundedRecordStream.Limit"/> is a rejected row, as is the line
+/// that opens a CSV quote never closed.
 /// </summary>
 public static class PosExportReader
 {
@@ -29,10 +31,22 @@ public static class PosExportReader
         };
 
     public static IAsyncEnumerable<PosExportRow> ReadAsync(Stream stream, string format, PosRecordParser parser, CancellationToken cancellationToken) =>
-        format == "csv" ? ReadCsvAsync(stream, parser, cancellationToken) : ReadNdjsonAsync(stream, parser, cancellationToken);
+        format == "csv"
+            ? ReadCsvAsync(new BoundedRecordStream(stream, csv: true), parser, cancellationToken)
+            : ReadNdjsonAsync(new BoundedRecordStream(stream, csv: false), parser, cancellationToken);
+
+    /// <summary>The records refused before <paramref name="line"/>, as rejected rows.</summary>
+    static IEnumerable<PosExportRow> RefusedBefore(BoundedRecordStream records, long line)
+    {
+        while (records.Refused.TryPeek(out var refused) && refused.Line < line)
+        {
+            records.Refused.Dequeue();
+            yield return new PosExportRow(refused.Line, PosParseResult.Reject(null, refused.Reason));
+        }
+    }
 
     static async IAsyncEnumerable<PosExportRow> ReadCsvAsync(
-        Stream stream, PosRecordParser parser, [EnumeratorCancellation] CancellationToken cancellationToken)
+        BoundedRecordStream stream, PosRecordParser parser, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         using var text = new StreamReader(stream, new UTF8Encoding(false, throwOnInvalidBytes: false), detectEncodingFromByteOrderMarks: true, bufferSize: 1 << 16, leaveOpen: true);
         var configuration = new CsvConfiguration(CultureInfo.InvariantCulture)
@@ -54,22 +68,25 @@ public static class PosExportReader
         {
             throw new PosExportException($"the CSV header lacks {string.Join(", ", missing)}");
         }
-        long lastLine = csv.Parser.RawRow;
         // The row as received, as a JSON object of its columns, for raw_payload.
         var json = new ArrayBufferWriter<byte>(1024);
         while (await csv.ReadAsync())
         {
             cancellationToken.ThrowIfCancellationRequested();
-            // A quoted field may span lines: the row starts on the line after the previous row ended.
-            var line = lastLine + 1;
-            lastLine = csv.Parser.RawRow;
-            var fields = csv.Parser.Record ?? [];
-            if (fields.Length != header.Length)
+            // RawRow is the line the row ends on; a quoted field may span lines, and blank lines
+            // (a refused record leaves one) may come before the row.
+            var line = csv.Parser.RawRow - LineBreaksInFields(csv.Parser);
+            foreach (var refused in RefusedBefore(stream, line))
+            {
+                yield return refused;
+            }
+            if (csv.Parser.Count != header.Length)
             {
                 yield return new PosExportRow(line, PosParseResult.Reject(
-                    fields.Length > 0 ? fields[0] : null, $"the row has {fields.Length} fields, the header {header.Length}"));
+                    csv.Parser.Count > 0 ? csv.Parser[0] : null, $"the row has {csv.Parser.Count} fields, the header {header.Length}"));
                 continue;
             }
+            var fields = csv.Parser.Record!;
             var row = new Dictionary<string, string?>(header.Length, StringComparer.Ordinal);
             json.Clear();
             using (var raw = new Utf8JsonWriter(json))
@@ -84,10 +101,31 @@ public static class PosExportReader
             }
             yield return new PosExportRow(line, parser.FromCsv(row, Encoding.UTF8.GetString(json.WrittenSpan)));
         }
+        foreach (var refused in RefusedBefore(stream, long.MaxValue))
+        {
+            yield return refused;
+        }
+    }
+
+    /// <summary>Line breaks inside the row's quoted fields: \r\n, \r and \n count one each, as in CsvHelper.</summary>
+    static int LineBreaksInFields(IParser parser)
+    {
+        var breaks = 0;
+        for (var i = 0; i < parser.Count; i++)
+        {
+            var field = parser[i].AsSpan();
+            for (var at = field.IndexOfAny('\r', '\n'); at >= 0; at = field.IndexOfAny('\r', '\n'))
+            {
+                breaks++;
+                var width = field[at] == '\r' && at + 1 < field.Length && field[at + 1] == '\n' ? 2 : 1;
+                field = field[(at + width)..];
+            }
+        }
+        return breaks;
     }
 
     static async IAsyncEnumerable<PosExportRow> ReadNdjsonAsync(
-        Stream stream, PosRecordParser parser, [EnumeratorCancellation] CancellationToken cancellationToken)
+        BoundedRecordStream stream, PosRecordParser parser, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         using var text = new StreamReader(stream, new UTF8Encoding(false, throwOnInvalidBytes: false), detectEncodingFromByteOrderMarks: true, bufferSize: 1 << 16, leaveOpen: true);
         long line = 0;
@@ -108,10 +146,18 @@ public static class PosExportReader
             {
                 result = PosParseResult.Reject(null, $"not JSON: {e.Message}");
             }
+            foreach (var refused in RefusedBefore(stream, line))
+            {
+                yield return refused;
+            }
             yield return new PosExportRow(line, result);
+        }
+        foreach (var refused in RefusedBefore(stream, long.MaxValue))
+        {
+            yield return refused;
         }
     }
 }
 
-/// <summary>An export that cannot be read at all (unknown format, no usable header).</summary>
-public sealed class PosExportException(string message) : Exception(message);
+/// <summary>An export that cannot be read at all (unknown format, no usable header), or one given up on.</summary>
+public sealed class PosExportException(string message, Exception? innerException = null) : Exception(message, innerException);

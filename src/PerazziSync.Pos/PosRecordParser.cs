@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.InteropServices;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using PerazziSync.Contracts;
@@ -15,6 +16,9 @@ public sealed partial class PosRecordParser(TimeZoneInfo zone)
 
     /// <summary>Far above any Perazzi serial; longer is not a serial number.</summary>
     public const int MaxSerialLength = 100;
+
+    /// <summary>A rejection's reason quotes at most this much of what it refuses.</summary>
+    public const int MaxReasonLength = 500;
 
     static readonly HashSet<string> Statuses = new(StringComparer.Ordinal) { "received", "in_service", "completed" };
 
@@ -37,12 +41,19 @@ public sealed partial class PosRecordParser(TimeZoneInfo zone)
                 error = $"{name} must be a string";
                 return null;
             }
-            return value.GetString();
+            return Decoded(value);
         }
         var id = Text("source_record_id", out var idError);
         if (idError is not null)
         {
             return PosParseResult.Reject(null, idError);
+        }
+        // raw_payload is stored as jsonb: the whole record, extra fields and keys included,
+        // must be something jsonb holds, or the chunk (or the callback's message) that carries
+        // it would fail in the database.
+        if (NotStorable(record) is { } unstorable)
+        {
+            return PosParseResult.Reject(id?.Trim(), $"PostgreSQL cannot store the record: it contains {unstorable}");
         }
         var fields = new Dictionary<string, string?>(StringComparer.Ordinal);
         foreach (var name in new[] { "serial_number", "status", "service_date", "work_summary", "updated_at" })
@@ -68,6 +79,14 @@ public sealed partial class PosRecordParser(TimeZoneInfo zone)
     /// <summary>A record from a CSV row (header → value); attachments are <c>;</c>-separated.</summary>
     public PosParseResult FromCsv(IReadOnlyDictionary<string, string?> row, string raw)
     {
+        foreach (var (column, value) in row)
+        {
+            if ((StorableText.Problem(column) ?? StorableText.Problem(value)) is { } unstorable)
+            {
+                return PosParseResult.Reject(row.GetValueOrDefault("source_record_id")?.Trim(),
+                    $"PostgreSQL cannot store the record: it contains {unstorable}");
+            }
+        }
         var attachments = (row.GetValueOrDefault("attachments") ?? "")
             .Split(';', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
             .ToList();
@@ -77,11 +96,6 @@ public sealed partial class PosRecordParser(TimeZoneInfo zone)
     PosParseResult Build(string? id, IReadOnlyDictionary<string, string?> fields, List<string> attachments, string raw)
     {
         id = id?.Trim();
-        // PostgreSQL stores no NUL character, in text or in jsonb.
-        if (raw.Contains('\0', StringComparison.Ordinal) || raw.Contains("\\u0000", StringComparison.Ordinal))
-        {
-            return PosParseResult.Reject(id, "the record contains a NUL character");
-        }
         // Bytes that are not UTF-8 were decoded as U+FFFD: the record is not the text that was sent,
         // typically a file saved in another encoding.
         if (raw.Contains('\uFFFD', StringComparison.Ordinal)
@@ -96,7 +110,7 @@ public sealed partial class PosRecordParser(TimeZoneInfo zone)
         }
         if (id.Length > MaxIdLength)
         {
-            return PosParseResult.Reject(id[..40] + "…", $"source_record_id is longer than {MaxIdLength} characters");
+            return PosParseResult.Reject(Shorten(id), $"source_record_id is longer than {MaxIdLength} characters");
         }
         var serial = Blank(fields.GetValueOrDefault("serial_number"))?.Trim();
         if (string.IsNullOrEmpty(serial))
@@ -132,6 +146,12 @@ public sealed partial class PosRecordParser(TimeZoneInfo zone)
         {
             return PosParseResult.Reject(id, $"updated_at '{Shorten(updatedText)}' is not an ISO-8601 date-time");
         }
+        // updated_at is the record's version: a date alone would read as midnight and order
+        // the day's versions of a work order arbitrarily.
+        if (!HasTimeOfDay().IsMatch(updatedText.Trim()))
+        {
+            return PosParseResult.Reject(id, $"updated_at '{Shorten(updatedText)}' has no time of day; it is the record's version");
+        }
         return PosParseResult.Accept(new PosServiceRecord(
             id, serial, status, serviceDate, Blank(fields.GetValueOrDefault("work_summary")), attachments, updatedAt, raw));
     }
@@ -155,25 +175,93 @@ public sealed partial class PosRecordParser(TimeZoneInfo zone)
             return null;
         }
         local = DateTime.SpecifyKind(local, DateTimeKind.Unspecified);
-        // A wall-clock time that does not exist (spring forward) is read as the time an hour
-        // later, the way clocks show it; an ambiguous one (fall back) as the earlier of the two.
-        if (zone.IsInvalidTime(local))
+        try
         {
-            local = local.AddHours(1);
+            // A wall-clock time that does not exist (spring forward) is read as the time an hour
+            // later, the way clocks show it; an ambiguous one (fall back) as the earlier of the two.
+            if (zone.IsInvalidTime(local))
+            {
+                local = local.AddHours(1);
+            }
+            var offset = zone.IsAmbiguousTime(local) ? zone.GetAmbiguousTimeOffsets(local).Max() : zone.GetUtcOffset(local);
+            return new DateTimeOffset(local, offset).ToUniversalTime();
         }
-        var offset = zone.IsAmbiguousTime(local) ? zone.GetAmbiguousTimeOffsets(local).Max() : zone.GetUtcOffset(local);
-        return new DateTimeOffset(local, offset).ToUniversalTime();
+        catch (ArgumentOutOfRangeException)
+        {
+            // At the ends of the calendar (0001-01-01T00:00 east of Greenwich) the instant has no
+            // DateTimeOffset.
+            return null;
+        }
+    }
+
+    /// <summary>The string's value; a lone surrogate escape (<c>\ud800</c>) has none.</summary>
+    static string? Decoded(JsonElement value)
+    {
+        try
+        {
+            return value.GetString();
+        }
+        catch (InvalidOperationException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>What in the JSON value jsonb cannot hold, or null.</summary>
+    static string? NotStorable(JsonElement value)
+    {
+        switch (value.ValueKind)
+        {
+            case JsonValueKind.Object:
+                foreach (var property in value.EnumerateObject())
+                {
+                    string name;
+                    try
+                    {
+                        name = property.Name;
+                    }
+                    catch (InvalidOperationException)
+                    {
+                        return "a lone UTF-16 surrogate";
+                    }
+                    if ((StorableText.Problem(name) ?? NotStorable(property.Value)) is { } problem)
+                    {
+                        return problem;
+                    }
+                }
+                return null;
+            case JsonValueKind.Array:
+                foreach (var item in value.EnumerateArray())
+                {
+                    if (NotStorable(item) is { } problem)
+                    {
+                        return problem;
+                    }
+                }
+                return null;
+            case JsonValueKind.String:
+                return Decoded(value) is { } text ? StorableText.Problem(text) : "a lone UTF-16 surrogate";
+            case JsonValueKind.Number:
+                return JsonbNumber.Fits(JsonMarshal.GetRawUtf8Value(value))
+                    ? null
+                    : $"the number {Shorten(value.GetRawText())}, too large or too precise for a numeric";
+            default:
+                return null;
+        }
     }
 
     static string? Blank(string? value) => string.IsNullOrWhiteSpace(value) ? null : value;
 
-    static string Shorten(string value) => value.Length <= 40 ? value : value[..40] + "…";
+    static string Shorten(string value) => StorableText.Of(value, 41)!;
 
     [GeneratedRegex(@"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,7})?)?)?(Z|[+-]\d{2}:?\d{2})?$")]
     private static partial Regex IsoDateTime();
 
     [GeneratedRegex(@"(Z|[+-]\d{2}:?\d{2})$")]
     private static partial Regex HasOffset();
+
+    [GeneratedRegex(@"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")]
+    private static partial Regex HasTimeOfDay();
 }
 
 /// <summary>A usable record, or the reason a record cannot be used.</summary>
@@ -181,5 +269,10 @@ public sealed record PosParseResult(PosServiceRecord? Record, string? SourceReco
 {
     public static PosParseResult Accept(PosServiceRecord record) => new(record, record.SourceRecordId, null);
 
-    public static PosParseResult Reject(string? sourceRecordId, string error) => new(null, sourceRecordId, error);
+    /// <summary>
+    /// A refusal. Both id and reason quote input, so both are made storable here: whatever the
+    /// record held, its rejection can be recorded.
+    /// </summary>
+    public static PosParseResult Reject(string? sourceRecordId, string error) =>
+        new(null, StorableText.Of(sourceRecordId, PosRecordParser.MaxIdLength), StorableText.Of(error, PosRecordParser.MaxReasonLength));
 }

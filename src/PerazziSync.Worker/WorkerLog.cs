@@ -20,8 +20,14 @@ static partial class WorkerLog
     [LoggerMessage(LogLevel.Information, "POS export {FileName} imported: {Applied} applied, {Parked} parked, {Rejected} rejected")]
     public static partial void PosFileImported(ILogger logger, string fileName, long applied, long parked, long rejected);
 
-    [LoggerMessage(LogLevel.Warning, "POS export {FileName} cannot be read: {Reason}; moved to failed/")]
+    [LoggerMessage(LogLevel.Warning, "POS export {FileName} failed: {Reason}; moved to failed/")]
     public static partial void PosFileFailed(ILogger logger, string fileName, string reason);
+
+    [LoggerMessage(LogLevel.Warning, "POS export {FileName}: an import attempt failed; it is tried again at the next poll, at most {MaxAttempts} attempts without progress")]
+    public static partial void PosFileAttemptFailed(ILogger logger, Exception exception, string fileName, int maxAttempts);
+
+    [LoggerMessage(LogLevel.Warning, "POS export {FileName} waits for the database ({Reason}); the poll ends here")]
+    public static partial void PosFileWaiting(ILogger logger, string fileName, string reason);
 
     [LoggerMessage(LogLevel.Information, "Re-attempting {Count} parked BigCommerce events")]
     public static partial void ParkedRetried(ILogger logger, int count);

@@ -57,6 +57,69 @@ public sealed class PosDropFolderTests : IAsyncLifetime
         Assert.True(File.Exists(Path.Combine(_folder, "processed", "growing.csv")));
     }
 
+    /// <summary>Waits for a file to appear, failing with what it waited for.</summary>
+    async Task WaitForFileAsync(string path, TimeSpan timeout)
+    {
+        var there = await ProductUnderTest.EventuallyAsync(() => Task.FromResult(File.Exists(path)), exists => exists, timeout);
+        Assert.True(there, $"waited {timeout.TotalSeconds:0} s for {path}\n{_product.Logs()}");
+    }
+
+    [Fact]
+    public async Task A_file_whose_import_keeps_failing_goes_to_failed_after_three_attempts_while_later_files_are_imported()
+    {
+        await using var connection = await _product.OpenDatabaseAsync();
+        // A fault that is not a bad row and not the database being away: every attempt at the file fails.
+        await connection.ExecuteAsync("""
+            create function public.refuse_stuck() returns trigger language plpgsql as $$
+            begin
+              if new.source_record_id like 'WO-STUCK-%' then
+                raise exception 'service_events refuses %', new.source_record_id;
+              end if;
+              return new;
+            end $$;
+            create trigger refuse_stuck before insert on service_events for each row execute function public.refuse_stuck();
+            """);
+        var stuck = Path.Combine(_folder, ".stuck.csv.part");
+        await File.WriteAllLinesAsync(stuck, [Header, Row("WO-STUCK", 1), Row("WO-S-OK", 2)]);
+        File.Move(stuck, Path.Combine(_folder, "stuck.csv"));
+        await WaitForFileAsync(Path.Combine(_folder, "processing", "stuck.csv"), TimeSpan.FromSeconds(30));
+
+        var later = Path.Combine(_folder, ".later.csv.part");
+        await File.WriteAllLinesAsync(later, [Header, .. Enumerable.Range(0, 20).Select(i => Row("WO-LATER", i))]);
+        File.Move(later, Path.Combine(_folder, "later.csv"));
+
+        await WaitForFileAsync(Path.Combine(_folder, "processed", "later.csv"), TimeSpan.FromSeconds(30));
+        Assert.Equal(20, await connection.ExecuteScalarAsync<long>("select count(*) from service_events where source_record_id like 'WO-LATER-%'"));
+        await WaitForFileAsync(Path.Combine(_folder, "failed", "stuck.csv.error.txt"), TimeSpan.FromSeconds(30));
+        Assert.True(File.Exists(Path.Combine(_folder, "failed", "stuck.csv")));
+        Assert.False(File.Exists(Path.Combine(_folder, "processing", "stuck.csv")));
+        var error = await File.ReadAllTextAsync(Path.Combine(_folder, "failed", "stuck.csv.error.txt"));
+        Assert.Contains("3 attempts", error, StringComparison.Ordinal);
+        Assert.Contains("service_events refuses WO-STUCK-0000001", error, StringComparison.Ordinal);
+        Assert.Equal((3, "failed"), await connection.QuerySingleAsync<(int, string)>(
+            "select attempts, status from perazzi_sync.pos_imports where file_name = 'stuck.csv'"));
+        Assert.Equal(0, await connection.ExecuteScalarAsync<long>("select count(*) from service_events where source_record_id like 'WO-S%'"));
+    }
+
+    [Fact]
+    public async Task A_file_that_cannot_be_read_goes_to_failed_at_once_and_the_files_after_it_are_imported()
+    {
+        // Reading a process's own memory at offset 0 fails with EIO: a file whose bytes cannot be
+        // read even by root, who reads past any permission bits.
+        File.CreateSymbolicLink(Path.Combine(_folder, "unreadable.csv"), "/proc/self/mem");
+        await WaitForFileAsync(Path.Combine(_folder, "failed", "unreadable.csv.error.txt"), TimeSpan.FromSeconds(30));
+        var later = Path.Combine(_folder, ".later.csv.part");
+        await File.WriteAllLinesAsync(later, [Header, .. Enumerable.Range(0, 5).Select(i => Row("WO-AFTER", i))]);
+        File.Move(later, Path.Combine(_folder, "later.csv"));
+
+        await WaitForFileAsync(Path.Combine(_folder, "processed", "later.csv"), TimeSpan.FromSeconds(30));
+        await using var connection = await _product.OpenDatabaseAsync();
+        Assert.Equal(5, await connection.ExecuteScalarAsync<long>("select count(*) from service_events where source_record_id like 'WO-AFTER-%'"));
+        Assert.Contains("cannot be read", await File.ReadAllTextAsync(Path.Combine(_folder, "failed", "unreadable.csv.error.txt")), StringComparison.Ordinal);
+        Assert.True(File.Exists(Path.Combine(_folder, "failed", "unreadable.csv")));
+        Assert.Empty(Directory.EnumerateFileSystemEntries(Path.Combine(_folder, "processing")));
+    }
+
     [Fact]
     public async Task Killing_the_worker_mid_import_and_starting_another_applies_every_row_exactly_once()
     {

@@ -73,6 +73,38 @@ public sealed class PosSyncTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Callbacks_postgresql_could_not_store_or_without_a_time_of_day_in_updated_at_are_refused_and_nothing_is_published()
+    {
+        var probe = await _product.Broker.ProbeAsync<PosServiceRecordReceived>();
+        var callback = Callback().TrimEnd().TrimEnd('}');
+        var bodies = new Dictionary<string, string>
+        {
+            ["NUL"] = callback + ",\"note\":\"a\\u0000b\"}",
+            ["NUL in a key"] = callback + ",\"n\\u0000te\":1}",
+            ["lone surrogate"] = callback + ",\"note\":\"\\ud800\"}",
+            ["lone surrogate in a key"] = callback + ",\"\\udc00\":1}",
+            ["huge number"] = callback + ",\"weight\":1e999999}",
+            ["date-only updated_at"] = Callback().Replace("\"2026-03-15T09:00:00+01:00\"", "\"2026-03-15\"", StringComparison.Ordinal),
+        };
+
+        var responses = new Dictionary<string, (HttpStatusCode Status, string Body)>();
+        foreach (var (kind, body) in bodies)
+        {
+            using var response = await _product.PosWebhooks.SendAsync(body);
+            responses[kind] = (response.StatusCode, await response.Content.ReadAsStringAsync());
+        }
+
+        Assert.All(responses, r => Assert.True(r.Value.Status == HttpStatusCode.BadRequest, $"{r.Key}: {r.Value.Status} {r.Value.Body}"));
+        Assert.Contains("NUL", responses["NUL"].Body, StringComparison.Ordinal);
+        Assert.Contains("NUL", responses["NUL in a key"].Body, StringComparison.Ordinal);
+        Assert.Contains("surrogate", responses["lone surrogate"].Body, StringComparison.Ordinal);
+        Assert.Contains("surrogate", responses["lone surrogate in a key"].Body, StringComparison.Ordinal);
+        Assert.Contains("1e999999", responses["huge number"].Body, StringComparison.Ordinal);
+        Assert.Contains("time of day", responses["date-only updated_at"].Body, StringComparison.Ordinal);
+        Assert.Empty(await _product.Broker.DrainAsync(probe));
+    }
+
+    [Fact]
     public async Task Parked_records_appear_under_their_owner_once_the_asset_is_registered_and_verified()
     {
         await using var connection = await _product.OpenDatabaseAsync();

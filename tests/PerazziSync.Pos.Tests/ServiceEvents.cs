@@ -38,6 +38,14 @@ static class ServiceEvents
             from perazzi_sync.pos_imports where file_name = @FileName
             """, new { FileName = fileName });
 
+    public static async Task<List<(long Line, string? SourceRecordId, string Reason)>> RejectionsWithIdsAsync(NpgsqlConnection connection, string fileName) =>
+        (await connection.QueryAsync<(long, string?, string)>(
+            """
+            select r.line, r.source_record_id, r.reason from perazzi_sync.pos_import_rejections r
+            join perazzi_sync.pos_imports i on i.id = r.import_id
+            where i.file_name = @FileName order by r.line
+            """, new { FileName = fileName })).AsList();
+
     public static async Task<List<(long Line, string Reason)>> RejectionsAsync(NpgsqlConnection connection, string fileName) =>
         (await connection.QueryAsync<(long, string)>(
             """

@@ -68,6 +68,45 @@ static class BadInputs
         }
     }
 
+    /// <summary>
+    /// An NDJSON export line (no line break in it) that is valid JSON, or nearly, but no record
+    /// PostgreSQL can store or use: NUL, lone surrogates, numbers beyond numeric, a version
+    /// without a time of day.
+    /// </summary>
+    public static (string Kind, byte[] Line) UnstorableNdjson(int i, Random random)
+    {
+        var valid = ValidPos(i);
+        var open = valid[..^1];
+        return (i % 9) switch
+        {
+            0 => ("escaped NUL in the id", Utf8(valid.Replace("WO-FZ-", "WO-FZ-\\u0000", StringComparison.Ordinal))),
+            1 => ("raw NUL in a value", Utf8(valid.Replace("Barrel regulation", "Barrel\0regulation", StringComparison.Ordinal))),
+            2 => ("escaped NUL in a key", Utf8(open + ",\"tech\\u0000nician\":\"x\"}")),
+            3 => ("escaped NUL in the summary", Utf8(valid.Replace("Barrel regulation", "Barrel\\u0000regulation", StringComparison.Ordinal))),
+            4 => ("lone high surrogate", Utf8(open + string.Create(CultureInfo.InvariantCulture, $",\"note\":\"\\u{random.Next(0xD800, 0xDC00):x4}!\"}}"))),
+            5 => ("lone low surrogate in a key", Utf8(open + string.Create(CultureInfo.InvariantCulture, $",\"\\u{random.Next(0xDC00, 0xE000):x4}\":1}}"))),
+            6 => ("surrogate escape as the id", Utf8(valid.Replace("WO-FZ-", "\\udfffWO-FZ-", StringComparison.Ordinal))),
+            7 => ("number beyond numeric", Utf8(open + string.Create(CultureInfo.InvariantCulture,
+                $",\"weight\":{(random.Next(2) == 0 ? "" : "-")}1e{(random.Next(2) == 0 ? "" : "-")}{random.Next(131_073, 999_999)}}}"))),
+            _ => ("updated_at without a time of day", Utf8(WithUpdatedAt(valid, "2026-03-15"))),
+        };
+    }
+
+    /// <summary>An NDJSON line longer than the 1 MiB limit of a record.</summary>
+    public static byte[] OverlongNdjson(int i)
+    {
+        var node = JsonNode.Parse(ValidPos(i))!.AsObject();
+        node["work_summary"] = new string('w', (1 << 20) + 1_000);
+        return Utf8(node.ToJsonString());
+    }
+
+    static string WithUpdatedAt(string valid, string updatedAt)
+    {
+        var node = JsonNode.Parse(valid)!.AsObject();
+        node["updated_at"] = updatedAt;
+        return node.ToJsonString();
+    }
+
     static byte[] Utf8(string text) => Encoding.UTF8.GetBytes(text);
 
     static byte[] Garble(byte[] body, Random random)

@@ -76,13 +76,15 @@ public sealed class FuzzTests(ITestOutputHelper output)
         {
             var random = new Random(3);
             var expectedGood = new HashSet<string>(StringComparer.Ordinal);
+            var expectedBad = new Dictionary<string, List<BadLine>>(StringComparer.Ordinal);
             long badLines = 0, refusedFiles = 0, rejected = 0;
             for (var f = 0; f < 24; f++)
             {
                 var ndjson = f % 2 == 0;
                 var path = Path.Combine(folder.FullName, string.Create(CultureInfo.InvariantCulture, $"fuzz-{f:D2}.{(ndjson ? "ndjson" : "csv")}"));
                 var (good, bad) = ndjson ? WriteNdjson(path, f, random) : WriteCsv(path, f, random);
-                badLines += bad;
+                badLines += bad.Count;
+                expectedBad[Path.GetFileName(path)] = bad;
                 try
                 {
                     var outcome = (await importer.ImportAsync(path, null, CancellationToken.None))!;
@@ -120,6 +122,18 @@ public sealed class FuzzTests(ITestOutputHelper output)
                 $"{refusedFiles} files refused whole, {written.Count} good records applied");
             Assert.True(expectedGood.SetEquals(written), "applied but bad: " + string.Join(", ", written.Except(expectedGood).Take(8)) + "; good but missing: " + string.Join(", ", expectedGood.Except(written).Take(8)));
             Assert.Equal(badLines, rejected);
+            // Each bad line is a rejection of its own line, with a reason.
+            var rejections = (await connection.QueryAsync<(string File, long Line, string Reason)>("""
+                select i.file_name, r.line, r.reason from perazzi_sync.pos_import_rejections r
+                join perazzi_sync.pos_imports i on i.id = r.import_id where i.file_name like 'fuzz-%'
+                """)).ToLookup(r => r.File, r => (r.Line, r.Reason));
+            foreach (var (file, bad) in expectedBad)
+            {
+                Assert.Equal(bad.Select(b => b.Line).Order(), rejections[file].Select(r => r.Line).Order());
+                Assert.All(rejections[file], r => Assert.False(string.IsNullOrWhiteSpace(r.Reason)));
+            }
+            output.WriteLine(string.Join('\n', expectedBad.Values.SelectMany(b => b).GroupBy(b => b.Kind).OrderBy(g => g.Key)
+                .Select(g => $"{g.Key,-40} x{g.Count()}")));
         }
         finally
         {
@@ -127,10 +141,13 @@ public sealed class FuzzTests(ITestOutputHelper output)
         }
     }
 
-    static (List<string> Good, long Bad) WriteNdjson(string path, int file, Random random)
+    /// <summary>A bad line of a generated export: its line number and what is wrong with it.</summary>
+    sealed record BadLine(long Line, string Kind);
+
+    static (List<string> Good, List<BadLine> Bad) WriteNdjson(string path, int file, Random random)
     {
         var good = new List<string>();
-        long bad = 0;
+        var bad = new List<BadLine>();
         using var stream = File.Create(path);
         for (var line = 0; line < 250; line++)
         {
@@ -141,12 +158,23 @@ public sealed class FuzzTests(ITestOutputHelper output)
                 content = Encoding.UTF8.GetBytes(BadInputs.ValidPos(0).Replace("WO-FZ-00000", id, StringComparison.Ordinal));
                 good.Add(id);
             }
+            else if (line == 1)
+            {
+                content = BadInputs.OverlongNdjson(line);
+                bad.Add(new BadLine(line + 1, "line over 1 MiB"));
+            }
+            else if (line / 6 % 2 == 1)
+            {
+                var (kind, unstorable) = BadInputs.UnstorableNdjson(file * 1_000 + line, random);
+                content = unstorable;
+                bad.Add(new BadLine(line + 1, kind));
+            }
             else
             {
                 var request = BadInputs.For(pos: true, 12, seed: file * 1_000 + line).ElementAt(line % 6);
                 // One line per record: a bad record must not spill into the next line.
                 content = request.Body.Select(b => b is (byte)'\n' or (byte)'\r' ? (byte)' ' : b).ToArray();
-                bad++;
+                bad.Add(new BadLine(line + 1, request.Kind));
             }
             stream.Write(content);
             stream.WriteByte((byte)'\n');
@@ -154,10 +182,10 @@ public sealed class FuzzTests(ITestOutputHelper output)
         return (good, bad);
     }
 
-    static (List<string> Good, long Bad) WriteCsv(string path, int file, Random random)
+    static (List<string> Good, List<BadLine> Bad) WriteCsv(string path, int file, Random random)
     {
         var good = new List<string>();
-        long bad = 0;
+        var bad = new List<BadLine>();
         var text = new StringBuilder("source_record_id,serial_number,status,service_date,work_summary,attachments,updated_at\n");
         for (var line = 0; line < 250; line++)
         {
@@ -168,25 +196,46 @@ public sealed class FuzzTests(ITestOutputHelper output)
                 good.Add(id);
                 continue;
             }
-            bad++;
-            text.Append((line % 7) switch
+            var (kind, row) = line switch
             {
-                0 => $"{id},HT-009871,completed,2026-03-14,\"stray \"quote\" inside\",,2026-03-15T09:00:00+01:00,extra\n",
-                1 => $"{id},HT-009871,exploded,2026-03-14T16:00:00+01:00,ok,,2026-03-15T09:00:00+01:00\n",
-                2 => $"{id},HT-009871,completed,2026-03-14T16:00:00+01:00,ok,,not a time\n",
-                3 => $"{id},,completed,2026-03-14T16:00:00+01:00,ok,,2026-03-15T09:00:00+01:00\n",
-                4 => $"{new string('W', 300)},HT-009871,completed,,ok,,2026-03-15T09:00:00+01:00\n",
-                5 => $"{id},HT-009871\n",
-                _ => $"{id},HT-009871,completed,2026-03-14T16:00:00+01:00,bad \uFFFD byte,,2026-03-15T09:00:00+01:00\n",
-            });
+                1 => ("field over 1 MiB", $"{id},HT-009871,completed,,\"{new string('x', (1 << 20) + 1_000)}\",,2026-03-15T09:00:00+01:00\n"),
+                2 => ("line of commas over 1 MiB", id + new string(',', (1 << 20) + 1_000) + "\n"),
+                _ => (line % 11) switch
+                {
+                    0 => ("stray quote, extra field", $"{id},HT-009871,completed,2026-03-14,\"stray \"quote\" inside\",,2026-03-15T09:00:00+01:00,extra\n"),
+                    1 => ("bad status", $"{id},HT-009871,exploded,2026-03-14T16:00:00+01:00,ok,,2026-03-15T09:00:00+01:00\n"),
+                    2 => ("bad updated_at", $"{id},HT-009871,completed,2026-03-14T16:00:00+01:00,ok,,not a time\n"),
+                    3 => ("no serial", $"{id},,completed,2026-03-14T16:00:00+01:00,ok,,2026-03-15T09:00:00+01:00\n"),
+                    4 => ("id over 200 characters", $"{new string('W', 300)},HT-009871,completed,,ok,,2026-03-15T09:00:00+01:00\n"),
+                    5 => ("too few fields", $"{id},HT-009871\n"),
+                    6 => ("raw NUL in the id", $"{id}\0,HT-009871,completed,2026-03-14T16:00:00+01:00,ok,,2026-03-15T09:00:00+01:00\n"),
+                    7 => ("raw NUL in the summary", $"{id},HT-009871,completed,2026-03-14T16:00:00+01:00,\"Regulated\0\",,2026-03-15T09:00:00+01:00\n"),
+                    8 => ("encoded lone surrogate", $"{id},HT-009871,completed,2026-03-14T16:00:00+01:00,bad \uE000 bytes,,2026-03-15T09:00:00+01:00\n"),
+                    9 => ("updated_at without a time of day", $"{id},HT-009871,completed,2026-03-14T16:00:00+01:00,ok,,2026-03-15\n"),
+                    _ => ("invalid UTF-8", $"{id},HT-009871,completed,2026-03-14T16:00:00+01:00,bad \uFFFD byte,,2026-03-15T09:00:00+01:00\n"),
+                },
+            };
+            text.Append(row);
+            bad.Add(new BadLine(line + 2, kind));
         }
-        var bytes = Encoding.UTF8.GetBytes(text.ToString());
-        // The U+FFFD stands for a byte that is not UTF-8 at all: put one there.
-        File.WriteAllBytes(path, ReplaceReplacementCharacter(bytes, random));
+        // A quote never closed: it costs its own line, and the lines after it (no quote in them) are read.
+        text.Append(CultureInfo.InvariantCulture, $"WO-FZ-{file:D2}-OPEN,HT-009871,completed,,\"never closed,,2026-03-15T09:00:00+01:00\n");
+        bad.Add(new BadLine(252, "unclosed quote"));
+        for (var after = 0; after < 3; after++)
+        {
+            var id = string.Create(CultureInfo.InvariantCulture, $"WO-FZ-{file:D2}-END-{after}");
+            text.Append(CultureInfo.InvariantCulture, $"{id},HT-009871,completed,2026-03-14T16:00:00+01:00,Regulated,,2026-03-15T09:00:00+01:00\n");
+            good.Add(id);
+        }
+        File.WriteAllBytes(path, WithBrokenBytes(Encoding.UTF8.GetBytes(text.ToString()), random));
         return (good, bad);
     }
 
-    static byte[] ReplaceReplacementCharacter(byte[] bytes, Random random)
+    /// <summary>
+    /// Each U+FFFD becomes a byte that is not UTF-8 at all, each U+E000 the UTF-8 form of a lone
+    /// surrogate (ED A0 80), which no UTF-8 decoder accepts either.
+    /// </summary>
+    static byte[] WithBrokenBytes(byte[] bytes, Random random)
     {
         var result = new List<byte>(bytes.Length);
         for (var i = 0; i < bytes.Length; i++)
@@ -194,6 +243,11 @@ public sealed class FuzzTests(ITestOutputHelper output)
             if (i + 2 < bytes.Length && bytes[i] == 0xEF && bytes[i + 1] == 0xBF && bytes[i + 2] == 0xBD)
             {
                 result.Add(random.Next(2) == 0 ? (byte)0xFF : (byte)0xC3);
+                i += 2;
+            }
+            else if (i + 2 < bytes.Length && bytes[i] == 0xEE && bytes[i + 1] == 0x80 && bytes[i + 2] == 0x80)
+            {
+                result.AddRange([0xED, 0xA0, 0x80]);
                 i += 2;
             }
             else

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using Microsoft.Extensions.Options;
 using Npgsql;
 using PerazziSync.Pos;
+using PerazziSync.Worker.Sync;
 using Quartz;
 
 namespace PerazziSync.Worker.Pos;
@@ -14,6 +15,13 @@ namespace PerazziSync.Worker.Pos;
 /// to <c>processed/</c> or, with a <c>.error.txt</c> beside it, to <c>failed/</c>. A file left in
 /// <c>processing/</c> by a stopped worker is resumed where its import stopped.
 /// </summary>
+/// <remarks>
+/// One file never holds up the others: a file that cannot be read goes to <c>failed/</c> at
+/// once, one whose import fails for another reason is tried again at the next polls and given up
+/// after <see cref="MaxAttempts"/> attempts without progress (counted in the database, so a
+/// worker that dies on it counts too), and the files after it are imported meanwhile. Only an
+/// unreachable database ends a poll early: every file would fail the same way.
+/// </remarks>
 [DisallowConcurrentExecution]
 public sealed class PosDropFolderJob(
     NpgsqlDataSource database,
@@ -23,6 +31,8 @@ public sealed class PosDropFolderJob(
     ILogger<PosDropFolderJob> logger) : IJob
 {
     public static readonly JobKey Key = new("pos-drop-folder");
+
+    public const int MaxAttempts = 3;
 
     static readonly string[] Formats = [".csv", ".ndjson", ".jsonl"];
 
@@ -36,9 +46,12 @@ public sealed class PosDropFolderJob(
         var processing = Directory.CreateDirectory(Path.Combine(root, "processing")).FullName;
         var importer = new PosImporter(database, parser, settings.ImportChunkSize);
 
-        foreach (var left in Directory.EnumerateFiles(processing).Where(IsExport))
+        foreach (var left in Directory.EnumerateFiles(processing).Where(IsExport).ToList())
         {
-            await ImportAsync(importer, root, left, cancellationToken);
+            if (!await ImportAsync(importer, root, left, cancellationToken))
+            {
+                return;
+            }
         }
         foreach (var candidate in Directory.EnumerateFiles(root).Where(IsExport).ToList())
         {
@@ -57,7 +70,10 @@ public sealed class PosDropFolderJob(
                 continue;
             }
             Seen.TryRemove(candidate, out _);
-            await ImportAsync(importer, root, claimed, cancellationToken);
+            if (!await ImportAsync(importer, root, claimed, cancellationToken))
+            {
+                return;
+            }
         }
     }
 
@@ -74,31 +90,56 @@ public sealed class PosDropFolderJob(
         return before == now && time.GetUtcNow().UtcDateTime - file.LastWriteTimeUtc >= settleTime;
     }
 
-    async Task ImportAsync(PosImporter importer, string root, string path, CancellationToken cancellationToken)
+    /// <summary>Imports one claimed file; false when the database is unreachable and the poll should end.</summary>
+    async Task<bool> ImportAsync(PosImporter importer, string root, string path, CancellationToken cancellationToken)
     {
-        string destination;
+        var name = Path.GetFileName(path);
+        string? failure = null;
         try
         {
-            var outcome = await importer.ImportAsync(path, progress: null, cancellationToken, waitIfBusy: false);
+            var outcome = await importer.ImportAsync(path, progress: null, cancellationToken, waitIfBusy: false, MaxAttempts);
             if (outcome is null)
             {
                 // Another worker is importing this content right now.
-                return;
+                return true;
             }
-            WorkerLog.PosFileImported(logger, Path.GetFileName(path), outcome.Applied, outcome.Parked, outcome.Rejected);
-            destination = "processed";
+            WorkerLog.PosFileImported(logger, name, outcome.Applied, outcome.Parked, outcome.Rejected);
         }
         catch (PosExportException e)
         {
-            WorkerLog.PosFileFailed(logger, Path.GetFileName(path), e.Message);
-            await File.WriteAllTextAsync(Path.Combine(Directory.CreateDirectory(Path.Combine(root, "failed")).FullName,
-                Path.GetFileName(path) + ".error.txt"), e.Message, cancellationToken);
-            destination = "failed";
+            failure = e.Message;
         }
-        catch (FileNotFoundException)
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
         {
-            return;
+            // A worker that resumed the same file moved it already.
+            return true;
         }
+        catch (Exception e) when (e is UnauthorizedAccessException or IOException)
+        {
+            failure = $"the file cannot be read: {e.Message}";
+        }
+        catch (Exception e) when (TransientFaults.Is(e))
+        {
+            WorkerLog.PosFileWaiting(logger, name, e.Message);
+            return false;
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            WorkerLog.PosFileAttemptFailed(logger, e, name, MaxAttempts);
+            return true;
+        }
+        if (failure is not null)
+        {
+            WorkerLog.PosFileFailed(logger, name, failure);
+            await File.WriteAllTextAsync(Path.Combine(Directory.CreateDirectory(Path.Combine(root, "failed")).FullName,
+                name + ".error.txt"), failure, cancellationToken);
+        }
+        Move(root, path, failure is null ? "processed" : "failed");
+        return true;
+    }
+
+    void Move(string root, string path, string destination)
+    {
         var folder = Directory.CreateDirectory(Path.Combine(root, destination)).FullName;
         var target = Path.Combine(folder, Path.GetFileName(path));
         if (File.Exists(target))
