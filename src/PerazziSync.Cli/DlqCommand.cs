@@ -120,7 +120,7 @@ static class DlqCommand
     {
         var selection = new Selection();
         var dryRun = new Option<bool>("--dry-run") { Description = "Show what would be replayed; move nothing" };
-        var operatorName = OperatorOption();
+        var operatorName = OperatorAudit.Option();
         var command = new Command("replay",
             "Send the selected dead letters back to their input queue with their message id and headers (minus the fault headers). " +
             "Each leaves the dead-letter queue only after the broker confirmed it and its audit row (dlq.replay) is written.");
@@ -152,7 +152,7 @@ static class DlqCommand
     {
         var selection = new Selection();
         var yes = new Option<bool>("--yes") { Description = "Do not ask for confirmation (required when not at a terminal)" };
-        var operatorName = OperatorOption();
+        var operatorName = OperatorAudit.Option();
         var command = new Command("purge",
             "Delete the selected dead letters for good, after confirmation. Each gets an audit row (dlq.purge) that keeps its body.");
         selection.AddTo(command);
@@ -194,9 +194,6 @@ static class DlqCommand
         return command;
     }
 
-    static Option<string?> OperatorOption() =>
-        new("--as") { Description = "Operator name for the audit log; default: $PERAZZISYNC_OPERATOR, else the login name" };
-
     static async Task<int> MoveAsync(
         ParseResult parseResult, Option<string?> operatorName, DeadLetterQueues queues, IAnsiConsole console,
         IReadOnlyList<string> sources, Func<DeadLetterMoves, string, IProgress<ScanProgress>, Task<MoveOutcome>> move,
@@ -211,9 +208,7 @@ static class DlqCommand
         await using var database = NpgsqlDataSource.Create(connectionString);
         // The audit log must be writable before anything moves.
         await (await database.OpenConnectionAsync(cancellationToken)).DisposeAsync();
-        var who = parseResult.GetValue(operatorName)
-            ?? Environment.GetEnvironmentVariable("PERAZZISYNC_OPERATOR")
-            ?? Environment.UserName;
+        var who = OperatorAudit.From(parseResult, operatorName);
         var moves = new DeadLetterMoves(queues, new DeadLetterAudit(database, who));
         var outcomes = new List<MoveOutcome>();
         try
@@ -241,7 +236,7 @@ static class DlqCommand
                 Number(outcome.Scanned), Number(outcome.Selected), Number(outcome.Moved));
         }
         console.Write(table);
-        console.WriteLine($"{outcomes.Sum(o => o.Moved)} message(s) {verb} by {who}; each has an audit_log row.");
+        console.WriteLine($"{outcomes.Sum(o => o.Moved)} message(s) {verb} by {who.Claimed}; each has an audit_log row.");
         return 0;
     }
 

@@ -1,4 +1,5 @@
 using Dapper;
+using Npgsql;
 using PerazziSync.Testing;
 using Xunit;
 
@@ -143,6 +144,34 @@ public sealed class DeadLetterTests : IAsyncLifetime
             "select metadata->'body'->'message'->'record'->>'sourceRecordId' from audit_log where action = 'dlq.purge' order by 1")).ToList();
         Assert.Equal(["WO-D-0", "WO-D-2", "WO-D-4"], kept);
     }
+    [Fact]
+    public async Task Replay_and_purge_record_the_claimed_operator_beside_the_os_user_host_and_database_login()
+    {
+        var letters = Six();
+        await _broker.DeadLetterAsync(ErrorQueue, letters);
+
+        var replay = await HostProcess.RunAsync("PerazziSync.Cli",
+            new Dictionary<string, string>(_cli.Environment) { ["PERAZZISYNC_OPERATOR"] = "ops.scapegoat" },
+            "dlq", "replay", "--id", letters[0].MessageId.ToString());
+        var purge = await _cli.RunAsync("dlq", "purge", "--id", letters[1].MessageId.ToString(), "--yes", "--as", "ops.someone-else");
+
+        Assert.True(replay.ExitCode == 0, replay.Output);
+        Assert.True(purge.ExitCode == 0, purge.Output);
+        // The rows are written after a switch to service_role: the login must still show.
+        var login = new NpgsqlConnectionStringBuilder(_database.ConnectionString).Username;
+        await using var connection = await _database.OpenAsync();
+        var audit = (await connection.QueryAsync<(string Action, string ObjectId, string Operator, string OsUser, string Host, string DbUser)>("""
+            select action, object_id, metadata->>'operator', metadata->>'os_user', metadata->>'host', metadata->>'db_session_user'
+            from audit_log where actor_role = 'operator' order by action
+            """)).ToList();
+        Assert.Equal(
+            [
+                ("dlq.purge", letters[1].MessageId.ToString(), "ops.someone-else", Environment.UserName, Environment.MachineName, login!),
+                ("dlq.replay", letters[0].MessageId.ToString(), "ops.scapegoat", Environment.UserName, Environment.MachineName, login!),
+            ],
+            audit);
+    }
+
     [Fact]
     public async Task An_unknown_queue_or_an_unreachable_broker_is_a_clear_error_without_the_password()
     {
