@@ -161,35 +161,48 @@ static class DlqCommand
         command.SetAction((parseResult, cancellationToken) => WithBrokerAsync(parseResult, selection.Queue, async (queues, counts, console) =>
         {
             var filter = selection.Filter(parseResult);
-            var sources = counts.Where(c => c.Messages > 0).Select(c => c.Queue).ToList();
-            var selected = await BrowseAsync(queues, sources, filter, cancellationToken);
-            if (selected.Count == 0)
+            // The selected deliveries stay fetched and unacknowledged across the question, and
+            // exactly those are deleted: a message dead-lettered meanwhile, even one with the
+            // same message id, is not in them and stays.
+            var held = new Dictionary<string, HeldDeadLetters>();
+            try
             {
-                console.WriteLine("No message matches: nothing to purge.");
-                return 0;
-            }
-            console.Write(MessageTable(selected.Take(20)));
-            var question = $"Delete these {selected.Count} message(s) for good?";
-            if (!parseResult.GetValue(yes))
-            {
-                if (!console.Profile.Capabilities.Interactive)
+                foreach (var (queue, _) in counts.Where(c => c.Messages > 0))
                 {
-                    parseResult.InvocationConfiguration.Error.WriteLine($"{question} Not at a terminal: run again with --yes to confirm.");
-                    return 2;
+                    held[queue] = await queues.HoldAsync(queue, filter, null, cancellationToken);
                 }
-                if (!await console.ConfirmAsync(question, defaultValue: false, cancellationToken))
+                var selected = held.Values.SelectMany(h => h.Letters).ToList();
+                if (selected.Count == 0)
                 {
-                    console.WriteLine("Nothing purged.");
-                    return 2;
+                    console.WriteLine("No message matches: nothing to purge.");
+                    return 0;
+                }
+                console.Write(MessageTable(selected.Take(20)));
+                var question = $"Delete these {selected.Count} message(s) for good?";
+                if (!parseResult.GetValue(yes))
+                {
+                    if (!console.Profile.Capabilities.Interactive)
+                    {
+                        parseResult.InvocationConfiguration.Error.WriteLine($"{question} Not at a terminal: run again with --yes to confirm.");
+                        return 2;
+                    }
+                    if (!await console.ConfirmAsync(question, defaultValue: false, cancellationToken))
+                    {
+                        console.WriteLine("Nothing purged.");
+                        return 2;
+                    }
+                }
+                return await MoveAsync(parseResult, operatorName, queues, console,
+                    held.Values.Where(h => h.Letters.Count > 0).Select(h => h.Queue).ToList(),
+                    (moves, queue, progress) => moves.PurgeAsync(held[queue], progress, cancellationToken), "purged", cancellationToken);
+            }
+            finally
+            {
+                foreach (var letters in held.Values)
+                {
+                    await letters.DisposeAsync();
                 }
             }
-            // Exactly what was shown: a message dead-lettered since then is not purged unseen.
-            var shown = filter with
-            {
-                MessageIds = selected.Where(l => l.MessageId is not null).Select(l => l.MessageId!).ToHashSet(StringComparer.OrdinalIgnoreCase),
-            };
-            return await MoveAsync(parseResult, operatorName, queues, console, sources.Where(q => selected.Any(l => l.Queue == q)).ToList(),
-                (moves, queue, progress) => moves.PurgeAsync(queue, shown, progress, cancellationToken), "purged", cancellationToken);
         }, cancellationToken));
         return command;
     }

@@ -145,6 +145,34 @@ public sealed class DeadLetterTests : IAsyncLifetime
         Assert.Equal(["WO-D-0", "WO-D-2", "WO-D-4"], kept);
     }
     [Fact]
+    public async Task Purge_at_a_terminal_deletes_the_delivery_it_showed_and_not_one_with_the_same_id_dead_lettered_while_it_asked()
+    {
+        const string question = "Delete these 1 message(s) for good?";
+        var shown = DeadLetter.Pos("WO-S-SHOWN", "System.FormatException", "bad", Morning);
+        await _broker.DeadLetterAsync(ErrorQueue, [shown]);
+
+        await using var purge = HostProcess.StartAtTerminal("PerazziSync.Cli", _cli.Environment,
+            "dlq", "purge", "--id", shown.MessageId.ToString(), "--as", "ops.erin");
+        var asking = await ProductUnderTest.EventuallyAsync(
+            () => Task.FromResult(purge.Output), o => o.Contains(question, StringComparison.Ordinal) || purge.HasExited, TimeSpan.FromSeconds(60));
+        Assert.True(asking.Contains(question, StringComparison.Ordinal), "the purge never asked for confirmation:\n" + asking);
+        // The same message fails again (a redelivery of it) while the operator reads the list;
+        // the broker has confirmed it when this returns.
+        await _broker.DeadLetterAsync(ErrorQueue, [shown with { SourceKey = "WO-S-AGAIN", FaultedAt = Morning.AddMinutes(5) }]);
+        await purge.TypeAsync("y\r");
+
+        var exitCode = await purge.WaitForExitAsync(TimeSpan.FromMinutes(1));
+        Assert.True(exitCode == 0, purge.Output);
+        var (id, body) = Assert.Single(await _broker.DrainAsync(ErrorQueue));
+        Assert.Equal(shown.MessageId.ToString(), id);
+        Assert.Contains("WO-S-AGAIN", body, StringComparison.Ordinal);
+        await using var connection = await _database.OpenAsync();
+        var purged = (await connection.QueryAsync<(string ObjectId, string Key)>(
+            "select object_id, metadata->'body'->'message'->'record'->>'sourceRecordId' from audit_log where action = 'dlq.purge'")).ToList();
+        Assert.Equal([(shown.MessageId.ToString(), "WO-S-SHOWN")], purged);
+    }
+
+    [Fact]
     public async Task Replay_and_purge_record_the_claimed_operator_beside_the_os_user_host_and_database_login()
     {
         var letters = Six();
