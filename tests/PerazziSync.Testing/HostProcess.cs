@@ -117,7 +117,14 @@ public sealed class HostProcess : IAsyncDisposable
     public async Task<int> WaitForExitAsync(TimeSpan timeout)
     {
         using var cancel = new CancellationTokenSource(timeout);
-        await _process.WaitForExitAsync(cancel.Token);
+        try
+        {
+            await _process.WaitForExitAsync(cancel.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            throw new TimeoutException($"waited {timeout} for the process to exit; it is still running. Its output:\n{Output}");
+        }
         // The parameterless wait also lets the redirected output drain.
         _process.WaitForExit();
         await _terminalOutput;
