@@ -169,7 +169,7 @@ static class DlqCommand
             {
                 foreach (var (queue, _) in counts.Where(c => c.Messages > 0))
                 {
-                    held[queue] = await queues.HoldAsync(queue, filter, null, cancellationToken);
+                    held[queue] = await queues.HoldAsync(queue, filter, cancellationToken);
                 }
                 var selected = held.Values.SelectMany(h => h.Letters).ToList();
                 if (selected.Count == 0)

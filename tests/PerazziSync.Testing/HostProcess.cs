@@ -67,8 +67,9 @@ public sealed class HostProcess : IAsyncDisposable
     /// <summary>
     /// Starts <paramref name="project"/> at a pseudo-terminal (util-linux <c>script</c>), as an
     /// operator types it at a shell, for verbs that ask before they act; <see cref="TypeAsync"/>
-    /// answers. The environment is a login shell's with the settings given: none of the CI
-    /// variables by which a console library decides that it writes to a build log.
+    /// answers. Of the test's environment only PATH, HOME, LANG and DOTNET_* are kept, then the
+    /// settings given: none of the CI variables by which a console library decides that it
+    /// writes to a build log, not to a person.
     /// </summary>
     public static HostProcess StartAtTerminal(string project, IReadOnlyDictionary<string, string> environment, params string[] arguments)
     {

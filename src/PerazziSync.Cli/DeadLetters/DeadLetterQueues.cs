@@ -97,14 +97,13 @@ sealed class DeadLetterQueues(IConnection connection)
     /// disposed: no other reader takes them meanwhile, and a message dead-lettered later (a
     /// second failure of the same message id, say) is never among them.
     /// </summary>
-    public async Task<HeldDeadLetters> HoldAsync(
-        string queue, DeadLetterFilter filter, IProgress<ScanProgress>? progress, CancellationToken cancellationToken)
+    public async Task<HeldDeadLetters> HoldAsync(string queue, DeadLetterFilter filter, CancellationToken cancellationToken)
     {
         var channel = await connection.CreateChannelAsync(cancellationToken: cancellationToken);
         try
         {
             var held = new List<DeadLetter>();
-            var (scanned, total) = await FetchAsync(channel, queue,
+            var (scanned, _) = await FetchAsync(channel, queue,
                 (_, letter, _) =>
                 {
                     if (filter.Matches(letter))
@@ -113,8 +112,7 @@ sealed class DeadLetterQueues(IConnection connection)
                     }
                     return ValueTask.CompletedTask;
                 },
-                progress, cancellationToken);
-            progress?.Report(new ScanProgress(queue, scanned, total));
+                null, cancellationToken);
             return new HeldDeadLetters(queue, channel, held, scanned);
         }
         catch
