@@ -120,7 +120,7 @@ static class DlqCommand
     {
         var selection = new Selection();
         var dryRun = new Option<bool>("--dry-run") { Description = "Show what would be replayed; move nothing" };
-        var operatorName = OperatorOption();
+        var operatorName = OperatorAudit.Option();
         var command = new Command("replay",
             "Send the selected dead letters back to their input queue with their message id and headers (minus the fault headers). " +
             "Each leaves the dead-letter queue only after the broker confirmed it and its audit row (dlq.replay) is written.");
@@ -152,7 +152,7 @@ static class DlqCommand
     {
         var selection = new Selection();
         var yes = new Option<bool>("--yes") { Description = "Do not ask for confirmation (required when not at a terminal)" };
-        var operatorName = OperatorOption();
+        var operatorName = OperatorAudit.Option();
         var command = new Command("purge",
             "Delete the selected dead letters for good, after confirmation. Each gets an audit row (dlq.purge) that keeps its body.");
         selection.AddTo(command);
@@ -161,41 +161,51 @@ static class DlqCommand
         command.SetAction((parseResult, cancellationToken) => WithBrokerAsync(parseResult, selection.Queue, async (queues, counts, console) =>
         {
             var filter = selection.Filter(parseResult);
-            var sources = counts.Where(c => c.Messages > 0).Select(c => c.Queue).ToList();
-            var selected = await BrowseAsync(queues, sources, filter, cancellationToken);
-            if (selected.Count == 0)
+            // The selected deliveries stay fetched and unacknowledged across the question, and
+            // exactly those are deleted: a message dead-lettered meanwhile, even one with the
+            // same message id, is not in them and stays.
+            var held = new Dictionary<string, HeldDeadLetters>();
+            try
             {
-                console.WriteLine("No message matches: nothing to purge.");
-                return 0;
-            }
-            console.Write(MessageTable(selected.Take(20)));
-            var question = $"Delete these {selected.Count} message(s) for good?";
-            if (!parseResult.GetValue(yes))
-            {
-                if (!console.Profile.Capabilities.Interactive)
+                foreach (var (queue, _) in counts.Where(c => c.Messages > 0))
                 {
-                    parseResult.InvocationConfiguration.Error.WriteLine($"{question} Not at a terminal: run again with --yes to confirm.");
-                    return 2;
+                    held[queue] = await queues.HoldAsync(queue, filter, cancellationToken);
                 }
-                if (!await console.ConfirmAsync(question, defaultValue: false, cancellationToken))
+                var selected = held.Values.SelectMany(h => h.Letters).ToList();
+                if (selected.Count == 0)
                 {
-                    console.WriteLine("Nothing purged.");
-                    return 2;
+                    console.WriteLine("No message matches: nothing to purge.");
+                    return 0;
+                }
+                console.Write(MessageTable(selected.Take(20)));
+                var question = $"Delete these {selected.Count} message(s) for good?";
+                if (!parseResult.GetValue(yes))
+                {
+                    if (!console.Profile.Capabilities.Interactive)
+                    {
+                        parseResult.InvocationConfiguration.Error.WriteLine($"{question} Not at a terminal: run again with --yes to confirm.");
+                        return 2;
+                    }
+                    if (!await console.ConfirmAsync(question, defaultValue: false, cancellationToken))
+                    {
+                        console.WriteLine("Nothing purged.");
+                        return 2;
+                    }
+                }
+                return await MoveAsync(parseResult, operatorName, queues, console,
+                    held.Values.Where(h => h.Letters.Count > 0).Select(h => h.Queue).ToList(),
+                    (moves, queue, progress) => moves.PurgeAsync(held[queue], progress, cancellationToken), "purged", cancellationToken);
+            }
+            finally
+            {
+                foreach (var letters in held.Values)
+                {
+                    await letters.DisposeAsync();
                 }
             }
-            // Exactly what was shown: a message dead-lettered since then is not purged unseen.
-            var shown = filter with
-            {
-                MessageIds = selected.Where(l => l.MessageId is not null).Select(l => l.MessageId!).ToHashSet(StringComparer.OrdinalIgnoreCase),
-            };
-            return await MoveAsync(parseResult, operatorName, queues, console, sources.Where(q => selected.Any(l => l.Queue == q)).ToList(),
-                (moves, queue, progress) => moves.PurgeAsync(queue, shown, progress, cancellationToken), "purged", cancellationToken);
         }, cancellationToken));
         return command;
     }
-
-    static Option<string?> OperatorOption() =>
-        new("--as") { Description = "Operator name for the audit log; default: $PERAZZISYNC_OPERATOR, else the login name" };
 
     static async Task<int> MoveAsync(
         ParseResult parseResult, Option<string?> operatorName, DeadLetterQueues queues, IAnsiConsole console,
@@ -211,9 +221,7 @@ static class DlqCommand
         await using var database = NpgsqlDataSource.Create(connectionString);
         // The audit log must be writable before anything moves.
         await (await database.OpenConnectionAsync(cancellationToken)).DisposeAsync();
-        var who = parseResult.GetValue(operatorName)
-            ?? Environment.GetEnvironmentVariable("PERAZZISYNC_OPERATOR")
-            ?? Environment.UserName;
+        var who = OperatorAudit.From(parseResult, operatorName);
         var moves = new DeadLetterMoves(queues, new DeadLetterAudit(database, who));
         var outcomes = new List<MoveOutcome>();
         try
@@ -241,7 +249,7 @@ static class DlqCommand
                 Number(outcome.Scanned), Number(outcome.Selected), Number(outcome.Moved));
         }
         console.Write(table);
-        console.WriteLine($"{outcomes.Sum(o => o.Moved)} message(s) {verb} by {who}; each has an audit_log row.");
+        console.WriteLine($"{outcomes.Sum(o => o.Moved)} message(s) {verb} by {who.Claimed}; each has an audit_log row.");
         return 0;
     }
 

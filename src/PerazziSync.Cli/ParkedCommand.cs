@@ -1,9 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using Dapper;
-using System.Text.Json.Nodes;
 using Npgsql;
-using PerazziSync.Contracts;
 using PerazziSync.Pos;
 using Spectre.Console;
 
@@ -66,16 +64,19 @@ static class ParkedCommand
     /// <summary>
     /// Re-attempts the selected open parked events now, instead of waiting for the worker's jobs:
     /// POS records are applied here (attached when their serial now has a verified asset, parked
-    /// again otherwise); BigCommerce events are sent back to the worker as new deliveries.
+    /// again otherwise); BigCommerce events are sent back to the worker as new deliveries. Each
+    /// re-attempt gets an audit row with the operator's identity.
     /// </summary>
     static Command Retry()
     {
         var source = new Option<string?>("--source") { Description = "bigcommerce or perazzi_pos; default both" };
         var reason = new Option<string?>("--reason") { Description = "only events parked for this reason" };
         var keys = new Option<string[]>("--key") { Description = "source key, e.g. order:218 or WO-2026-0003 (repeatable)", AllowMultipleArgumentsPerToken = true };
-        var retry = new Command("retry", "Re-attempt open parked events now. Those still unattributable stay parked, one attempt more.")
+        var operatorName = OperatorAudit.Option();
+        var retry = new Command("retry",
+            "Re-attempt open parked events now. Those still unattributable stay parked, one attempt more. Each gets an audit row (parked.retry).")
         {
-            source, reason, keys,
+            source, reason, keys, operatorName,
         };
         retry.SetAction(async (parseResult, cancellationToken) =>
         {
@@ -94,47 +95,40 @@ static class ParkedCommand
                 return 2;
             }
             var selectedKeys = parseResult.GetValue(keys) is { Length: > 0 } k ? k : null;
+            var selectedReason = parseResult.GetValue(reason);
             await using var database = NpgsqlDataSource.Create(connectionString);
             var at = DateTimeOffset.UtcNow;
             var deliveryId = $"parked-retry:{at.UtcDateTime:yyyyMMdd'T'HHmmss'Z'}:{Environment.UserName}";
+            var parked = new ParkedRetry(database, OperatorAudit.From(parseResult, operatorName), deliveryId);
 
             if (which is null or ServiceEventWriter.SourceSystem)
             {
-                var metadata = new JsonObject
-                {
-                    ["source_system"] = ServiceEventWriter.SourceSystem,
-                    ["source_key"] = "parked-retry",
-                    ["delivery_id"] = deliveryId,
-                }.ToJsonString();
-                var counts = await ParkedServiceRecords.ReattemptAsync(
-                    database, onlyAttributable: false, parseResult.GetValue(reason), selectedKeys, metadata, cancellationToken);
-                output.WriteLine($"POS: {counts.Applied + counts.Unchanged + counts.Stale} attached, {counts.Parked} still parked.");
+                var outcome = await parked.RetryPosAsync(selectedReason, selectedKeys, cancellationToken);
+                output.WriteLine(outcome.Stale == 0
+                    ? $"POS: {outcome.Attached} attached, {outcome.Parked} still parked."
+                    : $"POS: {outcome.Attached} attached, {outcome.Parked} still parked, {outcome.Stale} left parked behind a newer version already applied.");
             }
             if (which is null or "bigcommerce")
             {
-                const string sql = """
-                    select message_type, message::text from perazzi_sync.parked_events
-                    where source_system = 'bigcommerce' and resolved_at is null
-                      and (@Reason::text is null or reason = @Reason)
-                      and (@Keys::text[] is null or source_key = any(@Keys))
-                    order by first_seen_at
-                    """;
-                await using var connection = await database.OpenConnectionAsync(cancellationToken);
-                var parked = (await connection.QueryAsync<(string MessageType, string Message)>(new CommandDefinition(
-                    sql, new { Reason = parseResult.GetValue(reason), Keys = selectedKeys }, cancellationToken: cancellationToken))).AsList();
-                var messages = parked
-                    .Select(p => ParkedBigCommerceMessages.Renew(p.MessageType, p.Message, at, deliveryId))
-                    .OfType<object>()
-                    .ToList();
-                if (messages.Count > 0)
+                var resends = await parked.DueBigCommerceAsync(selectedReason, selectedKeys, at, cancellationToken);
+                if (resends.Count > 0)
                 {
                     if (configuration.Require("ConnectionStrings:RabbitMq", error) is null)
                     {
                         return 2;
                     }
-                    await CliBus.PublishAsync(configuration, messages, cancellationToken);
+                    await using var bus = await CliBus.StartAsync(configuration, cancellationToken);
+                    try
+                    {
+                        await parked.ResendBigCommerceAsync(bus, resends, cancellationToken);
+                    }
+                    catch (ParkedRetryException e)
+                    {
+                        error.WriteLine(e.Message);
+                        return 1;
+                    }
                 }
-                output.WriteLine($"BigCommerce: {messages.Count} sent to the worker again; it applies or parks each once more.");
+                output.WriteLine($"BigCommerce: {resends.Count} sent to the worker again; it applies or parks each once more.");
             }
             return 0;
         });

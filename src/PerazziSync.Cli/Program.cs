@@ -8,4 +8,7 @@ var root = new RootCommand("PerazziSync operations: database migrations, POS bat
     ParkedCommand.Create(),
     DlqCommand.Create(),
 };
-return await root.Parse(args).InvokeAsync();
+// Ctrl+C or SIGTERM cancels the running verb's token and gives it this long to record what it
+// has done (the audit rows of re-sends the broker confirmed) before the process ends anyway;
+// without it the runtime ends the process at once.
+return await root.Parse(args).InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = TimeSpan.FromSeconds(10) });

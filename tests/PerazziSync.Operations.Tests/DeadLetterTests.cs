@@ -1,4 +1,5 @@
 using Dapper;
+using Npgsql;
 using PerazziSync.Testing;
 using Xunit;
 
@@ -143,6 +144,62 @@ public sealed class DeadLetterTests : IAsyncLifetime
             "select metadata->'body'->'message'->'record'->>'sourceRecordId' from audit_log where action = 'dlq.purge' order by 1")).ToList();
         Assert.Equal(["WO-D-0", "WO-D-2", "WO-D-4"], kept);
     }
+    [Fact]
+    public async Task Purge_at_a_terminal_deletes_the_delivery_it_showed_and_not_one_with_the_same_id_dead_lettered_while_it_asked()
+    {
+        const string question = "Delete these 1 message(s) for good?";
+        var shown = DeadLetter.Pos("WO-S-SHOWN", "System.FormatException", "bad", Morning);
+        await _broker.DeadLetterAsync(ErrorQueue, [shown]);
+
+        await using var purge = HostProcess.StartAtTerminal("PerazziSync.Cli", _cli.Environment,
+            "dlq", "purge", "--id", shown.MessageId.ToString(), "--as", "ops.erin");
+        var asking = await ProductUnderTest.EventuallyAsync(
+            () => Task.FromResult(purge.Output), o => o.Contains(question, StringComparison.Ordinal) || purge.HasExited, TimeSpan.FromSeconds(60));
+        Assert.True(asking.Contains(question, StringComparison.Ordinal), "the purge never asked for confirmation:\n" + asking);
+        // The same message fails again (a redelivery of it) while the operator reads the list;
+        // the broker has confirmed it when this returns.
+        await _broker.DeadLetterAsync(ErrorQueue, [shown with { SourceKey = "WO-S-AGAIN", FaultedAt = Morning.AddMinutes(5) }]);
+        await purge.TypeAsync("y\r");
+
+        var exitCode = await purge.WaitForExitAsync(TimeSpan.FromMinutes(1));
+        Assert.True(exitCode == 0, purge.Output);
+        var (id, body) = Assert.Single(await _broker.DrainAsync(ErrorQueue));
+        Assert.Equal(shown.MessageId.ToString(), id);
+        Assert.Contains("WO-S-AGAIN", body, StringComparison.Ordinal);
+        await using var connection = await _database.OpenAsync();
+        var purged = (await connection.QueryAsync<(string ObjectId, string Key)>(
+            "select object_id, metadata->'body'->'message'->'record'->>'sourceRecordId' from audit_log where action = 'dlq.purge'")).ToList();
+        Assert.Equal([(shown.MessageId.ToString(), "WO-S-SHOWN")], purged);
+    }
+
+    [Fact]
+    public async Task Replay_and_purge_record_the_claimed_operator_beside_the_os_user_host_and_database_login()
+    {
+        var letters = Six();
+        await _broker.DeadLetterAsync(ErrorQueue, letters);
+
+        var replay = await HostProcess.RunAsync("PerazziSync.Cli",
+            new Dictionary<string, string>(_cli.Environment) { ["PERAZZISYNC_OPERATOR"] = "ops.scapegoat" },
+            "dlq", "replay", "--id", letters[0].MessageId.ToString());
+        var purge = await _cli.RunAsync("dlq", "purge", "--id", letters[1].MessageId.ToString(), "--yes", "--as", "ops.someone-else");
+
+        Assert.True(replay.ExitCode == 0, replay.Output);
+        Assert.True(purge.ExitCode == 0, purge.Output);
+        // The rows are written after a switch to service_role: the login must still show.
+        var login = new NpgsqlConnectionStringBuilder(_database.ConnectionString).Username;
+        await using var connection = await _database.OpenAsync();
+        var audit = (await connection.QueryAsync<(string Action, string ObjectId, string Operator, string OsUser, string Host, string DbUser)>("""
+            select action, object_id, metadata->>'operator', metadata->>'os_user', metadata->>'host', metadata->>'db_session_user'
+            from audit_log where actor_role = 'operator' order by action
+            """)).ToList();
+        Assert.Equal(
+            [
+                ("dlq.purge", letters[1].MessageId.ToString(), "ops.someone-else", Environment.UserName, Environment.MachineName, login!),
+                ("dlq.replay", letters[0].MessageId.ToString(), "ops.scapegoat", Environment.UserName, Environment.MachineName, login!),
+            ],
+            audit);
+    }
+
     [Fact]
     public async Task An_unknown_queue_or_an_unreachable_broker_is_a_clear_error_without_the_password()
     {

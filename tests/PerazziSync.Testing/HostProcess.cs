@@ -10,15 +10,24 @@ public sealed class HostProcess : IAsyncDisposable
 {
     readonly Process _process;
     readonly StringBuilder _output = new();
+    readonly Task _terminalOutput = Task.CompletedTask;
     bool _disposed;
 
-    HostProcess(Process process)
+    HostProcess(Process process, bool atTerminal = false)
     {
         _process = process;
-        process.OutputDataReceived += (_, e) => Append(e.Data);
         process.ErrorDataReceived += (_, e) => Append(e.Data);
-        process.BeginOutputReadLine();
         process.BeginErrorReadLine();
+        if (atTerminal)
+        {
+            // A question at a terminal waits for its answer on the same line: read what comes, not lines.
+            _terminalOutput = Task.Run(() => CopyAsync(process.StandardOutput));
+        }
+        else
+        {
+            process.OutputDataReceived += (_, e) => Append(e.Data);
+            process.BeginOutputReadLine();
+        }
     }
 
     public string Output
@@ -55,6 +64,48 @@ public sealed class HostProcess : IAsyncDisposable
         return new HostProcess(Process.Start(start)!);
     }
 
+    /// <summary>
+    /// Starts <paramref name="project"/> at a pseudo-terminal (util-linux <c>script</c>), as an
+    /// operator types it at a shell, for verbs that ask before they act; <see cref="TypeAsync"/>
+    /// answers. Of the test's environment only PATH, HOME, LANG and DOTNET_* are kept, then the
+    /// settings given: none of the CI variables by which a console library decides that it
+    /// writes to a build log, not to a person.
+    /// </summary>
+    public static HostProcess StartAtTerminal(string project, IReadOnlyDictionary<string, string> environment, params string[] arguments)
+    {
+        var start = new ProcessStartInfo("script")
+        {
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        var command = string.Join(' ', new[] { "dotnet", EntryAssembly(project) }.Concat(arguments).Select(ShellQuoted));
+        foreach (var argument in new[] { "--quiet", "--flush", "--return", "--command", command, "/dev/null" })
+        {
+            start.ArgumentList.Add(argument);
+        }
+        foreach (var key in start.Environment.Keys
+            .Where(k => k is not ("PATH" or "HOME" or "LANG") && !k.StartsWith("DOTNET_", StringComparison.Ordinal))
+            .ToList())
+        {
+            start.Environment.Remove(key);
+        }
+        start.Environment["TERM"] = "xterm";
+        foreach (var (key, value) in environment)
+        {
+            start.Environment[key] = value;
+        }
+        return new HostProcess(Process.Start(start)!, atTerminal: true);
+    }
+
+    /// <summary>Types <paramref name="keys"/> at the terminal of a process from <see cref="StartAtTerminal"/>.</summary>
+    public async Task TypeAsync(string keys)
+    {
+        await _process.StandardInput.WriteAsync(keys);
+        await _process.StandardInput.FlushAsync();
+    }
+
     /// <summary>Runs a command-line verb to its end.</summary>
     public static async Task<(int ExitCode, string Output)> RunAsync(
         string project, IReadOnlyDictionary<string, string> environment, params string[] arguments)
@@ -67,9 +118,17 @@ public sealed class HostProcess : IAsyncDisposable
     public async Task<int> WaitForExitAsync(TimeSpan timeout)
     {
         using var cancel = new CancellationTokenSource(timeout);
-        await _process.WaitForExitAsync(cancel.Token);
+        try
+        {
+            await _process.WaitForExitAsync(cancel.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            throw new TimeoutException($"waited {timeout} for the process to exit; it is still running. Its output:\n{Output}");
+        }
         // The parameterless wait also lets the redirected output drain.
         _process.WaitForExit();
+        await _terminalOutput;
         return _process.ExitCode;
     }
 
@@ -106,6 +165,19 @@ public sealed class HostProcess : IAsyncDisposable
         _process.Dispose();
     }
 
+    async Task CopyAsync(StreamReader output)
+    {
+        var buffer = new char[4096];
+        int read;
+        while ((read = await output.ReadAsync(buffer)) > 0)
+        {
+            lock (_output)
+            {
+                _output.Append(buffer, 0, read);
+            }
+        }
+    }
+
     void Append(string? line)
     {
         if (line is null)
@@ -117,6 +189,8 @@ public sealed class HostProcess : IAsyncDisposable
             _output.AppendLine(line);
         }
     }
+
+    static string ShellQuoted(string word) => "'" + word.Replace("'", "'\\''", StringComparison.Ordinal) + "'";
 
     static bool IsProductSetting(string key) =>
         ProductSections.Any(section => key.StartsWith(section + "__", StringComparison.OrdinalIgnoreCase));

@@ -3,6 +3,7 @@ using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
 using RabbitMQ.Client;
 
 namespace PerazziSync.Testing;
@@ -15,13 +16,15 @@ public sealed class TestVirtualHost : IAsyncDisposable
 {
     readonly HttpClient _management;
     readonly IConnection _connection;
+    readonly string _user;
 
-    TestVirtualHost(string name, string amqpUri, HttpClient management, IConnection connection)
+    TestVirtualHost(string name, string amqpUri, HttpClient management, IConnection connection, string user)
     {
         Name = name;
         AmqpUri = amqpUri;
         _management = management;
         _connection = connection;
+        _user = user;
     }
 
     public string Name { get; }
@@ -43,8 +46,16 @@ public sealed class TestVirtualHost : IAsyncDisposable
             JsonContent.Create(new { configure = ".*", write = ".*", read = ".*" }))).EnsureSuccessStatusCode();
         var amqp = new UriBuilder(broker) { Path = "/" + name }.Uri.ToString();
         var connection = await new ConnectionFactory { Uri = new Uri(amqp) }.CreateConnectionAsync();
-        return new TestVirtualHost(name, amqp, management, connection);
+        return new TestVirtualHost(name, amqp, management, connection, user);
     }
+
+    /// <summary>
+    /// From now on the broker refuses the test user's publishes to <paramref name="exchange"/> in
+    /// this virtual host (and only there), as a misconfigured permission would.
+    /// </summary>
+    public async Task RefusePublishesToAsync(string exchange) =>
+        (await _management.PutAsync($"api/permissions/{Name}/{Uri.EscapeDataString(_user)}",
+            JsonContent.Create(new { configure = ".*", write = $"^(?!{Regex.Escape(exchange)}$).*", read = ".*" }))).EnsureSuccessStatusCode();
 
     /// <summary>Messages ready in <paramref name="queue"/>; 0 when the queue does not exist.</summary>
     public async Task<uint> MessageCountAsync(string queue)

@@ -6,7 +6,7 @@ using Npgsql;
 namespace PerazziSync.Cli.DeadLetters;
 
 /// <summary>One <c>audit_log</c> row per message an operator replayed or purged, in one transaction per batch.</summary>
-sealed class DeadLetterAudit(NpgsqlDataSource database, string operatorName)
+sealed class DeadLetterAudit(NpgsqlDataSource database, OperatorAudit operatorAudit)
 {
     public const string Replay = "dlq.replay";
     public const string Purge = "dlq.purge";
@@ -37,20 +37,7 @@ sealed class DeadLetterAudit(NpgsqlDataSource database, string operatorName)
         /// <summary>Writes one row per letter and commits.</summary>
         public async Task CommitAsync(string action, IReadOnlyList<DeadLetter> letters, CancellationToken cancellationToken)
         {
-            const string sql = """
-                insert into audit_log (actor_role, action, object_type, object_id, metadata)
-                select 'operator', @Action, 'message', m.id, m.metadata::jsonb
-                from unnest(@Ids, @Metadata) as m(id, metadata)
-                """;
-            if (letters.Count > 0)
-            {
-                await connection.ExecuteAsync(new CommandDefinition(sql, new
-                {
-                    Action = action,
-                    Ids = letters.Select(l => l.MessageId ?? "").ToArray(),
-                    Metadata = letters.Select(l => audit.Metadata(action, l).ToJsonString()).ToArray(),
-                }, transaction, cancellationToken: cancellationToken));
-            }
+            await audit.WriteAsync(transaction, action, letters, cancellationToken);
             await transaction.CommitAsync(cancellationToken);
         }
 
@@ -61,11 +48,14 @@ sealed class DeadLetterAudit(NpgsqlDataSource database, string operatorName)
         }
     }
 
-    JsonObject Metadata(string action, DeadLetter letter)
+    Task WriteAsync(NpgsqlTransaction transaction, string action, IReadOnlyList<DeadLetter> letters, CancellationToken cancellationToken) =>
+        operatorAudit.WriteAsync(transaction, action, "message",
+            letters.Select(l => (l.MessageId ?? "", Metadata(action, l))).ToList(), cancellationToken);
+
+    static JsonObject Metadata(string action, DeadLetter letter)
     {
         var metadata = new JsonObject
         {
-            ["operator"] = operatorName,
             ["queue"] = letter.Queue,
             ["message_id"] = letter.MessageId,
             ["message_type"] = letter.MessageType,

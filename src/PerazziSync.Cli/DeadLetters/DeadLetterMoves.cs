@@ -7,13 +7,14 @@ namespace PerazziSync.Cli.DeadLetters;
 sealed record MoveOutcome(string Queue, long Scanned, long Selected, long Moved);
 
 /// <summary>A replay or purge stopped part-way; what it did before is kept and audited.</summary>
-sealed class DeadLetterMoveException(string message, Exception inner) : Exception(message, inner);
+sealed class DeadLetterMoveException(string message, Exception? inner = null) : Exception(message, inner);
 
 /// <summary>
 /// Replay and purge: the selected messages of a dead-letter queue are handled in batches, and a
 /// message is acknowledged (removed from the queue) only after its batch is done: republished
-/// and confirmed by the broker, then audited. A process killed at any point leaves every message
-/// either still in the dead-letter queue or replayed, and at worst both.
+/// and confirmed by the broker, then audited; or, for a purge, audited. A process killed at any
+/// point leaves every message either still in the dead-letter queue or replayed (or audited as
+/// purged), and at worst both.
 /// </summary>
 sealed class DeadLetterMoves(DeadLetterQueues queues, DeadLetterAudit audit)
 {
@@ -22,21 +23,41 @@ sealed class DeadLetterMoves(DeadLetterQueues queues, DeadLetterAudit audit)
     /// <summary>Messages moved so far by the running command, for its progress display.</summary>
     public long Moved { get; private set; }
 
+    /// <summary>
+    /// Deletes exactly the messages <paramref name="held"/> keeps, in batches: the audit rows
+    /// (each keeping its message's body) are committed, then those deliveries are acknowledged.
+    /// </summary>
+    public async Task<MoveOutcome> PurgeAsync(HeldDeadLetters held, IProgress<ScanProgress>? progress, CancellationToken cancellationToken)
+    {
+        long moved = 0;
+        foreach (var batch in held.Letters.Chunk(BatchSize))
+        {
+            // A channel the broker closed (an acknowledgement timeout while the operator read the
+            // list) has put its messages back: auditing them now would record a purge that never happens.
+            if (!held.Channel.IsOpen)
+            {
+                throw new DeadLetterMoveException(
+                    $"{held.Queue}: the broker took the shown messages back ({held.Channel.CloseReason?.ReplyText}); " +
+                    $"{moved} purged before, the rest stay in the queue: run the purge again");
+            }
+            await using (var rows = await audit.BeginAsync(cancellationToken))
+            {
+                await rows.CommitAsync(DeadLetterAudit.Purge, batch, cancellationToken);
+            }
+            foreach (var letter in batch)
+            {
+                await held.Channel.BasicAckAsync(letter.DeliveryTag, multiple: false, cancellationToken);
+            }
+            moved += batch.Length;
+            Moved += batch.Length;
+        }
+        progress?.Report(new ScanProgress(held.Queue, held.Scanned, held.Scanned));
+        return new MoveOutcome(held.Queue, held.Scanned, held.Letters.Count, moved);
+    }
+
     /// <summary>Sends each selected message back to its input queue, as it was first sent.</summary>
-    public Task<MoveOutcome> ReplayAsync(
-        string queue, DeadLetterFilter filter, IProgress<ScanProgress>? progress, CancellationToken cancellationToken) =>
-        MoveAsync(queue, filter, DeadLetterAudit.Replay, RepublishAsync, progress, cancellationToken);
-
-    /// <summary>Deletes each selected message; its audit row keeps its body.</summary>
-    public Task<MoveOutcome> PurgeAsync(
-        string queue, DeadLetterFilter filter, IProgress<ScanProgress>? progress, CancellationToken cancellationToken) =>
-        MoveAsync(queue, filter, DeadLetterAudit.Purge, (_, batch, _) => Task.FromResult<IReadOnlyList<DeadLetter>>(batch),
-            progress, cancellationToken);
-
-    async Task<MoveOutcome> MoveAsync(
-        string queue, DeadLetterFilter filter, string action,
-        Func<IChannel, IReadOnlyList<DeadLetter>, CancellationToken, Task<IReadOnlyList<DeadLetter>>> handle,
-        IProgress<ScanProgress>? progress, CancellationToken cancellationToken)
+    public async Task<MoveOutcome> ReplayAsync(
+        string queue, DeadLetterFilter filter, IProgress<ScanProgress>? progress, CancellationToken cancellationToken)
     {
         var batch = new List<DeadLetter>(BatchSize);
         long scanned = 0, selected = 0, moved = 0;
@@ -53,14 +74,14 @@ sealed class DeadLetterMoves(DeadLetterQueues queues, DeadLetterAudit audit)
             {
                 try
                 {
-                    done = await handle(channel, batch, token);
+                    done = await RepublishAsync(channel, batch, token);
                 }
                 catch (PartialReplayException partial)
                 {
                     done = partial.Confirmed;
                     failure = partial.InnerException;
                 }
-                await rows.CommitAsync(action, done, token);
+                await rows.CommitAsync(DeadLetterAudit.Replay, done, token);
             }
             foreach (var letter in done)
             {

@@ -81,10 +81,53 @@ sealed class DeadLetterQueues(IConnection connection)
         IProgress<ScanProgress>? progress,
         CancellationToken cancellationToken)
     {
-        var total = await MessageCountAsync(queue, cancellationToken) ?? 0;
         await using var channel = await connection.CreateChannelAsync(
             new CreateChannelOptions(publisherConfirmationsEnabled: true, publisherConfirmationTrackingEnabled: true),
             cancellationToken);
+        var (scanned, total) = await FetchAsync(channel, queue, visit, progress, cancellationToken);
+        await complete(channel, cancellationToken);
+        progress?.Report(new ScanProgress(queue, scanned, total));
+        // Closing the channel hands every message not acknowledged back to the queue, in order.
+        await channel.CloseAsync(cancellationToken);
+    }
+
+    /// <summary>
+    /// Fetches the messages <paramref name="queue"/> holds now and keeps those that match
+    /// <paramref name="filter"/> on a channel of their own, unacknowledged, until the result is
+    /// disposed: no other reader takes them meanwhile, and a message dead-lettered later (a
+    /// second failure of the same message id, say) is never among them.
+    /// </summary>
+    public async Task<HeldDeadLetters> HoldAsync(string queue, DeadLetterFilter filter, CancellationToken cancellationToken)
+    {
+        var channel = await connection.CreateChannelAsync(cancellationToken: cancellationToken);
+        try
+        {
+            var held = new List<DeadLetter>();
+            var (scanned, _) = await FetchAsync(channel, queue,
+                (_, letter, _) =>
+                {
+                    if (filter.Matches(letter))
+                    {
+                        held.Add(letter);
+                    }
+                    return ValueTask.CompletedTask;
+                },
+                null, cancellationToken);
+            return new HeldDeadLetters(queue, channel, held, scanned);
+        }
+        catch
+        {
+            await channel.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>Fetches, unacknowledged, each message <paramref name="queue"/> held when it began.</summary>
+    async Task<(long Scanned, long Total)> FetchAsync(
+        IChannel channel, string queue, Func<IChannel, DeadLetter, CancellationToken, ValueTask> visit,
+        IProgress<ScanProgress>? progress, CancellationToken cancellationToken)
+    {
+        var total = await MessageCountAsync(queue, cancellationToken) ?? 0;
         long scanned = 0;
         while (scanned < total)
         {
@@ -100,9 +143,33 @@ sealed class DeadLetterQueues(IConnection connection)
                 progress?.Report(new ScanProgress(queue, scanned, total));
             }
         }
-        await complete(channel, cancellationToken);
-        progress?.Report(new ScanProgress(queue, scanned, total));
-        // Closing the channel hands every message not acknowledged back to the queue, in order.
-        await channel.CloseAsync(cancellationToken);
+        return (scanned, total);
+    }
+}
+
+/// <summary>
+/// Dead letters fetched and not acknowledged: they stay out of everyone else's reach until
+/// acknowledged on <see cref="Channel"/> (gone for good) or until disposal, which hands every
+/// one not acknowledged back to its queue.
+/// </summary>
+sealed class HeldDeadLetters(string queue, IChannel channel, IReadOnlyList<DeadLetter> letters, long scanned) : IAsyncDisposable
+{
+    public string Queue => queue;
+
+    public IChannel Channel => channel;
+
+    /// <summary>The held messages that matched the filter, in queue order.</summary>
+    public IReadOnlyList<DeadLetter> Letters => letters;
+
+    /// <summary>Messages fetched, matching or not.</summary>
+    public long Scanned => scanned;
+
+    public async ValueTask DisposeAsync()
+    {
+        if (channel.IsOpen)
+        {
+            await channel.CloseAsync();
+        }
+        await channel.DisposeAsync();
     }
 }

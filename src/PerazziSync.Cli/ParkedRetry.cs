@@ -1,0 +1,214 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Dapper;
+using MassTransit;
+using Npgsql;
+using PerazziSync.Contracts;
+using PerazziSync.Pos;
+
+namespace PerazziSync.Cli;
+
+/// <summary>What <c>parked retry</c> did with the POS records it re-attempted.</summary>
+sealed record PosRetryOutcome(long Attached, long Parked, long Stale);
+
+/// <summary>A BigCommerce re-send failed; the ones confirmed before it are sent and audited.</summary>
+sealed class ParkedRetryException(string message, Exception inner) : Exception(message, inner);
+
+/// <summary>
+/// The re-attempts of <c>parked retry</c>. Each parked event an operator re-attempts gets one
+/// <c>parked.retry</c> audit row, committed with the re-attempt: for a POS record in the
+/// transaction that applies it; for a BigCommerce event once the broker confirmed its re-send.
+/// </summary>
+sealed class ParkedRetry(NpgsqlDataSource database, OperatorAudit audit, string deliveryId)
+{
+    const string Action = "parked.retry";
+    const string ObjectType = "parked_event";
+    const int PosBatchSize = 1_000;
+    const int BigCommerceBatchSize = 200;
+
+    /// <summary>
+    /// Applies the selected open parked POS records, oldest first, a batch per transaction: the
+    /// ones whose serial now has a verified asset are attached, the others are parked again,
+    /// one attempt more.
+    /// </summary>
+    public async Task<PosRetryOutcome> RetryPosAsync(string? reason, string[]? keys, CancellationToken cancellationToken)
+    {
+        const string due = """
+            select id, first_seen_at, source_key, reason, attempts, message::text
+            from perazzi_sync.parked_events
+            where source_system = 'perazzi_pos' and resolved_at is null
+              and (@AfterSeen::timestamptz is null or (first_seen_at, id) > (@AfterSeen, @AfterId))
+              and (@Reason::text is null or reason = @Reason)
+              and (@Keys::text[] is null or source_key = any(@Keys))
+            order by first_seen_at, id
+            limit @BatchSize
+            """;
+        const string after = """
+            select id, resolved_at is not null, reason, attempts from perazzi_sync.parked_events where id = any(@Ids)
+            """;
+        // The service_event.upsert rows of attached records point back to this run by its delivery id.
+        var writeMetadata = new JsonObject
+        {
+            ["source_system"] = ServiceEventWriter.SourceSystem,
+            ["source_key"] = "parked-retry",
+            ["delivery_id"] = deliveryId,
+        }.ToJsonString();
+        long attached = 0, parked = 0, stale = 0;
+        // A cursor, not a re-query: records that stay parked must not be picked again.
+        DateTime? afterSeen = null;
+        var afterId = Guid.Empty;
+        while (true)
+        {
+            await using var connection = await database.OpenConnectionAsync(cancellationToken);
+            await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+            var rows = (await connection.QueryAsync<(Guid Id, DateTime FirstSeen, string Key, string Reason, int Attempts, string Message)>(
+                new CommandDefinition(due, new
+                {
+                    AfterSeen = afterSeen,
+                    AfterId = afterId,
+                    Reason = reason,
+                    Keys = keys,
+                    BatchSize = PosBatchSize,
+                }, transaction, cancellationToken: cancellationToken))).AsList();
+            if (rows.Count == 0)
+            {
+                break;
+            }
+            var records = rows
+                .Select(r => new RecordToWrite(JsonSerializer.Deserialize<PosServiceRecord>(r.Message)!, null))
+                .ToList();
+            await ServiceEventWriter.WriteAsync(transaction, records, writeMetadata, null, cancellationToken);
+            var now = (await connection.QueryAsync<(Guid Id, bool Resolved, string Reason, int Attempts)>(new CommandDefinition(
+                after, new { Ids = rows.Select(r => r.Id).ToArray() }, transaction, cancellationToken: cancellationToken)))
+                .ToDictionary(r => r.Id);
+            var audited = new List<(string, JsonObject)>(rows.Count);
+            foreach (var row in rows)
+            {
+                var state = now[row.Id];
+                var metadata = Metadata(ServiceEventWriter.SourceSystem, row.Reason, row.Attempts);
+                if (state.Resolved)
+                {
+                    metadata["outcome"] = "attached";
+                    attached++;
+                }
+                else if (state.Attempts > row.Attempts)
+                {
+                    metadata["outcome"] = "parked";
+                    metadata["reason_now"] = state.Reason;
+                    parked++;
+                }
+                else
+                {
+                    // Its serial is verified, but the service event already holds a newer version
+                    // of the work order: nothing was written and the parked one stays as it was.
+                    metadata["outcome"] = "stale";
+                    stale++;
+                }
+                audited.Add((row.Key, metadata));
+            }
+            await audit.WriteAsync(transaction, Action, ObjectType, audited, cancellationToken);
+            await transaction.CommitAsync(cancellationToken);
+            (afterSeen, afterId) = (DateTime.SpecifyKind(rows[^1].FirstSeen, DateTimeKind.Utc), rows[^1].Id);
+            if (rows.Count < PosBatchSize)
+            {
+                break;
+            }
+        }
+        return new PosRetryOutcome(attached, parked, stale);
+    }
+
+    /// <summary>The selected open parked BigCommerce events, as the new deliveries <see cref="ResendBigCommerceAsync"/> sends.</summary>
+    public async Task<IReadOnlyList<BigCommerceResend>> DueBigCommerceAsync(
+        string? reason, string[]? keys, DateTimeOffset at, CancellationToken cancellationToken)
+    {
+        const string sql = """
+            select source_key, reason, attempts, message_type, message::text from perazzi_sync.parked_events
+            where source_system = 'bigcommerce' and resolved_at is null
+              and (@Reason::text is null or reason = @Reason)
+              and (@Keys::text[] is null or source_key = any(@Keys))
+            order by first_seen_at
+            """;
+        await using var connection = await database.OpenConnectionAsync(cancellationToken);
+        var parked = await connection.QueryAsync<(string Key, string Reason, int Attempts, string MessageType, string Message)>(
+            new CommandDefinition(sql, new { Reason = reason, Keys = keys }, cancellationToken: cancellationToken));
+        return parked
+            .Select(p => ParkedBigCommerceMessages.Renew(p.MessageType, p.Message, at, deliveryId) is { } message
+                ? new BigCommerceResend(p.Key, p.Reason, p.Attempts, p.MessageType, message, NewId.NextGuid())
+                : null)
+            .OfType<BigCommerceResend>()
+            .ToList();
+    }
+
+    /// <summary>
+    /// Publishes the re-sends in batches, as <c>dlq replay</c> does: the audit transaction
+    /// begins, the batch is published and the broker's confirms awaited, then one row per
+    /// confirmed re-send is committed. A re-send is never without its row, and a row never
+    /// stands for a re-send the broker did not take. The bus retries a publish the broker
+    /// refuses until the operator interrupts; the ones confirmed before it keep their rows.
+    /// </summary>
+    public async Task ResendBigCommerceAsync(CliBus bus, IReadOnlyList<BigCommerceResend> resends, CancellationToken cancellationToken)
+    {
+        var sent = 0;
+        foreach (var batch in resends.Chunk(BigCommerceBatchSize))
+        {
+            await using var connection = await database.OpenConnectionAsync(cancellationToken);
+            await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+            await connection.ExecuteAsync(new CommandDefinition(
+                "set local role service_role", transaction: transaction, cancellationToken: cancellationToken));
+            // One at a time: the bus publishes on one channel, so a publish the broker refuses
+            // closes it under the others in flight and leaves their fate unknown.
+            var confirmed = new List<BigCommerceResend>(batch.Length);
+            Exception? failure = null;
+            foreach (var resend in batch)
+            {
+                var publish = bus.PublishAsync(resend.Message, resend.MessageId, cancellationToken);
+                try
+                {
+                    // The bus retries a publish the broker refuses, and may not heed the token
+                    // while it does: stop waiting when the operator interrupts.
+                    await publish.WaitAsync(cancellationToken);
+                }
+                catch (Exception e)
+                {
+                    failure = e;
+                    // Stop the bus before the rows are written, so that whether this publish
+                    // went out after all is settled first.
+                    await bus.StopAsync(TimeSpan.FromSeconds(5));
+                    if (publish.IsCompletedSuccessfully)
+                    {
+                        confirmed.Add(resend);
+                    }
+                    break;
+                }
+                confirmed.Add(resend);
+            }
+            // Not cancellable: what the broker confirmed was sent, interrupted or not, and gets its row.
+            await audit.WriteAsync(transaction, Action, ObjectType, confirmed.Select(r =>
+            {
+                var metadata = Metadata("bigcommerce", r.Reason, r.Attempts);
+                metadata["message_type"] = r.MessageType;
+                metadata["message_id"] = r.MessageId.ToString();
+                return (r.Key, metadata);
+            }).ToList(), CancellationToken.None);
+            await transaction.CommitAsync(CancellationToken.None);
+            sent += confirmed.Count;
+            if (failure is not null)
+            {
+                throw new ParkedRetryException(
+                    $"BigCommerce: a re-send was not confirmed ({failure.Message}); {sent} sent before it, each audited; the rest stay parked.",
+                    failure);
+            }
+        }
+    }
+
+    JsonObject Metadata(string sourceSystem, string reason, int attempts) => new()
+    {
+        ["source_system"] = sourceSystem,
+        ["reason"] = reason,
+        ["attempts"] = attempts,
+        ["delivery_id"] = deliveryId,
+    };
+}
+
+/// <summary>A parked BigCommerce event and the new delivery that re-sends it.</summary>
+sealed record BigCommerceResend(string Key, string Reason, int Attempts, string MessageType, object Message, Guid MessageId);
