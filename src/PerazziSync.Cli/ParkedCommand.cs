@@ -104,9 +104,9 @@ static class ParkedCommand
             if (which is null or ServiceEventWriter.SourceSystem)
             {
                 var outcome = await parked.RetryPosAsync(selectedReason, selectedKeys, cancellationToken);
-                output.WriteLine(outcome.Stale == 0
+                output.WriteLine(outcome.Superseded == 0
                     ? $"POS: {outcome.Attached} attached, {outcome.Parked} still parked."
-                    : $"POS: {outcome.Attached} attached, {outcome.Parked} still parked, {outcome.Stale} left parked behind a newer version already applied.");
+                    : $"POS: {outcome.Attached} attached, {outcome.Parked} still parked, {outcome.Superseded} superseded by a newer version already stored.");
             }
             if (which is null or "bigcommerce")
             {

@@ -9,7 +9,7 @@ using PerazziSync.Pos;
 namespace PerazziSync.Cli;
 
 /// <summary>What <c>parked retry</c> did with the POS records it re-attempted.</summary>
-sealed record PosRetryOutcome(long Attached, long Parked, long Stale);
+sealed record PosRetryOutcome(long Attached, long Parked, long Superseded);
 
 /// <summary>A BigCommerce re-send failed; the ones confirmed before it are sent and audited.</summary>
 sealed class ParkedRetryException(string message, Exception inner) : Exception(message, inner);
@@ -23,28 +23,22 @@ sealed class ParkedRetry(NpgsqlDataSource database, OperatorAudit audit, string 
 {
     const string Action = "parked.retry";
     const string ObjectType = "parked_event";
-    const int PosBatchSize = 1_000;
     const int BigCommerceBatchSize = 200;
 
     /// <summary>
     /// Applies the selected open parked POS records, oldest first, a batch per transaction: the
-    /// ones whose serial now has a verified asset are attached, the others are parked again,
-    /// one attempt more.
+    /// ones whose serial now has a verified asset are attached (or found superseded by a newer
+    /// version already stored), the others are parked again, one attempt more. Each gets its
+    /// audit row in the transaction that re-attempted it.
     /// </summary>
     public async Task<PosRetryOutcome> RetryPosAsync(string? reason, string[]? keys, CancellationToken cancellationToken)
     {
-        const string due = """
-            select id, first_seen_at, source_key, reason, attempts, message::text
-            from perazzi_sync.parked_events
-            where source_system = 'perazzi_pos' and resolved_at is null
-              and (@AfterSeen::timestamptz is null or (first_seen_at, id) > (@AfterSeen, @AfterId))
-              and (@Reason::text is null or reason = @Reason)
-              and (@Keys::text[] is null or source_key = any(@Keys))
-            order by first_seen_at, id
-            limit @BatchSize
-            """;
         const string after = """
-            select id, resolved_at is not null, reason, attempts from perazzi_sync.parked_events where id = any(@Ids)
+            select p.id, p.resolved_at is not null, p.reason, p.attempts,
+                   e.source_modified_at is not null and e.source_modified_at > (p.message->>'UpdatedAt')::timestamptz
+            from perazzi_sync.parked_events p
+            left join service_events e on e.source_system = p.source_system and e.source_record_id = p.source_key
+            where p.id = any(@Ids)
             """;
         // The service_event.upsert rows of attached records point back to this run by its delivery id.
         var writeMetadata = new JsonObject
@@ -53,68 +47,40 @@ sealed class ParkedRetry(NpgsqlDataSource database, OperatorAudit audit, string 
             ["source_key"] = "parked-retry",
             ["delivery_id"] = deliveryId,
         }.ToJsonString();
-        long attached = 0, parked = 0, stale = 0;
-        // A cursor, not a re-query: records that stay parked must not be picked again.
-        DateTime? afterSeen = null;
-        var afterId = Guid.Empty;
-        while (true)
-        {
-            await using var connection = await database.OpenConnectionAsync(cancellationToken);
-            await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-            var rows = (await connection.QueryAsync<(Guid Id, DateTime FirstSeen, string Key, string Reason, int Attempts, string Message)>(
-                new CommandDefinition(due, new
-                {
-                    AfterSeen = afterSeen,
-                    AfterId = afterId,
-                    Reason = reason,
-                    Keys = keys,
-                    BatchSize = PosBatchSize,
-                }, transaction, cancellationToken: cancellationToken))).AsList();
-            if (rows.Count == 0)
+        long attached = 0, parked = 0, superseded = 0;
+        await ParkedServiceRecords.ReattemptAsync(database, onlyAttributable: false, reason, keys, writeMetadata, cancellationToken,
+            async (transaction, records, token) =>
             {
-                break;
-            }
-            var records = rows
-                .Select(r => new RecordToWrite(JsonSerializer.Deserialize<PosServiceRecord>(r.Message)!, null))
-                .ToList();
-            await ServiceEventWriter.WriteAsync(transaction, records, writeMetadata, null, cancellationToken);
-            var now = (await connection.QueryAsync<(Guid Id, bool Resolved, string Reason, int Attempts)>(new CommandDefinition(
-                after, new { Ids = rows.Select(r => r.Id).ToArray() }, transaction, cancellationToken: cancellationToken)))
-                .ToDictionary(r => r.Id);
-            var audited = new List<(string, JsonObject)>(rows.Count);
-            foreach (var row in rows)
-            {
-                var state = now[row.Id];
-                var metadata = Metadata(ServiceEventWriter.SourceSystem, row.Reason, row.Attempts);
-                if (state.Resolved)
+                var now = (await transaction.Connection!.QueryAsync<(Guid Id, bool Resolved, string Reason, int Attempts, bool Newer)>(
+                    new CommandDefinition(after, new { Ids = records.Select(r => r.Id).ToArray() }, transaction, cancellationToken: token)))
+                    .ToDictionary(r => r.Id);
+                var audited = new List<(string, JsonObject)>(records.Count);
+                foreach (var record in records)
                 {
-                    metadata["outcome"] = "attached";
-                    attached++;
+                    var state = now[record.Id];
+                    var metadata = Metadata(ServiceEventWriter.SourceSystem, record.Reason, record.Attempts);
+                    if (!state.Resolved)
+                    {
+                        metadata["outcome"] = "parked";
+                        metadata["reason_now"] = state.Reason;
+                        parked++;
+                    }
+                    else if (state.Newer)
+                    {
+                        // Its serial is verified, but a newer version of the work order is stored already.
+                        metadata["outcome"] = "superseded";
+                        superseded++;
+                    }
+                    else
+                    {
+                        metadata["outcome"] = "attached";
+                        attached++;
+                    }
+                    audited.Add((record.SourceKey, metadata));
                 }
-                else if (state.Attempts > row.Attempts)
-                {
-                    metadata["outcome"] = "parked";
-                    metadata["reason_now"] = state.Reason;
-                    parked++;
-                }
-                else
-                {
-                    // Its serial is verified, but the service event already holds a newer version
-                    // of the work order: nothing was written and the parked one stays as it was.
-                    metadata["outcome"] = "stale";
-                    stale++;
-                }
-                audited.Add((row.Key, metadata));
-            }
-            await audit.WriteAsync(transaction, Action, ObjectType, audited, cancellationToken);
-            await transaction.CommitAsync(cancellationToken);
-            (afterSeen, afterId) = (DateTime.SpecifyKind(rows[^1].FirstSeen, DateTimeKind.Utc), rows[^1].Id);
-            if (rows.Count < PosBatchSize)
-            {
-                break;
-            }
-        }
-        return new PosRetryOutcome(attached, parked, stale);
+                await audit.WriteAsync(transaction, Action, ObjectType, audited, token);
+            });
+        return new PosRetryOutcome(attached, parked, superseded);
     }
 
     /// <summary>The selected open parked BigCommerce events, as the new deliveries <see cref="ResendBigCommerceAsync"/> sends.</summary>

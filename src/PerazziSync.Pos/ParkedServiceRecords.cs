@@ -5,6 +5,9 @@ using PerazziSync.Contracts;
 
 namespace PerazziSync.Pos;
 
+/// <summary>A parked POS record, as a re-attempt reads it.</summary>
+public sealed record ParkedRecord(Guid Id, string SourceKey, string Reason, int Attempts, PosServiceRecord Record);
+
 /// <summary>
 /// Parked POS records applied again: the ones whose serial now belongs to a verified asset are
 /// attached; the others stay parked, one attempt more.
@@ -18,13 +21,16 @@ public static class ParkedServiceRecords
     /// <paramref name="onlyAttributable"/> limits it to records that will attach now (the
     /// scheduled re-match); otherwise every record <paramref name="reason"/> and
     /// <paramref name="keys"/> select (null: any) is tried (an operator's <c>parked retry</c>).
+    /// <paramref name="inSameTransaction"/>, when given, runs after each batch is written, in its
+    /// transaction (an operator's audit rows).
     /// </summary>
     public static async Task<WriteCounts> ReattemptAsync(
         NpgsqlDataSource database, bool onlyAttributable, string? reason, IReadOnlyCollection<string>? keys,
-        string auditMetadata, CancellationToken cancellationToken)
+        string auditMetadata, CancellationToken cancellationToken,
+        Func<NpgsqlTransaction, IReadOnlyList<ParkedRecord>, CancellationToken, Task>? inSameTransaction = null)
     {
         const string due = """
-            select p.id, p.first_seen_at, p.message::text
+            select p.id, p.first_seen_at, p.source_key, p.reason, p.attempts, p.message::text
             from perazzi_sync.parked_events p
             where p.source_system = 'perazzi_pos' and p.resolved_at is null
               and (@AfterSeen::timestamptz is null or (p.first_seen_at, p.id) > (@AfterSeen, @AfterId))
@@ -44,7 +50,7 @@ public static class ParkedServiceRecords
         {
             await using var connection = await database.OpenConnectionAsync(cancellationToken);
             await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-            var rows = (await connection.QueryAsync<(Guid Id, DateTime FirstSeen, string Message)>(new CommandDefinition(due, new
+            var rows = (await connection.QueryAsync<(Guid Id, DateTime FirstSeen, string Key, string Reason, int Attempts, string Message)>(new CommandDefinition(due, new
             {
                 AfterSeen = afterSeen,
                 AfterId = afterId,
@@ -57,10 +63,15 @@ public static class ParkedServiceRecords
             {
                 break;
             }
-            var records = rows
-                .Select(r => new RecordToWrite(JsonSerializer.Deserialize<PosServiceRecord>(r.Message)!, null))
+            var parked = rows
+                .Select(r => new ParkedRecord(r.Id, r.Key, r.Reason, r.Attempts, JsonSerializer.Deserialize<PosServiceRecord>(r.Message)!))
                 .ToList();
-            var counts = await ServiceEventWriter.WriteAsync(transaction, records, auditMetadata, null, cancellationToken);
+            var counts = await ServiceEventWriter.WriteAsync(
+                transaction, parked.Select(p => new RecordToWrite(p.Record, null)).ToList(), auditMetadata, null, cancellationToken);
+            if (inSameTransaction is not null)
+            {
+                await inSameTransaction(transaction, parked, cancellationToken);
+            }
             await transaction.CommitAsync(cancellationToken);
             total = total.Add(counts);
             (afterSeen, afterId) = (DateTime.SpecifyKind(rows[^1].FirstSeen, DateTimeKind.Utc), rows[^1].Id);
