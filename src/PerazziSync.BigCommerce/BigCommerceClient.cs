@@ -158,7 +158,7 @@ public sealed class BigCommerceClient(HttpClient http, IOptions<BigCommerceOptio
         try
         {
             using var document = JsonDocument.Parse(body);
-            return (document.RootElement.Clone(), sentAt);
+            return (StorableJson.Of(document.RootElement.Clone()), sentAt);
         }
         catch (JsonException e)
         {

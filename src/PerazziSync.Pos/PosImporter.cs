@@ -6,6 +6,7 @@ using System.Threading.Channels;
 using Dapper;
 using Npgsql;
 using PerazziSync.Contracts;
+using PerazziSync.Data;
 
 namespace PerazziSync.Pos;
 

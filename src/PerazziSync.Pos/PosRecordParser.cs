@@ -3,6 +3,7 @@ using System.Runtime.InteropServices;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using PerazziSync.Contracts;
+using PerazziSync.Data;
 
 namespace PerazziSync.Pos;
 

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text.Json.Nodes;
+using Dapper;
 using PerazziSync.Testing;
 using Xunit;
 
@@ -151,6 +152,27 @@ public sealed class BigCommerceOrderSyncTests(SyncFixture fixture) : IClassFixtu
 
         Assert.Equal("Shipped", (await Rows.OrderAsync(Product, 313))?.Status);
         Assert.Equal(auditBefore, (await Rows.AuditAsync(Product, 313)).Count);
+    }
+
+    [Fact]
+    public async Task An_order_whose_shopper_wrote_a_nul_character_is_stored_with_a_replacement_not_dead_lettered()
+    {
+        Store.PutCustomer(BigCommerceFixtures.Customer(11, "janedoe@example.com"));
+        var order = BigCommerceFixtures.Order(314, 11, DateTimeOffset.UtcNow.AddMinutes(-1), "Shipped");
+        order["customer_message"] = "Leave at the gate\u0000please";
+        var lines = BigCommerceFixtures.Lines(314);
+        lines[0]!["name"] = "Cartridge\u0000 case";
+
+        Store.PutOrder(order, lines);
+        await DeliverAndWaitAsync("webhook-order-created.json", 314);
+
+        Assert.Equal("Shipped", (await Rows.OrderAsync(Product, 314))?.Status);
+        await using var connection = await Product.OpenDatabaseAsync();
+        Assert.Equal("Leave at the gate\uFFFDplease", await connection.ExecuteScalarAsync<string>(
+            "select raw_payload->>'customer_message' from commerce_orders where bigcommerce_order_id = '314'"));
+        Assert.Equal(1L, await connection.ExecuteScalarAsync<long>(
+            "select count(*) from commerce_order_items i join commerce_orders o on o.id = i.commerce_order_id where o.bigcommerce_order_id = '314' and i.name = 'Cartridge\uFFFD case'"));
+        Assert.Equal(0u, await Product.Broker.MessageCountAsync(OrderQueue + "_error"));
     }
 
     [Fact]

@@ -1,11 +1,12 @@
 using System.Text;
 
-namespace PerazziSync.Pos;
+namespace PerazziSync.Data;
 
 /// <summary>
-/// Text from an export or a callback made fit for a PostgreSQL <c>text</c> column. The server
-/// refuses NUL, and Npgsql's UTF-8 encoder throws on a lone UTF-16 surrogate; either one in a
-/// rejection's id or reason would abort the transaction that records why the row was refused.
+/// Text from a source (a POS export or callback, a BigCommerce response) made fit for a
+/// PostgreSQL <c>text</c> or <c>jsonb</c> value. The server refuses NUL, and Npgsql's UTF-8
+/// encoder throws on a lone UTF-16 surrogate; either one would abort the transaction that writes
+/// it, a POS rejection's id or reason and a shopper's order comment alike.
 /// </summary>
 public static class StorableText
 {
