@@ -3,7 +3,7 @@ using System.Text.Json;
 using MassTransit;
 using Microsoft.Extensions.Options;
 using PerazziSync.Contracts;
-using PerazziSync.Pos;
+using PerazziSync.Pos.Records;
 
 namespace PerazziSync.Receiver.Webhooks;
 
