@@ -58,7 +58,7 @@ static class ParkedCommand
             console.WriteLine($"{rows.Count} parked event(s).");
             return 0;
         });
-        return new Command("parked", "Parked events (SPEC section 7).") { list, Retry() };
+        return new Command("parked", "Parked events: valid events that cannot be attributed yet (docs/failures.md).") { list, Retry() };
     }
 
     /// <summary>

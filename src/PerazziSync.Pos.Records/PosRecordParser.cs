@@ -8,7 +8,7 @@ namespace PerazziSync.Pos.Records;
 
 /// <summary>
 /// Turns one POS record as received (a callback body, a CSV row, an NDJSON line) into a
-/// <see cref="PosServiceRecord"/>, or says why it cannot be used (SPEC section 5).
+/// <see cref="PosServiceRecord"/>, or says why it cannot be used (docs/sources.md).
 /// </summary>
 public sealed partial class PosRecordParser(TimeZoneInfo zone)
 {

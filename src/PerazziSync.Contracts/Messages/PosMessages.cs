@@ -1,6 +1,6 @@
 namespace PerazziSync.Contracts;
 
-/// <summary>One Perazzi POS service record, as received (SPEC section 5).</summary>
+/// <summary>One Perazzi POS service record, as received (docs/sources.md).</summary>
 /// <param name="SourceRecordId">The POS work-order id.</param>
 /// <param name="SerialNumber">The gun's serial as the POS sent it (matched after trim and upper-case).</param>
 /// <param name="Status"><c>received</c>, <c>in_service</c> or <c>completed</c>.</param>
