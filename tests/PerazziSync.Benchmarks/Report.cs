@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Reflection;
 using System.Text;
 using PerazziSync.Testing;
 
@@ -17,6 +18,10 @@ static class Report
     const string Begin = "<!-- benchmarks:begin -->";
     const string End = "<!-- benchmarks:end -->";
 
+    /// <summary>How this program and the hosts it starts (from the same configuration's output) were built.</summary>
+    static readonly string Build =
+        typeof(Report).Assembly.GetCustomAttribute<AssemblyConfigurationAttribute>()?.Configuration ?? "unknown";
+
     /// <summary>
     /// Why the run's figures may not stand in the README; none for an <c>all</c> run at full
     /// sizes with at least the default rounds.
@@ -31,6 +36,10 @@ static class Report
         if (arguments.Quick)
         {
             reasons.Add("quick sizes");
+        }
+        if (Build != "Release")
+        {
+            reasons.Add($"a {Build} build");
         }
         if (arguments.Rounds < Option.Rounds.Full[0])
         {
@@ -74,7 +83,7 @@ static class Report
             Line($"**Development run** ({string.Join(", ", reasons)}): not figures to quote.");
             Line($"");
         }
-        Line($"- **Ran:** {arguments.Rounds} round{(arguments.Rounds == 1 ? "" : "s")} in {(int)took.TotalMinutes} min {took.Seconds} s, on commit `{machine.Commit}` built in Release.");
+        Line($"- **Ran:** {arguments.Rounds} round{(arguments.Rounds == 1 ? "" : "s")} in {(int)took.TotalMinutes} min {took.Seconds} s, on commit `{machine.Commit}` built in {Build}.");
         Line($"- **Machine:** {machine.Cpu}; {machine.Cores} cores; {machine.Memory}; {machine.OperatingSystem}; {machine.DotNet}.");
         Line($"- **Servers:** {machine.PostgreSql}; {machine.RabbitMq}. On this machine they share its cores with the load generator and the hosts.");
         Line($"- **Load average** (1 / 5 / 15 min) when the run started: {machine.LoadAverage}.");
