@@ -1,5 +1,3 @@
-using System.Globalization;
-
 namespace PerazziSync.Benchmarks;
 
 /// <summary>Latency samples of one phase, safe to add to from many tasks.</summary>
@@ -15,22 +13,18 @@ sealed class Latencies
         }
     }
 
-    public int Count
-    {
-        get { lock (_milliseconds) { return _milliseconds.Count; } }
-    }
-
-    public string Percentile(double p)
+    /// <summary>The <paramref name="p"/>th percentile in milliseconds (nearest rank); NaN without samples.</summary>
+    public double Percentile(double p)
     {
         lock (_milliseconds)
         {
             if (_milliseconds.Count == 0)
             {
-                return "-";
+                return double.NaN;
             }
             _milliseconds.Sort();
             var index = (int)Math.Ceiling(p / 100 * _milliseconds.Count) - 1;
-            return _milliseconds[Math.Clamp(index, 0, _milliseconds.Count - 1)].ToString("0.0", CultureInfo.InvariantCulture) + " ms";
+            return _milliseconds[Math.Clamp(index, 0, _milliseconds.Count - 1)];
         }
     }
 }

@@ -10,109 +10,174 @@ namespace PerazziSync.Benchmarks;
 
 /// <summary>
 /// Signed BigCommerce callbacks against the receiver on loopback, next to the raw limit measured
-/// in the same run: the same messages published straight to the broker with confirms.
+/// in the same rounds: the same messages published straight to the broker with confirms.
 /// </summary>
 static class ReceiverBenchmark
 {
+    static readonly Option Seconds = new("seconds", 20, 3, "length of each phase");
+    static readonly Option Rate = new("rate", 500, 500, "callbacks per second in the steady phase");
+    static readonly Option Concurrency = new("concurrency", 32, 32, "callbacks in flight in the saturated phases");
+
+    public static readonly Benchmark Definition = new(
+        "receiver", "signed BigCommerce callbacks against the receiver, next to a bare confirmed publish of the same messages",
+        [Seconds, Rate, Concurrency], RunAsync);
+
+    /// <summary>Orders the callbacks are about; the receiver fetches nothing, so any number would do.</summary>
+    const int Orders = 500;
+
+    /// <summary>
+    /// Deliveries signed per phase, sent round and round. The receiver is told to remember fewer
+    /// (see <see cref="RememberedDeliveries"/>) so that each comes back forgotten and is published
+    /// again rather than answered as a replay; the checks below count that it was.
+    /// </summary>
+    const int Signed = 20_000;
+
+    const int RememberedDeliveries = 1_000;
+
+    const int QueueLength = 10_000;
+
+    static readonly TimeSpan WarmUp = TimeSpan.FromSeconds(3);
+
     static readonly MediaTypeHeaderValue Json = new("application/json");
 
     sealed record Delivery(byte[] Body, string Id, string Timestamp, string Signature);
 
-    public sealed record Result(TimeSpan Duration, PhaseResult Bare, PhaseResult Saturated, PhaseResult Paced);
-
-    public static async Task RunAsync(Arguments arguments)
+    static async Task<Section> RunAsync(Arguments arguments)
     {
-        var (duration, bare, saturated, paced) = await MeasureAsync(arguments);
-        Console.WriteLine();
-        Console.WriteLine($"Receiver benchmark, {DateTime.UtcNow:yyyy-MM-dd}, {Environment.ProcessorCount} cores, {duration.TotalSeconds} s per phase");
-        Console.WriteLine();
-        Console.WriteLine("| phase | accepted/s | p50 | p99 | failed |");
-        Console.WriteLine("|---|---:|---:|---:|---:|");
-        foreach (var phase in new[] { bare, saturated, paced })
-        {
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"| {phase.Name} | {phase.PerSecond:0} | {phase.Latencies.Percentile(50)} | {phase.Latencies.Percentile(99)} | {phase.Failed} |"));
-        }
-        Console.WriteLine();
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"Receiver saturated / bare publish: {saturated.PerSecond / bare.PerSecond:P0} (target at least 60%)"));
-    }
+        var rounds = arguments.Rounds;
+        var duration = TimeSpan.FromSeconds(arguments.Int(Seconds));
+        var rate = arguments.Int(Rate);
+        var concurrency = arguments.Int(Concurrency);
 
-    public static async Task<Result> MeasureAsync(Arguments arguments)
-    {
-        var duration = TimeSpan.FromSeconds(arguments.Int("seconds", 60));
-        var rate = arguments.Int("rate", 500);
-        var concurrency = arguments.Int("concurrency", 32);
-        var warmUp = TimeSpan.FromSeconds(3);
-
-        Console.Error.WriteLine("Starting the receiver...");
+        Log.Step("receiver: starting the receiver");
         await using var product = await ProductUnderTest.StartAsync(workers: 0, settings: new Dictionary<string, string>
         {
             ["Logging__LogLevel__Default"] = "Warning",
-            // The pre-signed deliveries come round again every 20,000 requests: remembering fewer
-            // keeps the receiver from answering them as replays instead of publishing them.
-            ["Receiver__RememberedDeliveries"] = "1000",
+            ["Receiver__RememberedDeliveries"] = RememberedDeliveries.ToString(CultureInfo.InvariantCulture),
         });
         // The broker stores what it confirms: a durable queue is bound, as the worker's would be,
         // kept short so that the broker's memory does not grow over the run.
-        var queue = await product.Broker.ProbeAsync<BigCommerceOrderChanged>(maxLength: 10_000);
+        var queue = await product.Broker.ProbeAsync<BigCommerceOrderChanged>(maxLength: QueueLength);
 
-        var bus = Bus.Factory.CreateUsingRabbitMq(rabbit => rabbit.Host(new Uri(product.Broker.AmqpUri)));
+        // Confirms set here, not left to MassTransit's default: the reference must wait for the
+        // broker exactly as the receiver does before it answers 200.
+        var bus = Bus.Factory.CreateUsingRabbitMq(rabbit => rabbit.Host(new Uri(product.Broker.AmqpUri), host => host.PublisherConfirmation = true));
         await bus.StartAsync();
-        Func<long, Task<bool>> publish = async i =>
+        try
         {
-            var message = new BigCommerceOrderChanged(ProductUnderTest.StoreHash, 1000 + (i % 500), "store/order/updated", $"bench-{i}", DateTimeOffset.UtcNow);
-            await bus.Publish(message, context => context.MessageId = NewId.NextGuid());
-            return true;
-        };
-        Console.Error.WriteLine($"Bare confirmed publish, {concurrency} in flight, {duration.TotalSeconds} s...");
-        await Load.ClosedLoopAsync("warm-up", concurrency, warmUp, publish);
-        var bare = await Load.ClosedLoopAsync("Bare MassTransit publish with confirms (raw limit)", concurrency, duration, publish);
-        await bus.StopAsync();
-        await product.Broker.PurgeAsync(queue);
-
-        // Deliveries are signed before each phase, so the load generator, which shares the
-        // machine's cores with the receiver and the broker, spends them on sending only.
-        var webhooks = product.BigCommerceWebhooks;
-        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
-        var url = new Uri(product.ReceiverUrl + "/webhooks/bigcommerce");
-        var bodies = Enumerable.Range(0, 500)
-            .Select(i => BigCommerceFixtures.Callback("webhook-order-updated.json", ProductUnderTest.StoreHash, 1000 + i))
-            .ToArray();
-        Delivery[] deliveries = [];
-        void SignDeliveries(string phase)
-        {
-            var timestamp = DateTimeOffset.UtcNow;
-            deliveries = Enumerable.Range(0, 20_000).Select(i =>
+            Func<long, Task<bool>> publish = async i =>
             {
-                var body = bodies[i % bodies.Length];
-                var id = $"bench-{phase}-{i}";
-                return new Delivery(Encoding.UTF8.GetBytes(body), id,
-                    timestamp.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture), webhooks.Sign(body, id, timestamp));
-            }).ToArray();
-        }
-        Func<long, Task<bool>> post = async i =>
-        {
-            var delivery = deliveries[i % deliveries.Length];
-            using var request = new HttpRequestMessage(HttpMethod.Post, url) { Content = new ByteArrayContent(delivery.Body) };
-            request.Content.Headers.ContentType = Json;
-            request.Headers.Add("webhook-id", delivery.Id);
-            request.Headers.Add("webhook-timestamp", delivery.Timestamp);
-            request.Headers.Add("webhook-signature", delivery.Signature);
-            using var response = await http.SendAsync(request);
-            return response.StatusCode == HttpStatusCode.OK;
-        };
-        SignDeliveries("warm-up");
-        Console.Error.WriteLine($"Receiver, {concurrency} callbacks in flight, {duration.TotalSeconds} s...");
-        await Load.ClosedLoopAsync("warm-up", concurrency, warmUp, post);
-        SignDeliveries("saturated");
-        var saturated = await Load.ClosedLoopAsync("Receiver, saturated", concurrency, duration, post);
-        await product.Broker.PurgeAsync(queue);
+                var message = new BigCommerceOrderChanged(ProductUnderTest.StoreHash, OrderId(i), "store/order/updated", $"bench-{i}", DateTimeOffset.UtcNow);
+                await bus.Publish(message, context => context.MessageId = NewId.NextGuid());
+                return true;
+            };
 
-        SignDeliveries("paced");
-        Console.Error.WriteLine($"Receiver at {rate} callbacks/s, {duration.TotalSeconds} s...");
-        var paced = await Load.OpenLoopAsync($"Receiver at {rate}/s", rate, duration, post);
-        await product.Broker.PurgeAsync(queue);
-        return new Result(duration, bare, saturated, paced);
+            var webhooks = product.BigCommerceWebhooks;
+            using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
+            var url = new Uri(product.ReceiverUrl + "/webhooks/bigcommerce");
+            var bodies = Enumerable.Range(0, Orders)
+                .Select(i => BigCommerceFixtures.Callback("webhook-order-updated.json", ProductUnderTest.StoreHash, OrderId(i)))
+                .ToArray();
+            Delivery[] deliveries = [];
+            // Signed ahead of each phase, so the load generator, which shares the machine's cores
+            // with the receiver and the broker, spends them on sending only.
+            void SignDeliveries(string idPrefix)
+            {
+                var timestamp = DateTimeOffset.UtcNow;
+                deliveries = [.. Enumerable.Range(0, Signed).Select(i =>
+                {
+                    var body = bodies[i % bodies.Length];
+                    var id = $"bench-{idPrefix}-{i}";
+                    return new Delivery(Encoding.UTF8.GetBytes(body), id,
+                        timestamp.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture), webhooks.Sign(body, id, timestamp));
+                })];
+            }
+            Func<long, Task<bool>> post = async i =>
+            {
+                var delivery = deliveries[i % deliveries.Length];
+                using var request = new HttpRequestMessage(HttpMethod.Post, url) { Content = new ByteArrayContent(delivery.Body) };
+                request.Content.Headers.ContentType = Json;
+                request.Headers.Add("webhook-id", delivery.Id);
+                request.Headers.Add("webhook-timestamp", delivery.Timestamp);
+                request.Headers.Add("webhook-signature", delivery.Signature);
+                using var response = await http.SendAsync(request);
+                return response.StatusCode == HttpStatusCode.OK;
+            };
+            // A 200 is also the answer to a replay, which publishes nothing: the receiver's own
+            // count of published callbacks must match every 200 of the phase.
+            async Task<PhaseResult> ReceiverPhaseAsync(string phase, string idPrefix, Func<Task<PhaseResult>> run, List<Check> checks)
+            {
+                SignDeliveries(idPrefix);
+                var before = await PublishedAsync(product);
+                var result = await run();
+                var published = await PublishedAsync(product) - before;
+                checks.Add(new(published == result.Succeeded, $"{phase}: {result.Succeeded:N0} answered 200 but {published:N0} published"));
+                checks.Add(new(result.Failed == 0, $"{phase}: {result.Failed:N0} callbacks failed"));
+                await product.Broker.PurgeAsync(queue);
+                return result;
+            }
+
+            Log.Step($"receiver: warming up, {WarmUp.TotalSeconds:N0} s each");
+            await Load.ClosedLoopAsync("warm-up", concurrency, WarmUp, publish);
+            SignDeliveries("warm-up");
+            await Load.ClosedLoopAsync("warm-up", concurrency, WarmUp, post);
+            await product.Broker.PurgeAsync(queue);
+
+            var bare = new List<PhaseResult>();
+            var saturated = new List<PhaseResult>();
+            var paced = new List<PhaseResult>();
+            var bareChecks = new List<Check>();
+            var saturatedChecks = new List<Check>();
+            var pacedChecks = new List<Check>();
+            for (var round = 1; round <= rounds; round++)
+            {
+                Log.Step($"receiver: round {round}/{rounds}, bare publish, {concurrency} in flight, {duration.TotalSeconds:N0} s");
+                var reference = await Load.ClosedLoopAsync("bare", concurrency, duration, publish);
+                bareChecks.Add(new(reference.Failed == 0, $"round {round}: {reference.Failed:N0} bare publishes failed"));
+                bare.Add(reference);
+                await product.Broker.PurgeAsync(queue);
+
+                Log.Step($"receiver: round {round}/{rounds}, receiver, {concurrency} in flight, {duration.TotalSeconds:N0} s");
+                saturated.Add(await ReceiverPhaseAsync($"round {round} saturated", $"{round}-saturated",
+                    () => Load.ClosedLoopAsync("saturated", concurrency, duration, post), saturatedChecks));
+
+                Log.Step($"receiver: round {round}/{rounds}, receiver at {rate}/s, {duration.TotalSeconds:N0} s");
+                paced.Add(await ReceiverPhaseAsync($"round {round} at {rate}/s", $"{round}-paced",
+                    () => Load.OpenLoopAsync("paced", rate, duration, post), pacedChecks));
+            }
+
+            return new Section(
+                "Receiver",
+                string.Create(CultureInfo.InvariantCulture,
+                    $"Each round: {duration.TotalSeconds:N0} s of the bare publish with {concurrency} in flight, {duration.TotalSeconds:N0} s of signed `store/order/updated` callbacks for {Orders} orders with {concurrency} in flight, then {duration.TotalSeconds:N0} s at a steady {rate} callbacks/s, each latency counted from when its callback was due; one {WarmUp.TotalSeconds:N0} s warm-up of each side before the first round."),
+                $"The reference is MassTransit publishing the message the receiver publishes for such a callback (`BigCommerceOrderChanged`), with publisher confirms set on the bus, {concurrency} in flight, to the same exchange and the same durable queue (kept to {QueueLength:N0} messages), purged after every phase.",
+                [
+                    Row.Relative($"receiver: signed callbacks accepted/s, {concurrency} in flight", Rates(saturated), "bare confirmed publish", Rates(bare),
+                        Target.MedianAtLeast(0.60), [.. bareChecks, .. saturatedChecks]),
+                    Row.Absolute($"receiver: p99 latency at a steady {rate} callbacks/s", new Figure(paced.Select(p => p.Latencies.Percentile(99)), Unit.Milliseconds),
+                        Target.MedianBelow(50), [.. pacedChecks]),
+                ],
+                [
+                    "an HTTP request over loopback per callback, sent by the load generator's HttpClient on the same cores",
+                    "the body read within its size limit; the Standard Webhooks signature (HMAC-SHA256) and timestamp verified",
+                    $"the delivery looked up in and added to the replay memory ({RememberedDeliveries:N0} deliveries here instead of the default 100,000, so that the {Signed:N0} pre-signed deliveries sent round and round are published again, not answered as replays)",
+                    "UTF-8 checked and the JSON parsed; the message id derived from the webhook-id (SHA-256); a JSON answer",
+                    "a trace per callback (the request and the publish) and its metrics; logs at Warning, where a deployment logs one Information line per callback",
+                ],
+                [
+                    "nothing the receiver does not do too; it publishes from the load generator's own process, sharing its cores with the load generator as the receiver shares them with the load generator's HTTP client",
+                ]);
+        }
+        finally
+        {
+            await bus.StopAsync();
+        }
     }
+
+    static long OrderId(long i) => 1000 + (i % Orders);
+
+    static Figure Rates(IEnumerable<PhaseResult> phases) => new(phases.Select(p => p.PerSecond), Unit.PerSecond);
+
+    static async Task<long> PublishedAsync(ProductUnderTest product) =>
+        (long)await Metrics.ReadAsync(product.ReceiverManagementUrl, "perazzisync_webhooks_received_total", "route=\"bigcommerce\"", "outcome=\"accepted\"");
 }
