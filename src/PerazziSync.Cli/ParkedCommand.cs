@@ -2,7 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using Dapper;
 using Npgsql;
-using PerazziSync.Pos;
+using PerazziSync.Pos.Rows;
 using Spectre.Console;
 
 namespace PerazziSync.Cli;
@@ -58,7 +58,7 @@ static class ParkedCommand
             console.WriteLine($"{rows.Count} parked event(s).");
             return 0;
         });
-        return new Command("parked", "Parked events (SPEC section 7).") { list, Retry() };
+        return new Command("parked", "Parked events: valid events that cannot be attributed yet (docs/failures.md).") { list, Retry() };
     }
 
     /// <summary>
@@ -89,9 +89,9 @@ static class ParkedCommand
             {
                 return 2;
             }
-            if (which is not (null or "bigcommerce" or ServiceEventWriter.SourceSystem))
+            if (which is not (null or "bigcommerce" or ServiceEventRows.SourceSystem))
             {
-                error.WriteLine($"--source must be bigcommerce or {ServiceEventWriter.SourceSystem}.");
+                error.WriteLine($"--source must be bigcommerce or {ServiceEventRows.SourceSystem}.");
                 return 2;
             }
             var selectedKeys = parseResult.GetValue(keys) is { Length: > 0 } k ? k : null;
@@ -101,7 +101,7 @@ static class ParkedCommand
             var deliveryId = $"parked-retry:{at.UtcDateTime:yyyyMMdd'T'HHmmss'Z'}:{Environment.UserName}";
             var parked = new ParkedRetry(database, OperatorAudit.From(parseResult, operatorName), deliveryId);
 
-            if (which is null or ServiceEventWriter.SourceSystem)
+            if (which is null or ServiceEventRows.SourceSystem)
             {
                 var outcome = await parked.RetryPosAsync(selectedReason, selectedKeys, cancellationToken);
                 output.WriteLine(outcome.Superseded == 0

@@ -4,7 +4,8 @@ using Dapper;
 using MassTransit;
 using Npgsql;
 using PerazziSync.Contracts;
-using PerazziSync.Pos;
+using PerazziSync.Data;
+using PerazziSync.Pos.Rows;
 
 namespace PerazziSync.Cli;
 
@@ -35,20 +36,15 @@ sealed class ParkedRetry(NpgsqlDataSource database, OperatorAudit audit, string 
     {
         const string after = """
             select p.id, p.resolved_at is not null, p.reason, p.attempts,
-                   e.source_modified_at is not null and e.source_modified_at > (p.message->>'UpdatedAt')::timestamptz
+                   e.source_modified_at is not null and e.source_modified_at > p.source_version
             from perazzi_sync.parked_events p
             left join service_events e on e.source_system = p.source_system and e.source_record_id = p.source_key
             where p.id = any(@Ids)
             """;
         // The service_event.upsert rows of attached records point back to this run by its delivery id.
-        var writeMetadata = new JsonObject
-        {
-            ["source_system"] = ServiceEventWriter.SourceSystem,
-            ["source_key"] = "parked-retry",
-            ["delivery_id"] = deliveryId,
-        }.ToJsonString();
+        var writeAudit = AuditContext.For(ServiceEventRows.SourceSystem, deliveryId: deliveryId);
         long attached = 0, parked = 0, superseded = 0;
-        await ParkedServiceRecords.ReattemptAsync(database, onlyAttributable: false, reason, keys, writeMetadata, cancellationToken,
+        await ParkedServiceRecords.ReattemptAsync(database, onlyAttributable: false, reason, keys, writeAudit, cancellationToken,
             async (transaction, records, token) =>
             {
                 var now = (await transaction.Connection!.QueryAsync<(Guid Id, bool Resolved, string Reason, int Attempts, bool Newer)>(
@@ -58,7 +54,7 @@ sealed class ParkedRetry(NpgsqlDataSource database, OperatorAudit audit, string 
                 foreach (var record in records)
                 {
                     var state = now[record.Id];
-                    var metadata = Metadata(ServiceEventWriter.SourceSystem, record.Reason, record.Attempts);
+                    var metadata = Metadata(ServiceEventRows.SourceSystem, record.Reason, record.Attempts);
                     if (!state.Resolved)
                     {
                         metadata["outcome"] = "parked";
@@ -118,9 +114,7 @@ sealed class ParkedRetry(NpgsqlDataSource database, OperatorAudit audit, string 
         foreach (var batch in resends.Chunk(BigCommerceBatchSize))
         {
             await using var connection = await database.OpenConnectionAsync(cancellationToken);
-            await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-            await connection.ExecuteAsync(new CommandDefinition(
-                "set local role service_role", transaction: transaction, cancellationToken: cancellationToken));
+            await using var transaction = await ServiceRole.BeginAsync(connection, null, cancellationToken);
             // One at a time: the bus publishes on one channel, so a publish the broker refuses
             // closes it under the others in flight and leaves their fate unknown.
             var confirmed = new List<BigCommerceResend>(batch.Length);

@@ -2,7 +2,8 @@ using System.CommandLine;
 using System.Globalization;
 using Microsoft.Extensions.Configuration;
 using Npgsql;
-using PerazziSync.Pos;
+using PerazziSync.Pos.Import;
+using PerazziSync.Pos.Records;
 using Spectre.Console;
 
 namespace PerazziSync.Cli;

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using PerazziSync.Cli;
+using PerazziSync.Cli.Dlq;
 
 var root = new RootCommand("PerazziSync operations: database migrations, POS batch imports, parked events, dead letters.")
 {

@@ -4,7 +4,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
-using Npgsql;
+using PerazziSync.Contracts;
 using OpenTelemetry;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
@@ -35,7 +35,8 @@ public static class ObservabilityExtensions
                 .AddSource(DiagnosticHeaders.DefaultListenerName)
                 .AddAspNetCoreInstrumentation(o => o.Filter = context => !IsOperational(context.Request.Path))
                 .AddHttpClientInstrumentation()
-                .AddNpgsql())
+                // Npgsql's own spans, when a host uses the database (PerazziSync.Data).
+                .AddSource("Npgsql"))
             .WithMetrics(metrics => metrics
                 .AddMeter(Telemetry.Name)
                 .AddMeter(InstrumentationOptions.MeterName)

@@ -7,20 +7,12 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
-using Npgsql;
+using PerazziSync.Contracts;
 
 namespace PerazziSync.ServiceDefaults;
 
 public static class ServiceDefaultsExtensions
 {
-    const string ReadyTag = "ready";
-
-    /// <summary>
-    /// The key of the <see cref="NpgsqlDataSource"/> whose connections skip the session reset;
-    /// only for code that holds no session state (no session advisory lock, no plain <c>set</c>).
-    /// </summary>
-    public const string TransactionScoped = "transaction-scoped";
-
     /// <summary>Health checks, telemetry and start-up validation shared by every host.</summary>
     public static IHostApplicationBuilder AddServiceDefaults(this IHostApplicationBuilder builder)
     {
@@ -32,37 +24,6 @@ public static class ServiceDefaultsExtensions
         }
         builder.Services.AddHealthChecks();
         builder.Services.TryAddSingleton(TimeProvider.System);
-        return builder;
-    }
-
-    /// <summary>
-    /// Requires <c>ConnectionStrings:Postgres</c> at start-up, registers an <see cref="NpgsqlDataSource"/>
-    /// for it and makes readiness depend on the database answering.
-    /// </summary>
-    public static IHostApplicationBuilder AddPortalDatabase(this IHostApplicationBuilder builder)
-    {
-        builder.Services.AddOptions<ConnectionStringsOptions>()
-            .BindConfiguration(ConnectionStringsOptions.Section)
-            .Validate(o => !string.IsNullOrWhiteSpace(o.Postgres),
-                "ConnectionStrings:Postgres is not set (environment variable ConnectionStrings__Postgres)")
-            .ValidateOnStart();
-        builder.Services.AddSingleton(sp =>
-            NpgsqlDataSource.Create(sp.GetRequiredService<IOptions<ConnectionStringsOptions>>().Value.Postgres!));
-        builder.Services.AddKeyedSingleton(TransactionScoped, (sp, _) =>
-        {
-            // For work that keeps no state beyond its transaction (xact locks, `set local`): the
-            // session reset (DISCARD ALL) a pooled connection gets on its way back has nothing to
-            // clear there and costs a round trip and PostgreSQL's plan caches on every message.
-            var connection = new NpgsqlConnectionStringBuilder(sp.GetRequiredService<IOptions<ConnectionStringsOptions>>().Value.Postgres!)
-            {
-                NoResetOnClose = true,
-            };
-            return NpgsqlDataSource.Create(connection);
-        });
-        builder.Services.AddHealthChecks().AddNpgSql(
-            sp => sp.GetRequiredService<IOptions<ConnectionStringsOptions>>().Value.Postgres!,
-            name: "postgres",
-            tags: [ReadyTag]);
         return builder;
     }
 
@@ -95,7 +56,7 @@ public static class ServiceDefaultsExtensions
             {
                 o.Name = "rabbitmq";
                 o.MinimalFailureStatus = HealthStatus.Unhealthy;
-                o.Tags.Add(ReadyTag);
+                o.Tags.Add(Telemetry.ReadyTag);
             });
             bus.SetKebabCaseEndpointNameFormatter();
             bus.AddConfigureEndpointsCallback((context, _, endpoint) =>
@@ -127,7 +88,7 @@ public static class ServiceDefaultsExtensions
     public static IEndpointRouteBuilder MapOperationalEndpoints(this IEndpointRouteBuilder app)
     {
         app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false }).OnManagementPort();
-        app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = c => c.Tags.Contains(ReadyTag) }).OnManagementPort();
+        app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = c => c.Tags.Contains(Telemetry.ReadyTag) }).OnManagementPort();
         app.MapPrometheusScrapingEndpoint().OnManagementPort();
         return app;
     }

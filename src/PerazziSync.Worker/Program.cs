@@ -1,3 +1,4 @@
+using PerazziSync.Data;
 using PerazziSync.ServiceDefaults;
 using PerazziSync.Worker.BigCommerce;
 using PerazziSync.Worker.Pos;

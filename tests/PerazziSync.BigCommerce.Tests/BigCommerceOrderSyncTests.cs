@@ -6,7 +6,7 @@ using Xunit;
 
 namespace PerazziSync.BigCommerce.Tests;
 
-/// <summary>Callbacks through receiver → RabbitMQ → worker → fake BigCommerce → PostgreSQL (SPEC section 4).</summary>
+/// <summary>Callbacks through receiver → RabbitMQ → worker → fake BigCommerce → PostgreSQL (docs/sync-rules.md).</summary>
 public sealed class BigCommerceOrderSyncTests(SyncFixture fixture) : IClassFixture<SyncFixture>
 {
     const string StoreHash = ProductUnderTest.StoreHash;

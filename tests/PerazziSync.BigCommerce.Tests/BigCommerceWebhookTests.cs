@@ -7,7 +7,7 @@ using Xunit;
 
 namespace PerazziSync.BigCommerce.Tests;
 
-/// <summary>The receiver's BigCommerce route against SPEC section 2, observed on the broker.</summary>
+/// <summary>The receiver's BigCommerce route against its contract (docs/sources.md), observed on the broker.</summary>
 public sealed class BigCommerceWebhookTests(ReceiverFixture fixture) : IClassFixture<ReceiverFixture>
 {
     const string StoreHash = ProductUnderTest.StoreHash;

@@ -4,13 +4,17 @@ using System.Text.Json.Nodes;
 using Dapper;
 using Npgsql;
 using PerazziSync.Contracts;
+using PerazziSync.Data;
+using PerazziSync.Pos.Import;
+using PerazziSync.Pos.Records;
+using PerazziSync.Pos.Rows;
 using PerazziSync.Testing;
 using Xunit;
 
 namespace PerazziSync.Pos.Tests;
 
 /// <summary>
-/// The version guard of <see cref="ServiceEventWriter"/> under concurrency and in any order of
+/// The version guard of <see cref="ServiceEventRows"/> under concurrency and in any order of
 /// arrival, on real PostgreSQL: the writer's own statements, called the way the worker's
 /// consumer (one record per transaction) and the importer (chunks) call them.
 /// </summary>
@@ -159,9 +163,9 @@ public sealed class VersionOrderTests : IAsyncLifetime
     async Task<WriteCounts> CallbackAsync(PosServiceRecord record, CancellationToken cancellationToken)
     {
         await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
-        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        var counts = await ServiceEventWriter.WriteOneAsync(
-            transaction, record, """{"source_system":"perazzi_pos"}""", Guid.NewGuid().ToString(), cancellationToken);
+        await using var transaction = await ServiceRole.BeginAsync(connection, null, cancellationToken);
+        var counts = await ServiceEventRows.WriteOneAsync(
+            transaction, record, AuditContext.For(ServiceEventRows.SourceSystem), Guid.NewGuid().ToString(), cancellationToken);
         await transaction.CommitAsync(cancellationToken);
         return counts;
     }
@@ -170,9 +174,9 @@ public sealed class VersionOrderTests : IAsyncLifetime
     async Task ChunkAsync(IReadOnlyList<PosServiceRecord> records)
     {
         await using var connection = await _dataSource.OpenConnectionAsync();
-        await using var transaction = await connection.BeginTransactionAsync();
-        await ServiceEventWriter.WriteAsync(
-            transaction, records.Select((r, i) => new RecordToWrite(r, i + 1)).ToList(), """{"source_system":"perazzi_pos"}""", null, CancellationToken.None);
+        await using var transaction = await ServiceRole.BeginAsync(connection, null, CancellationToken.None);
+        await ServiceEventRows.WriteAsync(
+            transaction, records.Select((r, i) => new RecordToWrite(r, i + 1)).ToList(), AuditContext.For(ServiceEventRows.SourceSystem), null, CancellationToken.None);
         await transaction.CommitAsync();
     }
 

@@ -7,7 +7,7 @@ using Xunit.Abstractions;
 namespace PerazziSync.Reliability.Tests;
 
 /// <summary>
-/// SPEC section 9 on this machine: two receivers and three workers as separate processes on one
+/// Scale-out (docs/messages.md) on this machine: two receivers and three workers as separate processes on one
 /// broker and database end with exactly the rows one receiver and one worker end with.
 /// </summary>
 public sealed class ScaleOutTests(ITestOutputHelper output)

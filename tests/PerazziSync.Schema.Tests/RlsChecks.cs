@@ -202,8 +202,11 @@ public static class RlsChecks
             await s.DeniedAsync("insert into audit_log (action) values ('asset.verify')");
             await s.AsUserAsync(Support);
             Assert.Equal(0, await s.CountAsync("select count(*) from audit_log"));
+            await s.AsDatabaseOwnerAsync();
+            var all = await s.CountAsync("select count(*) from audit_log");
+            Assert.True(all > 0, "the fixture's writes to synced tables left no audit row");
             await s.AsUserAsync(Admin);
-            Assert.Equal(1, await s.CountAsync("select count(*) from audit_log"));
+            Assert.Equal(all, await s.CountAsync("select count(*) from audit_log"));
             await s.DeniedAsync("update audit_log set action = 'nothing happened'");
             await s.DeniedAsync("delete from audit_log");
         }),

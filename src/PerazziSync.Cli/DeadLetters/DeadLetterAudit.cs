@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json.Nodes;
 using Dapper;
 using Npgsql;
+using PerazziSync.Data;
 
 namespace PerazziSync.Cli.DeadLetters;
 
@@ -21,8 +22,7 @@ sealed class DeadLetterAudit(NpgsqlDataSource database, OperatorAudit operatorAu
         var connection = await database.OpenConnectionAsync(cancellationToken);
         try
         {
-            var transaction = await connection.BeginTransactionAsync(cancellationToken);
-            await connection.ExecuteAsync(new CommandDefinition("set local role service_role", transaction: transaction, cancellationToken: cancellationToken));
+            var transaction = await ServiceRole.BeginAsync(connection, null, cancellationToken);
             return new Batch(this, connection, transaction);
         }
         catch

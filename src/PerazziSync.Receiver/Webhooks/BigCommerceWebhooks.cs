@@ -7,7 +7,7 @@ using PerazziSync.ServiceDefaults;
 
 namespace PerazziSync.Receiver.Webhooks;
 
-/// <summary><c>POST /webhooks/bigcommerce</c>: verify, publish, answer (SPEC section 2).</summary>
+/// <summary><c>POST /webhooks/bigcommerce</c>: verify, publish, answer (docs/sources.md).</summary>
 public static class BigCommerceWebhooks
 {
     const string Route = "bigcommerce";

@@ -1,5 +1,5 @@
 using MassTransit;
-using PerazziSync.ServiceDefaults;
+using PerazziSync.Contracts;
 
 namespace PerazziSync.Receiver.Webhooks;
 

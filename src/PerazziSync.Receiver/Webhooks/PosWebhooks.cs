@@ -3,11 +3,11 @@ using System.Text.Json;
 using MassTransit;
 using Microsoft.Extensions.Options;
 using PerazziSync.Contracts;
-using PerazziSync.Pos;
+using PerazziSync.Pos.Records;
 
 namespace PerazziSync.Receiver.Webhooks;
 
-/// <summary><c>POST /webhooks/pos</c>: verify, validate the record (SPEC section 5), publish, answer.</summary>
+/// <summary><c>POST /webhooks/pos</c>: verify, validate the record (docs/sources.md), publish, answer.</summary>
 public static class PosWebhooks
 {
     const string Route = "pos";

@@ -1,4 +1,4 @@
-using PerazziSync.Pos;
+using PerazziSync.Pos.Records;
 
 namespace PerazziSync.Receiver.Webhooks;
 

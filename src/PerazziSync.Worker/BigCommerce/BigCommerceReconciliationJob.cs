@@ -2,9 +2,10 @@ using Dapper;
 using MassTransit;
 using Microsoft.Extensions.Options;
 using Npgsql;
-using PerazziSync.BigCommerce;
+using PerazziSync.BigCommerce.Api;
+using PerazziSync.BigCommerce.Records;
 using PerazziSync.Contracts;
-using PerazziSync.Worker.Sync;
+using PerazziSync.Data;
 using Quartz;
 
 namespace PerazziSync.Worker.BigCommerce;

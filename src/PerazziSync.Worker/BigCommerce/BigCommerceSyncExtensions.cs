@@ -1,5 +1,5 @@
 using MassTransit;
-using PerazziSync.BigCommerce;
+using PerazziSync.BigCommerce.Api;
 using PerazziSync.Worker.Sync;
 using Quartz;
 
@@ -20,14 +20,10 @@ public static class BigCommerceSyncExtensions
                 "BigCommerce:ParkedRetryCron is not a valid Quartz cron expression")
             .ValidateOnStart();
 
-        var section = builder.Configuration.GetSection(BigCommerceSyncOptions.Section);
-        var defaults = new BigCommerceSyncOptions();
         builder.Services.AddQuartz(quartz =>
         {
-            quartz.AddCronJob<BigCommerceReconciliationJob>(
-                BigCommerceReconciliationJob.Key, section[nameof(BigCommerceSyncOptions.ReconcileCron)], defaults.ReconcileCron);
-            quartz.AddCronJob<ParkedBigCommerceRetryJob>(
-                ParkedBigCommerceRetryJob.Key, section[nameof(BigCommerceSyncOptions.ParkedRetryCron)], defaults.ParkedRetryCron);
+            quartz.AddCronJob<BigCommerceReconciliationJob, BigCommerceSyncOptions>(BigCommerceReconciliationJob.Key, o => o.ReconcileCron);
+            quartz.AddCronJob<ParkedBigCommerceRetryJob, BigCommerceSyncOptions>(ParkedBigCommerceRetryJob.Key, o => o.ParkedRetryCron);
         });
         return builder;
     }

@@ -3,7 +3,7 @@ using MassTransit;
 using Microsoft.Extensions.Options;
 using Npgsql;
 using PerazziSync.Contracts;
-using PerazziSync.Worker.Sync;
+using PerazziSync.Data;
 using Quartz;
 
 namespace PerazziSync.Worker.BigCommerce;

@@ -1,7 +1,8 @@
 using System.Collections.Concurrent;
 using Microsoft.Extensions.Options;
 using Npgsql;
-using PerazziSync.Pos;
+using PerazziSync.Pos.Import;
+using PerazziSync.Pos.Records;
 using PerazziSync.Worker.Sync;
 using Quartz;
 
@@ -42,7 +43,11 @@ public sealed class PosDropFolderJob(
     public async ValueTask Execute(IJobExecutionContext context, CancellationToken cancellationToken)
     {
         var settings = options.Value;
-        var root = settings.DropFolder!;
+        if (settings.DropFolder is not { Length: > 0 } root)
+        {
+            // No drop folder configured: the POS sends callbacks only, or exports go through the Cli.
+            return;
+        }
         var processing = Directory.CreateDirectory(Path.Combine(root, "processing")).FullName;
         var importer = new PosImporter(database, parser, settings.ImportChunkSize);
 

@@ -1,6 +1,6 @@
 using Npgsql;
-using PerazziSync.Pos;
-using PerazziSync.Worker.Sync;
+using PerazziSync.Data;
+using PerazziSync.Pos.Rows;
 using Quartz;
 
 namespace PerazziSync.Worker.Pos;
@@ -21,8 +21,8 @@ public sealed class PosRematchJob(NpgsqlDataSource database, ILogger<PosRematchJ
         {
             return;
         }
-        var metadata = SyncAudit.Metadata(ServiceEventWriter.SourceSystem, "rematch", null, $"rematch:{scheduledAt.UtcDateTime:O}");
-        var counts = await ParkedServiceRecords.ReattemptAsync(database, onlyAttributable: true, null, null, metadata, cancellationToken);
+        var audit = AuditContext.For(ServiceEventRows.SourceSystem, deliveryId: $"rematch:{scheduledAt.UtcDateTime:O}");
+        var counts = await ParkedServiceRecords.ReattemptAsync(database, onlyAttributable: true, null, null, audit, cancellationToken);
         var attached = counts.Applied + counts.Unchanged + counts.Stale;
         if (attached > 0)
         {

@@ -1,5 +1,5 @@
 using MassTransit;
-using PerazziSync.Pos;
+using PerazziSync.Pos.Records;
 using PerazziSync.Worker.Sync;
 using Quartz;
 
@@ -16,15 +16,10 @@ public static class PosSyncExtensions
             .Validate(o => string.IsNullOrWhiteSpace(o.DropFolder) || Directory.Exists(o.DropFolder),
                 "Pos:DropFolder does not exist");
 
-        var section = builder.Configuration.GetSection(PosOptions.Section);
-        var defaults = new PosOptions();
         builder.Services.AddQuartz(quartz =>
         {
-            quartz.AddCronJob<PosRematchJob>(PosRematchJob.Key, section[nameof(PosOptions.RematchCron)], defaults.RematchCron);
-            if (!string.IsNullOrWhiteSpace(section[nameof(PosOptions.DropFolder)]))
-            {
-                quartz.AddCronJob<PosDropFolderJob>(PosDropFolderJob.Key, section[nameof(PosOptions.DropFolderCron)], defaults.DropFolderCron);
-            }
+            quartz.AddCronJob<PosRematchJob, PosOptions>(PosRematchJob.Key, o => o.RematchCron);
+            quartz.AddCronJob<PosDropFolderJob, PosOptions>(PosDropFolderJob.Key, o => o.DropFolderCron);
         });
         return builder;
     }

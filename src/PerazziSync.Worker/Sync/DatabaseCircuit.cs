@@ -2,7 +2,7 @@ using System.Net.Sockets;
 using MassTransit;
 using Microsoft.Extensions.Options;
 using Npgsql;
-using PerazziSync.ServiceDefaults;
+using PerazziSync.Data;
 
 namespace PerazziSync.Worker.Sync;
 
@@ -17,7 +17,7 @@ namespace PerazziSync.Worker.Sync;
 /// </summary>
 public sealed partial class DatabaseCircuit(
     NpgsqlDataSource database,
-    IOptions<ConnectionStringsOptions> connectionStrings,
+    IOptions<PortalDatabaseOptions> connectionStrings,
     TimeProvider time,
     IHostApplicationLifetime lifetime,
     ILogger<DatabaseCircuit> logger)

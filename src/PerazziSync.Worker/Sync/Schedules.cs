@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Options;
 using Quartz;
 
 namespace PerazziSync.Worker.Sync;
@@ -5,20 +6,19 @@ namespace PerazziSync.Worker.Sync;
 static class Schedules
 {
     /// <summary>
-    /// A job on a UTC cron schedule, the same in every worker, so replicas agree on its firings;
-    /// a firing missed while no worker ran is skipped, not caught up. An invalid
-    /// <paramref name="configured"/> expression falls back to <paramref name="fallback"/>, since the
-    /// options validation already stops the host naming the key; the trigger must still be built
-    /// for the host to get that far.
+    /// A job on a UTC cron schedule, the same in every worker, so replicas agree on its firings; a
+    /// firing missed while no worker ran is skipped, not caught up. The expression comes from the
+    /// validated <typeparamref name="TOptions"/> when the scheduler starts, after validation
+    /// has refused an invalid one with the key's name.
     /// </summary>
-    public static void AddCronJob<TJob>(this IQuartzBuilder quartz, JobKey key, string? configured, string fallback)
+    public static void AddCronJob<TJob, TOptions>(this IQuartzBuilder quartz, JobKey key, Func<TOptions, string> cron)
         where TJob : class, IJob
+        where TOptions : class
     {
-        var cron = configured is not null && CronExpression.TryParse(configured, out _) ? configured : fallback;
         quartz.AddJob<TJob>(job => job.WithIdentity(key));
-        quartz.AddTrigger(trigger => trigger
+        quartz.AddTrigger<TJob>((services, trigger) => trigger
             .ForJob(key)
-            .WithCronSchedule(cron, schedule => schedule
+            .WithCronSchedule(cron(services.GetRequiredService<IOptions<TOptions>>().Value), schedule => schedule
                 .InTimeZone(TimeZoneInfo.Utc)
                 .WithMisfireInstruction(CronTriggerMisfireInstruction.DoNothing)));
     }

@@ -1,6 +1,6 @@
 using MassTransit;
 using Npgsql;
-using PerazziSync.BigCommerce;
+using PerazziSync.BigCommerce.Api;
 using Polly.Timeout;
 
 namespace PerazziSync.Worker.Sync;

@@ -1,0 +1,57 @@
+using System.Net;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Http.Resilience;
+using Microsoft.Extensions.Options;
+using Polly;
+
+namespace PerazziSync.BigCommerce.Api;
+
+public static class BigCommerceClientExtensions
+{
+    /// <summary>
+    /// The typed BigCommerce client: options from the <c>BigCommerce</c> section, validated at
+    /// start-up; retries with exponential backoff and jitter on 5xx, 408, 429 and timeouts; every
+    /// attempt drawn from the store's shared request budget. Needs an <c>NpgsqlDataSource</c>.
+    /// </summary>
+    public static IHostApplicationBuilder AddBigCommerceClient(this IHostApplicationBuilder builder)
+    {
+        builder.Services.AddOptions<BigCommerceOptions>()
+            .BindConfiguration(BigCommerceOptions.Section)
+            .ValidateDataAnnotations()
+            .Validate(o => o.ApiBaseUrl.IsAbsoluteUri && o.ApiBaseUrl.Scheme is "http" or "https",
+                "BigCommerce:ApiBaseUrl must be an absolute http(s) URL")
+            .ValidateOnStart();
+        builder.Services.TryAddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton<RequestBudget>();
+        builder.Services.AddTransient<RateLimitHandler>();
+
+        var client = builder.Services.AddHttpClient<BigCommerceClient>((sp, http) =>
+            {
+                var root = sp.GetRequiredService<IOptions<BigCommerceOptions>>().Value.ApiBaseUrl.ToString();
+                http.BaseAddress = new Uri(root.EndsWith('/') ? root : root + "/");
+                // Each attempt has its own timeout (RateLimitHandler); the whole call is bounded
+                // by the caller's cancellation, since waiting for the budget may take a window.
+                http.Timeout = Timeout.InfiniteTimeSpan;
+            });
+        client.AddResilienceHandler("bigcommerce", pipeline => pipeline.AddRetry(new HttpRetryStrategyOptions
+            {
+                MaxRetryAttempts = 5,
+                BackoffType = DelayBackoffType.Exponential,
+                UseJitter = true,
+                Delay = TimeSpan.FromMilliseconds(500),
+                MaxDelay = TimeSpan.FromSeconds(15),
+                ShouldHandle = args => ValueTask.FromResult(args.Outcome switch
+                {
+                    { Exception: HttpRequestException or Polly.Timeout.TimeoutRejectedException } => true,
+                    { Result: { } response } => (int)response.StatusCode >= 500
+                        || response.StatusCode is HttpStatusCode.TooManyRequests or HttpStatusCode.RequestTimeout,
+                    _ => false,
+                }),
+            }));
+        client.AddHttpMessageHandler<RateLimitHandler>();
+        return builder;
+    }
+
+}

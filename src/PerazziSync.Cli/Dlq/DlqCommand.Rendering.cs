@@ -1,0 +1,26 @@
+using System.Globalization;
+using PerazziSync.Cli.DeadLetters;
+using Spectre.Console;
+
+namespace PerazziSync.Cli.Dlq;
+
+/// <summary>How dead letters are shown.</summary>
+static partial class DlqCommand
+{
+    static Table MessageTable(IEnumerable<DeadLetter> letters)
+    {
+        var table = new Table().AddColumns("queue", "message id", "type", "faulted (UTC)", "exception", "source key");
+        foreach (var letter in letters)
+        {
+            var exception = letter.ExceptionType is null ? letter.ExceptionMessage ?? "-" : $"{letter.ExceptionType}: {letter.ExceptionMessage}";
+            table.AddRow(
+                Markup.Escape(letter.Queue), Markup.Escape(letter.MessageId ?? "-"), Markup.Escape(letter.MessageType ?? "-"),
+                letter.FaultedAt?.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture) ?? "-",
+                Markup.Escape(exception.Length > 160 ? exception[..160] + "…" : exception),
+                Markup.Escape(letter.SourceKey ?? "-"));
+        }
+        return table;
+    }
+
+    static string Number(long value) => value.ToString(CultureInfo.InvariantCulture);
+}

@@ -1,0 +1,56 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+
+namespace PerazziSync.Contracts;
+
+/// <summary>
+/// The product's one ActivitySource and one Meter, and the instruments every host and library
+/// records on; their names are a contract with the dashboards and alerts built on them.
+/// </summary>
+public static class Telemetry
+{
+    public const string Name = "PerazziSync";
+
+    /// <summary>The health checks <c>/health/ready</c> runs: the dependencies a host needs to do its work.</summary>
+    public const string ReadyTag = "ready";
+
+    public static readonly ActivitySource ActivitySource = new(Name);
+
+    public static readonly Meter Meter = new(Name);
+
+    /// <summary>Callbacks by route and outcome (accepted, ignored, rejected reason, unavailable).</summary>
+    public static readonly Counter<long> WebhooksReceived =
+        Meter.CreateCounter<long>("perazzisync.webhooks.received", description: "Webhook callbacks received, by route and outcome");
+
+    /// <summary>Consumed messages by outcome (applied, unchanged, stale, parked, coalesced, dead_lettered).</summary>
+    public static readonly Counter<long> MessagesConsumed =
+        Meter.CreateCounter<long>("perazzisync.messages.consumed", description: "Messages consumed, by type and outcome");
+
+    /// <summary>From the source's own event time (order/customer date_modified, POS updated_at) to the row committed.</summary>
+    public static readonly Histogram<double> SyncLag =
+        Meter.CreateHistogram<double>("perazzisync.sync.lag", unit: "s",
+            description: "Time from the source's change to its row committed, by source",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600] });
+
+    /// <summary>Records the lag of one applied change whose source time is <paramref name="changedAt"/>.</summary>
+    public static void RecordLag(string source, DateTimeOffset? changedAt, TimeProvider time)
+    {
+        if (changedAt is { } at)
+        {
+            SyncLag.Record(Math.Max(0, (time.GetUtcNow() - at).TotalSeconds), new KeyValuePair<string, object?>("source", source));
+        }
+    }
+
+    /// <summary>Rows of POS exports (Cli and drop folder), by outcome.</summary>
+    public static readonly Counter<long> PosImportRows =
+        Meter.CreateCounter<long>("perazzisync.pos.import.rows", description: "POS export rows imported, by outcome");
+
+    /// <summary>Every BigCommerce API attempt, retries included, by HTTP status (or <c>timeout</c>).</summary>
+    public static readonly Counter<long> BigCommerceRequests =
+        Meter.CreateCounter<long>("perazzisync.bigcommerce.requests", description: "BigCommerce API requests sent, by status");
+
+    /// <summary>How long each BigCommerce request waited for the store's shared request budget.</summary>
+    public static readonly Histogram<double> BigCommerceBudgetWait =
+        Meter.CreateHistogram<double>("perazzisync.bigcommerce.budget_wait", unit: "s",
+            description: "Time a BigCommerce request waited for the shared rate-limit budget");
+}

@@ -1,0 +1,56 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+using Npgsql;
+using PerazziSync.Contracts;
+
+namespace PerazziSync.Data;
+
+/// <summary>The <c>ConnectionStrings:Postgres</c> setting (environment: <c>ConnectionStrings__Postgres</c>).</summary>
+public sealed class PortalDatabaseOptions
+{
+    public const string Section = "ConnectionStrings";
+
+    /// <summary>Npgsql connection string of the portal database.</summary>
+    public string? Postgres { get; set; }
+}
+
+public static class PortalDatabase
+{
+    /// <summary>
+    /// The key of the <see cref="NpgsqlDataSource"/> whose connections skip the session reset;
+    /// only for code that holds no session state (no session advisory lock, no plain <c>set</c>).
+    /// </summary>
+    public const string TransactionScoped = "transaction-scoped";
+
+    /// <summary>
+    /// Requires <c>ConnectionStrings:Postgres</c> at start-up, registers an <see cref="NpgsqlDataSource"/>
+    /// for it and makes readiness depend on the database answering.
+    /// </summary>
+    public static IHostApplicationBuilder AddPortalDatabase(this IHostApplicationBuilder builder)
+    {
+        builder.Services.AddOptions<PortalDatabaseOptions>()
+            .BindConfiguration(PortalDatabaseOptions.Section)
+            .Validate(o => !string.IsNullOrWhiteSpace(o.Postgres),
+                "ConnectionStrings:Postgres is not set (environment variable ConnectionStrings__Postgres)")
+            .ValidateOnStart();
+        builder.Services.AddSingleton(sp =>
+            NpgsqlDataSource.Create(sp.GetRequiredService<IOptions<PortalDatabaseOptions>>().Value.Postgres!));
+        builder.Services.AddKeyedSingleton(TransactionScoped, (sp, _) =>
+        {
+            // For work that keeps no state beyond its transaction (xact locks, `set local`): the
+            // session reset (DISCARD ALL) a pooled connection gets on its way back has nothing to
+            // clear there and costs a round trip and PostgreSQL's plan caches on every message.
+            var connection = new NpgsqlConnectionStringBuilder(sp.GetRequiredService<IOptions<PortalDatabaseOptions>>().Value.Postgres!)
+            {
+                NoResetOnClose = true,
+            };
+            return NpgsqlDataSource.Create(connection);
+        });
+        builder.Services.AddHealthChecks().AddNpgSql(
+            sp => sp.GetRequiredService<IOptions<PortalDatabaseOptions>>().Value.Postgres!,
+            name: "postgres",
+            tags: [Telemetry.ReadyTag]);
+        return builder;
+    }
+}

@@ -1,0 +1,260 @@
+using System.Globalization;
+using System.Runtime.InteropServices;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using PerazziSync.Contracts;
+
+namespace PerazziSync.Pos.Records;
+
+/// <summary>
+/// Turns one POS record as received (a callback body, a CSV row, an NDJSON line) into a
+/// <see cref="PosServiceRecord"/>, or says why it cannot be used (docs/sources.md).
+/// </summary>
+public sealed partial class PosRecordParser(TimeZoneInfo zone)
+{
+    public const int MaxIdLength = 200;
+
+    /// <summary>Far above any Perazzi serial; longer is not a serial number.</summary>
+    public const int MaxSerialLength = 100;
+
+    /// <summary>A rejection's reason quotes at most this much of what it refuses.</summary>
+    public const int MaxReasonLength = 500;
+
+    static readonly HashSet<string> Statuses = new(StringComparer.Ordinal) { "received", "in_service", "completed" };
+
+    /// <summary>A record from a JSON object; <paramref name="raw"/> is kept as raw_payload.</summary>
+    public PosParseResult FromJson(JsonElement record, string raw)
+    {
+        if (record.ValueKind != JsonValueKind.Object)
+        {
+            return PosParseResult.Reject(null, "the record is not a JSON object");
+        }
+        string? Text(string name, out string? error)
+        {
+            error = null;
+            if (!record.TryGetProperty(name, out var value) || value.ValueKind == JsonValueKind.Null)
+            {
+                return null;
+            }
+            if (value.ValueKind != JsonValueKind.String)
+            {
+                error = $"{name} must be a string";
+                return null;
+            }
+            return JsonText.Of(value);
+        }
+        var id = Text("source_record_id", out var idError);
+        if (idError is not null)
+        {
+            return PosParseResult.Reject(null, idError);
+        }
+        // raw_payload is stored as jsonb: the whole record, extra fields and keys included,
+        // must be something jsonb holds, or the chunk (or the callback's message) that carries
+        // it would fail in the database.
+        if (NotStorable(record) is { } unstorable)
+        {
+            return PosParseResult.Reject(id?.Trim(), $"PostgreSQL cannot store the record: it contains {unstorable}");
+        }
+        var fields = new Dictionary<string, string?>(StringComparer.Ordinal);
+        foreach (var name in new[] { "serial_number", "status", "service_date", "work_summary", "updated_at" })
+        {
+            fields[name] = Text(name, out var error);
+            if (error is not null)
+            {
+                return PosParseResult.Reject(id, error);
+            }
+        }
+        var attachments = new List<string>();
+        if (record.TryGetProperty("attachments", out var list) && list.ValueKind != JsonValueKind.Null)
+        {
+            if (list.ValueKind != JsonValueKind.Array || list.EnumerateArray().Any(a => a.ValueKind != JsonValueKind.String))
+            {
+                return PosParseResult.Reject(id, "attachments must be a list of storage paths");
+            }
+            attachments.AddRange(list.EnumerateArray().Select(a => a.GetString()!).Where(a => a.Length > 0));
+        }
+        return Build(id, fields, attachments, raw);
+    }
+
+    /// <summary>A record from a CSV row (header → value); attachments are <c>;</c>-separated.</summary>
+    public PosParseResult FromCsv(IReadOnlyDictionary<string, string?> row, string raw)
+    {
+        foreach (var (column, value) in row)
+        {
+            if ((StorableText.Problem(column) ?? StorableText.Problem(value)) is { } unstorable)
+            {
+                return PosParseResult.Reject(row.GetValueOrDefault("source_record_id")?.Trim(),
+                    $"PostgreSQL cannot store the record: it contains {unstorable}");
+            }
+        }
+        var attachments = (row.GetValueOrDefault("attachments") ?? "")
+            .Split(';', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
+            .ToList();
+        return Build(row.GetValueOrDefault("source_record_id"), row, attachments, raw);
+    }
+
+    PosParseResult Build(string? id, IReadOnlyDictionary<string, string?> fields, List<string> attachments, string raw)
+    {
+        id = id?.Trim();
+        // Bytes that are not UTF-8 were decoded as U+FFFD: the record is not the text that was sent,
+        // typically a file saved in another encoding.
+        if (raw.Contains('\uFFFD', StringComparison.Ordinal)
+            || fields.Values.Any(v => v?.Contains('\uFFFD', StringComparison.Ordinal) == true)
+            || attachments.Any(a => a.Contains('\uFFFD', StringComparison.Ordinal)))
+        {
+            return PosParseResult.Reject(id?.Replace('\uFFFD', '?'), "the record is not valid UTF-8 text");
+        }
+        if (string.IsNullOrEmpty(id))
+        {
+            return PosParseResult.Reject(null, "source_record_id is missing");
+        }
+        if (id.Length > MaxIdLength)
+        {
+            return PosParseResult.Reject(Shorten(id), $"source_record_id is longer than {MaxIdLength} characters");
+        }
+        var serial = Blank(fields.GetValueOrDefault("serial_number"))?.Trim();
+        if (string.IsNullOrEmpty(serial))
+        {
+            return PosParseResult.Reject(id, "serial_number is missing");
+        }
+        if (serial.Length > MaxSerialLength)
+        {
+            return PosParseResult.Reject(id, $"serial_number is longer than {MaxSerialLength} characters");
+        }
+        var status = Blank(fields.GetValueOrDefault("status"))?.Trim();
+        if (status is null || !Statuses.Contains(status))
+        {
+            return PosParseResult.Reject(id, status is null
+                ? "status is missing"
+                : $"status '{Shorten(status)}' is not one of received, in_service, completed");
+        }
+        DateTimeOffset? serviceDate = null;
+        if (Blank(fields.GetValueOrDefault("service_date")) is { } serviceText)
+        {
+            if (ParseTime(serviceText) is not { } parsed)
+            {
+                return PosParseResult.Reject(id, $"service_date '{Shorten(serviceText)}' is not an ISO-8601 date-time");
+            }
+            serviceDate = parsed;
+        }
+        var updatedText = Blank(fields.GetValueOrDefault("updated_at"));
+        if (updatedText is null)
+        {
+            return PosParseResult.Reject(id, "updated_at is missing");
+        }
+        if (ParseTime(updatedText) is not { } updatedAt)
+        {
+            return PosParseResult.Reject(id, $"updated_at '{Shorten(updatedText)}' is not an ISO-8601 date-time");
+        }
+        // updated_at is the record's version: a date alone would read as midnight and order
+        // the day's versions of a work order arbitrarily.
+        if (!HasTimeOfDay().IsMatch(updatedText.Trim()))
+        {
+            return PosParseResult.Reject(id, $"updated_at '{Shorten(updatedText)}' has no time of day; it is the record's version");
+        }
+        return PosParseResult.Accept(new PosServiceRecord(
+            id, serial, status, serviceDate, Blank(fields.GetValueOrDefault("work_summary")), attachments, updatedAt, raw));
+    }
+
+    /// <summary>ISO-8601; a time without an offset is in the POS time zone.</summary>
+    public DateTimeOffset? ParseTime(string text)
+    {
+        text = text.Trim();
+        if (!IsoDateTime().IsMatch(text))
+        {
+            return null;
+        }
+        if (HasOffset().IsMatch(text))
+        {
+            return DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.None, out var withOffset)
+                ? withOffset.ToUniversalTime()
+                : null;
+        }
+        if (!DateTime.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.None, out var local))
+        {
+            return null;
+        }
+        local = DateTime.SpecifyKind(local, DateTimeKind.Unspecified);
+        try
+        {
+            // A wall-clock time that does not exist (spring forward) is read as the time an hour
+            // later, the way clocks show it; an ambiguous one (fall back) as the earlier of the two.
+            if (zone.IsInvalidTime(local))
+            {
+                local = local.AddHours(1);
+            }
+            var offset = zone.IsAmbiguousTime(local) ? zone.GetAmbiguousTimeOffsets(local).Max() : zone.GetUtcOffset(local);
+            return new DateTimeOffset(local, offset).ToUniversalTime();
+        }
+        catch (ArgumentOutOfRangeException)
+        {
+            // At the ends of the calendar (0001-01-01T00:00 east of Greenwich) the instant has no
+            // DateTimeOffset.
+            return null;
+        }
+    }
+
+    /// <summary>What in the JSON value jsonb cannot hold, or null.</summary>
+    static string? NotStorable(JsonElement value)
+    {
+        switch (value.ValueKind)
+        {
+            case JsonValueKind.Object:
+                foreach (var property in value.EnumerateObject())
+                {
+                    if (JsonText.NameOf(property) is not { } name)
+                    {
+                        return "a lone UTF-16 surrogate";
+                    }
+                    if ((StorableText.Problem(name) ?? NotStorable(property.Value)) is { } problem)
+                    {
+                        return problem;
+                    }
+                }
+                return null;
+            case JsonValueKind.Array:
+                foreach (var item in value.EnumerateArray())
+                {
+                    if (NotStorable(item) is { } problem)
+                    {
+                        return problem;
+                    }
+                }
+                return null;
+            case JsonValueKind.String:
+                return JsonText.Of(value) is { } text ? StorableText.Problem(text) : "a lone UTF-16 surrogate";
+            case JsonValueKind.Number:
+                return JsonbNumber.Fits(JsonMarshal.GetRawUtf8Value(value))
+                    ? null
+                    : $"the number {Shorten(value.GetRawText())}, too large or too precise for a numeric";
+            default:
+                return null;
+        }
+    }
+
+    static string? Blank(string? value) => string.IsNullOrWhiteSpace(value) ? null : value;
+
+    static string Shorten(string value) => StorableText.Of(value, 41)!;
+
+    [GeneratedRegex(@"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,7})?)?)?(Z|[+-]\d{2}:?\d{2})?$")]
+    private static partial Regex IsoDateTime();
+
+    [GeneratedRegex(@"(Z|[+-]\d{2}:?\d{2})$")]
+    private static partial Regex HasOffset();
+
+    [GeneratedRegex(@"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")]
+    private static partial Regex HasTimeOfDay();
+}
+
+/// <summary>A usable record, or the reason a record cannot be used.</summary>
+public sealed record PosParseResult(PosServiceRecord? Record, string? SourceRecordId, string? Error)
+{
+    public static PosParseResult Accept(PosServiceRecord record) => new(record, record.SourceRecordId, null);
+
+    /// <summary>
+    /// A refusal. Both id and reason quote input, so both are made storable here: whatever the
+    /// record held, its rejection can be recorded.
+    /// </summary>
+    public static PosParseResult Reject(string? sourceRecordId, string error) =>
+        new(null, StorableText.Of(sourceRecordId, PosRecordParser.MaxIdLength), StorableText.Of(error, PosRecordParser.MaxReasonLength));
+}

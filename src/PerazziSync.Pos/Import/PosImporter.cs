@@ -1,0 +1,453 @@
+using System.Diagnostics;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json.Nodes;
+using System.Threading.Channels;
+using Dapper;
+using Npgsql;
+using PerazziSync.Contracts;
+using PerazziSync.Data;
+using PerazziSync.Pos.Records;
+using PerazziSync.Pos.Rows;
+
+namespace PerazziSync.Pos.Import;
+
+/// <summary>The outcome of one export file, as stored in <c>perazzi_sync.pos_imports</c>.</summary>
+public sealed record PosImportOutcome(
+    Guid ImportId,
+    string FileName,
+    bool AlreadyImported,
+    long RowsRead,
+    long Applied,
+    long Superseded,
+    long Unchanged,
+    long Stale,
+    long Parked,
+    long Rejected,
+    IReadOnlyList<PosRejection> Rejections,
+    TimeSpan Elapsed);
+
+public sealed record PosRejection(long Line, string? SourceRecordId, string Reason);
+
+/// <summary>Progress of an import, reported after each committed chunk.</summary>
+public sealed record PosImportProgress(long BytesRead, long BytesTotal, long RowsRead);
+
+/// <summary>
+/// Imports one POS export: streaming, in chunks of <see cref="PosOptions.ImportChunkSize"/>
+/// rows, each chunk one transaction with its bookkeeping. The file's content hash makes a
+/// second import of the same bytes a no-op, and an import cut short resumes after its last
+/// committed chunk: no row is lost or applied twice. A bad row is a rejection, never a failed
+/// chunk.
+/// </summary>
+public sealed class PosImporter(NpgsqlDataSource database, PosRecordParser parser, int chunkSize)
+{
+    const int RejectionsShown = 100;
+
+    /// <summary>
+    /// A chunk is also cut once its records hold this many characters of raw payload, so that a
+    /// chunk of long records (each up to 1 MiB) stays a few megabytes.
+    /// </summary>
+    const long ChunkCharacters = 4 << 20;
+
+    const int MaxFileNameLength = 255;
+
+    const int MaxErrorLength = 2_000;
+
+    /// <summary>
+    /// Imports <paramref name="path"/>, or returns null without reading it when
+    /// <paramref name="waitIfBusy"/> is false and another process is importing the same content.
+    /// Every start of an import counts as an attempt until a chunk commits; with
+    /// <paramref name="maxAttempts"/>, the attempt that fails (or would start) after that many
+    /// without progress gives the file up with a <see cref="PosExportException"/>.
+    /// </summary>
+    public async Task<PosImportOutcome?> ImportAsync(
+        string path, IProgress<PosImportProgress>? progress, CancellationToken cancellationToken, bool waitIfBusy = true,
+        int? maxAttempts = null)
+    {
+        var clock = Stopwatch.StartNew();
+        var format = PosExportReader.FormatOf(path);
+        var hash = await HashAsync(path, cancellationToken);
+        var fileName = StorableText.Of(Path.GetFileName(path), MaxFileNameLength)!;
+
+        await using var connection = await database.OpenConnectionAsync(cancellationToken);
+        // One importer per file content at a time, across processes.
+        if (waitIfBusy)
+        {
+            await connection.ExecuteAsync(new CommandDefinition(
+                "select pg_advisory_lock(hashtextextended('pos-import:' || @Hash, 0))", new { Hash = hash }, cancellationToken: cancellationToken));
+        }
+        else if (!await connection.ExecuteScalarAsync<bool>(new CommandDefinition(
+            "select pg_try_advisory_lock(hashtextextended('pos-import:' || @Hash, 0))", new { Hash = hash }, cancellationToken: cancellationToken)))
+        {
+            return null;
+        }
+        try
+        {
+            var state = await StartAsync(connection, hash, fileName, format, cancellationToken);
+            if (state.Status == "completed")
+            {
+                return await OutcomeAsync(connection, state.Id, fileName, alreadyImported: true, clock.Elapsed, cancellationToken);
+            }
+            // The attempts before this one started and never finished: the process died on the file.
+            if (state.Attempts > maxAttempts)
+            {
+                var reason = $"gave up after {maxAttempts} attempts that did not finish (last error: {state.Error ?? "none; the process stopped during each"})";
+                await FailAsync(connection, state.Id, reason, cancellationToken);
+                throw new PosExportException(reason);
+            }
+            try
+            {
+                await ReadAndCommitAsync(connection, path, fileName, format, state, progress, cancellationToken);
+            }
+            catch (Exception e) when (e is not OperationCanceledException && e is not NpgsqlException { IsTransient: true })
+            {
+                if (e is PosExportException)
+                {
+                    await FailAsync(connection, state.Id, e.Message, cancellationToken);
+                    throw;
+                }
+                if (state.Attempts >= maxAttempts)
+                {
+                    var reason = $"gave up after {state.Attempts} attempts: {e.Message}";
+                    await FailAsync(connection, state.Id, reason, cancellationToken);
+                    throw new PosExportException(reason, e);
+                }
+                await connection.ExecuteAsync(new CommandDefinition(
+                    "update perazzi_sync.pos_imports set error = @Error where id = @Id",
+                    new { state.Id, Error = StorableText.Of(e.Message, MaxErrorLength) }, cancellationToken: cancellationToken));
+                throw;
+            }
+            await connection.ExecuteAsync(new CommandDefinition(
+                "update perazzi_sync.pos_imports set status = 'completed', error = null, finished_at = now() where id = @Id",
+                new { state.Id }, cancellationToken: cancellationToken));
+            return await OutcomeAsync(connection, state.Id, fileName, alreadyImported: false, clock.Elapsed, cancellationToken);
+        }
+        finally
+        {
+            await connection.ExecuteAsync("select pg_advisory_unlock(hashtextextended('pos-import:' || @Hash, 0))", new { Hash = hash });
+        }
+    }
+
+    static async Task FailAsync(NpgsqlConnection connection, Guid importId, string reason, CancellationToken cancellationToken) =>
+        await connection.ExecuteAsync(new CommandDefinition(
+            "update perazzi_sync.pos_imports set status = 'failed', error = @Error, finished_at = now() where id = @Id",
+            new { Id = importId, Error = StorableText.Of(reason, MaxErrorLength) }, cancellationToken: cancellationToken));
+
+    async Task ReadAndCommitAsync(
+        NpgsqlConnection connection, string path, string fileName, string format, ImportState state,
+        IProgress<PosImportProgress>? progress, CancellationToken cancellationToken)
+    {
+        await using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan);
+        var audit = AuditContext.For(ServiceEventRows.SourceSystem)
+            .With("import_id", state.Id.ToString())
+            .With("file_name", fileName);
+
+        // The file is read one chunk ahead of the database: parsing the next chunk overlaps
+        // with writing this one, and at most two chunks are ever in memory.
+        var chunks = Channel.CreateBounded<Chunk>(new BoundedChannelOptions(1) { SingleReader = true, SingleWriter = true });
+        using var stopReading = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var reading = Task.Run(() => ReadChunksAsync(file, format, state.NextLine, chunks.Writer, stopReading.Token), stopReading.Token);
+        var rowsRead = state.RowsRead;
+        try
+        {
+            await foreach (var chunk in chunks.Reader.ReadAllAsync(cancellationToken))
+            {
+                await CommitChunkAsync(connection, state.Id, chunk, audit, cancellationToken);
+                rowsRead += chunk.RowsRead;
+                progress?.Report(new PosImportProgress(chunk.BytesRead, file.Length, rowsRead));
+            }
+            await reading;
+        }
+        finally
+        {
+            // A failed chunk leaves the reader waiting to hand over the next one: stop it before
+            // the file closes under it. Its own failure, if any, was already seen through the channel.
+            await stopReading.CancelAsync();
+            await reading.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
+    }
+
+    /// <summary>Rows of the file from one line to the next, ready to commit together.</summary>
+    sealed class Chunk
+    {
+        public Dictionary<string, RecordToWrite> Records { get; } = new(StringComparer.Ordinal);
+
+        public List<PosRejection> Rejections { get; } = [];
+
+        public long RowsRead { get; set; }
+
+        /// <summary>Characters of raw payload in <see cref="Records"/> and of rejections, roughly.</summary>
+        public long Characters { get; set; }
+
+        public long Superseded { get; set; }
+
+        public long Stale { get; set; }
+
+        /// <summary>The first line after the chunk: where a resumed import starts.</summary>
+        public long NextLine { get; set; }
+
+        public long BytesRead { get; set; }
+    }
+
+    async Task ReadChunksAsync(Stream file, string format, long firstLine, ChannelWriter<Chunk> chunks, CancellationToken cancellationToken)
+    {
+        Exception? failure = null;
+        try
+        {
+            var chunk = new Chunk { NextLine = firstLine };
+            await foreach (var row in PosExportReader.ReadAsync(file, format, parser, cancellationToken))
+            {
+                if (row.Line < firstLine)
+                {
+                    continue;
+                }
+                chunk.NextLine = row.Line + 1;
+                chunk.RowsRead++;
+                if (row.Result.Record is not { } record)
+                {
+                    chunk.Rejections.Add(new PosRejection(row.Line, row.Result.SourceRecordId, row.Result.Error!));
+                    chunk.Characters += (row.Result.SourceRecordId?.Length ?? 0) + row.Result.Error!.Length;
+                }
+                else
+                {
+                    Add(chunk, record, row.Line);
+                }
+                // Cut by rows read, not records kept: a file of bad lines, or of one record in
+                // many versions, flushes as often as a good one.
+                if (chunk.RowsRead >= chunkSize || chunk.Characters >= ChunkCharacters)
+                {
+                    chunk.BytesRead = file.Position;
+                    await chunks.WriteAsync(chunk, cancellationToken);
+                    chunk = new Chunk { NextLine = chunk.NextLine };
+                }
+            }
+            chunk.BytesRead = file.Length;
+            await chunks.WriteAsync(chunk, cancellationToken);
+        }
+        catch (Exception e)
+        {
+            failure = e;
+            throw;
+        }
+        finally
+        {
+            chunks.TryComplete(failure);
+        }
+    }
+
+    static void Add(Chunk chunk, PosServiceRecord record, long line)
+    {
+        chunk.Characters += record.RawPayload.Length;
+        // Within a chunk only the newest version of a record is written; an older one that
+        // comes later in the file is stale, one that came earlier is superseded.
+        if (chunk.Records.TryGetValue(record.SourceRecordId, out var seen))
+        {
+            if (record.UpdatedAt >= seen.Record.UpdatedAt)
+            {
+                chunk.Superseded++;
+                chunk.Records[record.SourceRecordId] = new RecordToWrite(record, line);
+            }
+            else
+            {
+                chunk.Stale++;
+            }
+        }
+        else
+        {
+            chunk.Records[record.SourceRecordId] = new RecordToWrite(record, line);
+        }
+    }
+
+    /// <summary>Writes the chunk, its rejections and the import's progress in one transaction.</summary>
+    static async Task CommitChunkAsync(
+        NpgsqlConnection connection, Guid importId, Chunk chunk, AuditContext audit, CancellationToken cancellationToken)
+    {
+        var rejections = chunk.Rejections;
+        await using var transaction = await ServiceRole.BeginAsync(connection, audit, cancellationToken);
+        var written = await WriteRejectingRefusedAsync(transaction, [.. chunk.Records.Values], rejections, audit, cancellationToken);
+        if (rejections.Count > 0)
+        {
+            await connection.ExecuteAsync(new CommandDefinition("""
+                insert into perazzi_sync.pos_import_rejections (import_id, line, source_record_id, reason)
+                select @ImportId, line, source_record_id, reason
+                from unnest(@Lines, @Ids, @Reasons) as r(line, source_record_id, reason)
+                on conflict do nothing
+                """, new
+            {
+                ImportId = importId,
+                Lines = rejections.Select(r => r.Line).ToArray(),
+                Ids = rejections.Select(r => StorableText.Of(r.SourceRecordId, PosRecordParser.MaxIdLength)).ToArray(),
+                Reasons = rejections.Select(r => StorableText.Of(r.Reason, PosRecordParser.MaxReasonLength)).ToArray(),
+            }, transaction, cancellationToken: cancellationToken));
+        }
+        await connection.ExecuteAsync(new CommandDefinition("""
+            update perazzi_sync.pos_imports set
+              next_line = greatest(next_line, @NextLine),
+              rows_read = rows_read + @RowsRead,
+              applied = applied + @Applied,
+              superseded = superseded + @Superseded,
+              unchanged = unchanged + @Unchanged,
+              stale = stale + @Stale,
+              parked = parked + @Parked,
+              rejected = rejected + @Rejected,
+              attempts = 1
+            where id = @ImportId
+            """, new
+        {
+            ImportId = importId,
+            chunk.NextLine,
+            chunk.RowsRead,
+            written.Applied,
+            chunk.Superseded,
+            written.Unchanged,
+            Stale = chunk.Stale + written.Stale,
+            written.Parked,
+            Rejected = (long)rejections.Count,
+        }, transaction, cancellationToken: cancellationToken));
+        await transaction.CommitAsync(cancellationToken);
+        ImportRows(written.Applied, "applied");
+        ImportRows(chunk.Superseded, "superseded");
+        ImportRows(written.Unchanged, "unchanged");
+        ImportRows(chunk.Stale + written.Stale, "stale");
+        ImportRows(written.Parked, "parked");
+        ImportRows(rejections.Count, "rejected");
+    }
+
+    /// <summary>
+    /// Writes the records. If PostgreSQL refuses a value in them (a data exception, or text
+    /// Npgsql cannot encode) that the parser let through, the records at fault are found by
+    /// writing halves of the chunk under savepoints, each probe rolled back, and become
+    /// rejections with the error as their reason; the rest is written once.
+    /// </summary>
+    static async Task<WriteCounts> WriteRejectingRefusedAsync(
+        NpgsqlTransaction transaction, List<RecordToWrite> records, List<PosRejection> rejections, AuditContext audit,
+        CancellationToken cancellationToken)
+    {
+        if (records.Count == 0)
+        {
+            return WriteCounts.None;
+        }
+        await transaction.SaveAsync("chunk", cancellationToken);
+        Exception chunkError;
+        try
+        {
+            var written = await ServiceEventRows.WriteAsync(transaction, records, audit, null, cancellationToken);
+            await transaction.ReleaseAsync("chunk", cancellationToken);
+            return written;
+        }
+        catch (Exception e) when (IsRefusedValue(e))
+        {
+            await transaction.RollbackAsync("chunk", cancellationToken);
+            chunkError = e;
+        }
+        var refused = new List<(RecordToWrite Record, Exception Error)>();
+        await FindRefusedAsync(transaction, records, chunkError, refused, audit, cancellationToken);
+        foreach (var (record, error) in refused)
+        {
+            rejections.Add(new PosRejection(record.Line!.Value, record.Record.SourceRecordId,
+                $"PostgreSQL refused the record: {error.Message}"));
+        }
+        var good = records.Except(refused.Select(r => r.Record)).ToList();
+        return good.Count > 0
+            ? await ServiceEventRows.WriteAsync(transaction, good, audit, null, cancellationToken)
+            : WriteCounts.None;
+    }
+
+    /// <summary>
+    /// Bisects <paramref name="records"/>, which the database refused with <paramref name="error"/>,
+    /// down to the records at fault.
+    /// </summary>
+    static async Task FindRefusedAsync(
+        NpgsqlTransaction transaction, List<RecordToWrite> records, Exception error, List<(RecordToWrite, Exception)> refused,
+        AuditContext audit, CancellationToken cancellationToken)
+    {
+        if (records.Count == 1)
+        {
+            refused.Add((records[0], error));
+            return;
+        }
+        var half = records.Count / 2;
+        foreach (var part in new[] { records[..half], records[half..] })
+        {
+            if (await ProbeAsync(transaction, part, audit, cancellationToken) is { } partError)
+            {
+                await FindRefusedAsync(transaction, part, partError, refused, audit, cancellationToken);
+            }
+        }
+    }
+
+    /// <summary>The error writing <paramref name="records"/> gives, or null; the write itself is rolled back.</summary>
+    static async Task<Exception?> ProbeAsync(
+        NpgsqlTransaction transaction, List<RecordToWrite> records, AuditContext audit, CancellationToken cancellationToken)
+    {
+        await transaction.SaveAsync("probe", cancellationToken);
+        Exception? error = null;
+        try
+        {
+            await ServiceEventRows.WriteAsync(transaction, records, audit, null, cancellationToken);
+        }
+        catch (Exception e) when (IsRefusedValue(e))
+        {
+            error = e;
+        }
+        await transaction.RollbackAsync("probe", cancellationToken);
+        return error;
+    }
+
+    /// <summary>A value the database cannot take: SQLSTATE class 22, or text Npgsql cannot encode.</summary>
+    static bool IsRefusedValue(Exception e) =>
+        e is PostgresException { SqlState: ['2', '2', ..] } or EncoderFallbackException;
+
+    static void ImportRows(long rows, string outcome)
+    {
+        if (rows > 0)
+        {
+            Telemetry.PosImportRows.Add(rows, new KeyValuePair<string, object?>("outcome", outcome));
+        }
+    }
+
+    sealed record ImportState(Guid Id, string Status, long NextLine, long RowsRead, int Attempts, string? Error);
+
+    static async Task<ImportState> StartAsync(
+        NpgsqlConnection connection, string hash, string fileName, string format, CancellationToken cancellationToken)
+    {
+        // Counted before any work, so that a process killed on the file counts too; a committed
+        // chunk sets it back to one (the file makes progress), and a file given up on and dropped
+        // again starts afresh.
+        const string sql = """
+            insert into perazzi_sync.pos_imports (content_hash, file_name, format, attempts)
+            values (@Hash, @FileName, @Format, 1)
+            on conflict on constraint pos_imports_content_unique do update set
+              status = case when pos_imports.status = 'failed' then 'running' else pos_imports.status end,
+              attempts = case pos_imports.status when 'completed' then pos_imports.attempts
+                                                 when 'failed' then 1
+                                                 else pos_imports.attempts + 1 end
+            returning id as "Id", status as "Status", next_line as "NextLine", rows_read as "RowsRead",
+                      attempts as "Attempts", error as "Error"
+            """;
+        return await connection.QuerySingleAsync<ImportState>(new CommandDefinition(
+            sql, new { Hash = hash, FileName = fileName, Format = format }, cancellationToken: cancellationToken));
+    }
+
+    static async Task<PosImportOutcome> OutcomeAsync(
+        NpgsqlConnection connection, Guid importId, string fileName, bool alreadyImported, TimeSpan elapsed, CancellationToken cancellationToken)
+    {
+        var totals = await connection.QuerySingleAsync<(long RowsRead, long Applied, long Superseded, long Unchanged, long Stale, long Parked, long Rejected)>(
+            new CommandDefinition("""
+                select rows_read, applied, superseded, unchanged, stale, parked, rejected
+                from perazzi_sync.pos_imports where id = @ImportId
+                """, new { ImportId = importId }, cancellationToken: cancellationToken));
+        var rejections = (await connection.QueryAsync<PosRejection>(new CommandDefinition($"""
+            select line as "Line", source_record_id as "SourceRecordId", reason as "Reason"
+            from perazzi_sync.pos_import_rejections where import_id = @ImportId order by line limit {RejectionsShown}
+            """, new { ImportId = importId }, cancellationToken: cancellationToken))).AsList();
+        return new PosImportOutcome(importId, fileName, alreadyImported, totals.RowsRead, totals.Applied, totals.Superseded,
+            totals.Unchanged, totals.Stale, totals.Parked, totals.Rejected, rejections, elapsed);
+    }
+
+    static async Task<string> HashAsync(string path, CancellationToken cancellationToken)
+    {
+        await using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan);
+        return Convert.ToHexStringLower(await SHA256.HashDataAsync(file, cancellationToken));
+    }
+}

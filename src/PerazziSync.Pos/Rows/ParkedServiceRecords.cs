@@ -1,0 +1,86 @@
+using System.Text.Json;
+using Dapper;
+using Npgsql;
+using PerazziSync.Contracts;
+using PerazziSync.Data;
+
+namespace PerazziSync.Pos.Rows;
+
+/// <summary>A parked POS record, as a re-attempt reads it.</summary>
+public sealed record ParkedRecord(Guid Id, string SourceKey, string Reason, int Attempts, PosServiceRecord Record);
+
+/// <summary>
+/// Parked POS records applied again: the ones whose serial now belongs to a verified asset are
+/// attached; the others stay parked, one attempt more.
+/// </summary>
+public static class ParkedServiceRecords
+{
+    const int BatchSize = 1_000;
+
+    /// <summary>
+    /// Re-applies open parked POS records, oldest first, in batches of one transaction each.
+    /// <paramref name="onlyAttributable"/> limits it to records that will attach now (the
+    /// scheduled re-match); otherwise every record <paramref name="reason"/> and
+    /// <paramref name="keys"/> select (null: any) is tried (an operator's <c>parked retry</c>).
+    /// <paramref name="inSameTransaction"/>, when given, runs after each batch is written, in its
+    /// transaction (an operator's audit rows).
+    /// </summary>
+    public static async Task<WriteCounts> ReattemptAsync(
+        NpgsqlDataSource database, bool onlyAttributable, string? reason, IReadOnlyCollection<string>? keys,
+        AuditContext audit, CancellationToken cancellationToken,
+        Func<NpgsqlTransaction, IReadOnlyList<ParkedRecord>, CancellationToken, Task>? inSameTransaction = null)
+    {
+        const string due = """
+            select p.id, p.first_seen_at, p.source_key, p.reason, p.attempts, p.message::text
+            from perazzi_sync.parked_events p
+            where p.source_system = 'perazzi_pos' and p.resolved_at is null
+              and (@AfterSeen::timestamptz is null or (p.first_seen_at, p.id) > (@AfterSeen, @AfterId))
+              and (@Reason::text is null or p.reason = @Reason)
+              and (@Keys::text[] is null or p.source_key = any(@Keys))
+              and (not @OnlyAttributable or exists (
+                select 1 from perazzi_assets a
+                where a.serial_number = upper(btrim(p.message->>'SerialNumber')) and a.verification_status = 'verified'))
+            order by p.first_seen_at, p.id
+            limit @BatchSize
+            """;
+        var total = WriteCounts.None;
+        // A cursor, not a re-query: records that stay parked must not be picked again.
+        DateTime? afterSeen = null;
+        var afterId = Guid.Empty;
+        while (true)
+        {
+            await using var connection = await database.OpenConnectionAsync(cancellationToken);
+            await using var transaction = await ServiceRole.BeginAsync(connection, audit, cancellationToken);
+            var rows = (await connection.QueryAsync<(Guid Id, DateTime FirstSeen, string Key, string Reason, int Attempts, string Message)>(new CommandDefinition(due, new
+            {
+                AfterSeen = afterSeen,
+                AfterId = afterId,
+                Reason = reason,
+                Keys = keys?.ToArray(),
+                OnlyAttributable = onlyAttributable,
+                BatchSize,
+            }, transaction, cancellationToken: cancellationToken))).AsList();
+            if (rows.Count == 0)
+            {
+                break;
+            }
+            var parked = rows
+                .Select(r => new ParkedRecord(r.Id, r.Key, r.Reason, r.Attempts, JsonSerializer.Deserialize<PosServiceRecord>(r.Message)!))
+                .ToList();
+            var counts = await ServiceEventRows.WriteAsync(
+                transaction, parked.Select(p => new RecordToWrite(p.Record, null)).ToList(), audit, null, cancellationToken);
+            if (inSameTransaction is not null)
+            {
+                await inSameTransaction(transaction, parked, cancellationToken);
+            }
+            await transaction.CommitAsync(cancellationToken);
+            total = total.Add(counts);
+            (afterSeen, afterId) = (DateTime.SpecifyKind(rows[^1].FirstSeen, DateTimeKind.Utc), rows[^1].Id);
+            if (rows.Count < BatchSize)
+            {
+                break;
+            }
+        }
+        return total;
+    }
+}

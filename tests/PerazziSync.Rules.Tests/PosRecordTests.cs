@@ -1,0 +1,63 @@
+using System.Text.Json;
+using PerazziSync.Pos.Records;
+using Xunit;
+
+namespace PerazziSync.Rules.Tests;
+
+/// <summary>What makes a POS record usable, and the reason given when it is not.</summary>
+public sealed class PosRecordTests
+{
+    readonly PosRecordParser _parser = new(TimeZoneInfo.FindSystemTimeZoneById("Europe/Rome"));
+
+    PosParseResult Parse(string json)
+    {
+        using var document = JsonDocument.Parse(json);
+        return _parser.FromJson(document.RootElement, json);
+    }
+
+    const string Valid = """{"source_record_id":"WO-1","serial_number":" mx8-1 ","status":"completed","updated_at":"2026-03-10T10:00:00Z","attachments":["a.jpg"]}""";
+
+    [Fact]
+    public void A_valid_record_keeps_its_payload_and_attachments()
+    {
+        var record = Parse(Valid).Record!;
+        Assert.Equal("WO-1", record.SourceRecordId);
+        Assert.Equal("mx8-1", record.SerialNumber);
+        Assert.Equal(["a.jpg"], record.Attachments);
+        Assert.Equal(Valid, record.RawPayload);
+    }
+
+    [Theory]
+    [InlineData("""{"serial_number":"MX8-1","status":"completed","updated_at":"2026-03-10T10:00:00Z"}""", "source_record_id is missing")]
+    [InlineData("""{"source_record_id":"WO-1","status":"completed","updated_at":"2026-03-10T10:00:00Z"}""", "serial_number is missing")]
+    [InlineData("""{"source_record_id":"WO-1","serial_number":"MX8-1","status":"shipped","updated_at":"2026-03-10T10:00:00Z"}""", "status 'shipped' is not one of")]
+    [InlineData("""{"source_record_id":"WO-1","serial_number":"MX8-1","status":"completed"}""", "updated_at is missing")]
+    [InlineData("""{"source_record_id":"WO-1","serial_number":"MX8-1","status":"completed","updated_at":"2026-03-10"}""", "has no time of day")]
+    [InlineData("""{"source_record_id":"WO-1","serial_number":"MX8-1","status":"completed","updated_at":"2026-03-10T10:00:00Z","attachments":"a.jpg"}""", "attachments must be a list")]
+    [InlineData("""{"source_record_id":"WO-\u0000","serial_number":"MX8-1","status":"completed","updated_at":"2026-03-10T10:00:00Z"}""", "a NUL character")]
+    [InlineData("""{"source_record_id":"WO-1","serial_number":"MX8-1","status":"completed","updated_at":"2026-03-10T10:00:00Z","note":"\ud800"}""", "a lone UTF-16 surrogate")]
+    [InlineData("""{"source_record_id":"WO-1","serial_number":"MX8-1","status":"completed","updated_at":"2026-03-10T10:00:00Z","\u0000":1}""", "a NUL character")]
+    [InlineData("""{"source_record_id":"WO-1","serial_number":"MX8-1","status":"completed","updated_at":"2026-03-10T10:00:00Z","n":1e999999}""", "too large or too precise")]
+    public void A_record_that_cannot_be_used_says_why(string json, string reason)
+    {
+        var result = Parse(json);
+        Assert.Null(result.Record);
+        Assert.Contains(reason, result.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_date_alone_is_a_service_date_but_not_a_version()
+    {
+        var record = Parse("""{"source_record_id":"WO-1","serial_number":"MX8-1","status":"completed","service_date":"2026-03-10","updated_at":"2026-03-10T10:00:00Z"}""").Record!;
+        Assert.Equal(new DateTimeOffset(2026, 3, 9, 23, 0, 0, TimeSpan.Zero), record.ServiceDate);
+    }
+
+    [Fact]
+    public void A_refused_record_id_and_reason_can_be_stored_whatever_the_record_held()
+    {
+        var result = Parse("""{"source_record_id":"WO-\u0000","serial_number":"MX8-1","status":"completed","updated_at":"2026-03-10T10:00:00Z","note":"\ud800"}""");
+        Assert.Equal("WO-\uFFFD", result.SourceRecordId);
+        Assert.Null(PerazziSync.Contracts.StorableText.Problem(result.SourceRecordId));
+        Assert.Null(PerazziSync.Contracts.StorableText.Problem(result.Error));
+    }
+}
