@@ -35,6 +35,12 @@ public sealed class PosSyncTests : IAsyncLifetime
             .ToList();
     }
 
+    /// <summary>Waits until the worker has logged <paramref name="count"/> outcomes for the work order: it logs each once its transaction is over.</summary>
+    async Task OutcomesAsync(string workOrder, int count) =>
+        await ProductUnderTest.EventuallyAsync(
+            $"the worker's outcome for delivery {count} of {workOrder}", () => Task.FromResult(Outcomes(workOrder)), o => o.Count >= count,
+            diagnostics: _product.Logs);
+
     /// <summary>
     /// Waits until a firing of the re-match job scheduled after <paramref name="since"/> has
     /// finished: the job never runs twice at once, so once the firing after it is claimed, it is over.
@@ -58,19 +64,15 @@ public sealed class PosSyncTests : IAsyncLifetime
         var response = await _product.PosWebhooks.SendAsync(Callback());
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        await ProductUnderTest.EventuallyAsync(
-            "WO-2026-0007 updated with the callback's attachment",
-            () => ServiceEvents.AllAsync(connection),
-            e => e["WO-2026-0007"].Attachments.Contains("target.jpg", StringComparison.Ordinal), diagnostics: _product.Logs);
-        Assert.Equal(auditBefore + 1, await ServiceEvents.AuditCountAsync(connection, "WO-2026-0007"));
+        await OutcomesAsync("WO-2026-0007", 1);
         Assert.Equal(["applied"], Outcomes("WO-2026-0007"));
+        Assert.Contains("target.jpg", (await ServiceEvents.AllAsync(connection))["WO-2026-0007"].Attachments, StringComparison.Ordinal);
+        Assert.Equal(auditBefore + 1, await ServiceEvents.AuditCountAsync(connection, "WO-2026-0007"));
 
         // The same record delivered again (under a webhook-id of its own, so the receiver publishes
         // it) changes nothing: seen once the worker has said what it did with it.
         Assert.Equal(HttpStatusCode.OK, (await _product.PosWebhooks.SendAsync(Callback())).StatusCode);
-        await ProductUnderTest.EventuallyAsync(
-            "the worker's outcome for the second delivery of WO-2026-0007", () => Task.FromResult(Outcomes("WO-2026-0007")), o => o.Count == 2,
-            diagnostics: _product.Logs);
+        await OutcomesAsync("WO-2026-0007", 2);
         Assert.Equal(["applied", "unchanged"], Outcomes("WO-2026-0007"));
         Assert.Equal(auditBefore + 1, await ServiceEvents.AuditCountAsync(connection, "WO-2026-0007"));
     }
