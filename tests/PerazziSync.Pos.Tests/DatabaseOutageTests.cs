@@ -64,7 +64,7 @@ public sealed class DatabaseOutageTests(ITestOutputHelper output) : IAsyncLifeti
         var cut = DateTime.UtcNow;
         await Task.Delay(TimeSpan.FromSeconds(20));
         // The circuit is open: every callback accepted since is in the input queue, none consumed,
-        // retried to _error or lost; the worker holds no more than its 16 at the circuit's gate.
+        // retried to _error or lost; the worker holds no more than its prefetch at the circuit's gate.
         // Counted with the sender paused; the broker's count of unacknowledged messages lags by a
         // few seconds, hence the wait.
         await sender.WaitAsync();
@@ -74,7 +74,8 @@ public sealed class DatabaseOutageTests(ITestOutputHelper output) : IAsyncLifeti
             state => state.Item1 + state.Item2.Messages == accepted && state.Item3 == 0,
             TimeSpan.FromSeconds(15), () => $"{accepted} accepted\n{_product.Logs()}");
         var waiting = queue.Messages;
-        Assert.True(queue.Unacknowledged <= 16, $"the worker took more than it can hold at the circuit's gate: {queue}");
+        var prefetch = await _product.Broker.PrefetchAsync(Input);
+        Assert.True(queue.Unacknowledged <= prefetch, $"the worker took more than its prefetch of {prefetch}: {queue}");
         Assert.True(waiting > 100, $"too few callbacks arrived during the outage for the test to show anything: {queue}");
         Assert.Equal(applied, await AppliedAsync());
         Assert.Contains("consumption paused", _product.Logs(), StringComparison.Ordinal);

@@ -135,6 +135,13 @@ public sealed class TestVirtualHost : IAsyncDisposable
         return moved;
     }
 
+    /// <summary>How many unacknowledged messages the consumers of <paramref name="queue"/> may hold together: the sum of their prefetch counts.</summary>
+    public async Task<long> PrefetchAsync(string queue)
+    {
+        var consumers = JsonNode.Parse(await _management.GetStringAsync($"api/consumers/{Uri.EscapeDataString(Name)}"))!.AsArray();
+        return consumers.Where(c => c?["queue"]?["name"]?.GetValue<string>() == queue).Sum(c => c!["prefetch_count"]!.GetValue<long>());
+    }
+
     /// <summary>
     /// Connections to this virtual host other than the test's own, e.g. a killed process's until
     /// the broker has noticed it is gone and taken back the messages it had not acknowledged.
