@@ -113,13 +113,15 @@ public sealed class DeadLetterTests : IAsyncLifetime
     [Fact]
     public async Task Replay_to_a_queue_that_is_gone_fails_clearly_and_keeps_the_message()
     {
-        await _broker.DeadLetterAsync("no-such-input_error", [DeadLetter.Pos("WO-G-1", "System.FormatException", "bad", Morning)]);
+        // The dead letters of an input queue that is not there (any more).
+        const string orphans = "no-such-input" + Queues.ErrorSuffix;
+        await _broker.DeadLetterAsync(orphans, [DeadLetter.Pos("WO-G-1", "System.FormatException", "bad", Morning)]);
 
-        var replay = await _cli.RunAsync("dlq", "replay", "--queue", "no-such-input_error");
+        var replay = await _cli.RunAsync("dlq", "replay", "--queue", orphans);
 
         Assert.Equal(1, replay.ExitCode);
         Assert.Contains("could not be replayed", replay.Output, StringComparison.Ordinal);
-        Assert.Equal(1u, await _broker.MessagesAsync("no-such-input_error"));
+        Assert.Equal(1u, await _broker.MessagesAsync(orphans));
         await using var connection = await _database.OpenAsync();
         Assert.Equal(0, await connection.ExecuteScalarAsync<long>("select count(*) from audit_log where action = 'dlq.replay'"));
     }

@@ -121,7 +121,7 @@ public sealed class FuzzTests(ITestOutputHelper output)
 
             // Files that are not exports at all. A CSV without the required columns cannot be read
             // and is refused whole, saying which columns it lacks; NDJSON has no header, so each
-            // of its lines is refused on its own; an empty file holds nothing to refuse.
+            // of its lines is refused on its own; an empty file is read as an export of no rows.
             var unreadable = new Dictionary<string, string>();
             var notExports = new[]
             {

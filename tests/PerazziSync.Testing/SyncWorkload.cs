@@ -122,6 +122,7 @@ public sealed class SyncWorkload
         rows.Sort(StringComparer.Ordinal);
         return rows;
     }
+
     /// <summary>
     /// Sends every delivery, spread over the receivers, <paramref name="parallel"/> at a time;
     /// returns the status of each.
