@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text.Json.Nodes;
 using Dapper;
+using PerazziSync.Contracts;
 using PerazziSync.Testing;
 using Xunit;
 
@@ -10,7 +11,6 @@ namespace PerazziSync.BigCommerce.Tests;
 public sealed class BigCommerceOrderSyncTests(SyncFixture fixture) : IClassFixture<SyncFixture>
 {
     const string StoreHash = ProductUnderTest.StoreHash;
-    const string OrderQueue = "big-commerce-order-changed";
 
     ProductUnderTest Product => fixture.Product;
 
@@ -26,8 +26,7 @@ public sealed class BigCommerceOrderSyncTests(SyncFixture fixture) : IClassFixtu
             BigCommerceFixtures.Callback("webhook-order-created.json", StoreHash, 218));
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        var order = await ProductUnderTest.EventuallyAsync(() => Rows.OrderAsync(Product, 218), o => o is not null);
-        Assert.True(order is not null, Product.Logs());
+        var order = (await ProductUnderTest.EventuallyAsync("order 218 in commerce_orders", () => Rows.OrderAsync(Product, 218), o => o is not null, diagnostics: Product.Logs))!;
         Assert.Equal(PortalUsers.Jane, order.UserId);
         Assert.Equal("11", order.CustomerId);
         Assert.Equal("Awaiting Payment", order.Status);
@@ -88,15 +87,18 @@ public sealed class BigCommerceOrderSyncTests(SyncFixture fixture) : IClassFixtu
         var first = DateTimeOffset.UtcNow.AddMinutes(-5);
         Store.PutOrder(BigCommerceFixtures.Order(302, 11, first, "Pending"), BigCommerceFixtures.Lines(302));
         Store.PutCustomer(BigCommerceFixtures.Customer(11, "janedoe@example.com"));
-        var body = BigCommerceFixtures.Callback("webhook-order-updated.json", StoreHash, 302);
 
-        Assert.Equal(HttpStatusCode.OK, (await Product.BigCommerceWebhooks.SendAsync(body)).StatusCode);
-        await Task.Delay(TimeSpan.FromSeconds(1));
+        // The light payload names the order and nothing else: both callbacks have the same body.
+        Assert.Equal("applied", await DeliverAndWaitAsync("webhook-order-updated.json", 302));
+        Assert.Equal("Pending", (await Rows.OrderAsync(Product, 302))?.Status);
         Store.PutOrder(BigCommerceFixtures.Order(302, 11, first.AddSeconds(1), "Shipped"), BigCommerceFixtures.Lines(302));
-        Assert.Equal(HttpStatusCode.OK, (await Product.BigCommerceWebhooks.SendAsync(body)).StatusCode);
+        Assert.Equal("applied", await DeliverAndWaitAsync("webhook-order-updated.json", 302));
 
-        var order = await ProductUnderTest.EventuallyAsync(() => Rows.OrderAsync(Product, 302), o => o?.Status == "Shipped");
-        Assert.Equal("Shipped", order?.Status);
+        Assert.Equal("Shipped", (await Rows.OrderAsync(Product, 302))?.Status);
+        Assert.Equal(2, Store.OrderFetches(302));
+        var changes = (await Rows.AuditAsync(Product, 302)).Where(a => a.Action == "commerce.order.upsert").Select(a => JsonNode.Parse(a.Metadata)!).ToList();
+        Assert.Equal(["insert", "update"], changes.Select(c => c["operation"]!.GetValue<string>()));
+        Assert.Contains("status", changes[1]["changed_fields"]!.AsArray().Select(f => f!.GetValue<string>()));
     }
 
     [Fact]
@@ -105,17 +107,20 @@ public sealed class BigCommerceOrderSyncTests(SyncFixture fixture) : IClassFixtu
         var newer = DateTimeOffset.UtcNow.AddMinutes(-1);
         Store.PutCustomer(BigCommerceFixtures.Customer(11, "janedoe@example.com"));
         Store.PutOrder(BigCommerceFixtures.Order(303, 11, newer, "Shipped"), BigCommerceFixtures.Lines(303));
-        await DeliverAndWaitAsync("webhook-order-updated.json", 303);
+        Assert.Equal("applied", await DeliverAndWaitAsync("webhook-order-updated.json", 303));
         var auditBefore = await Rows.AuditAsync(Product, 303);
+        var fetchesBefore = Store.OrderFetches(303);
 
         Store.PutOrder(BigCommerceFixtures.Order(303, 11, newer.AddHours(-1), "Pending"), BigCommerceFixtures.Lines(303));
-        await DeliverAndWaitAsync("webhook-order-updated.json", 303);
+        // The worker fetched the older snapshot and refused it: not a fetch skipped or coalesced.
+        Assert.Equal("stale", await DeliverAndWaitAsync("webhook-order-updated.json", 303));
+        Assert.Equal(fetchesBefore + 1, Store.OrderFetches(303));
 
         Assert.Equal("Shipped", (await Rows.OrderAsync(Product, 303))?.Status);
         Assert.Equal(auditBefore.Count, (await Rows.AuditAsync(Product, 303)).Count);
 
         Store.PutOrder(BigCommerceFixtures.Order(303, 11, newer.AddMinutes(1), "Completed"), BigCommerceFixtures.Lines(303));
-        await DeliverAndWaitAsync("webhook-order-statusUpdated.json", 303);
+        Assert.Equal("applied", await DeliverAndWaitAsync("webhook-order-statusUpdated.json", 303));
 
         Assert.Equal("Completed", (await Rows.OrderAsync(Product, 303))?.Status);
         var added = (await Rows.AuditAsync(Product, 303)).Skip(auditBefore.Count).ToList();
@@ -148,7 +153,9 @@ public sealed class BigCommerceOrderSyncTests(SyncFixture fixture) : IClassFixtu
         var unversionedAgain = BigCommerceFixtures.Order(313, 11, DateTimeOffset.UtcNow, "Cancelled");
         unversionedAgain["date_modified"] = "";
         Store.PutOrder(unversionedAgain, BigCommerceFixtures.Lines(313));
-        await DeliverAndWaitAsync("webhook-order-statusUpdated.json", 313);
+        var fetchesBefore = Store.OrderFetches(313);
+        Assert.Equal("stale", await DeliverAndWaitAsync("webhook-order-statusUpdated.json", 313));
+        Assert.Equal(fetchesBefore + 1, Store.OrderFetches(313));
 
         Assert.Equal("Shipped", (await Rows.OrderAsync(Product, 313))?.Status);
         Assert.Equal(auditBefore, (await Rows.AuditAsync(Product, 313)).Count);
@@ -172,7 +179,7 @@ public sealed class BigCommerceOrderSyncTests(SyncFixture fixture) : IClassFixtu
             "select raw_payload->>'customer_message' from commerce_orders where bigcommerce_order_id = '314'"));
         Assert.Equal(1L, await connection.ExecuteScalarAsync<long>(
             "select count(*) from commerce_order_items i join commerce_orders o on o.id = i.commerce_order_id where o.bigcommerce_order_id = '314' and i.name = 'Cartridge\uFFFD case'"));
-        Assert.Equal(0u, await Product.Broker.MessageCountAsync(OrderQueue + "_error"));
+        Assert.Equal(0u, await Product.Broker.DeadLetteredAsync(Queues.BigCommerceOrderChanged));
     }
 
     [Fact]
@@ -234,11 +241,11 @@ public sealed class BigCommerceOrderSyncTests(SyncFixture fixture) : IClassFixtu
         Store.PutOrder(BigCommerceFixtures.Order(306, 31, modified), BigCommerceFixtures.Lines(306));
         Store.PutCustomer(BigCommerceFixtures.Customer(31, "unconfirmed@example.com"));
 
-        await Product.BigCommerceWebhooks.SendAsync(BigCommerceFixtures.Callback("webhook-order-created.json", StoreHash, 305));
-        await Product.BigCommerceWebhooks.SendAsync(BigCommerceFixtures.Callback("webhook-order-created.json", StoreHash, 306));
+        (await Product.BigCommerceWebhooks.SendAsync(BigCommerceFixtures.Callback("webhook-order-created.json", StoreHash, 305))).EnsureSuccessStatusCode();
+        (await Product.BigCommerceWebhooks.SendAsync(BigCommerceFixtures.Callback("webhook-order-created.json", StoreHash, 306))).EnsureSuccessStatusCode();
 
-        var guest = await ProductUnderTest.EventuallyAsync(() => Rows.ParkedAsync(Product, "order:305"), p => p is not null);
-        var unconfirmed = await ProductUnderTest.EventuallyAsync(() => Rows.ParkedAsync(Product, "order:306"), p => p is not null);
+        var guest = await ProductUnderTest.EventuallyAsync("order 305 parked", () => Rows.ParkedAsync(Product, "order:305"), p => p is not null, diagnostics: Product.Logs);
+        var unconfirmed = await ProductUnderTest.EventuallyAsync("order 306 parked", () => Rows.ParkedAsync(Product, "order:306"), p => p is not null, diagnostics: Product.Logs);
         Assert.Equal("guest_order", guest?.Reason);
         Assert.Equal("no_confirmed_portal_user", unconfirmed?.Reason);
         Assert.Null(await Rows.OrderAsync(Product, 305));
@@ -255,21 +262,26 @@ public sealed class BigCommerceOrderSyncTests(SyncFixture fixture) : IClassFixtu
         Store.LowerCaseHeaders = true;
         try
         {
-            Store.ExhaustWindow(TimeSpan.FromSeconds(2));
-            await Product.BigCommerceWebhooks.SendAsync(BigCommerceFixtures.Callback("webhook-order-created.json", StoreHash, 307));
-            var first = await ProductUnderTest.EventuallyAsync(() => Rows.OrderAsync(Product, 307), o => o is not null);
-            Assert.True(first is not null, Product.Logs());
+            var tooManyBefore = Store.TooManyRequestsSent;
+            Store.ExhaustWindowAtNextRequest(TimeSpan.FromSeconds(2));
+            Assert.Equal("applied", await DeliverAndWaitAsync("webhook-order-created.json", 307));
+            // One 429, whose (lower-case) reset header the worker waited for: no retry came back
+            // before the window reset, as the retry strategy's own backoff (from 0.5 s) would.
+            Assert.Equal(tooManyBefore + 1, Store.TooManyRequestsSent);
 
+            var failuresBefore = Store.FailuresSent;
             Store.FailNext(12, HttpStatusCode.InternalServerError);
-            await Product.BigCommerceWebhooks.SendAsync(BigCommerceFixtures.Callback("webhook-order-created.json", StoreHash, 308));
-            var second = await ProductUnderTest.EventuallyAsync(() => Rows.OrderAsync(Product, 308), o => o is not null, TimeSpan.FromSeconds(90));
-            Assert.True(second is not null, Product.Logs());
+            Assert.Equal("applied", await DeliverAndWaitAsync("webhook-order-created.json", 308, TimeSpan.FromSeconds(90)));
+            Assert.Equal(failuresBefore + 12, Store.FailuresSent);
+            Assert.Equal(tooManyBefore + 1, Store.TooManyRequestsSent);
         }
         finally
         {
             Store.LowerCaseHeaders = false;
         }
-        Assert.Equal(0u, await Product.Broker.MessageCountAsync(OrderQueue + "_error"));
+        Assert.Equal("Shipped", (await Rows.OrderAsync(Product, 307))?.Status);
+        Assert.Equal("Shipped", (await Rows.OrderAsync(Product, 308))?.Status);
+        Assert.Equal(0u, await Product.Broker.DeadLetteredAsync(Queues.BigCommerceOrderChanged));
     }
 
     [Fact]
@@ -298,10 +310,9 @@ public sealed class BigCommerceOrderSyncTests(SyncFixture fixture) : IClassFixtu
         await DeliverAndWaitAsync("webhook-order-created.json", 310);
         Assert.Equal(PortalUsers.Marco, (await Rows.OrderAsync(Product, 310))?.UserId);
 
-        await Product.BigCommerceWebhooks.SendAsync(BigCommerceFixtures.Callback("webhook-customer-deleted.json", StoreHash, 12));
+        (await Product.BigCommerceWebhooks.SendAsync(BigCommerceFixtures.Callback("webhook-customer-deleted.json", StoreHash, 12))).EnsureSuccessStatusCode();
 
-        var status = await ProductUnderTest.EventuallyAsync(() => Rows.LinkStatusAsync(Product, 12), s => s == "unlinked");
-        Assert.Equal("unlinked", status);
+        await ProductUnderTest.EventuallyAsync("customer 12 marked unlinked", () => Rows.LinkStatusAsync(Product, 12), s => s == "unlinked", diagnostics: Product.Logs);
         Assert.NotNull(await Rows.OrderAsync(Product, 310));
     }
 
@@ -315,25 +326,28 @@ public sealed class BigCommerceOrderSyncTests(SyncFixture fixture) : IClassFixtu
         var changed = BigCommerceFixtures.Customer(13, "marco.rossi@example.it");
         changed["date_modified"] = DateTimeOffset.UtcNow.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", System.Globalization.CultureInfo.InvariantCulture);
         Store.PutCustomer(changed);
-        await Product.BigCommerceWebhooks.SendAsync(BigCommerceFixtures.Callback("webhook-customer-updated.json", StoreHash, 13));
+        (await Product.BigCommerceWebhooks.SendAsync(BigCommerceFixtures.Callback("webhook-customer-updated.json", StoreHash, 13))).EnsureSuccessStatusCode();
         await WaitForOutcomesAsync("customer", 13, 1);
 
         Assert.Equal(PortalUsers.Jane, (await Rows.OrderAsync(Product, 311))?.UserId);
     }
 
-    /// <summary>Sends a callback and waits until the worker has finished with it.</summary>
-    async Task DeliverAndWaitAsync(string fixture, long orderId)
+    /// <summary>Sends a callback and waits until the worker has finished with it; returns the outcome it logged.</summary>
+    async Task<string> DeliverAndWaitAsync(string fixture, long orderId, TimeSpan? timeout = null)
     {
         var before = Outcomes("order", orderId).Count;
         var response = await Product.BigCommerceWebhooks.SendAsync(BigCommerceFixtures.Callback(fixture, StoreHash, orderId));
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        await WaitForOutcomesAsync("order", orderId, before + 1);
+        return await WaitForOutcomesAsync("order", orderId, before + 1, timeout);
     }
 
-    async Task WaitForOutcomesAsync(string entity, long id, int count)
+    /// <summary>Waits until the worker logged the <paramref name="count"/>th outcome for this entity; returns that outcome.</summary>
+    async Task<string> WaitForOutcomesAsync(string entity, long id, int count, TimeSpan? timeout = null)
     {
-        var outcomes = await ProductUnderTest.EventuallyAsync(() => Task.FromResult(Outcomes(entity, id)), o => o.Count >= count);
-        Assert.True(outcomes.Count >= count, Product.Logs());
+        var outcomes = await ProductUnderTest.EventuallyAsync(
+            $"outcome {count} of BigCommerce {entity} {id} in the worker's log",
+            () => Task.FromResult(Outcomes(entity, id)), o => o.Count >= count, timeout, Product.Logs);
+        return outcomes[count - 1];
     }
 
     /// <summary>The outcome the worker logged for each message about this entity, in order.</summary>

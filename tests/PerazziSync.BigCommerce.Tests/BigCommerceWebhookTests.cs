@@ -188,7 +188,8 @@ public sealed class BigCommerceWebhookTests(ReceiverFixture fixture) : IClassFix
         }
         Assert.Empty(await Product.Broker.DrainAsync(probe));
         var expected = duplicatesBefore + replays.Count;
-        Assert.Equal(expected, await ProductUnderTest.EventuallyAsync(() => DuplicatesAsync(route), d => d >= expected, TimeSpan.FromSeconds(10)));
+        Assert.Equal(expected, await ProductUnderTest.EventuallyAsync(
+            $"{expected} duplicates counted on the {route} route", () => DuplicatesAsync(route), d => d >= expected, TimeSpan.FromSeconds(10)));
     }
 
     [Fact]

@@ -37,6 +37,7 @@ public sealed class BrokerOutageTests : IAsyncLifetime
 
         _proxy.Start();
         var after = await ProductUnderTest.EventuallyAsync(
+            "a 200 from the receiver once the broker is back",
             async () => await _product.BigCommerceWebhooks.SendAsync(body, "msg_during"),
             response => response.StatusCode == HttpStatusCode.OK,
             TimeSpan.FromSeconds(60));

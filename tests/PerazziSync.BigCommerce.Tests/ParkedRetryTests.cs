@@ -29,16 +29,17 @@ public sealed class ParkedRetryTests : IAsyncLifetime
         store.PutOrder(BigCommerceFixtures.Order(501, 41, DateTimeOffset.UtcNow.AddMinutes(-1)), BigCommerceFixtures.Lines(501));
         store.PutOrder(BigCommerceFixtures.Order(502, 0, DateTimeOffset.UtcNow.AddMinutes(-1)), BigCommerceFixtures.Lines(502));
 
-        await _product.BigCommerceWebhooks.SendAsync(BigCommerceFixtures.Callback("webhook-order-created.json", ProductUnderTest.StoreHash, 501));
-        await _product.BigCommerceWebhooks.SendAsync(BigCommerceFixtures.Callback("webhook-order-created.json", ProductUnderTest.StoreHash, 502));
-        var parked = await ProductUnderTest.EventuallyAsync(() => Rows.ParkedAsync(_product, "order:501"), p => p is { Attempts: >= 2 });
-        Assert.True(parked is { Reason: "no_confirmed_portal_user", Attempts: >= 2, ResolvedAt: null }, _product.Logs());
+        (await _product.BigCommerceWebhooks.SendAsync(BigCommerceFixtures.Callback("webhook-order-created.json", ProductUnderTest.StoreHash, 501))).EnsureSuccessStatusCode();
+        (await _product.BigCommerceWebhooks.SendAsync(BigCommerceFixtures.Callback("webhook-order-created.json", ProductUnderTest.StoreHash, 502))).EnsureSuccessStatusCode();
+        var parked = await ProductUnderTest.EventuallyAsync(
+            "order 501 parked and re-attempted at least once", () => Rows.ParkedAsync(_product, "order:501"), p => p is { Attempts: >= 2 }, diagnostics: _product.Logs);
+        Assert.True(parked is { Reason: "no_confirmed_portal_user", ResolvedAt: null }, _product.Logs());
         Assert.Null(await Rows.OrderAsync(_product, 501));
 
         await connection.ExecuteAsync("update auth.users set email_confirmed_at = now() where id = @Late", new { Late });
 
-        var order = await ProductUnderTest.EventuallyAsync(() => Rows.OrderAsync(_product, 501), o => o is not null);
-        Assert.True(order is not null, _product.Logs());
+        var order = (await ProductUnderTest.EventuallyAsync(
+            "order 501 synced once its owner confirmed the e-mail", () => Rows.OrderAsync(_product, 501), o => o is not null, diagnostics: _product.Logs))!;
         Assert.Equal(Late, order.UserId);
         Assert.NotNull((await Rows.ParkedAsync(_product, "order:501"))?.ResolvedAt);
         // A guest order is not re-attempted: nothing in the portal can attribute it.

@@ -24,8 +24,8 @@ public sealed class ReconciliationTests : IAsyncLifetime
         store.PutCustomer(BigCommerceFixtures.Customer(11, "janedoe@example.com"));
         store.PutOrder(BigCommerceFixtures.Order(401, 11, DateTimeOffset.UtcNow.AddMinutes(-1)), BigCommerceFixtures.Lines(401));
 
-        var order = await ProductUnderTest.EventuallyAsync(() => Rows.OrderAsync(_product, 401), o => o is not null, TimeSpan.FromSeconds(30));
-        Assert.True(order is not null, _product.Logs());
+        var order = (await ProductUnderTest.EventuallyAsync(
+            "order 401 synced by the reconciliation", () => Rows.OrderAsync(_product, 401), o => o is not null, TimeSpan.FromSeconds(30), _product.Logs))!;
         Assert.Equal(PortalUsers.Jane, order.UserId);
 
         // Let a few more firings pass, then compare claims with what BigCommerce saw.

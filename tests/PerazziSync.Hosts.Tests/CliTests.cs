@@ -52,7 +52,9 @@ public sealed class CliTests
             await Dapper.SqlMapper.ExecuteAsync(connection, """
                 insert into perazzi_sync.parked_events (source_system, source_key, reason, message_type, message)
                 values ('bigcommerce', 'order:305', 'guest_order', 'BigCommerceOrderChanged', '{}'),
+                       ('bigcommerce', 'order:306', 'no_confirmed_portal_user', 'BigCommerceOrderChanged', '{}'),
                        ('perazzi_pos', 'WO-2026-0003', 'unknown_serial', 'PosServiceRecord', '{}'),
+                       ('perazzi_pos', 'WO-2026-0004', 'asset_not_verified', 'PosServiceRecord', '{}'),
                        ('perazzi_pos', 'WO-2026-0009', 'unknown_serial', 'PosServiceRecord', '{}');
                 update perazzi_sync.parked_events set resolved_at = now() where source_key = 'WO-2026-0009';
                 """);
@@ -61,14 +63,21 @@ public sealed class CliTests
 
         var open = await HostProcess.RunAsync("PerazziSync.Cli", environment, "parked", "list");
         var pos = await HostProcess.RunAsync("PerazziSync.Cli", environment, "parked", "list", "--source", "perazzi_pos", "--all");
+        var unknownSerial = await HostProcess.RunAsync("PerazziSync.Cli", environment, "parked", "list", "--reason", "unknown_serial");
+        var guests = await HostProcess.RunAsync("PerazziSync.Cli", environment, "parked", "list", "--source", "bigcommerce", "--reason", "guest_order");
 
         Assert.Equal(0, open.ExitCode);
-        Assert.Contains("order:305", open.Output, StringComparison.Ordinal);
-        Assert.Contains("WO-2026-0003", open.Output, StringComparison.Ordinal);
-        Assert.DoesNotContain("WO-2026-0009", open.Output, StringComparison.Ordinal);
-        Assert.Contains("2 parked event(s).", open.Output, StringComparison.Ordinal);
+        Assert.Equal(["WO-2026-0003", "WO-2026-0004", "order:305", "order:306"], Keys(open.Output));
+        Assert.Contains("4 parked event(s).", open.Output, StringComparison.Ordinal);
         Assert.Equal(0, pos.ExitCode);
-        Assert.DoesNotContain("order:305", pos.Output, StringComparison.Ordinal);
-        Assert.Contains("WO-2026-0009", pos.Output, StringComparison.Ordinal);
+        Assert.Equal(["WO-2026-0003", "WO-2026-0004", "WO-2026-0009"], Keys(pos.Output));
+        Assert.Equal(0, unknownSerial.ExitCode);
+        Assert.Equal(["WO-2026-0003"], Keys(unknownSerial.Output));
+        Assert.Equal(0, guests.ExitCode);
+        Assert.Equal(["order:305"], Keys(guests.Output));
     }
+
+    /// <summary>The source keys a <c>parked list</c> shows, sorted.</summary>
+    static List<string> Keys(string output) =>
+        System.Text.RegularExpressions.Regex.Matches(output, @"\b(order:\d+|WO-\d{4}-\d{4})\b").Select(m => m.Value).Distinct().Order(StringComparer.Ordinal).ToList();
 }

@@ -36,30 +36,115 @@ public sealed partial class DeploymentTests
     }
 
     [Fact]
-    public void The_dockerfile_builds_with_the_repository_sdk_runs_as_non_root_and_the_readme_says_the_same()
+    public async Task The_dockerfile_builds_with_the_repository_sdk_runs_as_non_root_and_the_readme_says_the_same()
     {
         var dockerfile = File.ReadAllText(Repository.PathOf("deploy", "Dockerfile"));
         var sdk = JsonDocument.Parse(File.ReadAllText(Repository.PathOf("global.json"))).RootElement.GetProperty("sdk").GetProperty("version").GetString()!;
         var channel = string.Join('.', sdk.Split('.').Take(2));
         Assert.Contains($"FROM mcr.microsoft.com/dotnet/sdk:{channel} AS build", dockerfile, StringComparison.Ordinal);
         Assert.Contains($"FROM mcr.microsoft.com/dotnet/aspnet:{channel}", dockerfile, StringComparison.Ordinal);
+        Assert.Contains("COPY --from=build /app .", dockerfile, StringComparison.Ordinal);
         Assert.Contains("USER $APP_UID", dockerfile, StringComparison.Ordinal);
-        Assert.Contains("dotnet publish \"src/${PROJECT}/${PROJECT}.csproj\"", dockerfile, StringComparison.Ordinal);
 
         var readme = File.ReadAllText(Repository.PathOf("README.md"));
         Assert.Contains($"mcr.microsoft.com/dotnet/sdk:{channel}", readme, StringComparison.Ordinal);
         var compose = File.ReadAllText(Repository.PathOf("docker-compose.yml"));
         var builds = BuildArgs().Matches(compose);
         Assert.Equal(3, builds.Count);
-        foreach (Match build in builds)
+
+        // The build stage as Docker runs it, without an engine: only what it copies, in a
+        // directory of its own, and its RUN command with the ARG set, on the SDK global.json
+        // picks; the image's /app is a directory of the test's.
+        var (copies, run) = BuildStage(dockerfile);
+        var context = Directory.CreateTempSubdirectory("perazzi-image-");
+        try
         {
-            var project = build.Groups["project"].Value;
-            var csproj = Repository.PathOf("src", project, project + ".csproj");
-            Assert.True(File.Exists(csproj), $"compose builds {project}, which is not src/{project}/{project}.csproj");
-            var assemblyName = AssemblyName().Match(File.ReadAllText(csproj)) is { Success: true } named ? named.Groups[1].Value : project;
-            Assert.Equal(assemblyName, build.Groups["assembly"].Value);
-            Assert.Contains($"--build-arg PROJECT={project}", readme, StringComparison.Ordinal);
+            foreach (var (sources, destination) in copies)
+            {
+                foreach (var source in sources)
+                {
+                    Copy(Repository.PathOf(source.TrimEnd('/')), Path.Combine(context.FullName, destination));
+                }
+            }
+            foreach (Match build in builds)
+            {
+                var project = build.Groups["project"].Value;
+                var csproj = Repository.PathOf("src", project, project + ".csproj");
+                Assert.True(File.Exists(csproj), $"compose builds {project}, which is not src/{project}/{project}.csproj");
+                var assemblyName = AssemblyName().Match(File.ReadAllText(csproj)) is { Success: true } named ? named.Groups[1].Value : project;
+                Assert.Equal(assemblyName, build.Groups["assembly"].Value);
+                Assert.Contains($"--build-arg PROJECT={project}", readme, StringComparison.Ordinal);
+
+                var app = Path.Combine(context.FullName, "app-" + project);
+                var (exitCode, output) = await RunAsync(context.FullName, run.Replace(" /app", " " + app, StringComparison.Ordinal), ("PROJECT", project));
+                Assert.True(exitCode == 0, $"the build stage of {project} failed:\n{output}");
+                Assert.True(File.Exists(Path.Combine(app, assemblyName + ".dll")), $"the build of {project} left no {assemblyName}.dll in /app:\n{output}");
+            }
         }
+        finally
+        {
+            context.Delete(recursive: true);
+        }
+    }
+
+    /// <summary>The build stage's COPY instructions (sources, destination) and its one RUN command, which must publish to /app.</summary>
+    static (List<(string[] Sources, string Destination)> Copies, string Run) BuildStage(string dockerfile)
+    {
+        var stage = dockerfile.Split('\n').Select(line => line.Trim())
+            .SkipWhile(line => !line.StartsWith("FROM ", StringComparison.Ordinal)).Skip(1)
+            .TakeWhile(line => !line.StartsWith("FROM ", StringComparison.Ordinal))
+            .ToList();
+        Assert.Contains("WORKDIR /src", stage);
+        var copies = stage.Where(line => line.StartsWith("COPY ", StringComparison.Ordinal))
+            .Select(line => line["COPY ".Length..].Split(' ', StringSplitOptions.RemoveEmptyEntries))
+            .Select(words => (words[..^1], words[^1]))
+            .ToList();
+        var run = Assert.Single(stage, line => line.StartsWith("RUN ", StringComparison.Ordinal))["RUN ".Length..];
+        Assert.Contains(" -o /app", run, StringComparison.Ordinal);
+        return (copies, run);
+    }
+
+    /// <summary>As COPY does: a file into the destination directory, a directory's contents into it.</summary>
+    static void Copy(string source, string destination)
+    {
+        Directory.CreateDirectory(destination);
+        if (File.Exists(source))
+        {
+            File.Copy(source, Path.Combine(destination, Path.GetFileName(source)));
+            return;
+        }
+        Assert.True(Directory.Exists(source), $"the Dockerfile copies {source}, which is not in the repository");
+        foreach (var directory in Directory.EnumerateDirectories(source, "*", SearchOption.AllDirectories))
+        {
+            Directory.CreateDirectory(Path.Combine(destination, Path.GetRelativePath(source, directory)));
+        }
+        foreach (var file in Directory.EnumerateFiles(source, "*", SearchOption.AllDirectories))
+        {
+            File.Copy(file, Path.Combine(destination, Path.GetRelativePath(source, file)));
+        }
+    }
+
+    /// <summary>A shell-form RUN: <c>/bin/sh -c</c> in the working directory, the build arguments in the environment.</summary>
+    static async Task<(int ExitCode, string Output)> RunAsync(string workingDirectory, string command, params (string Name, string Value)[] arguments)
+    {
+        var start = new ProcessStartInfo("/bin/sh")
+        {
+            WorkingDirectory = workingDirectory,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        start.ArgumentList.Add("-c");
+        start.ArgumentList.Add(command);
+        foreach (var (name, value) in arguments)
+        {
+            start.Environment[name] = value;
+        }
+        using var process = Process.Start(start)!;
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = process.StandardError.ReadToEndAsync();
+        using var patience = new CancellationTokenSource(TimeSpan.FromMinutes(10));
+        await process.WaitForExitAsync(patience.Token);
+        return (process.ExitCode, await output + await error);
     }
 
     [Fact]

@@ -36,9 +36,9 @@ public sealed class MetricsTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.Unauthorized, (await forged.SendAsync(record.ToJsonString())).StatusCode);
         Assert.Equal(HttpStatusCode.BadRequest, (await _product.PosWebhooks.SendAsync("{\"source_record_id\": 7}")).StatusCode);
 
-        Assert.Equal(3, await Eventually(() => Metrics.ReadAsync(receiver, "perazzisync_webhooks_received_total", "outcome=\"accepted\"", "route=\"pos\""), 3));
-        Assert.Equal(1, await Eventually(() => Metrics.ReadAsync(receiver, "perazzisync_webhooks_received_total", "outcome=\"rejected\"", "reason=\"unauthorized\""), 1));
-        Assert.Equal(1, await Eventually(() => Metrics.ReadAsync(receiver, "perazzisync_webhooks_received_total", "outcome=\"rejected\"", "reason=\"invalid_record\""), 1));
+        Assert.Equal(3, await Eventually("accepted POS callbacks", () => Metrics.ReadAsync(receiver, "perazzisync_webhooks_received_total", "outcome=\"accepted\"", "route=\"pos\""), 3));
+        Assert.Equal(1, await Eventually("unauthorized callbacks", () => Metrics.ReadAsync(receiver, "perazzisync_webhooks_received_total", "outcome=\"rejected\"", "reason=\"unauthorized\""), 1));
+        Assert.Equal(1, await Eventually("invalid records", () => Metrics.ReadAsync(receiver, "perazzisync_webhooks_received_total", "outcome=\"rejected\"", "reason=\"invalid_record\""), 1));
         Assert.Equal(1, await Metrics.ReadAsync(worker, "perazzisync_sync_lag_seconds_count", "source=\"perazzi_pos\""));
     }
 
@@ -55,16 +55,21 @@ public sealed class MetricsTests : IAsyncLifetime
         (await _product.BigCommerceWebhooks.SendAsync(
             BigCommerceFixtures.Callback("webhook-order-created.json", ProductUnderTest.StoreHash, 219))).EnsureSuccessStatusCode();
 
-        Assert.Equal(1, await Eventually(() => Metrics.ReadAsync(worker, "perazzisync_messages_consumed_total",
+        Assert.Equal(1, await Eventually("the dead-lettered order", () => Metrics.ReadAsync(worker, "perazzisync_messages_consumed_total",
             "type=\"BigCommerceOrderChanged\"", "outcome=\"dead_lettered\"", "exception=\"BigCommercePayloadException\""), 1));
-        // The order is parsed as it arrives: one that can never be applied costs no request for its lines.
+        // The order is parsed as it arrives: one that can never be applied is a permanent fault,
+        // dead-lettered at once, and costs no request for its lines; it was counted before the
+        // dead letter was.
+        Assert.Equal(1, await Metrics.ReadAsync(worker, "perazzisync_bigcommerce_requests_total"));
         Assert.Equal(1, await Metrics.ReadAsync(worker, "perazzisync_bigcommerce_requests_total", "status=\"200\""));
         Assert.Equal(1, await Metrics.ReadAsync(worker, "perazzisync_bigcommerce_budget_wait_seconds_count"));
+        Assert.Equal((1, 1), (store.OrderFetches(219), store.TotalRequests));
     }
 
     static async Task Consumed(string worker, string type, string outcome, double expected) =>
-        Assert.Equal(expected, await Eventually(() => Metrics.ReadAsync(worker, "perazzisync_messages_consumed_total", type, $"outcome=\"{outcome}\""), expected));
+        Assert.Equal(expected, await Eventually($"{outcome} {type} messages", () => Metrics.ReadAsync(worker, "perazzisync_messages_consumed_total", type, $"outcome=\"{outcome}\""), expected));
 
-    static Task<double> Eventually(Func<Task<double>> read, double expected) =>
-        ProductUnderTest.EventuallyAsync(read, v => v >= expected, TimeSpan.FromSeconds(20));
+    /// <summary>Waits until the count reaches <paramref name="expected"/> (the caller asserts it stopped there).</summary>
+    static Task<double> Eventually(string what, Func<Task<double>> read, double expected) =>
+        ProductUnderTest.EventuallyAsync($"{expected} {what} counted on /metrics", read, v => v >= expected, TimeSpan.FromSeconds(20));
 }

@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using OpenTelemetry.Trace;
+using PerazziSync.Contracts;
 using PerazziSync.Receiver.Webhooks;
 using PerazziSync.Testing;
 using PerazziSync.Worker.Sync;
@@ -88,6 +89,7 @@ public sealed class TracingTests : IAsyncLifetime
 
         await using var connection = await _database.OpenAsync();
         var traceIds = await ProductUnderTest.EventuallyAsync(
+            "audit rows of order 218 with a trace id",
             async () => (await connection.QueryAsync<string?>(
                 "select distinct metadata->>'trace_id' from audit_log where action like 'commerce.%'")).ToList(),
             ids => ids.Count > 0);
@@ -98,6 +100,7 @@ public sealed class TracingTests : IAsyncLifetime
 
         // A span is exported when it ends; the consume span ends just after the commit.
         var trace = await ProductUnderTest.EventuallyAsync(
+            "the consume span of the webhook's trace",
             () =>
             {
                 try
@@ -115,7 +118,7 @@ public sealed class TracingTests : IAsyncLifetime
         Assert.Null(request.Parent);
         Assert.Contains(trace, s => s.Kind == ActivityKind.Producer && s.Source.Name == "MassTransit");
         Assert.Contains(trace, s => s.Kind == ActivityKind.Consumer && s.Source.Name == "MassTransit"
-            && s.DisplayName.Contains("big-commerce-order-changed", StringComparison.Ordinal));
+            && s.DisplayName.Contains(Queues.BigCommerceOrderChanged, StringComparison.Ordinal));
         Assert.Contains(trace, s => s.Kind == ActivityKind.Client && s.GetTagItem("url.full") is string url
             && url.Contains("/v2/orders/218", StringComparison.Ordinal));
         Assert.Contains(trace, s => s.Kind == ActivityKind.Client && s.Source.Name == "Npgsql"

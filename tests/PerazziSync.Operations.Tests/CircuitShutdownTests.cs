@@ -1,14 +1,23 @@
+using System.Diagnostics;
 using System.Text.Json.Nodes;
+using PerazziSync.Contracts;
 using PerazziSync.Testing;
 using Xunit;
 
 namespace PerazziSync.Operations.Tests;
 
-/// <summary>A worker stopped while its database circuit is open hands its messages back; none is dead-lettered.</summary>
+/// <summary>A worker stopped while its database circuit is open hands its messages back at once; none is dead-lettered.</summary>
 public sealed class CircuitShutdownTests : IAsyncLifetime
 {
-    const string Input = "pos-service-record-received";
+    const string Input = Queues.PosServiceRecordReceived;
     const int Callbacks = 40;
+
+    /// <summary>
+    /// "At once": well inside the host's 30 s shutdown timeout, which is how long a stop would
+    /// take if the messages waiting at the circuit's gate were not handed back.
+    /// </summary>
+    static readonly TimeSpan Promptly = TimeSpan.FromSeconds(10);
+
     TcpProxy _proxy = null!;
     ProductUnderTest _product = null!;
 
@@ -36,13 +45,25 @@ public sealed class CircuitShutdownTests : IAsyncLifetime
             (await _product.PosWebhooks.SendAsync(record.ToJsonString())).EnsureSuccessStatusCode();
         }
         var worker = _product.Workers[0];
-        var paused = await ProductUnderTest.EventuallyAsync(() => Task.FromResult(worker.Output), o => o.Contains("consumption paused", StringComparison.Ordinal));
-        Assert.Contains("consumption paused", paused, StringComparison.Ordinal);
+        await ProductUnderTest.EventuallyAsync(
+            "the worker's database circuit to open", () => Task.FromResult(worker.Output), o => o.Contains("consumption paused", StringComparison.Ordinal),
+            diagnostics: () => worker.Output);
+        // The messages the worker took wait, unacknowledged, at the circuit's gate: those are the
+        // ones the stop must hand back.
+        var held = await ProductUnderTest.EventuallyAsync(
+            $"the worker holding some of the {Callbacks} messages", () => _product.Broker.QueueAsync(Input),
+            q => q.Unacknowledged > 0 && q.Messages == Callbacks, TimeSpan.FromSeconds(20), () => worker.Output);
 
+        var stopping = Stopwatch.StartNew();
         var exitCode = await worker.StopAsync(TimeSpan.FromSeconds(60));
+        stopping.Stop();
 
         Assert.True(exitCode == 0, worker.Output);
-        Assert.Equal((uint)Callbacks, await _product.Broker.MessageCountAsync(Input));
-        Assert.Equal(0u, await _product.Broker.MessageCountAsync(Input + "_error"));
+        Assert.True(stopping.Elapsed < Promptly,
+            $"the worker took {stopping.Elapsed.TotalSeconds:0.0} s to stop while holding {held.Unacknowledged} messages\n{worker.Output}");
+        // Without a consumer, nothing is unacknowledged: every message is ready again.
+        var queue = await _product.Broker.QueueAsync(Input);
+        Assert.True(queue is { Ready: Callbacks, Consumers: 0 }, queue.ToString());
+        Assert.Equal(0u, await _product.Broker.DeadLetteredAsync(Input));
     }
 }

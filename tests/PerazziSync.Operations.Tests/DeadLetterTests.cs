@@ -1,5 +1,6 @@
 using Dapper;
 using Npgsql;
+using PerazziSync.Contracts;
 using PerazziSync.Testing;
 using Xunit;
 
@@ -8,8 +9,9 @@ namespace PerazziSync.Operations.Tests;
 /// <summary>The dlq verbs on dead letters of known content: selection, order, headers, audit.</summary>
 public sealed class DeadLetterTests : IAsyncLifetime
 {
-    const string Input = "pos-service-record-received";
-    const string ErrorQueue = Input + "_error";
+    const string Input = Queues.PosServiceRecordReceived;
+    const string ErrorQueue = Input + Queues.ErrorSuffix;
+    const string OrderErrorQueue = Queues.BigCommerceOrderChanged + Queues.ErrorSuffix;
     static readonly DateTimeOffset Morning = new(2026, 11, 25, 8, 0, 0, TimeSpan.Zero);
 
     TestDatabase _database = null!;
@@ -42,13 +44,13 @@ public sealed class DeadLetterTests : IAsyncLifetime
     {
         var letters = Six();
         await _broker.DeadLetterAsync(ErrorQueue, letters);
-        await _broker.DeadLetterAsync("big-commerce-order-changed_error",
+        await _broker.DeadLetterAsync(OrderErrorQueue,
             [new DeadLetter(Guid.NewGuid(), "BigCommerceOrderChanged", "order:218", "PerazziSync.BigCommerce.BigCommercePayloadException", "bad", Morning)]);
 
         var all = await _cli.RunAsync("dlq", "list");
         Assert.Equal(0, all.ExitCode);
         Assert.Matches($@"{ErrorQueue}\s*│\s*6\b", all.Output);
-        Assert.Matches(@"big-commerce-order-changed_error\s*│\s*1\b", all.Output);
+        Assert.Matches($@"{OrderErrorQueue}\s*│\s*1\b", all.Output);
         Assert.Contains("7 matching message(s).", all.Output, StringComparison.Ordinal);
 
         Assert.Contains("1 matching", (await _cli.RunAsync("dlq", "list", "--type", "BigCommerceOrderChanged")).Output, StringComparison.Ordinal);
@@ -111,13 +113,15 @@ public sealed class DeadLetterTests : IAsyncLifetime
     [Fact]
     public async Task Replay_to_a_queue_that_is_gone_fails_clearly_and_keeps_the_message()
     {
-        await _broker.DeadLetterAsync("no-such-input_error", [DeadLetter.Pos("WO-G-1", "System.FormatException", "bad", Morning)]);
+        // The dead letters of an input queue that is not there (any more).
+        const string orphans = "no-such-input" + Queues.ErrorSuffix;
+        await _broker.DeadLetterAsync(orphans, [DeadLetter.Pos("WO-G-1", "System.FormatException", "bad", Morning)]);
 
-        var replay = await _cli.RunAsync("dlq", "replay", "--queue", "no-such-input_error");
+        var replay = await _cli.RunAsync("dlq", "replay", "--queue", orphans);
 
         Assert.Equal(1, replay.ExitCode);
         Assert.Contains("could not be replayed", replay.Output, StringComparison.Ordinal);
-        Assert.Equal(1u, await _broker.MessageCountAsync("no-such-input_error"));
+        Assert.Equal(1u, await _broker.MessagesAsync(orphans));
         await using var connection = await _database.OpenAsync();
         Assert.Equal(0, await connection.ExecuteScalarAsync<long>("select count(*) from audit_log where action = 'dlq.replay'"));
     }
@@ -131,14 +135,14 @@ public sealed class DeadLetterTests : IAsyncLifetime
         var unconfirmed = await _cli.RunAsync("dlq", "purge", "--exception", "check constraint");
         Assert.Equal(2, unconfirmed.ExitCode);
         Assert.Contains("--yes", unconfirmed.Output, StringComparison.Ordinal);
-        Assert.Equal(6u, await _broker.MessageCountAsync(ErrorQueue));
+        Assert.Equal(6u, await _broker.MessagesAsync(ErrorQueue));
 
         var purge = await _cli.RunAsync("dlq", "purge", "--exception", "check constraint", "--yes", "--as", "ops.carla");
         Assert.True(purge.ExitCode == 0, purge.Output);
         Assert.Contains("3 message(s) purged by ops.carla", purge.Output, StringComparison.Ordinal);
         Assert.Equal([letters[1].MessageId.ToString(), letters[3].MessageId.ToString(), letters[5].MessageId.ToString()],
             (await _broker.DrainAsync(ErrorQueue)).Select(m => m.MessageId));
-        Assert.Equal(0u, await _broker.MessageCountAsync(Input));
+        Assert.Equal(0u, await _broker.MessagesAsync(Input));
         await using var connection = await _database.OpenAsync();
         var kept = (await connection.QueryAsync<string>(
             "select metadata->'body'->'message'->'record'->>'sourceRecordId' from audit_log where action = 'dlq.purge' order by 1")).ToList();
@@ -154,7 +158,8 @@ public sealed class DeadLetterTests : IAsyncLifetime
         await using var purge = HostProcess.StartAtTerminal("PerazziSync.Cli", _cli.Environment,
             "dlq", "purge", "--id", shown.MessageId.ToString(), "--as", "ops.erin");
         var asking = await ProductUnderTest.EventuallyAsync(
-            () => Task.FromResult(purge.Output), o => o.Contains(question, StringComparison.Ordinal) || purge.HasExited, TimeSpan.FromSeconds(60));
+            "the purge to ask for confirmation", () => Task.FromResult(purge.Output),
+            o => o.Contains(question, StringComparison.Ordinal) || purge.HasExited, TimeSpan.FromSeconds(60));
         Assert.True(asking.Contains(question, StringComparison.Ordinal), "the purge never asked for confirmation:\n" + asking);
         // The same message fails again (a redelivery of it) while the operator reads the list;
         // the broker has confirmed it when this returns.

@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using Dapper;
 using Npgsql;
+using PerazziSync.Contracts;
 using PerazziSync.Testing;
 using Xunit;
 
@@ -57,7 +58,8 @@ public sealed class LockWaitTests : IAsyncLifetime
         (await _product.BigCommerceWebhooks.SendAsync(
             BigCommerceFixtures.Callback("webhook-order-created.json", ProductUnderTest.StoreHash, 401))).EnsureSuccessStatusCode();
         (await _product.PosWebhooks.SendAsync(PosCallback("WO-LOCK-1", "2026-03-20T10:00:00Z", "received"))).EnsureSuccessStatusCode();
-        Assert.Equal("received", await ProductUnderTest.EventuallyAsync(() => StatusAsync("WO-LOCK-1"), s => s is not null, TimeSpan.FromSeconds(15)));
+        Assert.Equal("received", await ProductUnderTest.EventuallyAsync(
+            "WO-LOCK-1 applied while order 401 waits", () => StatusAsync("WO-LOCK-1"), s => s is not null, TimeSpan.FromSeconds(15), _product.Logs));
         await Task.Delay(Held - (DateTime.UtcNow - held));
 
         // Three statement timeouts have passed by now.
@@ -67,7 +69,8 @@ public sealed class LockWaitTests : IAsyncLifetime
 
         await holder.ExecuteAsync("select pg_advisory_unlock(hashtextextended('bigcommerce:teststore:order:401', 0))");
 
-        Assert.Equal("Shipped", await ProductUnderTest.EventuallyAsync(() => OrderStatusAsync(401), s => s is not null));
+        Assert.Equal("Shipped", await ProductUnderTest.EventuallyAsync(
+            "order 401 applied once its lock is released", () => OrderStatusAsync(401), s => s is not null, diagnostics: _product.Logs));
         Assert.DoesNotContain("unreachable", _product.Logs(), StringComparison.Ordinal);
     }
 
@@ -75,7 +78,8 @@ public sealed class LockWaitTests : IAsyncLifetime
     public async Task A_callback_whose_row_an_import_chunk_has_locked_is_retried_and_nothing_else_pauses()
     {
         (await _product.PosWebhooks.SendAsync(PosCallback("WO-LOCK-2", "2026-03-20T10:00:00Z", "received"))).EnsureSuccessStatusCode();
-        Assert.Equal("received", await ProductUnderTest.EventuallyAsync(() => StatusAsync("WO-LOCK-2"), s => s is not null));
+        Assert.Equal("received", await ProductUnderTest.EventuallyAsync(
+            "WO-LOCK-2 applied", () => StatusAsync("WO-LOCK-2"), s => s is not null, diagnostics: _product.Logs));
         await using var chunk = await _product.OpenDatabaseAsync();
         await using var transaction = await chunk.BeginTransactionAsync();
         await chunk.ExecuteAsync("select * from service_events where source_record_id = 'WO-LOCK-2' for update", transaction: transaction);
@@ -83,7 +87,8 @@ public sealed class LockWaitTests : IAsyncLifetime
         var held = DateTime.UtcNow;
         (await _product.PosWebhooks.SendAsync(PosCallback("WO-LOCK-2", "2026-03-21T10:00:00Z", "completed"))).EnsureSuccessStatusCode();
         (await _product.PosWebhooks.SendAsync(PosCallback("WO-LOCK-3", "2026-03-20T10:00:00Z", "received"))).EnsureSuccessStatusCode();
-        Assert.Equal("received", await ProductUnderTest.EventuallyAsync(() => StatusAsync("WO-LOCK-3"), s => s is not null, TimeSpan.FromSeconds(15)));
+        Assert.Equal("received", await ProductUnderTest.EventuallyAsync(
+            "WO-LOCK-3 applied while WO-LOCK-2 waits", () => StatusAsync("WO-LOCK-3"), s => s is not null, TimeSpan.FromSeconds(15), _product.Logs));
         await Task.Delay(Held - (DateTime.UtcNow - held));
 
         // Three statement timeouts have passed by now.
@@ -93,8 +98,10 @@ public sealed class LockWaitTests : IAsyncLifetime
 
         await transaction.RollbackAsync();
 
-        Assert.Equal("completed", await ProductUnderTest.EventuallyAsync(() => StatusAsync("WO-LOCK-2"), s => s == "completed"));
+        Assert.Equal("completed", await ProductUnderTest.EventuallyAsync(
+            "the second version of WO-LOCK-2 applied once the row is unlocked", () => StatusAsync("WO-LOCK-2"), s => s == "completed",
+            diagnostics: _product.Logs));
         Assert.DoesNotContain("unreachable", _product.Logs(), StringComparison.Ordinal);
-        Assert.Equal(0u, await _product.Broker.MessageCountAsync("pos-service-record-received_error"));
+        Assert.Equal(0u, await _product.Broker.DeadLetteredAsync(Queues.PosServiceRecordReceived));
     }
 }

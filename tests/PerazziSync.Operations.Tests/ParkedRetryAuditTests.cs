@@ -121,6 +121,7 @@ public sealed class ParkedRetryAuditTests : IAsyncLifetime
         await using var retry = _cli.Start("parked", "retry", "--source", "bigcommerce", "--as", "ops.hugo");
         // The order goes first and is confirmed; the bus keeps retrying the refused customer until interrupted.
         var refused = await ProductUnderTest.EventuallyAsync(
+            "the broker to refuse the customer's re-send",
             () => Task.FromResult(retry.Output), o => o.Contains("ACCESS_REFUSED", StringComparison.Ordinal) || retry.HasExited, TimeSpan.FromSeconds(60));
         Assert.True(refused.Contains("ACCESS_REFUSED", StringComparison.Ordinal), "waited for the broker to refuse the customer's re-send:\n" + refused);
         var exitCode = await retry.StopAsync(TimeSpan.FromSeconds(30));

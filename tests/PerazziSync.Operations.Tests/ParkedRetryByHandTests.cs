@@ -23,10 +23,10 @@ public sealed class ParkedRetryByHandTests : IAsyncLifetime
         await SendPosAsync("WO-P-1", "PZ-NEW-0001");
         await SendPosAsync("WO-P-2", "PZ-NEW-0002");
         await using var connection = await _product.OpenDatabaseAsync();
-        var parked = await ProductUnderTest.EventuallyAsync(
+        await ProductUnderTest.EventuallyAsync(
+            "WO-P-1 and WO-P-2 parked",
             () => connection.ExecuteScalarAsync<long>("select count(*) from perazzi_sync.parked_events where source_key like 'WO-P-%' and resolved_at is null"),
-            n => n == 2);
-        Assert.True(parked == 2, _product.Logs());
+            n => n == 2, diagnostics: _product.Logs);
         await connection.ExecuteAsync("""
             insert into perazzi_assets (owner_user_id, serial_number, model, verification_status)
             select id, 'PZ-NEW-0001', 'High Tech', 'verified' from auth.users where email = 'janedoe@example.com'
@@ -56,8 +56,9 @@ public sealed class ParkedRetryByHandTests : IAsyncLifetime
         store.PutOrder(BigCommerceFixtures.Order(601, 61, DateTimeOffset.UtcNow.AddMinutes(-1)), BigCommerceFixtures.Lines(601));
         await _product.BigCommerceWebhooks.SendAsync(BigCommerceFixtures.Callback("webhook-order-created.json", ProductUnderTest.StoreHash, 601));
         var reason = await ProductUnderTest.EventuallyAsync(
+            "order 601 parked",
             () => connection.ExecuteScalarAsync<string?>("select reason from perazzi_sync.parked_events where source_key = 'order:601'"),
-            r => r is not null);
+            r => r is not null, diagnostics: _product.Logs);
         Assert.True(reason == "no_confirmed_portal_user", _product.Logs());
         await connection.ExecuteAsync("update auth.users set email_confirmed_at = now() where id = @Late", new { Late });
 
@@ -66,8 +67,9 @@ public sealed class ParkedRetryByHandTests : IAsyncLifetime
         Assert.True(retry.ExitCode == 0, retry.Output);
         Assert.Contains("BigCommerce: 1 sent to the worker again", retry.Output, StringComparison.Ordinal);
         var owner = await ProductUnderTest.EventuallyAsync(
+            "order 601 synced after the retry",
             () => connection.ExecuteScalarAsync<Guid?>("select c.user_id from commerce_orders o join commerce_customers c on c.id = o.commerce_customer_id where o.bigcommerce_order_id = '601'"),
-            u => u is not null);
+            u => u is not null, diagnostics: _product.Logs);
         Assert.True(owner == Late, _product.Logs());
         Assert.True(await connection.ExecuteScalarAsync<bool>(
             "select resolved_at is not null from perazzi_sync.parked_events where source_key = 'order:601'"));

@@ -1,4 +1,5 @@
 using Dapper;
+using PerazziSync.Contracts;
 using PerazziSync.Testing;
 using Xunit;
 
@@ -7,7 +8,8 @@ namespace PerazziSync.Operations.Tests;
 /// <summary>A message that fails for good: dead-lettered with its reason, inspected, replayed once its cause is fixed.</summary>
 public sealed class PoisonMessageTests : IAsyncLifetime
 {
-    const string ErrorQueue = "big-commerce-order-changed_error";
+    const string Input = Queues.BigCommerceOrderChanged;
+    const string ErrorQueue = Input + Queues.ErrorSuffix;
     ProductUnderTest _product = null!;
 
     public async Task InitializeAsync() => _product = await ProductUnderTest.StartAsync();
@@ -26,8 +28,8 @@ public sealed class PoisonMessageTests : IAsyncLifetime
         var response = await _product.BigCommerceWebhooks.SendAsync(
             BigCommerceFixtures.Callback("webhook-order-created.json", ProductUnderTest.StoreHash, 218));
         response.EnsureSuccessStatusCode();
-        var dead = await ProductUnderTest.EventuallyAsync(() => _product.Broker.MessageCountAsync(ErrorQueue), n => n == 1);
-        Assert.True(dead == 1, _product.Logs());
+        await ProductUnderTest.EventuallyAsync(
+            "the poison order in " + ErrorQueue, () => _product.Broker.QueueAsync(ErrorQueue), q => q.Messages == 1, diagnostics: _product.Logs);
 
         var cli = new Cli(_product);
         var list = await cli.RunAsync("dlq", "list");
@@ -47,8 +49,8 @@ public sealed class PoisonMessageTests : IAsyncLifetime
 
         var dryRun = await cli.RunAsync("dlq", "replay", "--dry-run");
         Assert.Equal(0, dryRun.ExitCode);
-        Assert.Contains($"1 message(s) would be replayed from {ErrorQueue} to big-commerce-order-changed", dryRun.Output, StringComparison.Ordinal);
-        Assert.Equal(1u, await _product.Broker.MessageCountAsync(ErrorQueue));
+        Assert.Contains($"1 message(s) would be replayed from {ErrorQueue} to {Input}", dryRun.Output, StringComparison.Ordinal);
+        Assert.Equal(1u, await _product.Broker.DeadLetteredAsync(Input));
         await using var connection = await _product.OpenDatabaseAsync();
         Assert.Equal(0, await connection.ExecuteScalarAsync<long>("select count(*) from audit_log where action like 'dlq.%'"));
 
@@ -57,16 +59,17 @@ public sealed class PoisonMessageTests : IAsyncLifetime
         var replay = await cli.RunAsync("dlq", "replay", "--as", "ops.alice");
         Assert.True(replay.ExitCode == 0, replay.Output);
         Assert.Contains("1 message(s) replayed by ops.alice", replay.Output, StringComparison.Ordinal);
-        Assert.Equal(0u, await _product.Broker.MessageCountAsync(ErrorQueue));
+        Assert.Equal(0u, await _product.Broker.DeadLetteredAsync(Input));
 
-        var orders = await ProductUnderTest.EventuallyAsync(
-            () => connection.ExecuteScalarAsync<long>("select count(*) from commerce_orders where bigcommerce_order_id = '218'"), n => n == 1);
-        Assert.True(orders == 1, _product.Logs());
+        await ProductUnderTest.EventuallyAsync(
+            "order 218 applied from the replay",
+            () => connection.ExecuteScalarAsync<long>("select count(*) from commerce_orders where bigcommerce_order_id = '218'"), n => n == 1,
+            diagnostics: _product.Logs);
         var audit = (await connection.QueryAsync<(string Action, string? Operator, string? MessageId)>("""
             select action, metadata->>'operator', coalesce(metadata->>'message_id', object_id) from audit_log
             where action in ('dlq.replay', 'commerce.order.upsert') order by created_at
             """)).ToList();
         Assert.Equal([("dlq.replay", "ops.alice", messageId), ("commerce.order.upsert", null, messageId)], audit);
-        Assert.Equal(0u, await _product.Broker.MessageCountAsync(ErrorQueue));
+        Assert.Equal(0u, await _product.Broker.DeadLetteredAsync(Input));
     }
 }

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Net;
 using System.Text.Json.Nodes;
 using Dapper;
+using PerazziSync.Contracts;
 using PerazziSync.Testing;
 using Xunit;
 using Xunit.Abstractions;
@@ -30,43 +31,67 @@ public sealed class DatabaseOutageTests(ITestOutputHelper output) : IAsyncLifeti
     [Fact]
     public async Task Every_callback_is_applied_after_a_60_second_database_outage_and_none_is_dead_lettered()
     {
+        const string Input = Queues.PosServiceRecordReceived;
         var template = JsonNode.Parse(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "fixtures", "pos", "callback-completed.json")))!;
+        var accepted = 0;
+        // Held by the sender while a callback is on its way, and by the test to count with none in flight.
+        using var sender = new SemaphoreSlim(1, 1);
         var sending = Task.Run(async () =>
         {
             for (var i = 0; i < Callbacks; i++)
             {
                 var record = template.DeepClone();
                 record["source_record_id"] = string.Create(CultureInfo.InvariantCulture, $"WO-O-{i:D5}");
-                var response = await _product.PosWebhooks.SendAsync(record.ToJsonString());
-                Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+                await sender.WaitAsync();
+                try
+                {
+                    var response = await _product.PosWebhooks.SendAsync(record.ToJsonString());
+                    Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+                    accepted++;
+                }
+                finally
+                {
+                    sender.Release();
+                }
                 await Task.Delay(20);
             }
         });
         await using var connection = await _product.OpenDatabaseAsync();
-        await ProductUnderTest.EventuallyAsync(
-            () => connection.ExecuteScalarAsync<long>("select count(*) from service_events where source_record_id like 'WO-O-%'"),
-            n => n >= 100);
+        Task<long> AppliedAsync() => connection.ExecuteScalarAsync<long>("select count(*) from service_events where source_record_id like 'WO-O-%'");
+        await ProductUnderTest.EventuallyAsync("100 callbacks applied before the outage", AppliedAsync, n => n >= 100, diagnostics: _product.Logs);
 
         _proxy.Cut();
+        var cut = DateTime.UtcNow;
         await Task.Delay(TimeSpan.FromSeconds(20));
-        // The circuit is open: callbacks keep arriving and wait in the queue, unconsumed.
-        var waiting = await _product.Broker.MessageCountAsync("pos-service-record-received");
-        Assert.True(waiting > 0, _product.Logs()[^Math.Min(4000, _product.Logs().Length)..]);
+        // The circuit is open: every callback accepted since is in the input queue, none consumed,
+        // retried to _error or lost; the worker holds no more than its prefetch at the circuit's gate.
+        // Counted with the sender paused; the broker's count of unacknowledged messages lags by a
+        // few seconds, hence the wait.
+        await sender.WaitAsync();
+        var (applied, queue, deadLettered) = await ProductUnderTest.EventuallyAsync(
+            $"every accepted callback applied before the outage or waiting in {Input}, none dead-lettered",
+            async () => (await AppliedAsync(), await _product.Broker.QueueAsync(Input), await _product.Broker.DeadLetteredAsync(Input)),
+            state => state.Item1 + state.Item2.Messages == accepted && state.Item3 == 0,
+            TimeSpan.FromSeconds(15), () => $"{accepted} accepted\n{_product.Logs()}");
+        var waiting = queue.Messages;
+        var prefetch = await _product.Broker.PrefetchAsync(Input);
+        Assert.True(queue.Unacknowledged <= prefetch, $"the worker took more than its prefetch of {prefetch}: {queue}");
+        Assert.True(waiting > 100, $"too few callbacks arrived during the outage for the test to show anything: {queue}");
+        Assert.Equal(applied, await AppliedAsync());
         Assert.Contains("consumption paused", _product.Logs(), StringComparison.Ordinal);
-        await Task.Delay(TimeSpan.FromSeconds(40));
+        sender.Release();
+        await Task.Delay(cut + TimeSpan.FromSeconds(60) - DateTime.UtcNow);
         _proxy.Start();
         await sending;
 
-        var applied = await ProductUnderTest.EventuallyAsync(
-            () => connection.ExecuteScalarAsync<long>("select count(*) from service_events where source_record_id like 'WO-O-%'"),
-            n => n == Callbacks, TimeSpan.FromSeconds(120));
-        Assert.True(applied == Callbacks, $"{applied} applied\n{_product.Logs()[^4000..]}");
+        await ProductUnderTest.EventuallyAsync(
+            $"all {Callbacks} callbacks applied after the outage", AppliedAsync, n => n == Callbacks, TimeSpan.FromSeconds(120), _product.Logs);
         Assert.Equal(Callbacks, await connection.ExecuteScalarAsync<long>(
             "select count(*) from audit_log where action = 'service_event.upsert' and metadata->>'source_key' like 'WO-O-%'"));
-        Assert.Equal(0u, await _product.Broker.MessageCountAsync("pos-service-record-received_error"));
+        Assert.Equal(0u, await _product.Broker.DeadLetteredAsync(Input));
         Assert.Contains("consumption resumed", _product.Logs(), StringComparison.Ordinal);
-        output.WriteLine($"PostgreSQL cut off for 60 s under {Callbacks} callbacks: {waiting} waiting in the queue 20 s in, " +
-            $"{applied} applied and audited once afterwards, 0 dead-lettered");
+        output.WriteLine($"PostgreSQL cut off for 60 s under {Callbacks} callbacks: 20 s in, {applied} applied before it and {waiting} waiting in the queue " +
+            $"({queue.Unacknowledged} of them held by the worker); {Callbacks} applied and audited once afterwards, 0 dead-lettered");
         Assert.Equal(1, _product.Workers.Count(w => !w.HasExited));
     }
 }

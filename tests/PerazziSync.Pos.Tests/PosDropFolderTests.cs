@@ -47,22 +47,18 @@ public sealed class PosDropFolderTests : IAsyncLifetime
         }
 
         await using var connection = await _product.OpenDatabaseAsync();
-        var status = await ProductUnderTest.EventuallyAsync(
+        await ProductUnderTest.EventuallyAsync(
+            "the import of growing.csv completed",
             () => connection.ExecuteScalarAsync<string?>("select status from perazzi_sync.pos_imports where file_name = 'growing.csv'"),
-            s => s == "completed");
-        Assert.True(status == "completed", _product.Logs());
+            s => s == "completed", diagnostics: _product.Logs);
         Assert.Equal(1, await connection.ExecuteScalarAsync<long>("select count(*) from perazzi_sync.pos_imports where file_name = 'growing.csv'"));
         Assert.Equal(30, await connection.ExecuteScalarAsync<long>("select count(*) from service_events where source_record_id like 'WO-G-%'"));
-        await ProductUnderTest.EventuallyAsync(() => Task.FromResult(File.Exists(Path.Combine(_folder, "processed", "growing.csv"))), moved => moved);
-        Assert.True(File.Exists(Path.Combine(_folder, "processed", "growing.csv")));
+        await WaitForFileAsync(Path.Combine(_folder, "processed", "growing.csv"), TimeSpan.FromSeconds(30));
     }
 
     /// <summary>Waits for a file to appear, failing with what it waited for.</summary>
-    async Task WaitForFileAsync(string path, TimeSpan timeout)
-    {
-        var there = await ProductUnderTest.EventuallyAsync(() => Task.FromResult(File.Exists(path)), exists => exists, timeout);
-        Assert.True(there, $"waited {timeout.TotalSeconds:0} s for {path}\n{_product.Logs()}");
-    }
+    async Task WaitForFileAsync(string path, TimeSpan timeout) =>
+        await ProductUnderTest.EventuallyAsync(path + " to appear", () => Task.FromResult(File.Exists(path)), exists => exists, timeout, _product.Logs);
 
     [Fact]
     public async Task A_file_whose_import_keeps_failing_goes_to_failed_after_three_attempts_while_later_files_are_imported()
@@ -138,16 +134,17 @@ public sealed class PosDropFolderTests : IAsyncLifetime
 
         await using var connection = await _product.OpenDatabaseAsync();
         var read = await ProductUnderTest.EventuallyAsync(
+            "20,000 rows of large.csv read before the kill",
             () => connection.ExecuteScalarAsync<long>("select coalesce(max(rows_read), 0) from perazzi_sync.pos_imports where file_name = 'large.csv'"),
-            n => n >= 20_000, TimeSpan.FromSeconds(120));
+            n => n >= 20_000, TimeSpan.FromSeconds(120), _product.Logs);
         Assert.True(read is >= 20_000 and < rows, $"killed at {read}\n{_product.Logs()}");
         await _product.Workers[0].DisposeAsync();
         await _product.StartWorkerAsync();
 
-        var status = await ProductUnderTest.EventuallyAsync(
+        await ProductUnderTest.EventuallyAsync(
+            "the import of large.csv completed by the second worker",
             () => connection.ExecuteScalarAsync<string?>("select status from perazzi_sync.pos_imports where file_name = 'large.csv'"),
-            s => s == "completed", TimeSpan.FromSeconds(180));
-        Assert.True(status == "completed", _product.Logs());
+            s => s == "completed", TimeSpan.FromSeconds(180), _product.Logs);
         Assert.Equal(rows, await connection.ExecuteScalarAsync<long>("select count(*) from service_events where source_record_id like 'WO-K-%'"));
         Assert.Equal(rows, await connection.ExecuteScalarAsync<long>(
             "select count(*) from audit_log where action = 'service_event.upsert' and metadata->>'source_key' like 'WO-K-%'"));

@@ -168,8 +168,9 @@ public sealed class PosImportTests
             {
                 await using var watch = await database.OpenAsync();
                 var committed = await ProductUnderTest.EventuallyAsync(
+                    "20,000 rows read before the kill",
                     () => watch.ExecuteScalarAsync<long>("select coalesce(max(rows_read), 0) from perazzi_sync.pos_imports"),
-                    read => read >= 20_000, TimeSpan.FromSeconds(120));
+                    read => read >= 20_000 || first.HasExited, TimeSpan.FromSeconds(120), () => first.Output);
                 Assert.True(committed is >= 20_000 and < rows, $"killed at {committed} rows\n{first.Output}");
             }
 

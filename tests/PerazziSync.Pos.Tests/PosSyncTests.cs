@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text.Json.Nodes;
 using Dapper;
+using Npgsql;
 using PerazziSync.Contracts;
 using PerazziSync.Testing;
 using Xunit;
@@ -24,6 +25,33 @@ public sealed class PosSyncTests : IAsyncLifetime
 
     public async Task DisposeAsync() => await _product.DisposeAsync();
 
+    /// <summary>The outcomes the worker logged for the callbacks of this work order, in order.</summary>
+    List<string> Outcomes(string workOrder)
+    {
+        var marker = $"POS record {workOrder}: ";
+        return _product.Logs().Split('\n')
+            .Where(line => line.Contains(marker, StringComparison.Ordinal))
+            .Select(line => line[(line.IndexOf(marker, StringComparison.Ordinal) + marker.Length)..].Trim())
+            .ToList();
+    }
+
+    /// <summary>Waits until the worker has logged <paramref name="count"/> outcomes for the work order: it logs each once its transaction is over.</summary>
+    async Task OutcomesAsync(string workOrder, int count) =>
+        await ProductUnderTest.EventuallyAsync(
+            $"the worker's outcome for delivery {count} of {workOrder}", () => Task.FromResult(Outcomes(workOrder)), o => o.Count >= count,
+            diagnostics: _product.Logs);
+
+    /// <summary>
+    /// Waits until a firing of the re-match job scheduled after <paramref name="since"/> has
+    /// finished: the job never runs twice at once, so once the firing after it is claimed, it is over.
+    /// </summary>
+    async Task RematchRanSinceAsync(NpgsqlConnection connection, DateTime since) =>
+        await ProductUnderTest.EventuallyAsync(
+            $"two firings of the re-match job scheduled after {since:O}",
+            () => connection.ExecuteScalarAsync<long>(
+                "select count(*) from perazzi_sync.job_firings where job_name = 'pos-rematch' and scheduled_at > @Since", new { Since = since }),
+            firings => firings >= 2, TimeSpan.FromSeconds(20), _product.Logs);
+
     static string Callback() =>
         File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "fixtures", "pos", "callback-completed.json"));
 
@@ -36,15 +64,16 @@ public sealed class PosSyncTests : IAsyncLifetime
         var response = await _product.PosWebhooks.SendAsync(Callback());
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        var events = await ProductUnderTest.EventuallyAsync(
-            () => ServiceEvents.AllAsync(connection),
-            e => e["WO-2026-0007"].Attachments.Contains("target.jpg", StringComparison.Ordinal));
-        Assert.True(events["WO-2026-0007"].Attachments.Contains("target.jpg", StringComparison.Ordinal), _product.Logs());
+        await OutcomesAsync("WO-2026-0007", 1);
+        Assert.Equal(["applied"], Outcomes("WO-2026-0007"));
+        Assert.Contains("target.jpg", (await ServiceEvents.AllAsync(connection))["WO-2026-0007"].Attachments, StringComparison.Ordinal);
         Assert.Equal(auditBefore + 1, await ServiceEvents.AuditCountAsync(connection, "WO-2026-0007"));
 
-        // The same delivery again changes nothing.
-        await _product.PosWebhooks.SendAsync(Callback());
-        await Task.Delay(TimeSpan.FromSeconds(2));
+        // The same record delivered again (under a webhook-id of its own, so the receiver publishes
+        // it) changes nothing: seen once the worker has said what it did with it.
+        Assert.Equal(HttpStatusCode.OK, (await _product.PosWebhooks.SendAsync(Callback())).StatusCode);
+        await OutcomesAsync("WO-2026-0007", 2);
+        Assert.Equal(["applied", "unchanged"], Outcomes("WO-2026-0007"));
         Assert.Equal(auditBefore + 1, await ServiceEvents.AuditCountAsync(connection, "WO-2026-0007"));
     }
 
@@ -111,19 +140,23 @@ public sealed class PosSyncTests : IAsyncLifetime
         await connection.ExecuteAsync(
             "insert into perazzi_assets (owner_user_id, serial_number, model, verification_status) values (@Marco, 'zz-000000 ', 'MX8', 'pending')",
             new { PortalUsers.Marco });
-        await Task.Delay(TimeSpan.FromSeconds(3));
+        await RematchRanSinceAsync(connection, DateTime.UtcNow);
         Assert.False((await ServiceEvents.AllAsync(connection)).ContainsKey("WO-2026-0003"));
+        Assert.True((await ServiceEvents.OpenParkedAsync(connection)).ContainsKey("WO-2026-0003"));
 
         await connection.ExecuteAsync("update perazzi_assets set verification_status = 'verified' where serial_number in ('ZZ-000000')");
 
-        var events = await ProductUnderTest.EventuallyAsync(() => ServiceEvents.AllAsync(connection), e => e.ContainsKey("WO-2026-0003"));
-        Assert.True(events.ContainsKey("WO-2026-0003"), _product.Logs());
+        var events = await ProductUnderTest.EventuallyAsync(
+            "WO-2026-0003 attached once its asset is verified", () => ServiceEvents.AllAsync(connection), e => e.ContainsKey("WO-2026-0003"),
+            diagnostics: _product.Logs);
         Assert.Equal(PortalUsers.Marco, events["WO-2026-0003"].OwnerUserId);
         Assert.True((await ServiceEvents.OpenParkedAsync(connection)).ContainsKey("WO-2026-0008"));
 
         await connection.ExecuteAsync("update perazzi_assets set verification_status = 'verified' where serial_number = 'SC3-555001'");
 
-        events = await ProductUnderTest.EventuallyAsync(() => ServiceEvents.AllAsync(connection), e => e.ContainsKey("WO-2026-0008"));
+        events = await ProductUnderTest.EventuallyAsync(
+            "WO-2026-0008 attached once its asset is verified", () => ServiceEvents.AllAsync(connection), e => e.ContainsKey("WO-2026-0008"),
+            diagnostics: _product.Logs);
         Assert.Equal(PortalUsers.Marco, events["WO-2026-0008"].OwnerUserId);
         Assert.Empty(await ServiceEvents.OpenParkedAsync(connection));
     }

@@ -4,8 +4,11 @@ using System.Text.Json.Nodes;
 
 namespace PerazziSync.Reliability.Tests;
 
-/// <summary>A generated bad request: what is wrong with it, its body and how it is sent.</summary>
-sealed record BadRequest(string Kind, byte[] Body, string ContentType = "application/json", Signing Signing = Signing.Valid);
+/// <summary>
+/// A generated bad request: what is wrong with it, its body and how it is sent; for a replay, the
+/// <paramref name="Genuine"/> body its headers were signed for.
+/// </summary>
+sealed record BadRequest(string Kind, byte[] Body, string ContentType = "application/json", Signing Signing = Signing.Valid, byte[]? Genuine = null);
 
 enum Signing
 {
@@ -13,7 +16,7 @@ enum Signing
     WrongSecret,
     Missing,
     Stale,
-    /// <summary>Headers of a genuine delivery, replayed with another body.</summary>
+    /// <summary>Headers of a genuine delivery, sent first, replayed with another body.</summary>
     ReplayedId,
 }
 
@@ -61,7 +64,8 @@ static class BadInputs
                 6 => new BadRequest("wrong signature", Utf8(valid), Signing: Signing.WrongSecret),
                 7 => new BadRequest("no signature", Utf8(valid), Signing: Signing.Missing),
                 8 => new BadRequest("stale timestamp", Utf8(valid), Signing: Signing.Stale),
-                9 => new BadRequest("replayed webhook-id, other body", Utf8(pos ? ValidPos(i + 1) : ValidBigCommerce(i + 1)), Signing: Signing.ReplayedId),
+                9 => new BadRequest("replayed webhook-id, other body", Utf8(pos ? ValidPos(i + 1) : ValidBigCommerce(i + 1)), Signing: Signing.ReplayedId,
+                    Genuine: Utf8(valid)),
                 10 => new BadRequest("not JSON content", Utf8(valid), random.Next(2) == 0 ? "text/plain" : "application/x-www-form-urlencoded"),
                 _ => new BadRequest("not an object", Utf8(random.Next(3) switch { 0 => "[]", 1 => "42", _ => "\"text\"" })),
             };

@@ -26,7 +26,8 @@ public sealed class FaultInjectionTests(ITestOutputHelper output)
         var clock = Stopwatch.StartNew();
 
         var sending = workload.SendAsync(product);
-        var before = await ProductUnderTest.EventuallyAsync(() => AppliedAsync(connection, "WO-KILL"), n => n >= 3_000, Patience);
+        var before = await ProductUnderTest.EventuallyAsync(
+            "3,000 of the 10,000 records applied before the kill", () => AppliedAsync(connection, "WO-KILL"), n => n >= 3_000, Patience, product.Logs);
         await product.Workers[0].DisposeAsync();
         var atKill = await AppliedAsync(connection, "WO-KILL");
         await product.StartWorkerAsync();
@@ -66,7 +67,8 @@ public sealed class FaultInjectionTests(ITestOutputHelper output)
                 await Task.Delay(250, cancellationToken);
             }
         });
-        await ProductUnderTest.EventuallyAsync(() => AppliedAsync(connection, "WO-BRK"), n => n >= 500, Patience);
+        await ProductUnderTest.EventuallyAsync(
+            "500 of the 2,000 records applied before the broker is cut off", () => AppliedAsync(connection, "WO-BRK"), n => n >= 500, Patience, product.Logs);
         proxy.Cut();
         await Task.Delay(TimeSpan.FromSeconds(10));
         proxy.Start();
@@ -144,10 +146,12 @@ public sealed class FaultInjectionTests(ITestOutputHelper output)
     static Task<long> AppliedAsync(NpgsqlConnection connection, string prefix) =>
         connection.ExecuteScalarAsync<long>("select count(*) from service_events where source_record_id like @Prefix || '-%'", new { Prefix = prefix });
 
-    /// <summary>Waits until the ledger balances (or time runs out), then reads it once more after a pause, to catch late duplicates.</summary>
+    /// <summary>Waits until the ledger balances (failing if it never does), then reads it once more after a pause, to catch late duplicates.</summary>
     static async Task<Ledger> SettleAsync(ProductUnderTest product, NpgsqlConnection connection, SyncWorkload workload, string prefix)
     {
-        await ProductUnderTest.EventuallyAsync(() => Ledger.ReadAsync(product, connection, prefix), l => l.IsExactlyOnce(workload), Patience);
+        await ProductUnderTest.EventuallyAsync(
+            "the ledger to balance: every accepted callback's effect exactly once, nothing parked, dead-lettered or queued",
+            () => Ledger.ReadAsync(product, connection, prefix), l => l.IsExactlyOnce(workload), Patience);
         await Task.Delay(TimeSpan.FromSeconds(2));
         return await Ledger.ReadAsync(product, connection, prefix);
     }

@@ -33,28 +33,47 @@ public sealed class FuzzTests(ITestOutputHelper output)
         var requests = BadInputs.For(pos: true, PerRoute, seed: 1).Select(r => (Pos: true, Request: r))
             .Concat(BadInputs.For(pos: false, PerRoute, seed: 2).Select(r => (Pos: false, Request: r)))
             .ToList();
-        var statuses = new HttpStatusCode[requests.Count];
+        var signedAt = DateTimeOffset.UtcNow;
+        string Route(bool pos) => product.ReceiverUrl + (pos ? "/webhooks/pos" : "/webhooks/bigcommerce");
+        static string Secret(bool pos) => pos ? WebhookSender.PosSecret : WebhookSender.Base64Secret(WebhookSender.BigCommerceClientSecret);
 
+        // Each replay's genuine delivery first, accepted and published: the replay then reuses a
+        // webhook-id the receiver has confirmed, with headers genuinely signed, only for another body.
+        var replays = Enumerable.Range(0, requests.Count).Where(i => requests[i].Request.Signing == Signing.ReplayedId).ToList();
+        await Parallel.ForAsync(0, replays.Count, new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (r, cancellationToken) =>
+        {
+            var (pos, replay) = requests[replays[r]];
+            var genuine = new BadRequest("genuine", replay.Genuine!);
+            using var response = await Http.SendAsync(Build(Route(pos), Secret(pos), genuine, replays[r], signedAt), cancellationToken);
+            var answer = await response.Content.ReadAsStringAsync(cancellationToken);
+            Assert.True(response.StatusCode == HttpStatusCode.OK && answer.Contains("\"accepted\"", StringComparison.Ordinal),
+                $"the genuine delivery of replay {replays[r]} was not accepted: {(int)response.StatusCode} {answer}");
+        });
+        var genuinePos = (uint)replays.Count(i => requests[i].Pos);
+        Assert.Equal(genuinePos, await product.Broker.MessagesAsync(probes[2]));
+        Assert.Equal((uint)replays.Count - genuinePos, await product.Broker.MessagesAsync(probes[0]));
+
+        var statuses = new HttpStatusCode[requests.Count];
         await Parallel.ForAsync(0, requests.Count, new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (i, cancellationToken) =>
         {
             var (pos, bad) = requests[i];
-            var route = product.ReceiverUrl + (pos ? "/webhooks/pos" : "/webhooks/bigcommerce");
-            var secret = pos ? WebhookSender.PosSecret : WebhookSender.Base64Secret(WebhookSender.BigCommerceClientSecret);
-            using var response = await Http.SendAsync(Build(route, secret, bad, i), cancellationToken);
+            using var response = await Http.SendAsync(Build(Route(pos), Secret(pos), bad, i, signedAt), cancellationToken);
             statuses[i] = response.StatusCode;
         });
 
         var table = requests.Select((r, i) => (r.Pos ? "pos" : "bigcommerce", r.Request.Kind, Status: (int)statuses[i]))
             .GroupBy(x => x).OrderBy(g => g.Key.Item1).ThenBy(g => g.Key.Kind)
             .Select(g => $"{g.Key.Item1,-12} {g.Key.Kind,-34} {g.Key.Status} x{g.Count()}");
+        output.WriteLine($"{replays.Count} genuine deliveries accepted first, then replayed with other bodies");
         output.WriteLine(string.Join('\n', table));
         Assert.DoesNotContain(statuses, s => (int)s >= 500);
         Assert.All(statuses, s => Assert.Contains(s,
             new[] { HttpStatusCode.BadRequest, HttpStatusCode.Unauthorized, HttpStatusCode.RequestEntityTooLarge, HttpStatusCode.UnsupportedMediaType }));
-        foreach (var probe in probes)
-        {
-            Assert.Equal(0u, await product.Broker.MessageCountAsync(probe));
-        }
+        Assert.All(replays, i => Assert.Equal(HttpStatusCode.Unauthorized, statuses[i]));
+        // Nothing published beyond the genuine deliveries.
+        Assert.Equal(genuinePos, await product.Broker.MessagesAsync(probes[2]));
+        Assert.Equal((uint)replays.Count - genuinePos, await product.Broker.MessagesAsync(probes[0]));
+        Assert.Equal(0u, await product.Broker.MessagesAsync(probes[1]));
         Assert.False(product.Receiver!.HasExited);
         Assert.Equal(HttpStatusCode.OK, (await Http.GetAsync(product.ReceiverUrl + "/health/ready")).StatusCode);
         // Still serving good callbacks after all that.
@@ -78,7 +97,8 @@ public sealed class FuzzTests(ITestOutputHelper output)
             var random = new Random(3);
             var expectedGood = new HashSet<string>(StringComparer.Ordinal);
             var expectedBad = new Dictionary<string, List<BadLine>>(StringComparer.Ordinal);
-            long badLines = 0, refusedFiles = 0, rejected = 0;
+            long badLines = 0, rejected = 0;
+            var refusedFuzz = new List<string>();
             for (var f = 0; f < 24; f++)
             {
                 var ndjson = f % 2 == 0;
@@ -92,35 +112,53 @@ public sealed class FuzzTests(ITestOutputHelper output)
                     rejected += outcome.Rejected;
                     expectedGood.UnionWith(good);
                 }
-                catch (PosExportException)
+                catch (PosExportException e)
                 {
-                    refusedFiles++;
+                    refusedFuzz.Add($"{Path.GetFileName(path)}: {e.Message}");
                 }
             }
-            foreach (var (name, bytes) in new[]
+            // A bad line costs its line, never its file: each of these files has good lines too.
+            Assert.Empty(refusedFuzz);
+
+            // Files that are not exports at all. A CSV without the required columns cannot be read
+            // and is refused whole, saying which columns it lacks; NDJSON has no header, so each
+            // of its lines is refused on its own; an empty file is read as an export of no rows.
+            var unreadable = new Dictionary<string, string>();
+            var notExports = new[]
             {
                 ("empty.csv", Array.Empty<byte>()),
                 ("garbage.csv", Enumerable.Range(0, 4096).Select(_ => (byte)random.Next(256)).ToArray()),
                 ("no-columns.csv", Encoding.UTF8.GetBytes("a,b,c\n1,2,3\n")),
                 ("garbage.ndjson", Enumerable.Range(0, 4096).Select(_ => (byte)random.Next(256)).ToArray()),
-            })
+            };
+            var imported = new Dictionary<string, PosImportOutcome>();
+            foreach (var (name, bytes) in notExports)
             {
                 var path = Path.Combine(folder.FullName, name);
                 await File.WriteAllBytesAsync(path, bytes);
                 try
                 {
-                    await importer.ImportAsync(path, null, CancellationToken.None);
+                    imported[name] = (await importer.ImportAsync(path, null, CancellationToken.None))!;
                 }
-                catch (PosExportException)
+                catch (PosExportException e)
                 {
-                    refusedFiles++;
+                    unreadable[name] = e.Message;
                 }
             }
+            Assert.Equal(["garbage.csv", "no-columns.csv"], unreadable.Keys.Order());
+            Assert.All(unreadable.Values, reason => Assert.StartsWith("the CSV header lacks source_record_id", reason, StringComparison.Ordinal));
+            var garbage = imported["garbage.ndjson"];
+            Assert.True(garbage.RowsRead > 0 && garbage.Rejected == garbage.RowsRead && garbage.Applied == 0,
+                $"garbage.ndjson: {garbage.RowsRead} lines read, {garbage.Rejected} rejected, {garbage.Applied} applied");
+            Assert.Equal((0L, 0L), (imported["empty.csv"].RowsRead, imported["empty.csv"].Applied));
 
             await using var connection = await database.OpenAsync();
+            Assert.Equal(["failed", "failed"], await connection.QueryAsync<string>(
+                "select status from perazzi_sync.pos_imports where file_name in ('garbage.csv', 'no-columns.csv')"));
             var written = (await connection.QueryAsync<string>("select source_record_id from service_events")).ToHashSet(StringComparer.Ordinal);
-            output.WriteLine($"{badLines} bad lines in 24 files plus 4 unreadable files: {rejected} lines rejected with a reason, " +
-                $"{refusedFiles} files refused whole, {written.Count} good records applied");
+            output.WriteLine($"{badLines} bad lines in 24 files: {rejected} lines rejected with a reason, {written.Count} good records applied; " +
+                $"of 4 files that are not exports, {unreadable.Count} refused whole ({string.Join(", ", unreadable.Keys.Order())}), " +
+                $"every one of the {garbage.Rejected} lines of garbage.ndjson rejected");
             Assert.True(expectedGood.SetEquals(written), "applied but bad: " + string.Join(", ", written.Except(expectedGood).Take(8)) + "; good but missing: " + string.Join(", ", expectedGood.Except(written).Take(8)));
             Assert.Equal(badLines, rejected);
             // Each bad line is a rejection of its own line, with a reason.
@@ -259,13 +297,14 @@ public sealed class FuzzTests(ITestOutputHelper output)
         return [.. result];
     }
 
-    static HttpRequestMessage Build(string url, string secret, BadRequest bad, int index)
+    /// <summary>Request <paramref name="index"/>, with <c>webhook-id</c> <c>msg_fuzz_{index}</c> signed at <paramref name="signedAt"/> (or long before, when stale).</summary>
+    static HttpRequestMessage Build(string url, string secret, BadRequest bad, int index, DateTimeOffset signedAt)
     {
         var request = new HttpRequestMessage(HttpMethod.Post, url) { Content = new ByteArrayContent(bad.Body) };
         request.Content.Headers.ContentType = MediaTypeHeaderValue.Parse(bad.ContentType);
         var id = string.Create(CultureInfo.InvariantCulture, $"msg_fuzz_{index}");
-        var timestamp = bad.Signing == Signing.Stale ? DateTimeOffset.UtcNow.AddMinutes(-10) : DateTimeOffset.UtcNow;
-        var signed = bad.Signing == Signing.ReplayedId ? BadInputs.ValidPos(index) : Encoding.UTF8.GetString(bad.Body);
+        var timestamp = bad.Signing == Signing.Stale ? signedAt.AddMinutes(-10) : signedAt;
+        var signed = Encoding.UTF8.GetString(bad.Signing == Signing.ReplayedId ? bad.Genuine! : bad.Body);
         var signature = bad.Signing switch
         {
             Signing.WrongSecret => new StandardWebhook(WebhookSender.Base64Secret("not the secret")).Sign(id, timestamp, signed),

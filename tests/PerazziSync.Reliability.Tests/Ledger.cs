@@ -28,8 +28,8 @@ sealed record Ledger(
         uint deadLettered = 0, waiting = 0;
         foreach (var queue in Queues.Inputs)
         {
-            deadLettered += await product.Broker.MessageCountAsync(queue + Queues.ErrorSuffix);
-            waiting += await product.Broker.MessageCountAsync(queue);
+            deadLettered += await product.Broker.DeadLetteredAsync(queue);
+            waiting += await product.Broker.MessagesAsync(queue);
         }
         var (events, eventAudits, distinctEventAudits, orders, orderAudits, lines, lineAudits, customerAudits, parked) = counts;
         return new Ledger(events, eventAudits, distinctEventAudits, orders, orderAudits, lines, lineAudits, customerAudits, parked, deadLettered, waiting);
@@ -37,7 +37,8 @@ sealed record Ledger(
 
     /// <summary>
     /// Every accepted callback's effect present exactly once: one row and one audit row per
-    /// record and per order row, nothing parked, dead-lettered or still waiting.
+    /// record and per order row, nothing parked, dead-lettered (in an input queue's _error or
+    /// _skipped) or still in an input queue, ready or unacknowledged.
     /// </summary>
     public bool IsExactlyOnce(SyncWorkload workload) =>
         ServiceEvents == workload.FinalVersions.Count

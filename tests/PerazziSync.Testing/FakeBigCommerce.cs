@@ -27,8 +27,11 @@ public sealed class FakeBigCommerce : IAsyncDisposable
     readonly Lock _gate = new();
     DateTimeOffset _windowEndsAt = DateTimeOffset.MinValue;
     int _windowUsed;
+    bool _windowExhausted;
+    TimeSpan? _exhaustAtNextRequest;
     int _failuresLeft;
     int _failureStatus;
+    int _failuresSent;
     int _tooManyRequests;
     int _randomFailures;
     int _badRequests;
@@ -53,6 +56,18 @@ public sealed class FakeBigCommerce : IAsyncDisposable
     public bool LowerCaseHeaders { get; set; }
 
     public int TooManyRequestsSent => Volatile.Read(ref _tooManyRequests);
+
+    /// <summary>Requests failed as <see cref="FailNext"/> asked.</summary>
+    public int FailuresSent
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _failuresSent;
+            }
+        }
+    }
 
     /// <summary>Requests answered 500 by <see cref="FailAtRandom"/>.</summary>
     public int RandomFailuresSent
@@ -123,14 +138,34 @@ public sealed class FakeBigCommerce : IAsyncDisposable
     /// <summary>Every request fails with 500 with this probability.</summary>
     public void FailAtRandom(double rate) => _randomFailureRate = rate;
 
-    /// <summary>Spends the rest of the current window, as another app of the store would.</summary>
+    /// <summary>
+    /// Spends the rest of the current window, as another app of the store would: every request
+    /// is answered 429 until the window resets in <paramref name="resetIn"/>, whatever the quota.
+    /// </summary>
     public void ExhaustWindow(TimeSpan resetIn)
     {
         lock (_gate)
         {
-            _windowEndsAt = DateTimeOffset.UtcNow + resetIn;
-            _windowUsed = int.MaxValue / 2;
+            Exhaust(DateTimeOffset.UtcNow, resetIn);
         }
+    }
+
+    /// <summary>
+    /// <see cref="ExhaustWindow"/> at the moment the next request arrives, so that this request
+    /// is the one answered 429, however long it takes to come.
+    /// </summary>
+    public void ExhaustWindowAtNextRequest(TimeSpan resetIn)
+    {
+        lock (_gate)
+        {
+            _exhaustAtNextRequest = resetIn;
+        }
+    }
+
+    void Exhaust(DateTimeOffset now, TimeSpan resetIn)
+    {
+        _windowEndsAt = now + resetIn;
+        _windowExhausted = true;
     }
 
     async Task GuardAsync(HttpContext context, RequestDelegate next)
@@ -156,13 +191,19 @@ public sealed class FakeBigCommerce : IAsyncDisposable
         lock (_gate)
         {
             var now = DateTimeOffset.UtcNow;
+            if (_exhaustAtNextRequest is { } resetIn)
+            {
+                Exhaust(now, resetIn);
+                _exhaustAtNextRequest = null;
+            }
             if (now >= _windowEndsAt)
             {
                 _windowEndsAt = now + Window;
                 _windowUsed = 0;
+                _windowExhausted = false;
             }
             reset = _windowEndsAt - now;
-            if (Quota > 0 && _windowUsed >= Quota)
+            if (_windowExhausted || (Quota > 0 && _windowUsed >= Quota))
             {
                 status = StatusCodes.Status429TooManyRequests;
             }
@@ -172,6 +213,7 @@ public sealed class FakeBigCommerce : IAsyncDisposable
                 if (_failuresLeft > 0)
                 {
                     _failuresLeft--;
+                    _failuresSent++;
                     status = _failureStatus;
                 }
                 else if (_randomFailureRate > 0 && Random.Shared.NextDouble() < _randomFailureRate)
@@ -180,7 +222,7 @@ public sealed class FakeBigCommerce : IAsyncDisposable
                     _randomFailures++;
                 }
             }
-            left = Quota > 0 ? Math.Max(Quota - _windowUsed, 0) : 1_000_000;
+            left = _windowExhausted ? 0 : Quota > 0 ? Math.Max(Quota - _windowUsed, 0) : 1_000_000;
         }
         if (Quota > 0 || status == StatusCodes.Status429TooManyRequests)
         {

@@ -39,7 +39,10 @@ public sealed class HostProcess : IAsyncDisposable
 
     public int Id => _process.Id;
 
-    /// <summary>Starts <paramref name="project"/> with exactly the product settings given (none inherited).</summary>
+    /// <summary>
+    /// Starts <paramref name="project"/> with exactly the settings given: of the test's own
+    /// environment only what a process needs to run (<see cref="IsNeededToRun"/>) is passed on.
+    /// </summary>
     public static HostProcess Start(string project, IReadOnlyDictionary<string, string> environment, params string[] arguments)
     {
         var start = new ProcessStartInfo("dotnet")
@@ -53,23 +56,16 @@ public sealed class HostProcess : IAsyncDisposable
         {
             start.ArgumentList.Add(argument);
         }
-        foreach (var key in start.Environment.Keys.Where(IsProductSetting).ToList())
-        {
-            start.Environment.Remove(key);
-        }
-        foreach (var (key, value) in environment)
-        {
-            start.Environment[key] = value;
-        }
+        KeepOnly(start, environment);
         return new HostProcess(Process.Start(start)!);
     }
 
     /// <summary>
     /// Starts <paramref name="project"/> at a pseudo-terminal (util-linux <c>script</c>), as an
     /// operator types it at a shell, for verbs that ask before they act; <see cref="TypeAsync"/>
-    /// answers. Of the test's environment only PATH, HOME, LANG and DOTNET_* are kept, then the
-    /// settings given: none of the CI variables by which a console library decides that it
-    /// writes to a build log, not to a person.
+    /// answers. As with <see cref="Start"/>, of the test's environment only what a process needs to
+    /// run is kept, then the settings given: none of the CI variables by which a console library
+    /// decides that it writes to a build log, not to a person.
     /// </summary>
     public static HostProcess StartAtTerminal(string project, IReadOnlyDictionary<string, string> environment, params string[] arguments)
     {
@@ -85,17 +81,7 @@ public sealed class HostProcess : IAsyncDisposable
         {
             start.ArgumentList.Add(argument);
         }
-        foreach (var key in start.Environment.Keys
-            .Where(k => k is not ("PATH" or "HOME" or "LANG") && !k.StartsWith("DOTNET_", StringComparison.Ordinal))
-            .ToList())
-        {
-            start.Environment.Remove(key);
-        }
-        start.Environment["TERM"] = "xterm";
-        foreach (var (key, value) in environment)
-        {
-            start.Environment[key] = value;
-        }
+        KeepOnly(start, new Dictionary<string, string>(environment) { ["TERM"] = "xterm" });
         return new HostProcess(Process.Start(start)!, atTerminal: true);
     }
 
@@ -192,10 +178,31 @@ public sealed class HostProcess : IAsyncDisposable
 
     static string ShellQuoted(string word) => "'" + word.Replace("'", "'\\''", StringComparison.Ordinal) + "'";
 
-    static bool IsProductSetting(string key) =>
-        ProductSections.Any(section => key.StartsWith(section + "__", StringComparison.OrdinalIgnoreCase));
+    /// <summary>The process's environment: <paramref name="settings"/> over what it needs to run, nothing else.</summary>
+    static void KeepOnly(ProcessStartInfo start, IReadOnlyDictionary<string, string> settings)
+    {
+        foreach (var key in start.Environment.Keys.Where(k => !IsNeededToRun(k)).ToList())
+        {
+            start.Environment.Remove(key);
+        }
+        foreach (var (key, value) in settings)
+        {
+            start.Environment[key] = value;
+        }
+    }
 
-    static readonly string[] ProductSections = ["ConnectionStrings", "BigCommerce", "Pos", "Receiver", "Management"];
+    /// <summary>
+    /// Where programs, the home directory and temporary files are, who the user is, the locale, and
+    /// where the .NET runtime and the NuGet packages are. Not kept: anything the product reads as
+    /// configuration (its sections, <c>Messaging__*</c>, <c>Logging__*</c>, <c>OTEL_*</c>, every
+    /// <c>ASPNETCORE_*</c>, and the <c>DOTNET_*</c> variables a host reads as settings, such as
+    /// <c>DOTNET_ENVIRONMENT</c>), so a test controls every setting that changes behaviour.
+    /// </summary>
+    static bool IsNeededToRun(string key) =>
+        key is "PATH" or "HOME" or "USER" or "LOGNAME" or "LANG" or "LANGUAGE" or "TMPDIR" or "NUGET_PACKAGES"
+        || key.StartsWith("LC_", StringComparison.Ordinal)
+        || key.StartsWith("DOTNET_ROOT", StringComparison.Ordinal)
+        || key.StartsWith("DOTNET_CLI_", StringComparison.Ordinal);
 
     static string EntryAssembly(string project)
     {

@@ -187,20 +187,47 @@ public sealed class ProductUnderTest : IAsyncDisposable
     public string Logs() =>
         string.Join("\n", _receivers.Concat(_workers).Select(h => h.Output));
 
-    /// <summary>Polls <paramref name="read"/> until <paramref name="done"/> holds or <paramref name="timeout"/> passes; returns the last value.</summary>
-    public static async Task<T> EventuallyAsync<T>(Func<Task<T>> read, Func<T, bool> done, TimeSpan? timeout = null)
+    /// <summary>
+    /// Polls <paramref name="read"/> until <paramref name="done"/> holds and returns that value.
+    /// When <paramref name="timeout"/> (default 30 s) passes first, it throws a
+    /// <see cref="TimeoutException"/> that names <paramref name="waitingFor"/>, the last value read
+    /// and <paramref name="diagnostics"/> (e.g. the hosts' output): a condition that never became
+    /// true is a failure, never a value to assert on.
+    /// </summary>
+    public static async Task<T> EventuallyAsync<T>(
+        string waitingFor, Func<Task<T>> read, Func<T, bool> done, TimeSpan? timeout = null, Func<string>? diagnostics = null)
     {
-        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(30));
+        var patience = timeout ?? TimeSpan.FromSeconds(30);
+        var deadline = DateTime.UtcNow + patience;
         while (true)
         {
             var value = await read();
-            if (done(value) || DateTime.UtcNow > deadline)
+            if (done(value))
             {
                 return value;
+            }
+            if (DateTime.UtcNow > deadline)
+            {
+                var context = diagnostics is null ? "" : "\n" + Tail(diagnostics(), 8_000);
+                throw new TimeoutException($"Waited {patience.TotalSeconds:0.#} s for {waitingFor}; the last value read was {Describe(value)}{context}");
             }
             await Task.Delay(100);
         }
     }
+
+    /// <summary>A value for a failure message: collections by their first items, long text by its end.</summary>
+    static string Describe(object? value) => value switch
+    {
+        null => "null",
+        string text => "\"" + Tail(text, 2_000) + "\"",
+        System.Collections.IEnumerable items => Items(items.Cast<object?>().ToList()),
+        _ => value.ToString() ?? "",
+    };
+
+    static string Items(List<object?> items) =>
+        "[" + string.Join(", ", items.Take(20).Select(Describe)) + (items.Count > 20 ? ", …" : "") + $"] ({items.Count} in all)";
+
+    static string Tail(string text, int length) => text.Length <= length ? text : "…" + text[^length..];
 
     /// <summary>Waits for <c>/health/ready</c> at <paramref name="url"/>, the host's management address.</summary>
     static async Task WaitUntilReadyAsync(HostProcess host, string url)

@@ -82,10 +82,45 @@ public sealed class SyncWorkload
         store.PutCustomer(BigCommerceFixtures.Customer(11, "janedoe@example.com"));
         foreach (var orderId in OrderIds)
         {
-            var order = BigCommerceFixtures.Order(orderId, 11, Base.AddMinutes(orderId % 97), orderId % 3 == 0 ? "Shipped" : "Awaiting Fulfillment");
-            order["total_inc_tax"] = string.Create(CultureInfo.InvariantCulture, $"{orderId % 1000}.25");
-            store.PutOrder(order, BigCommerceFixtures.Lines(orderId));
+            store.PutOrder(StockedOrder(orderId), BigCommerceFixtures.Lines(orderId));
         }
+    }
+
+    static JsonObject StockedOrder(long orderId)
+    {
+        var order = BigCommerceFixtures.Order(orderId, 11, Base.AddMinutes(orderId % 97), orderId % 3 == 0 ? "Shipped" : "Awaiting Fulfillment");
+        order["total_inc_tax"] = string.Create(CultureInfo.InvariantCulture, $"{orderId % 1000}.25");
+        return order;
+    }
+
+    /// <summary>
+    /// The rows <see cref="RowsAsync"/> must read once every delivery is applied, whatever their
+    /// order of arrival: each work order at the newest version sent, each order and its lines as
+    /// <see cref="Stock"/> put them in the store, all of them Jane's.
+    /// </summary>
+    public List<string> ExpectedRows()
+    {
+        var rows = new List<string>();
+        foreach (var (id, version) in FinalVersions)
+        {
+            var record = JsonNode.Parse(PosRecord(id, version))!;
+            rows.Add(ServiceEventRow(id, Text(record, "status"), Text(record, "work_summary"),
+                DateTimeOffset.Parse(Text(record, "updated_at"), CultureInfo.InvariantCulture), PortalUsers.Jane, VerifiedSerial));
+        }
+        foreach (var orderId in OrderIds)
+        {
+            var order = StockedOrder(orderId);
+            rows.Add(OrderRow(orderId.ToString(CultureInfo.InvariantCulture), Text(order, "status"),
+                decimal.Parse(Text(order, "total_inc_tax"), CultureInfo.InvariantCulture), Text(order, "currency_code"),
+                Rfc2822(Text(order, "date_created")), Rfc2822(Text(order, "date_modified")), "11", PortalUsers.Jane, archivedAt: null));
+            foreach (var line in BigCommerceFixtures.Lines(orderId))
+            {
+                rows.Add(LineRow(orderId.ToString(CultureInfo.InvariantCulture), line!["id"]!.GetValue<long>().ToString(CultureInfo.InvariantCulture),
+                    Text(line, "sku"), line["quantity"]!.GetValue<int>(), decimal.Parse(Text(line, "price_inc_tax"), CultureInfo.InvariantCulture)));
+            }
+        }
+        rows.Sort(StringComparer.Ordinal);
+        return rows;
     }
 
     /// <summary>
@@ -107,24 +142,60 @@ public sealed class SyncWorkload
         return statuses;
     }
 
-    /// <summary>The synced rows this workload touches, in a form two runs can be compared by.</summary>
-    public static async Task<List<string>> RowsAsync(NpgsqlConnection connection, string prefix) =>
-        (await connection.QueryAsync<string>("""
-            select 'service_event ' || e.source_record_id || ' ' || e.status || ' ' || coalesce(e.work_summary, '') || ' '
-                   || e.source_modified_at::text || ' ' || e.owner_user_id::text || ' ' || a.serial_number
+    /// <summary>
+    /// The synced rows this workload touches, one line each and sorted, in a form two runs can be
+    /// compared by and <see cref="ExpectedRows"/> is written in.
+    /// </summary>
+    public static async Task<List<string>> RowsAsync(NpgsqlConnection connection, string prefix)
+    {
+        var events = await connection.QueryAsync<(string Id, string Status, string? Summary, DateTime Modified, Guid Owner, string Serial)>("""
+            select e.source_record_id, e.status, e.work_summary, e.source_modified_at, e.owner_user_id, a.serial_number
             from service_events e join perazzi_assets a on a.id = e.asset_id
             where e.source_record_id like @Prefix || '-%'
-            union all
-            select 'order ' || o.bigcommerce_order_id || ' ' || o.status || ' ' || o.total_amount::text || ' ' || o.currency || ' '
-                   || o.placed_at::text || ' ' || o.source_modified_at::text || ' ' || c.bigcommerce_customer_id || ' ' || c.user_id::text
-                   || ' ' || coalesce(o.archived_at::text, '-')
+            """, new { Prefix = prefix });
+        var orders = await connection.QueryAsync<(string Id, string? Status, decimal? Total, string? Currency, DateTime? Placed, DateTime? Modified,
+            string Customer, Guid User, DateTime? Archived)>("""
+            select o.bigcommerce_order_id, o.status, o.total_amount, o.currency, o.placed_at, o.source_modified_at,
+                   c.bigcommerce_customer_id, c.user_id, o.archived_at
             from commerce_orders o join commerce_customers c on c.id = o.commerce_customer_id
-            union all
-            select 'line ' || o.bigcommerce_order_id || ' ' || i.bigcommerce_line_id || ' ' || coalesce(i.sku, '') || ' '
-                   || i.quantity::text || ' ' || i.price::text
+            """);
+        var lines = await connection.QueryAsync<(string Order, string Line, string? Sku, int? Quantity, decimal? Price)>("""
+            select o.bigcommerce_order_id, i.bigcommerce_line_id, i.sku, i.quantity, i.price
             from commerce_order_items i join commerce_orders o on o.id = i.commerce_order_id
-            order by 1
-            """, new { Prefix = prefix })).AsList();
+            """);
+        var rows = events.Select(e => ServiceEventRow(e.Id, e.Status, e.Summary, Utc(e.Modified), e.Owner, e.Serial))
+            .Concat(orders.Select(o => OrderRow(o.Id, o.Status, o.Total, o.Currency, Utc(o.Placed), Utc(o.Modified), o.Customer, o.User, Utc(o.Archived))))
+            .Concat(lines.Select(l => LineRow(l.Order, l.Line, l.Sku, l.Quantity, l.Price)))
+            .ToList();
+        rows.Sort(StringComparer.Ordinal);
+        return rows;
+    }
+
+    static string ServiceEventRow(string id, string status, string? summary, DateTimeOffset modified, Guid owner, string serial) =>
+        string.Create(CultureInfo.InvariantCulture, $"service_event {id} {status} '{summary}' modified {Time(modified)} owner {owner} serial {serial}");
+
+    static string OrderRow(
+        string id, string? status, decimal? total, string? currency, DateTimeOffset? placed, DateTimeOffset? modified, string customer, Guid user,
+        DateTimeOffset? archivedAt) =>
+        string.Create(CultureInfo.InvariantCulture,
+            $"order {id} {status} {Money(total)} {currency} placed {Time(placed)} modified {Time(modified)} customer {customer} user {user} archived {Time(archivedAt)}");
+
+    static string LineRow(string orderId, string lineId, string? sku, int? quantity, decimal? price) =>
+        string.Create(CultureInfo.InvariantCulture, $"line {orderId} {lineId} {sku} x{quantity} {Money(price)}");
+
+    static string Time(DateTimeOffset? at) => at?.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture) ?? "-";
+
+    static string Money(decimal? amount) => amount?.ToString("0.00########", CultureInfo.InvariantCulture) ?? "-";
+
+    static DateTimeOffset? Utc(DateTime? at) => at is { } value ? new DateTimeOffset(DateTime.SpecifyKind(value, DateTimeKind.Utc)) : null;
+
+    static DateTimeOffset Utc(DateTime at) => new(DateTime.SpecifyKind(at, DateTimeKind.Utc));
+
+    static string Text(JsonNode node, string property) => node[property]!.GetValue<string>();
+
+    /// <summary>BigCommerce's V2 dates, e.g. <c>Tue, 05 Mar 2019 21:40:11 +0000</c>.</summary>
+    static DateTimeOffset Rfc2822(string text) =>
+        DateTimeOffset.ParseExact(text, "ddd, dd MMM yyyy HH:mm:ss zzz", CultureInfo.InvariantCulture);
 
     static string WebhookId(Random random) => "msg_" + random.NextInt64().ToString("x16", CultureInfo.InvariantCulture);
 

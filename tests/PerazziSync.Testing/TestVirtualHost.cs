@@ -4,6 +4,7 @@ using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
+using PerazziSync.Contracts;
 using RabbitMQ.Client;
 
 namespace PerazziSync.Testing;
@@ -27,6 +28,9 @@ public sealed class TestVirtualHost : IAsyncDisposable
         _user = user;
     }
 
+    /// <summary>How the test's own connection introduces itself to the broker.</summary>
+    const string OwnConnectionName = "perazzi-tests";
+
     public string Name { get; }
 
     /// <summary>The AMQP URI of this virtual host, for ConnectionStrings__RabbitMq.</summary>
@@ -45,7 +49,7 @@ public sealed class TestVirtualHost : IAsyncDisposable
         (await management.PutAsync($"api/permissions/{name}/{Uri.EscapeDataString(user)}",
             JsonContent.Create(new { configure = ".*", write = ".*", read = ".*" }))).EnsureSuccessStatusCode();
         var amqp = new UriBuilder(broker) { Path = "/" + name }.Uri.ToString();
-        var connection = await new ConnectionFactory { Uri = new Uri(amqp) }.CreateConnectionAsync();
+        var connection = await new ConnectionFactory { Uri = new Uri(amqp), ClientProvidedName = OwnConnectionName }.CreateConnectionAsync();
         return new TestVirtualHost(name, amqp, management, connection, user);
     }
 
@@ -57,18 +61,116 @@ public sealed class TestVirtualHost : IAsyncDisposable
         (await _management.PutAsync($"api/permissions/{Name}/{Uri.EscapeDataString(_user)}",
             JsonContent.Create(new { configure = ".*", write = $"^(?!{Regex.Escape(exchange)}$).*", read = ".*" }))).EnsureSuccessStatusCode();
 
-    /// <summary>Messages ready in <paramref name="queue"/>; 0 when the queue does not exist.</summary>
-    public async Task<uint> MessageCountAsync(string queue)
+    /// <summary>
+    /// <paramref name="queue"/> as the broker sees it now. Whether it exists, its ready messages and
+    /// its consumers come from a passive declare, exact at the moment of asking. Unacknowledged
+    /// messages are held by a consumer or by a channel that fetched them: none while no process
+    /// but the test is connected to this virtual host; otherwise only the management API counts
+    /// them, from statistics the broker refreshes every few seconds.
+    /// </summary>
+    public async Task<QueueState> QueueAsync(string queue)
     {
-        await using var channel = await _connection.CreateChannelAsync();
-        try
+        uint ready, consumers;
+        await using (var channel = await _connection.CreateChannelAsync())
         {
-            return (await channel.QueueDeclarePassiveAsync(queue)).MessageCount;
+            try
+            {
+                var declared = await channel.QueueDeclarePassiveAsync(queue);
+                (ready, consumers) = (declared.MessageCount, declared.ConsumerCount);
+            }
+            catch (RabbitMQ.Client.Exceptions.OperationInterruptedException e) when (e.ShutdownReason?.ReplyCode == 404)
+            {
+                return new QueueState(queue, false, 0, 0, 0);
+            }
         }
-        catch (RabbitMQ.Client.Exceptions.OperationInterruptedException)
+        var unacknowledged = consumers > 0 || await OtherConnectionsAsync() > 0 ? await UnacknowledgedAsync(queue) : 0;
+        return new QueueState(queue, true, ready, unacknowledged, consumers);
+    }
+
+    async Task<uint> UnacknowledgedAsync(string queue)
+    {
+        var response = await _management.GetAsync($"api/queues/{Uri.EscapeDataString(Name)}/{Uri.EscapeDataString(queue)}");
+        // A queue declared a moment ago may not have reached the management API's statistics yet.
+        if (response.StatusCode == System.Net.HttpStatusCode.NotFound)
         {
             return 0;
         }
+        response.EnsureSuccessStatusCode();
+        return (uint)(JsonNode.Parse(await response.Content.ReadAsStringAsync())?["messages_unacknowledged"]?.GetValue<long>() ?? 0);
+    }
+
+    /// <summary>
+    /// Messages in <paramref name="queue"/>, ready and unacknowledged. Fails when the queue does
+    /// not exist: a name nothing declared must not read as an empty queue.
+    /// </summary>
+    public async Task<uint> MessagesAsync(string queue)
+    {
+        var state = await QueueAsync(queue);
+        return state.Exists
+            ? state.Messages
+            : throw new InvalidOperationException($"There is no queue {queue} in virtual host {Name}: neither the product nor the test declared one of that name.");
+    }
+
+    /// <summary>
+    /// Messages moved out of the input queue <paramref name="inputQueue"/> for good: those in its
+    /// <c>_error</c> and <c>_skipped</c> queues. MassTransit declares those only when it first moves
+    /// a message there, so an absent one counts 0; but the input queue must exist, or a misspelt
+    /// name would read as "nothing dead-lettered". Nothing consumes them (only the Cli's dlq verbs
+    /// take from them, and none runs meanwhile), so their ready messages are all of them, counted
+    /// exactly rather than from the management API's lagging statistics.
+    /// </summary>
+    public async Task<uint> DeadLetteredAsync(string inputQueue)
+    {
+        var input = await QueueAsync(inputQueue);
+        if (!input.Exists)
+        {
+            throw new InvalidOperationException(
+                $"There is no input queue {inputQueue} in virtual host {Name}: its dead letters cannot be counted. Use a name from PerazziSync.Contracts.Queues, once a worker has declared it.");
+        }
+        uint moved = 0;
+        foreach (var deadLetters in new[] { inputQueue + Queues.ErrorSuffix, inputQueue + Queues.SkippedSuffix })
+        {
+            moved += (await QueueAsync(deadLetters)).Ready;
+        }
+        return moved;
+    }
+
+    /// <summary>How many unacknowledged messages the consumers of <paramref name="queue"/> may hold together: the sum of their prefetch counts.</summary>
+    public async Task<long> PrefetchAsync(string queue)
+    {
+        var consumers = JsonNode.Parse(await _management.GetStringAsync($"api/consumers/{Uri.EscapeDataString(Name)}"))!.AsArray();
+        return consumers.Where(c => c?["queue"]?["name"]?.GetValue<string>() == queue).Sum(c => c!["prefetch_count"]!.GetValue<long>());
+    }
+
+    /// <summary>
+    /// Connections to this virtual host other than the test's own, e.g. a killed process's until
+    /// the broker has noticed it is gone and taken back the messages it had not acknowledged.
+    /// </summary>
+    public async Task<int> OtherConnectionsAsync()
+    {
+        var connections = JsonNode.Parse(await _management.GetStringAsync($"api/vhosts/{Uri.EscapeDataString(Name)}/connections"))!.AsArray();
+        return connections.Count(c => c?["client_properties"]?["connection_name"]?.GetValue<string>() != OwnConnectionName);
+    }
+
+    /// <summary>The ids of the messages in <paramref name="queue"/>, in order, leaving them there.</summary>
+    public async Task<List<string?>> BrowseAsync(string queue)
+    {
+        var ids = new List<string?>();
+        var channel = await _connection.CreateChannelAsync();
+        try
+        {
+            while (await channel.BasicGetAsync(queue, autoAck: false) is { } message)
+            {
+                ids.Add(message.BasicProperties.MessageId);
+            }
+        }
+        finally
+        {
+            // Closing the channel hands back every message it took and never acknowledged.
+            await channel.CloseAsync();
+            channel.Dispose();
+        }
+        return ids;
     }
 
     /// <summary>
@@ -168,6 +270,16 @@ public sealed class TestVirtualHost : IAsyncDisposable
         await _management.DeleteAsync($"api/vhosts/{Name}");
         _management.Dispose();
     }
+}
+
+/// <summary>A queue at one moment: see <see cref="TestVirtualHost.QueueAsync"/>.</summary>
+public sealed record QueueState(string Name, bool Exists, uint Ready, uint Unacknowledged, uint Consumers)
+{
+    /// <summary>Ready and unacknowledged: every message still in the queue.</summary>
+    public uint Messages => Ready + Unacknowledged;
+
+    public override string ToString() =>
+        Exists ? $"{Name}: {Ready} ready, {Unacknowledged} unacknowledged, {Consumers} consumer(s)" : $"{Name}: absent";
 }
 
 /// <summary>A message as MassTransit leaves it in an _error queue.</summary>
