@@ -156,7 +156,7 @@ public sealed class BigCommerceWebhookTests(ReceiverFixture fixture) : IClassFix
         var pos = route == "pos";
         var probe = pos ? await Product.Broker.ProbeAsync<PosServiceRecordReceived>() : await Product.Broker.ProbeAsync<BigCommerceOrderChanged>();
         var body = pos
-            ? File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "fixtures", "pos", "callback-completed.json"))
+            ? PosCallbacks.Fixture()
             : BigCommerceFixtures.Callback("webhook-order-created.json", StoreHash, 218);
         var webhooks = pos ? Product.PosWebhooks : Product.BigCommerceWebhooks;
         var webhookId = $"msg_replayed_{route}";

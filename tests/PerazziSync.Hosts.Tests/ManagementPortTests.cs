@@ -64,7 +64,7 @@ public sealed class ManagementPortTests
         await using var product = await ProductUnderTest.StartAsync(workers: 0);
 
         Assert.Equal(product.ReceiverUrl, product.ReceiverManagementUrl);
-        Assert.Equal(HttpStatusCode.OK, (await product.PosWebhooks.SendAsync(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "fixtures", "pos", "callback-completed.json")))).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await product.PosWebhooks.SendAsync(PosCallbacks.Fixture())).StatusCode);
         foreach (var path in Operational)
         {
             Assert.Equal(HttpStatusCode.OK, await StatusAsync(product.ReceiverUrl + path));

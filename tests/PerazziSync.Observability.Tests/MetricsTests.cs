@@ -23,7 +23,7 @@ public sealed class MetricsTests : IAsyncLifetime
         const string Pos = "type=\"PosServiceRecordReceived\"";
         Assert.Equal(0, await Metrics.ReadAsync(receiver, "perazzisync_webhooks_received_total", "outcome=\"accepted\""));
 
-        var record = JsonNode.Parse(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "fixtures", "pos", "callback-completed.json")))!;
+        var record = JsonNode.Parse(PosCallbacks.Fixture())!;
         Assert.Equal(HttpStatusCode.OK, (await _product.PosWebhooks.SendAsync(record.ToJsonString())).StatusCode);
         await Consumed(worker, Pos, "applied", 1);
         Assert.Equal(HttpStatusCode.OK, (await _product.PosWebhooks.SendAsync(record.ToJsonString())).StatusCode);

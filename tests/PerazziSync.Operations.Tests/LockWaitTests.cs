@@ -1,4 +1,3 @@
-using System.Text.Json.Nodes;
 using Dapper;
 using Npgsql;
 using PerazziSync.Contracts;
@@ -24,15 +23,6 @@ public sealed class LockWaitTests : IAsyncLifetime
 
     public async Task DisposeAsync() => await _product.DisposeAsync();
 
-    static string PosCallback(string id, string updatedAt, string status)
-    {
-        var record = JsonNode.Parse(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "fixtures", "pos", "callback-completed.json")))!;
-        record["source_record_id"] = id;
-        record["updated_at"] = updatedAt;
-        record["status"] = status;
-        return record.ToJsonString();
-    }
-
     async Task<string?> StatusAsync(string id)
     {
         await using var connection = await _product.OpenDatabaseAsync();
@@ -57,7 +47,7 @@ public sealed class LockWaitTests : IAsyncLifetime
         var held = DateTime.UtcNow;
         (await _product.BigCommerceWebhooks.SendAsync(
             BigCommerceFixtures.Callback("webhook-order-created.json", ProductUnderTest.StoreHash, 401))).EnsureSuccessStatusCode();
-        (await _product.PosWebhooks.SendAsync(PosCallback("WO-LOCK-1", "2026-03-20T10:00:00Z", "received"))).EnsureSuccessStatusCode();
+        (await _product.PosWebhooks.SendAsync(PosCallbacks.For("WO-LOCK-1", "2026-03-20T10:00:00Z", "received"))).EnsureSuccessStatusCode();
         Assert.Equal("received", await ProductUnderTest.EventuallyAsync(
             "WO-LOCK-1 applied while order 401 waits", () => StatusAsync("WO-LOCK-1"), s => s is not null, TimeSpan.FromSeconds(15), _product.Logs));
         await Task.Delay(Held - (DateTime.UtcNow - held));
@@ -77,7 +67,7 @@ public sealed class LockWaitTests : IAsyncLifetime
     [Fact]
     public async Task A_callback_whose_row_an_import_chunk_has_locked_is_retried_and_nothing_else_pauses()
     {
-        (await _product.PosWebhooks.SendAsync(PosCallback("WO-LOCK-2", "2026-03-20T10:00:00Z", "received"))).EnsureSuccessStatusCode();
+        (await _product.PosWebhooks.SendAsync(PosCallbacks.For("WO-LOCK-2", "2026-03-20T10:00:00Z", "received"))).EnsureSuccessStatusCode();
         Assert.Equal("received", await ProductUnderTest.EventuallyAsync(
             "WO-LOCK-2 applied", () => StatusAsync("WO-LOCK-2"), s => s is not null, diagnostics: _product.Logs));
         await using var chunk = await _product.OpenDatabaseAsync();
@@ -85,8 +75,8 @@ public sealed class LockWaitTests : IAsyncLifetime
         await chunk.ExecuteAsync("select * from service_events where source_record_id = 'WO-LOCK-2' for update", transaction: transaction);
 
         var held = DateTime.UtcNow;
-        (await _product.PosWebhooks.SendAsync(PosCallback("WO-LOCK-2", "2026-03-21T10:00:00Z", "completed"))).EnsureSuccessStatusCode();
-        (await _product.PosWebhooks.SendAsync(PosCallback("WO-LOCK-3", "2026-03-20T10:00:00Z", "received"))).EnsureSuccessStatusCode();
+        (await _product.PosWebhooks.SendAsync(PosCallbacks.For("WO-LOCK-2", "2026-03-21T10:00:00Z", "completed"))).EnsureSuccessStatusCode();
+        (await _product.PosWebhooks.SendAsync(PosCallbacks.For("WO-LOCK-3", "2026-03-20T10:00:00Z", "received"))).EnsureSuccessStatusCode();
         Assert.Equal("received", await ProductUnderTest.EventuallyAsync(
             "WO-LOCK-3 applied while WO-LOCK-2 waits", () => StatusAsync("WO-LOCK-3"), s => s is not null, TimeSpan.FromSeconds(15), _product.Logs));
         await Task.Delay(Held - (DateTime.UtcNow - held));

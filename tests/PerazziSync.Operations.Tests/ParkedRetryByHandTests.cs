@@ -1,4 +1,3 @@
-using System.Text.Json.Nodes;
 using Dapper;
 using PerazziSync.Testing;
 using Xunit;
@@ -77,9 +76,6 @@ public sealed class ParkedRetryByHandTests : IAsyncLifetime
 
     async Task SendPosAsync(string workOrder, string serial)
     {
-        var record = JsonNode.Parse(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "fixtures", "pos", "callback-completed.json")))!;
-        record["source_record_id"] = workOrder;
-        record["serial_number"] = serial;
-        (await _product.PosWebhooks.SendAsync(record.ToJsonString())).EnsureSuccessStatusCode();
+        (await _product.PosWebhooks.SendAsync(PosCallbacks.For(workOrder, serialNumber: serial))).EnsureSuccessStatusCode();
     }
 }

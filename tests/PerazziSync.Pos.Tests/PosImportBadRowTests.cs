@@ -10,15 +10,6 @@ public sealed class PosImportBadRowTests
 {
     const string Header = "source_record_id,serial_number,status,service_date,work_summary,attachments,updated_at";
 
-    static async Task<TestDatabase> PortalAsync()
-    {
-        var database = await TestDatabase.CreateMigratedAsync();
-        await using var connection = await database.OpenAsync();
-        await PortalUsers.SeedAsync(connection);
-        await PortalUsers.SeedAssetsAsync(connection);
-        return database;
-    }
-
     static async Task<(int ExitCode, string Output)> ImportAsync(TestDatabase database, string extension, byte[] content, int chunkSize = 5000)
     {
         var path = Path.Combine(Path.GetTempPath(), $"bad-rows-{Guid.NewGuid():N}.{extension}");
@@ -59,7 +50,7 @@ public sealed class PosImportBadRowTests
     [Fact]
     public async Task Nul_characters_anywhere_in_a_csv_row_reject_that_row_and_the_file_completes()
     {
-        await using var database = await PortalAsync();
+        await using var database = await TestDatabase.CreatePortalAsync();
         var csv = string.Join('\n',
             Header,
             CsvRow("WO-N-01"),
@@ -87,7 +78,7 @@ public sealed class PosImportBadRowTests
     [Fact]
     public async Task Ndjson_values_jsonb_cannot_hold_reject_their_line_with_the_reason_and_the_good_lines_apply()
     {
-        await using var database = await PortalAsync();
+        await using var database = await TestDatabase.CreatePortalAsync();
         var lines = new[]
         {
             JsonRow("WO-J-01"),
@@ -131,7 +122,7 @@ public sealed class PosImportBadRowTests
     [Fact]
     public async Task An_updated_at_without_a_time_of_day_is_rejected_while_a_date_only_service_date_is_accepted()
     {
-        await using var database = await PortalAsync();
+        await using var database = await TestDatabase.CreatePortalAsync();
         var csv = string.Join('\n',
             Header,
             CsvRow("WO-D-01", updatedAt: "2026-03-10"),
@@ -152,7 +143,7 @@ public sealed class PosImportBadRowTests
     [Fact]
     public async Task A_record_the_database_refuses_is_rejected_with_the_error_and_the_rest_of_its_chunk_applied()
     {
-        await using var database = await PortalAsync();
+        await using var database = await TestDatabase.CreatePortalAsync();
         await using (var connection = await database.OpenAsync())
         {
             // Stands for any value the parser lets through and PostgreSQL refuses (SQLSTATE class 22).

@@ -11,15 +11,6 @@ public sealed class PosImportTests
 {
     static string Fixture(string name) => Path.Combine(AppContext.BaseDirectory, "fixtures", "pos", name);
 
-    static async Task<TestDatabase> PortalAsync()
-    {
-        var database = await TestDatabase.CreateMigratedAsync();
-        await using var connection = await database.OpenAsync();
-        await PortalUsers.SeedAsync(connection);
-        await PortalUsers.SeedAssetsAsync(connection);
-        return database;
-    }
-
     static Task<(int ExitCode, string Output)> ImportAsync(TestDatabase database, string path) =>
         HostProcess.RunAsync("PerazziSync.Cli", new Dictionary<string, string>
         {
@@ -29,7 +20,7 @@ public sealed class PosImportTests
     [Fact]
     public async Task Csv_sample_gives_the_outcome_its_readme_states_and_a_second_import_changes_nothing()
     {
-        await using var database = await PortalAsync();
+        await using var database = await TestDatabase.CreatePortalAsync();
 
         var (exitCode, output) = await ImportAsync(database, Fixture("export-sample.csv"));
 
@@ -73,7 +64,7 @@ public sealed class PosImportTests
     [Fact]
     public async Task Ndjson_sample_keeps_extra_fields_accepts_missing_optional_ones_and_reports_the_bad_line()
     {
-        await using var database = await PortalAsync();
+        await using var database = await TestDatabase.CreatePortalAsync();
 
         var (exitCode, output) = await ImportAsync(database, Fixture("export-sample.ndjson"));
 
@@ -97,7 +88,7 @@ public sealed class PosImportTests
     [Fact]
     public async Task The_same_rows_in_another_file_are_unchanged_and_write_no_audit_row()
     {
-        await using var database = await PortalAsync();
+        await using var database = await TestDatabase.CreatePortalAsync();
         await ImportAsync(database, Fixture("export-sample.csv"));
         var copy = Path.Combine(Path.GetTempPath(), $"same-rows-{Guid.NewGuid():N}.csv");
         // The same rows behind a byte-order mark: other bytes, same records.
@@ -124,7 +115,7 @@ public sealed class PosImportTests
     [Fact]
     public async Task A_file_without_the_required_columns_is_refused_with_a_clear_error()
     {
-        await using var database = await PortalAsync();
+        await using var database = await TestDatabase.CreatePortalAsync();
         var path = Path.Combine(Path.GetTempPath(), $"no-header-{Guid.NewGuid():N}.csv");
         await File.WriteAllTextAsync(path, "id,serial\nWO-1,MX8-123456\n");
         try
@@ -145,7 +136,7 @@ public sealed class PosImportTests
     [Fact]
     public async Task An_import_killed_midway_resumes_and_applies_every_row_exactly_once()
     {
-        await using var database = await PortalAsync();
+        await using var database = await TestDatabase.CreatePortalAsync();
         const int rows = 150_000;
         var path = Path.Combine(Path.GetTempPath(), $"large-{Guid.NewGuid():N}.csv");
         await using (var writer = new StreamWriter(path))

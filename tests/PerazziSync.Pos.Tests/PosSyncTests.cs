@@ -53,7 +53,7 @@ public sealed class PosSyncTests : IAsyncLifetime
             firings => firings >= 2, TimeSpan.FromSeconds(20), _product.Logs);
 
     static string Callback() =>
-        File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "fixtures", "pos", "callback-completed.json"));
+        PosCallbacks.Fixture();
 
     [Fact]
     public async Task Signed_callback_updates_its_work_order_through_the_broker_with_one_audit_row()

@@ -28,12 +28,7 @@ public sealed class VersionOrderTests : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        _database = await TestDatabase.CreateMigratedAsync();
-        await using (var connection = await _database.OpenAsync())
-        {
-            await PortalUsers.SeedAsync(connection);
-            await PortalUsers.SeedAssetsAsync(connection);
-        }
+        _database = await TestDatabase.CreatePortalAsync();
         _dataSource = NpgsqlDataSource.Create(_database.ConnectionString);
     }
 

@@ -73,7 +73,7 @@ public sealed class AuthenticationHeaderFuzzTests(ITestOutputHelper output)
         Assert.Equal(1u, await product.Broker.MessagesAsync(probes[2]));
     }
 
-    static string PosBody => File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "fixtures", "pos", "callback-completed.json"));
+    static string PosBody => PosCallbacks.Fixture();
 
     static string BigCommerceBody => BigCommerceFixtures.Callback("webhook-order-created.json", ProductUnderTest.StoreHash, 218);
 

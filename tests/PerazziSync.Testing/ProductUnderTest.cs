@@ -86,12 +86,7 @@ public sealed class ProductUnderTest : IAsyncDisposable
         Func<string, string>? workerBroker = null,
         bool managementPorts = false)
     {
-        var database = await TestDatabase.CreateMigratedAsync();
-        await using (var connection = await database.OpenAsync())
-        {
-            await PortalUsers.SeedAsync(connection);
-            await PortalUsers.SeedAssetsAsync(connection);
-        }
+        var database = await TestDatabase.CreatePortalAsync();
         var broker = await TestVirtualHost.CreateAsync();
         var bigCommerce = await FakeBigCommerce.StartAsync(StoreHash);
 

@@ -73,6 +73,16 @@ public sealed class TestDatabase : IAsyncDisposable
         return database;
     }
 
+    /// <summary>A migrated database of the <see cref="DefaultFlavour"/> holding the portal users and their assets (<see cref="PortalUsers"/>).</summary>
+    public static async Task<TestDatabase> CreatePortalAsync()
+    {
+        var database = await CreateMigratedAsync();
+        await using var connection = await database.OpenAsync();
+        await PortalUsers.SeedAsync(connection);
+        await PortalUsers.SeedAssetsAsync(connection);
+        return database;
+    }
+
     public async Task<MigrationOutcome> MigrateAsync()
     {
         var outcome = await SchemaMigrator.MigrateAsync(ConnectionString, new DbUp.Engine.Output.NoOpUpgradeLog(), CancellationToken.None);
