@@ -50,7 +50,8 @@ if command -v docker >/dev/null && docker info >/dev/null 2>&1; then
   exec docker compose up --build
 fi
 
-eval "$(deploy/services.sh start)"
+services=$(deploy/services.sh start) || { echo "[run] PostgreSQL and RabbitMQ could not be started (see above)" >&2; exit 1; }
+eval "$services"
 export MASSTRANSIT_USAGE_TELEMETRY=false
 dotnet build PerazziSync.sln -c Release -v quiet -nologo
 bin=bin/Release/net10.0

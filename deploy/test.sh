@@ -14,7 +14,13 @@ if [ -z "${ConnectionStrings__Postgres:-}" ] || [ -z "${ConnectionStrings__Rabbi
   if command -v docker >/dev/null && docker info >/dev/null 2>&1; then
     echo "[test] Docker engine found: the tests start PostgreSQL and RabbitMQ with Testcontainers" >&2
   else
-    eval "$(deploy/services.sh start)"
+    # Without the services no test can run: say so and stop, rather than fail every test.
+    if ! services=$(deploy/services.sh start); then
+      echo "[test] PostgreSQL and RabbitMQ could not be started (see above); no test ran" >&2
+      echo "0 passed, 0 failed"
+      exit 1
+    fi
+    eval "$services"
   fi
 fi
 export MASSTRANSIT_USAGE_TELEMETRY=false
