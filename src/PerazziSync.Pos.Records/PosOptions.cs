@@ -7,6 +7,9 @@ public sealed class PosOptions
 {
     public const string Section = "Pos";
 
+    /// <summary>POS callbacks a worker takes from its queue at once (its consumers' limit and prefetch).</summary>
+    public const int CallbacksInFlight = 256;
+
     /// <summary>Standard Webhooks secret (base64) of the POS callbacks.</summary>
     public string? WebhookSecret { get; set; }
 
@@ -20,6 +23,20 @@ public sealed class PosOptions
     /// <summary>Records per transaction of an import.</summary>
     [Range(1, 100_000)]
     public int ImportChunkSize { get; set; } = 5_000;
+
+    /// <summary>
+    /// The most POS callbacks the worker writes in one transaction; at most the
+    /// <see cref="CallbacksInFlight"/> its endpoint takes at once.
+    /// </summary>
+    [Range(1, CallbacksInFlight)]
+    public int CallbackGroupSize { get; set; } = 200;
+
+    /// <summary>
+    /// How long a group that is not full waits for more callbacks before it is written; zero
+    /// writes whatever is waiting at once, and the next group gathers while it is written.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:00:01")]
+    public TimeSpan CallbackGroupWait { get; set; } = TimeSpan.Zero;
 
     /// <summary>A file in the drop folder is picked up once its size and time have not changed for this long.</summary>
     [Range(typeof(TimeSpan), "00:00:00", "01:00:00")]

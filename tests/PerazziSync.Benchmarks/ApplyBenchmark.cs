@@ -9,26 +9,34 @@ using PerazziSync.Testing;
 namespace PerazziSync.Benchmarks;
 
 /// <summary>
-/// The worker applying POS callbacks already on its queue, next to the raw limit measured in the
-/// same rounds on the same database: one bare transaction per record writing the same row and an
-/// audit row of the same shape, from as many connections as the worker runs consumers.
+/// The worker applying POS callbacks already on its queue, next to two raw limits measured in the
+/// same rounds on the same services: one bare transaction per record writing the same row and its
+/// audit row, from as many connections as the worker used to run consumers; and a bare MassTransit
+/// consumer that only acknowledges the same messages, with the worker's prefetch. Then the worker
+/// at a steady rate: from a callback accepted (its publish confirmed) to its row committed.
 /// </summary>
 static class ApplyBenchmark
 {
     static readonly Option Records = new("records", 20_000, 2_000, "POS callbacks per round, each a new work order");
+    static readonly Option Rate = new("rate", 500, 500, "callbacks per second in the steady phase");
+    static readonly Option Seconds = new("seconds", 20, 5, "length of the steady phase");
 
     public static readonly Benchmark Definition = new(
-        "apply", "the worker applying POS callbacks from its queue, next to bare upsert + audit transactions",
-        [Records], RunAsync);
+        "apply", "the worker applying POS callbacks from its queue, next to bare upsert + audit transactions and a bare acknowledging consumer; then at a steady rate",
+        [Records, Rate, Seconds], RunAsync);
 
-    /// <summary>As many as the worker's consumers take at once (its endpoint's concurrent message limit).</summary>
+    /// <summary>Connections of the raw transactions: the consumers the worker ran at once before it wrote callbacks in groups.</summary>
     const int Concurrency = 16;
 
-    const string Serial = "HT-009871";
+    /// <summary>The worker's prefetch and concurrent message limit on the POS queue (PosOptions.CallbacksInFlight).</summary>
+    const int Prefetch = 256;
 
-    /// <summary>Every field of a new row, as the worker lists them in its audit rows.</summary>
-    static readonly string[] NewRowFields =
-        ["source_record_id", "asset_id", "owner_user_id", "status", "service_date", "work_summary", "attachments", "raw_payload", "source_modified_at"];
+    const string BareQueue = "bench-apply-bare";
+
+    /// <summary>Notified by a trigger the benchmark adds, once per row, when the transaction that inserted it commits.</summary>
+    const string CommittedChannel = "bench_committed";
+
+    const string Serial = "HT-009871";
 
     static readonly TimeSpan Stalled = TimeSpan.FromSeconds(60);
 
@@ -36,6 +44,8 @@ static class ApplyBenchmark
     {
         var rounds = arguments.Rounds;
         var records = arguments.Int(Records);
+        var rate = arguments.Int(Rate);
+        var seconds = arguments.Int(Seconds);
 
         Log.Step("apply: starting a worker to declare its queues");
         await using var product = await ProductUnderTest.StartAsync(workers: 1, settings: new Dictionary<string, string>
@@ -45,11 +55,25 @@ static class ApplyBenchmark
             ["Pos__RematchCron"] = "0 0 0 1 1 ? 2099",
         });
         await product.Workers[0].DisposeAsync();
+        // Its queue declared once, bound to the same exchange as the worker's: every round's callbacks land in both.
+        await (await BareConsumer.StartAsync(product.Broker.AmqpUri)).DisposeAsync();
         await using var connection = await product.OpenDatabaseAsync();
+        await connection.ExecuteAsync($$"""
+            create function bench_committed() returns trigger language plpgsql as $$
+            begin
+              perform pg_notify('{{CommittedChannel}}', new.source_record_id);
+              return null;
+            end
+            $$;
+            create trigger bench_committed after insert on service_events for each row execute function bench_committed();
+            """);
 
         var raw = new List<double>();
+        var bare = new List<double>();
         var worker = new List<double>();
+        var steady = new List<double>();
         var checks = new List<Check>();
+        var steadyChecks = new List<Check>();
         for (var round = 1; round <= rounds; round++)
         {
             Log.Step($"apply: round {round}/{rounds}, raw: {records:N0} upsert + audit transactions on {Concurrency} connections");
@@ -57,53 +81,78 @@ static class ApplyBenchmark
             checks.Add(await WrittenOnceAsync(connection, records, $"round {round} raw"));
             await ResetAsync(connection);
 
-            Log.Step($"apply: round {round}/{rounds}, publishing {records:N0} POS callbacks to the stopped worker's queue");
+            Log.Step($"apply: round {round}/{rounds}, publishing {records:N0} POS callbacks to the stopped worker's queue and the bare consumer's");
             await PublishAsync(product, records, round);
-            Log.Step($"apply: round {round}/{rounds}, worker draining the queue");
+            Log.Step($"apply: round {round}/{rounds}, bare consumer draining its queue");
+            bare.Add(await DrainBareAsync(product, records));
+            Log.Step($"apply: round {round}/{rounds}, worker draining its queue");
             worker.Add(await DrainAsync(product, connection, records));
             checks.Add(await WrittenOnceAsync(connection, records, $"round {round} worker"));
+            await ResetAsync(connection);
+
+            Log.Step($"apply: round {round}/{rounds}, worker at {rate} callbacks/s for {seconds} s");
+            var (p99, check) = await SteadyAsync(product, connection, rate, seconds, round);
+            steady.Add(p99);
+            steadyChecks.Add(check);
             await ResetAsync(connection);
         }
 
         return new Section(
             "Worker applying POS callbacks",
-            $"Each round: {records:N0} POS records, each a new work order of one verified asset, written by the raw transactions, then the same records as `PosServiceRecordReceived` messages published to the stopped worker's queue and drained by one worker started on them; its rate counts from the moment it is ready. The rows and audit rows are deleted after each side.",
-            $"The reference is one transaction per record on {Concurrency} connections held open (the worker's consumers take {Concurrency} messages at once): the verified asset looked up by serial, the row upserted on its source key, newer versions only, and an audit row with metadata of the worker's keys, in one statement, then the commit; two round trips, as the worker's.",
+            $"Each round: {records:N0} POS records, each a new work order of one verified asset, written by the raw transactions; then the same records as `PosServiceRecordReceived` messages published once, landing in the stopped worker's queue and in the bare consumer's, drained by the bare consumer, then by one worker started on them (each rate counts from the moment its consumer is ready); then {rate} callbacks/s for {seconds} s published to the running worker, each timed from its publish confirmed (accepted) to the notification that the transaction inserting its row committed (a trigger added by the benchmark notifies the row's key; PostgreSQL delivers it at commit). The rows and audit rows are deleted after each side.",
+            $"The first reference is one transaction per record on {Concurrency} connections held open: the verified asset looked up by serial and the row upserted on its source key, newer versions only, with the audit context of the worker's keys set in the same round trip so that the database's audit trigger writes the same audit row, then the commit; two round trips. The second is a MassTransit consumer in the benchmark's process that only acknowledges each message, with the worker's prefetch and concurrent message limit ({Prefetch}), on the same broker.",
             [
                 Row.Relative("worker: POS callbacks applied/s", new Figure(worker, Unit.PerSecond), "upsert + audit transactions", new Figure(raw, Unit.PerSecond),
-                    Target.MedianAtLeast(0.60), [.. checks]),
+                    Target.MedianAtLeast(2.0), [.. checks]),
+                Row.Relative("worker: POS callbacks applied/s, to a bare consumer", new Figure(worker, Unit.PerSecond), "bare MassTransit consumer, acknowledging only", new Figure(bare, Unit.PerSecond),
+                    Target.MedianAtLeast(0.50), [.. checks]),
+                Row.Absolute($"worker: p99 from accepted to committed at {rate} callbacks/s", new Figure(steady, Unit.Milliseconds),
+                    Target.MedianBelow(1_000), [.. steadyChecks]),
             ],
             [
-                "each message delivered by RabbitMQ, its envelope deserialised, acknowledged; MassTransit's consume pipeline with the transient-fault retry, the dead-letter count and the database circuit",
-                "a pooled connection taken and returned per message (no session reset)",
+                "MassTransit's consume pipeline with the transient-fault retry, the dead-letter count and the database circuit, the envelope deserialised (the bare consumer too)",
+                "the callbacks the consumers hold at one moment written together in one transaction: a pooled connection, the role and a lock timeout set, a binary COPY into a temp table, `analyze`, one statement, the commit; each message told its own outcome",
                 "the serial normalised (trim, upper case); the stored row locked and compared field by field and by payload digest, to write only what changed and name the changed fields; a parked version of the record looked for and resolved",
-                "the audit metadata built per message (message id, delivery id, trace id); a trace with the consume and the SQL, the outcome counted and the sync lag recorded; logs at Warning, where a deployment logs one Information line per message",
+                "the audit metadata built per message (message id, delivery id, trace id); a trace with the consume, linked to the group's write and its SQL; the outcome counted and the sync lag recorded; logs at Warning, where a deployment logs one Information line per message",
             ],
             [
-                "its connections stay open for the whole run, one per task, never returned to a pool",
-                "its audit metadata has the worker's keys, its values passed in as parameters: the changed fields are always the nine of a new row, where the worker computes them",
+                "the raw transactions: their connections stay open for the whole run, one per task, never returned to a pool",
+                "the raw transactions: their audit context is the worker's keys passed in as a parameter, built once per record by the load generator",
             ]);
     }
 
     static string Id(long i) => string.Create(CultureInfo.InvariantCulture, $"WO-A-{i:D7}");
 
+    static PosServiceRecordReceived Callback(string id, DateTimeOffset now, string webhookId) =>
+        new(new PosServiceRecord(id, Serial, "completed", now.AddDays(-1), "Annual service", [], now.AddMinutes(-1), "{}"), webhookId, now);
+
+    static IBusControl Publisher(ProductUnderTest product) =>
+        Bus.Factory.CreateUsingRabbitMq(rabbit => rabbit.Host(new Uri(product.Broker.AmqpUri), host => host.PublisherConfirmation = true));
+
     static async Task PublishAsync(ProductUnderTest product, int records, int round)
     {
-        var bus = Bus.Factory.CreateUsingRabbitMq(rabbit => rabbit.Host(new Uri(product.Broker.AmqpUri), host => host.PublisherConfirmation = true));
+        var bus = Publisher(product);
         await bus.StartAsync();
         try
         {
             var now = DateTimeOffset.UtcNow;
             await Parallel.ForAsync(0, records, new ParallelOptions { MaxDegreeOfParallelism = 64 }, async (i, cancellationToken) =>
-            {
-                var record = new PosServiceRecord(Id(i), Serial, "completed", now.AddDays(-1), "Annual service", [], now.AddMinutes(-1), "{}");
-                await bus.Publish(new PosServiceRecordReceived(record, $"bench-apply-{round}-{i}", now), context => context.MessageId = NewId.NextGuid(), cancellationToken);
-            });
+                await bus.Publish(Callback(Id(i), now, $"bench-apply-{round}-{i}"), context => context.MessageId = NewId.NextGuid(), cancellationToken));
         }
         finally
         {
             await bus.StopAsync();
         }
+    }
+
+    /// <summary>Starts the bare consumer on its full queue and returns the messages it acknowledged per second once every one is.</summary>
+    static async Task<double> DrainBareAsync(ProductUnderTest product, int records)
+    {
+        await using var consumer = await BareConsumer.StartAsync(product.Broker.AmqpUri);
+        var clock = Stopwatch.StartNew();
+        var atStart = consumer.Consumed;
+        await Wait.ForCountAsync($"the bare consumer to acknowledge {records:N0} messages", () => Task.FromResult(consumer.Consumed), records, Stalled);
+        return (records - atStart) / clock.Elapsed.TotalSeconds;
     }
 
     /// <summary>Starts a worker on the full queue and returns the records it applied per second once every one is applied.</summary>
@@ -120,6 +169,81 @@ static class ApplyBenchmark
         finally
         {
             await host.DisposeAsync();
+        }
+    }
+
+    /// <summary>
+    /// A running worker fed <paramref name="rate"/> callbacks a second; the 99th percentile in
+    /// milliseconds from each publish confirmed to its row's commit notified, and whether every
+    /// callback was committed once.
+    /// </summary>
+    static async Task<(double P99, Check Check)> SteadyAsync(ProductUnderTest product, NpgsqlConnection connection, int rate, int seconds, int round)
+    {
+        var host = await product.StartWorkerAsync();
+        var bus = Publisher(product);
+        await bus.StartAsync();
+        await using var listener = await product.OpenDatabaseAsync();
+        try
+        {
+            var clock = Stopwatch.StartNew();
+            var accepted = new Dictionary<string, TimeSpan>(StringComparer.Ordinal);
+            var committed = new Dictionary<string, TimeSpan>(StringComparer.Ordinal);
+            listener.Notification += (_, e) =>
+            {
+                lock (committed)
+                {
+                    committed.TryAdd(e.Payload, clock.Elapsed);
+                }
+            };
+            await listener.ExecuteAsync($"listen {CommittedChannel}");
+            using var stopListening = new CancellationTokenSource();
+            var listening = Task.Run(async () =>
+            {
+                while (!stopListening.IsCancellationRequested)
+                {
+                    await listener.WaitAsync(stopListening.Token);
+                }
+            });
+
+            var total = rate * seconds;
+            var now = DateTimeOffset.UtcNow;
+            var load = await Load.OpenLoopAsync("steady", rate, TimeSpan.FromSeconds(seconds), async i =>
+            {
+                var id = Id(i);
+                await bus.Publish(Callback(id, now, $"bench-steady-{round}-{i}"), context => context.MessageId = NewId.NextGuid());
+                lock (accepted)
+                {
+                    accepted[id] = clock.Elapsed;
+                }
+                return true;
+            });
+            await Wait.ForCountAsync($"the worker to apply {total:N0} steady POS callbacks", () => CountAsync(connection), total, Stalled);
+            await ProductUnderTest.EventuallyAsync("every commit notified", () => Task.FromResult(Count(committed)), n => n == total, TimeSpan.FromSeconds(10));
+            await stopListening.CancelAsync();
+            await listening.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+
+            var latencies = new Latencies();
+            foreach (var (id, at) in accepted)
+            {
+                // A commit notified before the confirm reached the publisher took no time since acceptance.
+                latencies.Add(committed[id] > at ? committed[id] - at : TimeSpan.Zero);
+            }
+            var written = await WrittenOnceAsync(connection, total, $"round {round} steady");
+            return (latencies.Percentile(99),
+                new Check(written.Holds && load.Failed == 0, $"{written.Failure}; {load.Failed:N0} publishes failed"));
+        }
+        finally
+        {
+            await bus.StopAsync();
+            await host.DisposeAsync();
+        }
+    }
+
+    static int Count(Dictionary<string, TimeSpan> map)
+    {
+        lock (map)
+        {
+            return map.Count;
         }
     }
 
@@ -147,29 +271,19 @@ static class ApplyBenchmark
     static async Task<double> RawAsync(string connectionString, int records)
     {
         // The worker's statement minus what only the worker does (see the section's notes), its
-        // role set in the same round trip as the worker sets it.
+        // role and audit context set in the same round trip as the worker sets them; the
+        // database's audit trigger writes the audit row, as it does for the worker.
         const string sql = """
             set local role service_role;
-            with asset as (
-              select id, owner_user_id from perazzi_assets where serial_number = @Serial and verification_status = 'verified'
-            ), up as (
-              insert into service_events as t (asset_id, owner_user_id, source_system, source_record_id, status, service_date,
-                work_summary, attachments, raw_payload, source_modified_at)
-              select asset.id, asset.owner_user_id, 'perazzi_pos', @Id, 'completed', @ServiceDate, 'Annual service',
-                     '[]'::jsonb, '{}'::jsonb, @UpdatedAt
-              from asset
-              on conflict on constraint service_events_source_unique do update set
-                status = excluded.status, service_date = excluded.service_date, work_summary = excluded.work_summary,
-                attachments = excluded.attachments, raw_payload = excluded.raw_payload, source_modified_at = excluded.source_modified_at
-              where t.source_modified_at < excluded.source_modified_at
-              returning t.id, t.source_record_id, t.source_modified_at
-            )
-            insert into audit_log (actor_role, action, object_type, object_id, metadata)
-            select 'service_role', 'service_event.upsert', 'service_event', up.id::text, jsonb_build_object(
-                     'source_system', 'perazzi_pos', 'source_key', up.source_record_id, 'message_id', @MessageId,
-                     'delivery_id', @DeliveryId, 'trace_id', @TraceId, 'line', null, 'operation', 'insert',
-                     'changed_fields', to_jsonb(@Changed::text[]), 'version', up.source_modified_at, 'previous_version', null)
-            from up
+            select set_config('perazzi_sync.audit', @Audit, true);
+            insert into service_events as t (asset_id, owner_user_id, source_system, source_record_id, status, service_date,
+              work_summary, attachments, raw_payload, source_modified_at)
+            select a.id, a.owner_user_id, 'perazzi_pos', @Id, 'completed', @ServiceDate, 'Annual service', '[]'::jsonb, '{}'::jsonb, @UpdatedAt
+            from perazzi_assets a where a.serial_number = @Serial and a.verification_status = 'verified'
+            on conflict on constraint service_events_source_unique do update set
+              status = excluded.status, service_date = excluded.service_date, work_summary = excluded.work_summary,
+              attachments = excluded.attachments, raw_payload = excluded.raw_payload, source_modified_at = excluded.source_modified_at
+            where t.source_modified_at < excluded.source_modified_at
             """;
         await using var dataSource = NpgsqlDataSource.Create(connectionString);
         var next = -1L;
@@ -182,20 +296,61 @@ static class ApplyBenchmark
             while ((i = Interlocked.Increment(ref next)) < records)
             {
                 await using var transaction = await connection.BeginTransactionAsync();
+                var audit = new System.Text.Json.Nodes.JsonObject
+                {
+                    ["source_system"] = "perazzi_pos",
+                    ["message_id"] = Guid.NewGuid().ToString(),
+                    ["delivery_id"] = $"bench-raw-{i}",
+                    ["trace_id"] = ActivityTraceId.CreateRandom().ToString(),
+                };
                 await connection.ExecuteAsync(sql, new
                 {
+                    Audit = audit.ToJsonString(),
                     Serial,
                     Id = Id(i),
                     ServiceDate = now.AddDays(-1),
                     UpdatedAt = now.AddMinutes(-1),
-                    MessageId = Guid.NewGuid().ToString(),
-                    DeliveryId = $"bench-raw-{i}",
-                    TraceId = ActivityTraceId.CreateRandom().ToString(),
-                    Changed = NewRowFields,
                 }, transaction);
                 await transaction.CommitAsync();
             }
         }));
         return records / clock.Elapsed.TotalSeconds;
+    }
+
+    /// <summary>
+    /// A MassTransit bus in this process whose one consumer acknowledges <see cref="PosServiceRecordReceived"/>
+    /// and does nothing else, on a queue of its own bound like the worker's, with the worker's prefetch.
+    /// </summary>
+    sealed class BareConsumer : IAsyncDisposable
+    {
+        readonly IBusControl _bus;
+        long _consumed;
+
+        BareConsumer(string amqpUri) =>
+            _bus = Bus.Factory.CreateUsingRabbitMq(rabbit =>
+            {
+                rabbit.Host(new Uri(amqpUri));
+                rabbit.ReceiveEndpoint(BareQueue, endpoint =>
+                {
+                    endpoint.PrefetchCount = Prefetch;
+                    endpoint.ConcurrentMessageLimit = Prefetch;
+                    endpoint.Handler<PosServiceRecordReceived>(context =>
+                    {
+                        Interlocked.Increment(ref _consumed);
+                        return Task.CompletedTask;
+                    });
+                });
+            });
+
+        public long Consumed => Interlocked.Read(ref _consumed);
+
+        public static async Task<BareConsumer> StartAsync(string amqpUri)
+        {
+            var consumer = new BareConsumer(amqpUri);
+            await consumer._bus.StartAsync();
+            return consumer;
+        }
+
+        public async ValueTask DisposeAsync() => await _bus.StopAsync();
     }
 }

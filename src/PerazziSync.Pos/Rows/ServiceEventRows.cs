@@ -20,8 +20,17 @@ public sealed record WriteCounts(long Applied, long Unchanged, long Stale, long 
         Applied > 0 ? SyncOutcome.Applied : Parked > 0 ? SyncOutcome.Parked : Stale > 0 ? SyncOutcome.Stale : SyncOutcome.Unchanged;
 }
 
-/// <summary>A record to write, with where it came from for the audit trail.</summary>
-public sealed record RecordToWrite(PosServiceRecord Record, long? Line);
+/// <summary>
+/// A record to write, with where it came from for the audit trail: the line of an export, or the
+/// message of a callback written in a group with others (<see cref="Message"/>).
+/// </summary>
+public sealed record RecordToWrite(PosServiceRecord Record, long? Line, MessageOrigin? Message = null);
+
+/// <summary>
+/// The message a record came in, named by its own audit rows (and by its parked event) when it is
+/// written in one statement with the records of other messages.
+/// </summary>
+public sealed record MessageOrigin(string? MessageId, string? DeliveryId, string? TraceId);
 
 /// <summary>
 /// Where POS records become <c>service_events</c> rows: set-based, one binary COPY and one
@@ -47,15 +56,33 @@ public static class ServiceEventRows
     /// <summary>
     /// Upserts on (source_system, source_record_id) the records whose serial matches a verified
     /// asset, newer versions only; parks the others with their reason. At most one record per
-    /// source_record_id per call. The audit rows carry <paramref name="audit"/> and each record's line.
+    /// source_record_id per call. The audit rows carry <paramref name="audit"/> and each record's
+    /// line or message.
     /// </summary>
-    public static async Task<WriteCounts> WriteAsync(
+    public static Task<WriteCounts> WriteAsync(
         NpgsqlTransaction transaction, IReadOnlyCollection<RecordToWrite> records, AuditContext audit, string? messageId,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken) =>
+        WriteAsync(transaction, records, audit, messageId, null, cancellationToken);
+
+    /// <summary>
+    /// <see cref="WriteAsync(NpgsqlTransaction, IReadOnlyCollection{RecordToWrite}, AuditContext, string?, CancellationToken)"/>,
+    /// telling what became of each record, by its source_record_id.
+    /// </summary>
+    public static async Task<IReadOnlyDictionary<string, SyncOutcome>> WriteEachAsync(
+        NpgsqlTransaction transaction, IReadOnlyCollection<RecordToWrite> records, AuditContext audit, CancellationToken cancellationToken)
+    {
+        var outcomes = new Dictionary<string, SyncOutcome>(records.Count, StringComparer.Ordinal);
+        await WriteAsync(transaction, records, audit, null, outcomes, cancellationToken);
+        return outcomes;
+    }
+
+    static async Task<WriteCounts> WriteAsync(
+        NpgsqlTransaction transaction, IReadOnlyCollection<RecordToWrite> records, AuditContext audit, string? messageId,
+        Dictionary<string, SyncOutcome>? outcomes, CancellationToken cancellationToken)
     {
         var connection = transaction.Connection!;
-        var lines = records.Where(r => r.Line is not null)
-            .Select(r => KeyValuePair.Create(r.Record.SourceRecordId, new JsonObject { ["line"] = r.Line }));
+        var keys = records.Where(r => r.Line is not null || r.Message is not null)
+            .Select(r => KeyValuePair.Create(r.Record.SourceRecordId, AuditFields(r)));
         await connection.ExecuteAsync(new CommandDefinition("""
             select set_config('perazzi_sync.audit', @Audit, true);
             create temp table pos_incoming (
@@ -67,15 +94,16 @@ public static class ServiceEventRows
               work_summary text,
               attachments text[] not null,
               updated_at timestamptz not null,
-              raw_payload jsonb not null
+              raw_payload jsonb not null,
+              message_id text
             ) on commit drop;
-            """, new { Audit = audit.WithKeys(lines).ToJson() }, transaction, cancellationToken: cancellationToken));
+            """, new { Audit = audit.WithKeys(keys).ToJson() }, transaction, cancellationToken: cancellationToken));
 
         await using (var copy = await connection.BeginBinaryImportAsync(
-            "copy pos_incoming (line, source_record_id, serial_number, status, service_date, work_summary, attachments, updated_at, raw_payload) from stdin (format binary)",
+            "copy pos_incoming (line, source_record_id, serial_number, status, service_date, work_summary, attachments, updated_at, raw_payload, message_id) from stdin (format binary)",
             cancellationToken))
         {
-            foreach (var (record, line) in records)
+            foreach (var (record, line, message) in records)
             {
                 await copy.StartRowAsync(cancellationToken);
                 await copy.WriteAsync(line, NpgsqlDbType.Bigint, cancellationToken);
@@ -87,6 +115,7 @@ public static class ServiceEventRows
                 await copy.WriteAsync(record.Attachments as string[] ?? [.. record.Attachments], NpgsqlDbType.Array | NpgsqlDbType.Text, cancellationToken);
                 await copy.WriteAsync(record.UpdatedAt.UtcDateTime, NpgsqlDbType.TimestampTz, cancellationToken);
                 await copy.WriteAsync(record.RawPayload, NpgsqlDbType.Jsonb, cancellationToken);
+                await copy.WriteAsync(message?.MessageId, NpgsqlDbType.Text, cancellationToken);
             }
             await copy.CompleteAsync(cancellationToken);
         }
@@ -94,6 +123,10 @@ public static class ServiceEventRows
         // CTEs below by nested loops, which is quadratic in the chunk size.
         await connection.ExecuteAsync(new CommandDefinition("analyze pos_incoming", transaction: transaction, cancellationToken: cancellationToken));
 
+        foreach (var record in outcomes is null ? [] : records)
+        {
+            outcomes![record.Record.SourceRecordId] = SyncOutcome.Applied;
+        }
         var total = WriteCounts.None;
         for (var round = 1; ; round++)
         {
@@ -102,6 +135,7 @@ public static class ServiceEventRows
             var outcome = await connection.QuerySingleAsync<Outcome>(new CommandDefinition(
                 "with " + Apply, new { MessageId = messageId }, transaction, commandTimeout: 0, cancellationToken: cancellationToken));
             total = total.Add(outcome.Counts);
+            outcome.Tell(outcomes);
             if (outcome.Raced.Length == 0)
             {
                 return total;
@@ -110,6 +144,23 @@ public static class ServiceEventRows
             await connection.ExecuteAsync(new CommandDefinition(
                 "delete from pos_incoming where source_record_id <> all(@Raced)", new { outcome.Raced }, transaction, cancellationToken: cancellationToken));
         }
+    }
+
+    /// <summary>What a record's own audit rows add to the transaction's context.</summary>
+    static JsonObject AuditFields(RecordToWrite record)
+    {
+        var fields = new JsonObject();
+        if (record.Line is { } line)
+        {
+            fields["line"] = line;
+        }
+        if (record.Message is { } message)
+        {
+            fields["message_id"] = message.MessageId;
+            fields["delivery_id"] = message.DeliveryId;
+            fields["trace_id"] = message.TraceId;
+        }
+        return fields;
     }
 
     /// <summary>
@@ -124,7 +175,8 @@ public static class ServiceEventRows
             with pos_incoming as (
               select null::bigint as line, @Id::text as source_record_id, @Serial::text as serial_number, @Status::text as status,
                      @ServiceDate::timestamptz as service_date, @WorkSummary::text as work_summary,
-                     @Attachments::text[] as attachments, @UpdatedAt::timestamptz as updated_at, @RawPayload::jsonb as raw_payload
+                     @Attachments::text[] as attachments, @UpdatedAt::timestamptz as updated_at, @RawPayload::jsonb as raw_payload,
+                     null::text as message_id
             ),
             """;
         var parameters = new
@@ -178,7 +230,33 @@ public static class ServiceEventRows
         /// <summary>Records to write again, in a statement that sees the rows other writers inserted.</summary>
         public string[] Raced { get; init; } = [];
 
+        /// <summary>The records not applied, by what became of them: a few, where most records are applied.</summary>
+        public string[] UnchangedKeys { get; init; } = [];
+
+        public string[] StaleKeys { get; init; } = [];
+
+        public string[] ParkedKeys { get; init; } = [];
+
         public WriteCounts Counts => new(Applied, Unchanged, Stale, Parked);
+
+        /// <summary>
+        /// Sets in <paramref name="outcomes"/>, which holds every record as applied, those this
+        /// round did not apply; a raced record is written again by the next round, which tells.
+        /// </summary>
+        public void Tell(Dictionary<string, SyncOutcome>? outcomes)
+        {
+            if (outcomes is null)
+            {
+                return;
+            }
+            foreach (var (keys, outcome) in new[] { (UnchangedKeys, SyncOutcome.Unchanged), (StaleKeys, SyncOutcome.Stale), (ParkedKeys, SyncOutcome.Parked) })
+            {
+                foreach (var key in keys)
+                {
+                    outcomes[key] = outcome;
+                }
+            }
+        }
     }
 
     /// <summary>
@@ -194,14 +272,16 @@ public static class ServiceEventRows
             matched as (
               select i.line, i.source_record_id, i.serial_number, i.status, i.service_date, i.work_summary,
                      to_jsonb(i.attachments) as attachments, i.updated_at, i.raw_payload, md5(i.raw_payload::text) as digest,
-                     a.id as asset_id, a.owner_user_id, a.verification_status
+                     i.message_id, a.id as asset_id, a.owner_user_id, a.verification_status
               from pos_incoming i
               left join perazzi_assets a on a.serial_number = upper(btrim(i.serial_number))
             ), old as (
+              -- The stored rows of the incoming records, found from pos_incoming and its statistics:
+              -- a filtered CTE is estimated at one row, against which the planner would scan every
+              -- stored POS row. Those of records that are parked below are locked and left alone.
               select e.id, e.source_record_id, e.source_modified_at, md5(e.raw_payload::text) as digest
-              from service_events e
-              join matched m on e.source_system = 'perazzi_pos' and e.source_record_id = m.source_record_id
-              where m.verification_status = 'verified'
+              from pos_incoming i
+              join service_events e on e.source_system = 'perazzi_pos' and e.source_record_id = i.source_record_id
               order by e.source_record_id
               for update of e
             ), decided as (
@@ -254,7 +334,7 @@ public static class ServiceEventRows
                          'SourceRecordId', m.source_record_id, 'SerialNumber', m.serial_number, 'Status', m.status,
                          'ServiceDate', m.service_date, 'WorkSummary', m.work_summary, 'Attachments', m.attachments,
                          'UpdatedAt', m.updated_at, 'RawPayload', m.raw_payload::text),
-                       @MessageId, m.updated_at, m.digest)
+                       coalesce(m.message_id, @MessageId), m.updated_at, m.digest)
               from matched m
               where m.verification_status is distinct from 'verified'
             ), resolved as (
@@ -269,6 +349,10 @@ public static class ServiceEventRows
                    -- Selected so that the parked events are resolved: a CTE nothing reads is not run.
                    (select count(*) from resolved where done) as "Resolved",
                    array(select source_record_id from decided where decision = 'insert'
-                         and source_record_id not in (select source_record_id from inserted)) as "Raced"
+                         and source_record_id not in (select source_record_id from inserted)) as "Raced",
+                   array(select source_record_id from decided where decision = 'update'
+                         and source_record_id not in (select source_record_id from updated)) as "UnchangedKeys",
+                   array(select source_record_id from decided where decision = 'stale') as "StaleKeys",
+                   array(select source_record_id from matched where verification_status is distinct from 'verified') as "ParkedKeys"
             """;
 }

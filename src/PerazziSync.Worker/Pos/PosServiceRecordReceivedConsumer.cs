@@ -1,14 +1,21 @@
+using System.Diagnostics;
 using MassTransit;
-using Npgsql;
 using PerazziSync.Contracts;
 using PerazziSync.Data;
+using PerazziSync.Pos.Records;
 using PerazziSync.Pos.Rows;
+using PerazziSync.Worker.Sync;
 
 namespace PerazziSync.Worker.Pos;
 
-/// <summary>Applies one POS callback through the same set-based statement as the batch imports (<see cref="ServiceEventRows"/>).</summary>
+/// <summary>
+/// Applies one POS callback through the same set-based statement as the batch imports
+/// (<see cref="ServiceEventRows"/>), in a transaction shared with the callbacks the other
+/// consumers hold at the same moment (<see cref="PosCallbackCommitter"/>); its outcome, metric,
+/// log line and failure stay its own.
+/// </summary>
 public sealed class PosServiceRecordReceivedConsumer(
-    [FromKeyedServices(PortalDatabase.TransactionScoped)] NpgsqlDataSource database,
+    PosCallbackCommitter committer,
     TimeProvider time,
     ILogger<PosServiceRecordReceivedConsumer> logger)
     : IConsumer<PosServiceRecordReceived>
@@ -16,14 +23,9 @@ public sealed class PosServiceRecordReceivedConsumer(
     public async Task Consume(ConsumeContext<PosServiceRecordReceived> context)
     {
         var message = context.Message;
-        var cancellationToken = context.CancellationToken;
-        await using var connection = await database.OpenConnectionAsync(cancellationToken);
-        await using var transaction = await ServiceRole.BeginAsync(connection, null, cancellationToken);
-        var audit = AuditContext.For(ServiceEventRows.SourceSystem, message.Record.SourceRecordId, context.MessageId, message.WebhookId);
-        var counts = await ServiceEventRows.WriteOneAsync(transaction, message.Record, audit, context.MessageId?.ToString(), cancellationToken);
-        await transaction.CommitAsync(cancellationToken);
+        var origin = new MessageOrigin(context.MessageId?.ToString(), message.WebhookId, Activity.Current?.TraceId.ToString());
+        var outcome = await committer.WriteAsync(new PosCallback(message.Record, origin), context.CancellationToken);
 
-        var outcome = counts.Outcome;
         if (outcome == SyncOutcome.Applied)
         {
             Telemetry.RecordLag(ServiceEventRows.SourceSystem, message.Record.UpdatedAt, time);
@@ -31,4 +33,14 @@ public sealed class PosServiceRecordReceivedConsumer(
         Telemetry.MessagesConsumed.Add(1, new("type", nameof(PosServiceRecordReceived)), new("outcome", outcome.Name()));
         WorkerLog.PosOutcome(logger, message.Record.SourceRecordId, outcome.Name());
     }
+}
+
+/// <summary>
+/// The sync endpoint (<see cref="SyncConsumerDefinition{TConsumer}"/>) with room for a group:
+/// as many callbacks at once as a group may hold and more, so the next group gathers while one
+/// is written.
+/// </summary>
+public sealed class PosServiceRecordReceivedConsumerDefinition : SyncConsumerDefinition<PosServiceRecordReceivedConsumer>
+{
+    public PosServiceRecordReceivedConsumerDefinition() => ConcurrentMessageLimit = PosOptions.CallbacksInFlight;
 }

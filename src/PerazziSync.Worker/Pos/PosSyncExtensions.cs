@@ -1,5 +1,6 @@
 using MassTransit;
 using PerazziSync.Pos.Records;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using PerazziSync.Worker.Sync;
 using Quartz;
 
@@ -24,6 +25,10 @@ public static class PosSyncExtensions
         return builder;
     }
 
-    public static void AddPosConsumers(this IBusRegistrationConfigurator bus) =>
-        bus.AddConsumer<PosServiceRecordReceivedConsumer, SyncConsumerDefinition<PosServiceRecordReceivedConsumer>>();
+    /// <summary>The POS callback consumer and the writer its messages share (<see cref="PosCallbackCommitter"/>).</summary>
+    public static void AddPosConsumers(this IBusRegistrationConfigurator bus)
+    {
+        bus.TryAddSingleton<PosCallbackCommitter>();
+        bus.AddConsumer<PosServiceRecordReceivedConsumer, PosServiceRecordReceivedConsumerDefinition>();
+    }
 }

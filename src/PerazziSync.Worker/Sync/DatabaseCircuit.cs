@@ -27,6 +27,7 @@ public sealed partial class DatabaseCircuit(
 
     readonly Lock _gate = new();
     TaskCompletionSource? _closed;
+    Task<bool>? _answering;
 
     // A connection of its own, outside the pool: when statements time out because the pool is
     // exhausted or a lock is held, the question is whether the server answers at all.
@@ -71,13 +72,32 @@ public sealed partial class DatabaseCircuit(
         _ => false,
     };
 
-    async Task<bool> AnswersAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// One question at a time: a group of POS callbacks that timed out fails all its messages at
+    /// once, and each would otherwise open a connection of its own to ask the same thing.
+    /// </summary>
+    Task<bool> AnswersAsync(CancellationToken cancellationToken)
+    {
+        Task<bool> answering;
+        lock (_gate)
+        {
+            if (_answering is not { IsCompleted: false })
+            {
+                _answering = AskAsync();
+            }
+            answering = _answering;
+        }
+        return answering.WaitAsync(cancellationToken);
+    }
+
+    /// <summary>Bounded by the connection's own 5 s timeouts, whoever stops waiting for it.</summary>
+    async Task<bool> AskAsync()
     {
         try
         {
-            await using var connection = await _reachability.Value.OpenConnectionAsync(cancellationToken);
+            await using var connection = await _reachability.Value.OpenConnectionAsync();
             await using var command = new NpgsqlCommand("select 1", connection);
-            await command.ExecuteScalarAsync(cancellationToken);
+            await command.ExecuteScalarAsync();
             return true;
         }
         catch (Exception e) when (e is NpgsqlException or SocketException or TimeoutException)

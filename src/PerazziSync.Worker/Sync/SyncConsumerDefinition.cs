@@ -6,10 +6,10 @@ namespace PerazziSync.Worker.Sync;
 
 /// <summary>
 /// Every sync consumer's endpoint: its queue from <see cref="Queues"/>, up to 16 messages at once
-/// per worker, a count of what it dead-letters, the transient-fault retry of <see cref="RetryConfiguration.UseTransientRetry"/>
+/// per worker (a derived definition may allow more), a count of what it dead-letters, the transient-fault retry of <see cref="RetryConfiguration.UseTransientRetry"/>
 /// and, inside it, the <see cref="DatabaseCircuit"/>, so each retry waits for the database.
 /// </summary>
-public sealed class SyncConsumerDefinition<TConsumer> : ConsumerDefinition<TConsumer>
+public class SyncConsumerDefinition<TConsumer> : ConsumerDefinition<TConsumer>
     where TConsumer : class, IConsumer
 {
     readonly Type _messageType;
