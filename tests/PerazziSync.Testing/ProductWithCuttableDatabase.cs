@@ -13,12 +13,13 @@ public sealed class ProductWithCuttableDatabase : IAsyncDisposable
 
     public ProductUnderTest Product { get; }
 
-    public static async Task<ProductWithCuttableDatabase> StartAsync()
+    /// <summary>Starts the stack; <paramref name="settings"/> adds to or overrides the hosts' settings.</summary>
+    public static async Task<ProductWithCuttableDatabase> StartAsync(IReadOnlyDictionary<string, string>? settings = null)
     {
         var proxy = await ServiceProxies.PostgresAsync();
         try
         {
-            return new ProductWithCuttableDatabase(proxy, await ProductUnderTest.StartAsync(workerDatabase: proxy.Through));
+            return new ProductWithCuttableDatabase(proxy, await ProductUnderTest.StartAsync(settings: settings, workerDatabase: proxy.Through));
         }
         catch
         {
