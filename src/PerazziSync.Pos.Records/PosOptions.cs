@@ -35,7 +35,7 @@ public sealed class PosOptions
     /// How long a group that is not full waits for more callbacks before it is written; zero
     /// writes whatever is waiting at once, and the next group gathers while it is written.
     /// </summary>
-    [Range(typeof(TimeSpan), "00:00:00", "00:00:01")]
+    [Range(typeof(TimeSpan), "00:00:00", "00:00:05")]
     public TimeSpan CallbackGroupWait { get; set; } = TimeSpan.Zero;
 
     /// <summary>A file in the drop folder is picked up once its size and time have not changed for this long.</summary>

@@ -10,7 +10,8 @@ namespace PerazziSync.Pos.Tests;
 /// <summary>
 /// POS callbacks written by a worker process in groups, on the real database and broker: each
 /// message keeps its own audit row, its own outcome and its own failure. The callbacks are put on
-/// the stopped worker's queue first, and the worker waits up to a second for a group to fill, so
+/// the stopped worker's queue first, and the worker waits up to 3 s for a group to fill (a cold
+/// worker on a busy machine takes a while to pass its first messages through MassTransit), so
 /// that they are taken together; its log says how many each group held.
 /// </summary>
 public sealed class PosCallbackGroupTests : IAsyncLifetime
@@ -20,7 +21,7 @@ public sealed class PosCallbackGroupTests : IAsyncLifetime
 
     static readonly Dictionary<string, string> GroupSettings = new()
     {
-        ["Pos__CallbackGroupWait"] = "00:00:01",
+        ["Pos__CallbackGroupWait"] = "00:00:03",
         ["Logging__LogLevel__PerazziSync.Worker.Pos.PosCallbackCommitter"] = "Debug",
     };
 

@@ -101,7 +101,7 @@ public sealed class CallbackGroupTests
     [Theory]
     [InlineData("Pos:CallbackGroupSize", "0", "CallbackGroupSize")]
     [InlineData("Pos:CallbackGroupSize", "257", "CallbackGroupSize")]
-    [InlineData("Pos:CallbackGroupWait", "00:00:02", "CallbackGroupWait")]
+    [InlineData("Pos:CallbackGroupWait", "00:00:06", "CallbackGroupWait")]
     [InlineData("Pos:CallbackGroupWait", "-00:00:01", "CallbackGroupWait")]
     public void A_group_option_out_of_range_is_refused_naming_it(string key, string value, string named)
     {
