@@ -83,8 +83,11 @@ public static class ServiceEventRows
         var connection = transaction.Connection!;
         var keys = records.Where(r => r.Line is not null || r.Message is not null)
             .Select(r => KeyValuePair.Create(r.Record.SourceRecordId, AuditFields(r)));
+        // A group of callbacks writes two versions of one record in two statements of one
+        // transaction, so the second finds the first's table, which only the commit drops.
         await connection.ExecuteAsync(new CommandDefinition("""
             select set_config('perazzi_sync.audit', @Audit, true);
+            drop table if exists pos_incoming;
             create temp table pos_incoming (
               line bigint,
               source_record_id text not null,

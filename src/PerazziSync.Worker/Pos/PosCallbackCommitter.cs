@@ -34,6 +34,7 @@ public sealed partial class PosCallbackCommitter : IAsyncDisposable
     readonly TimeProvider _time;
     readonly ILogger<PosCallbackCommitter> _logger;
     readonly Channel<Waiting> _waiting = Channel.CreateUnbounded<Waiting>();
+    readonly SemaphoreSlim _gathering = new(1);
     readonly Task _writing;
 
     public PosCallbackCommitter(
@@ -71,10 +72,29 @@ public sealed partial class PosCallbackCommitter : IAsyncDisposable
 
     async Task WriteGroupsAsync()
     {
-        var reader = _waiting.Reader;
         var group = new List<Waiting>(_options.CallbackGroupSize);
-        while (await reader.WaitToReadAsync())
+        while (await GatherAsync(group))
         {
+            await WriteAsync(group);
+            group.Clear();
+        }
+    }
+
+    /// <summary>
+    /// Fills <paramref name="group"/> with what is waiting; false once the worker stops. One
+    /// writer gathers at a time, the other writing meanwhile: two writers gathering side by side
+    /// would split every group in two.
+    /// </summary>
+    async Task<bool> GatherAsync(List<Waiting> group)
+    {
+        var reader = _waiting.Reader;
+        await _gathering.WaitAsync();
+        try
+        {
+            if (!await reader.WaitToReadAsync())
+            {
+                return false;
+            }
             Take(reader, group);
             if (group.Count < _options.CallbackGroupSize && _options.CallbackGroupWait > TimeSpan.Zero)
             {
@@ -91,8 +111,11 @@ public sealed partial class PosCallbackCommitter : IAsyncDisposable
                     // Waited long enough: the group goes as it is.
                 }
             }
-            await WriteAsync(group);
-            group.Clear();
+            return true;
+        }
+        finally
+        {
+            _gathering.Release();
         }
     }
 
@@ -138,6 +161,7 @@ public sealed partial class PosCallbackCommitter : IAsyncDisposable
         // By now the bus has stopped and no consumer waits; a group being written is finished.
         _waiting.Writer.TryComplete();
         await _writing;
+        _gathering.Dispose();
     }
 
     sealed record Waiting(PosCallback Callback, ActivityContext Consume, CancellationToken CancellationToken)
