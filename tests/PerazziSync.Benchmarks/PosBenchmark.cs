@@ -14,17 +14,13 @@ namespace PerazziSync.Benchmarks;
 /// </summary>
 static class PosBenchmark
 {
-    static readonly Option Rows = new("rows", [200_000], [20_000], "rows per export; several sizes separated by commas, e.g. 100000,1000000, to see memory stay flat");
+    static readonly Option Rows = new("rows", [1_000_000], [20_000], "rows per export; several sizes separated by commas, e.g. 100000,1000000, to see memory stay flat");
 
     public static readonly Benchmark Definition = new(
         "pos", "perazzisync pos import of generated exports, next to raw COPY and a bare one-statement upsert + audit",
         [Rows], RunAsync);
 
     const string Header = "source_record_id,serial_number,status,service_date,work_summary,attachments,updated_at";
-
-    /// <summary>Every field of a new row, as the import lists them in its audit rows.</summary>
-    static readonly string[] NewRowFields =
-        ["source_record_id", "asset_id", "owner_user_id", "status", "service_date", "work_summary", "attachments", "raw_payload", "source_modified_at"];
 
     sealed record Round(double CopyPerSecond, double BarePerSecond, double ImportPerSecond, long PeakBytes, TimeSpan Import, TimeSpan Reimport);
 
@@ -63,7 +59,7 @@ static class PosBenchmark
         return new Section(
             "POS import",
             $"Each round, for an export of {string.Join(" and of ", sizes.Select(s => s.ToString("N0", CultureInfo.InvariantCulture)))} rows (CSV, every row a new work order of a verified asset, quoted commas and doubled quotes in the summary): the file COPYed into a bare table, the bare statement, then `perazzisync pos import` of the file as a child process, timed from its start to its exit, and the same import again. Rows and audit rows are deleted and the table vacuumed between the sides.",
-            "The reference is one transaction: the file COPYed (text, CSV) into a temp table, then one statement that joins the verified assets by serial, upserts on the source key, newer versions only, and writes an audit row with metadata of the import's keys for each row written. The COPY into a bare unlogged table of text columns, without constraints or indexes, shows what moving the bytes costs.",
+            "The reference is one transaction: the file COPYed (text, CSV) into a temp table, then one statement that joins the verified assets by serial and upserts on the source key, newer versions only, with the audit context of the import's keys set in the same round trip, so that the database's audit trigger writes each row's audit row as it does for the import. The COPY into a bare unlogged table of text columns, without constraints or indexes, shows what moving the bytes costs.",
             rows,
             [
                 "a process started (.NET start-up) and the file hashed (SHA-256) to recognise a second import; an advisory lock and a row of `pos_imports` kept up to date with each chunk",
@@ -72,7 +68,7 @@ static class PosBenchmark
             ],
             [
                 "the file parsed by PostgreSQL's COPY instead of .NET, and streamed from the load generator's process",
-                "the raw payload built in SQL (`to_jsonb` of the row); the audit metadata's keys filled with fixed values instead of computed per row",
+                "the raw payload built in SQL (`to_jsonb` of the row); no line per row in the audit context, whose keys are the import's alone",
                 "one transaction for the whole file, where the import commits every chunk",
             ]);
     }
@@ -82,7 +78,7 @@ static class PosBenchmark
         var rows = size.ToString("N0", CultureInfo.InvariantCulture);
         var import = new Figure(rounds.Select(r => r.ImportPerSecond), Unit.PerSecond);
         yield return Row.Relative($"pos import of {rows} rows: rows/s", import, "one-statement upsert + audit",
-            new Figure(rounds.Select(r => r.BarePerSecond), Unit.PerSecond), Target.MedianAtLeast(0.50), [.. checks]);
+            new Figure(rounds.Select(r => r.BarePerSecond), Unit.PerSecond), Target.MedianAtLeast(0.60), [.. checks]);
         yield return Row.Absolute($"pos import of {rows} rows: rows/s (absolute)", import,
             $"raw COPY: {new Figure(rounds.Select(r => r.CopyPerSecond), Unit.PerSecond)}", Target.MedianAtLeast(20_000), [.. checks]);
         yield return Row.Absolute($"pos import of {rows} rows: peak memory of the Cli", new Figure(rounds.Select(r => (double)r.PeakBytes), Unit.Megabytes),
@@ -128,26 +124,29 @@ static class PosBenchmark
                   work_summary text, attachments text, updated_at timestamptz) on commit drop
                 """, transaction: transaction);
             await CopyFileAsync(connection, "bare_in", path);
+            // The database's audit trigger writes each row's audit row, as it does for the import,
+            // from the context set here with the import's keys.
             await connection.ExecuteAsync("""
-                with up as (
-                  insert into service_events as t (asset_id, owner_user_id, source_system, source_record_id, status, service_date,
-                    work_summary, attachments, raw_payload, source_modified_at)
-                  select a.id, a.owner_user_id, 'perazzi_pos', i.source_record_id, i.status, i.service_date, i.work_summary,
-                         to_jsonb(string_to_array(i.attachments, ';')), to_jsonb(i), i.updated_at
-                  from bare_in i join perazzi_assets a on a.serial_number = upper(btrim(i.serial_number)) and a.verification_status = 'verified'
-                  on conflict on constraint service_events_source_unique do update set
-                    status = excluded.status, service_date = excluded.service_date, work_summary = excluded.work_summary,
-                    attachments = excluded.attachments, raw_payload = excluded.raw_payload, source_modified_at = excluded.source_modified_at
-                  where t.source_modified_at < excluded.source_modified_at
-                  returning t.id, t.source_record_id, t.source_modified_at
-                )
-                insert into audit_log (actor_role, action, object_type, object_id, metadata)
-                select 'service_role', 'service_event.upsert', 'service_event', up.id::text, jsonb_build_object(
-                         'source_system', 'perazzi_pos', 'import_id', @ImportId, 'file_name', @FileName, 'trace_id', null,
-                         'source_key', up.source_record_id, 'line', null, 'operation', 'insert',
-                         'changed_fields', to_jsonb(@Changed::text[]), 'version', up.source_modified_at, 'previous_version', null)
-                from up
-                """, new { ImportId = Guid.NewGuid().ToString(), FileName = Path.GetFileName(path), Changed = NewRowFields }, transaction, commandTimeout: 0);
+                set local role service_role;
+                select set_config('perazzi_sync.audit', @Audit, true);
+                insert into service_events as t (asset_id, owner_user_id, source_system, source_record_id, status, service_date,
+                  work_summary, attachments, raw_payload, source_modified_at)
+                select a.id, a.owner_user_id, 'perazzi_pos', i.source_record_id, i.status, i.service_date, i.work_summary,
+                       to_jsonb(string_to_array(i.attachments, ';')), to_jsonb(i), i.updated_at
+                from bare_in i join perazzi_assets a on a.serial_number = upper(btrim(i.serial_number)) and a.verification_status = 'verified'
+                on conflict on constraint service_events_source_unique do update set
+                  status = excluded.status, service_date = excluded.service_date, work_summary = excluded.work_summary,
+                  attachments = excluded.attachments, raw_payload = excluded.raw_payload, source_modified_at = excluded.source_modified_at
+                where t.source_modified_at < excluded.source_modified_at
+                """, new
+            {
+                Audit = new System.Text.Json.Nodes.JsonObject
+                {
+                    ["source_system"] = "perazzi_pos",
+                    ["import_id"] = Guid.NewGuid().ToString(),
+                    ["file_name"] = Path.GetFileName(path),
+                }.ToJsonString(),
+            }, transaction, commandTimeout: 0);
             await transaction.CommitAsync();
         }
         var bare = rows / clock.Elapsed.TotalSeconds;
