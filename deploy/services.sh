@@ -114,6 +114,8 @@ start_rabbitmq() {
 listeners.tcp.default = 127.0.0.1:$amqp_port
 management.tcp.ip = 127.0.0.1
 management.tcp.port = $mgmt_port
+# Queue counts in the management API refreshed every second rather than every 5 s.
+collect_statistics_interval = 1000
 CONF
   : > "$dir/rabbitmq-env.conf"
   [ -f "$dir/advanced.config" ] || echo '[].' > "$dir/advanced.config"
