@@ -119,7 +119,9 @@ static class PosBenchmark
         clock.Restart();
         await using (var transaction = await connection.BeginTransactionAsync())
         {
+            // As the service role from the start, as the import: the temp table is then its own.
             await connection.ExecuteAsync("""
+                set local role service_role;
                 create temp table bare_in (source_record_id text, serial_number text, status text, service_date timestamptz,
                   work_summary text, attachments text, updated_at timestamptz) on commit drop
                 """, transaction: transaction);
@@ -127,7 +129,6 @@ static class PosBenchmark
             // The database's audit trigger writes each row's audit row, as it does for the import,
             // from the context set here with the import's keys.
             await connection.ExecuteAsync("""
-                set local role service_role;
                 select set_config('perazzi_sync.audit', @Audit, true);
                 insert into service_events as t (asset_id, owner_user_id, source_system, source_record_id, status, service_date,
                   work_summary, attachments, raw_payload, source_modified_at)
