@@ -130,6 +130,6 @@ public sealed class AssetVerificationJobTests(AssetVerificationJobTests.Fixture 
             ["updated_at"] = "2026-03-01T10:00:00Z",
             ["customer_email"] = email,
         };
-        (await _product.PosWebhooks.SendAsync(record.ToJsonString())).EnsureSuccessStatusCode();
+        await ServiceEvents.SendUntilAcceptedAsync(_product, record.ToJsonString(), null);
     }
 }

@@ -351,7 +351,7 @@ public sealed class AssetVerificationTests(AssetVerificationTests.Fixture fixtur
         {
             record["customer_name"] = name;
         }
-        (await _product.PosWebhooks.SendAsync(record.ToJsonString(), webhookId)).EnsureSuccessStatusCode();
+        await ServiceEvents.SendUntilAcceptedAsync(_product, record.ToJsonString(), webhookId);
     }
 
     /// <summary>`pos import` of a CSV export with the identity columns, the given rows below its header.</summary>

@@ -110,31 +110,42 @@ public static class ServiceEventRows
         // CTEs below by nested loops, which is quadratic in the chunk size.
         await connection.ExecuteAsync(new CommandDefinition("analyze pos_incoming", transaction: transaction, cancellationToken: cancellationToken));
 
-        Claims claims;
-        await using (var results = await connection.QueryMultipleAsync(new CommandDefinition(
-            "with " + LockClaims + ";\nwith " + DecideClaims, transaction: transaction, commandTimeout: 0, cancellationToken: cancellationToken)))
-        {
-            await results.ReadAsync();
-            claims = await results.ReadSingleAsync<Claims>();
-        }
+        // Most chunks hold no record of a claimed serial, and weighing costs far more to plan than to
+        // look for claims.
+        var claims = await connection.ExecuteScalarAsync<long>(new CommandDefinition(
+            "with " + LockClaims, transaction: transaction, commandTimeout: 0, cancellationToken: cancellationToken)) == 0
+            ? Claims.None
+            : await connection.QuerySingleAsync<Claims>(new CommandDefinition(
+                "with " + DecideClaims, transaction: transaction, commandTimeout: 0, cancellationToken: cancellationToken));
         var total = await ApplyAsync(transaction, messageId, cancellationToken);
         return await AttachVerifiedAsync(transaction, claims, total, cancellationToken);
     }
 
+    /// <summary>The record of a callback, as <c>pos_incoming</c> (see <see cref="WriteOneAsync"/>).</summary>
+    const string IncomingRecord = """
+        select null::bigint as line, @Id::text as source_record_id, @Serial::text as serial_number, @Status::text as status,
+               @ServiceDate::timestamptz as service_date, @WorkSummary::text as work_summary,
+               @Attachments::text[] as attachments, @UpdatedAt::timestamptz as updated_at, @RawPayload::jsonb as raw_payload,
+               @CustomerEmail::text as customer_email, @CustomerName::text as customer_name
+        """;
+
     /// <summary>
     /// <see cref="WriteAsync"/> for one record, as a callback brings it: the same statements, their
-    /// input a row of parameters instead of a temp table, in one round trip.
+    /// input a row of parameters instead of a temp table, in one round trip when the serial has no
+    /// claim awaiting verification. When it has one, the record is weighed first, in a second.
     /// </summary>
     public static async Task<WriteCounts> WriteOneAsync(
         NpgsqlTransaction transaction, PosServiceRecord record, AuditContext audit, string? messageId, CancellationToken cancellationToken)
     {
-        const string incoming = """
-            with pos_incoming as (
-              select null::bigint as line, @Id::text as source_record_id, @Serial::text as serial_number, @Status::text as status,
-                     @ServiceDate::timestamptz as service_date, @WorkSummary::text as work_summary,
-                     @Attachments::text[] as attachments, @UpdatedAt::timestamptz as updated_at, @RawPayload::jsonb as raw_payload,
-                     @CustomerEmail::text as customer_email, @CustomerName::text as customer_name
+        const string incoming = "with pos_incoming as (" + IncomingRecord + "),\n";
+        // The record only if its serial has no claim awaiting verification: for the others, the
+        // write waits until the claim is weighed.
+        const string unclaimed = "with pos_incoming as (" + IncomingRecord + "\n" + """
+            where not exists (
+              select 1 from perazzi_assets a
+              where a.serial_number = upper(btrim(@Serial)) and a.verification_status in ('unverified', 'pending'))
             ),
+
             """;
         var parameters = new
         {
@@ -152,14 +163,24 @@ public static class ServiceEventRows
             MessageId = messageId,
         };
         var connection = transaction.Connection!;
-        Claims claims;
+        long claimed;
         Outcome outcome;
         await using (var results = await connection.QueryMultipleAsync(new CommandDefinition(
-            "select set_config('perazzi_sync.audit', @Audit, true);\n"
-            + incoming + LockClaims + ";\n" + incoming + DecideClaims + ";\n" + incoming + Apply,
+            "select set_config('perazzi_sync.audit', @Audit, true);\n" + incoming + LockClaims + ";\n" + unclaimed + Apply,
             parameters, transaction, cancellationToken: cancellationToken)))
         {
             await results.ReadAsync();
+            claimed = await results.ReadSingleAsync<long>();
+            outcome = await results.ReadSingleAsync<Outcome>();
+        }
+        var claims = Claims.None;
+        // A write always counts its record or returns it raced; none did, so its serial was
+        // claimed after the lock was looked for.
+        if (claimed > 0 || outcome.IsEmpty)
+        {
+            await using var results = await connection.QueryMultipleAsync(new CommandDefinition(
+                incoming + LockClaims + ";\n" + incoming + DecideClaims + ";\n" + incoming + Apply,
+                parameters, transaction, cancellationToken: cancellationToken));
             await results.ReadAsync();
             claims = await results.ReadSingleAsync<Claims>();
             outcome = await results.ReadSingleAsync<Outcome>();
@@ -259,10 +280,15 @@ public static class ServiceEventRows
         public string[] Raced { get; init; } = [];
 
         public WriteCounts Counts => new(Applied, Unchanged, Stale, Parked);
+
+        /// <summary>Nothing counted and nothing to write again: the statement saw no record.</summary>
+        public bool IsEmpty => Applied + Unchanged + Stale + Parked == 0 && Raced.Length == 0;
     }
 
     sealed class Claims
     {
+        public static readonly Claims None = new();
+
         public long Verified { get; init; }
 
         public long Reviewed { get; init; }
