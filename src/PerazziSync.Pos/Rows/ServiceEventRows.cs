@@ -238,21 +238,30 @@ public static class ServiceEventRows
         NpgsqlTransaction transaction, IReadOnlyCollection<string> serials, CancellationToken cancellationToken)
     {
         const string parked = """
-            delete from pos_incoming;
-            insert into pos_incoming (source_record_id, serial_number, status, service_date, work_summary, attachments, updated_at,
-                                      raw_payload, customer_email, customer_name)
-            select p.source_key, p.message->>'SerialNumber', p.message->>'Status', (p.message->>'ServiceDate')::timestamptz,
-                   p.message->>'WorkSummary', array(select jsonb_array_elements_text(p.message->'Attachments')),
-                   (p.message->>'UpdatedAt')::timestamptz, (p.message->>'RawPayload')::jsonb,
-                   p.message->>'CustomerEmail', p.message->>'CustomerName'
-            from perazzi_sync.parked_events p
-            where p.source_system = 'perazzi_pos' and p.resolved_at is null
-              and upper(btrim(p.message->>'SerialNumber')) = any(@Serials);
-            analyze pos_incoming;
+            truncate pos_incoming;
+            with parked as (
+              insert into pos_incoming (source_record_id, serial_number, status, service_date, work_summary, attachments, updated_at,
+                                        raw_payload, customer_email, customer_name)
+              select p.source_key, p.message->>'SerialNumber', p.message->>'Status', (p.message->>'ServiceDate')::timestamptz,
+                     p.message->>'WorkSummary', array(select jsonb_array_elements_text(p.message->'Attachments')),
+                     (p.message->>'UpdatedAt')::timestamptz, (p.message->>'RawPayload')::jsonb,
+                     p.message->>'CustomerEmail', p.message->>'CustomerName'
+              from perazzi_sync.parked_events p
+              where p.source_system = 'perazzi_pos' and p.resolved_at is null
+                and upper(btrim(p.message->>'SerialNumber')) = any(@Serials)
+              returning 1
+            )
+            select count(*) from parked
             """;
-        await transaction.Connection!.ExecuteAsync(new CommandDefinition(
+        var connection = transaction.Connection!;
+        // A gun verified by its first records has none parked: nothing more to write.
+        if (await connection.ExecuteScalarAsync<long>(new CommandDefinition(
             "create temp table if not exists " + IncomingTable + parked,
-            new { Serials = serials.ToArray() }, transaction, cancellationToken: cancellationToken));
+            new { Serials = serials.ToArray() }, transaction, cancellationToken: cancellationToken)) == 0)
+        {
+            return 0;
+        }
+        await connection.ExecuteAsync(new CommandDefinition("analyze pos_incoming", transaction: transaction, cancellationToken: cancellationToken));
         var attached = await ApplyAsync(transaction, null, cancellationToken);
         return attached.Applied + attached.Unchanged + attached.Stale;
     }
