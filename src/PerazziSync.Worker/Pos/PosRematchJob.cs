@@ -24,10 +24,14 @@ public sealed class PosRematchJob(NpgsqlDataSource database, ILogger<PosRematchJ
         }
         var audit = AuditContext.For(ServiceEventRows.SourceSystem, deliveryId: $"rematch:{scheduledAt.UtcDateTime:O}");
         var counts = await ParkedServiceRecords.ReattemptAsync(database, onlyAttributable: true, null, null, audit, cancellationToken);
-        var attached = counts.Applied + counts.Unchanged + counts.Stale;
+        var attached = counts.Applied + counts.Unchanged + counts.Stale + counts.Attached;
         if (attached > 0)
         {
             WorkerLog.Rematched(logger, attached);
+        }
+        if (counts.Verified + counts.Reviewed > 0)
+        {
+            WorkerLog.RematchWeighed(logger, counts.Verified, counts.Reviewed);
         }
     }
 }
