@@ -1,12 +1,14 @@
 using System.CommandLine;
 using PerazziSync.Cli;
+using PerazziSync.Cli.Assets;
 using PerazziSync.Cli.Dlq;
 
-var root = new RootCommand("PerazziSync operations: database migrations, POS batch imports, parked events, dead letters.")
+var root = new RootCommand("PerazziSync operations: database migrations, POS batch imports, parked events, claimed guns, dead letters.")
 {
     MigrateCommand.Create(),
     PosImportCommand.Create(),
     ParkedCommand.Create(),
+    AssetsCommand.Create(),
     DlqCommand.Create(),
 };
 // Ctrl+C or SIGTERM cancels the running verb's token and gives it this long to record what it

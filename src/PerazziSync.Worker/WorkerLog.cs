@@ -14,8 +14,14 @@ static partial class WorkerLog
     [LoggerMessage(LogLevel.Information, "POS record {SourceRecordId}: {Outcome}")]
     public static partial void PosOutcome(ILogger logger, string sourceRecordId, string outcome);
 
+    [LoggerMessage(LogLevel.Information, "POS record {SourceRecordId} verified the claim on its serial (pos_match); {Attached} parked records attached")]
+    public static partial void PosClaimVerified(ILogger logger, string sourceRecordId, long attached);
+
     [LoggerMessage(LogLevel.Information, "Re-match attached {Records} parked POS records to verified assets")]
     public static partial void Rematched(ILogger logger, long records);
+
+    [LoggerMessage(LogLevel.Information, "Re-match weighed parked POS records against new claims: {Verified} verified (pos_match), {Reviewed} left for review")]
+    public static partial void RematchWeighed(ILogger logger, long verified, long reviewed);
 
     [LoggerMessage(LogLevel.Information, "POS export {FileName} imported: {Applied} applied, {Parked} parked, {Rejected} rejected")]
     public static partial void PosFileImported(ILogger logger, string fileName, long applied, long parked, long rejected);

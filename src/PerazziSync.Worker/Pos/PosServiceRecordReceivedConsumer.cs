@@ -30,5 +30,9 @@ public sealed class PosServiceRecordReceivedConsumer(
         }
         Telemetry.MessagesConsumed.Add(1, new("type", nameof(PosServiceRecordReceived)), new("outcome", outcome.Name()));
         WorkerLog.PosOutcome(logger, message.Record.SourceRecordId, outcome.Name());
+        if (counts.Verified > 0)
+        {
+            WorkerLog.PosClaimVerified(logger, message.Record.SourceRecordId, counts.Attached);
+        }
     }
 }
