@@ -13,12 +13,14 @@ create table perazzi_sync.bigcommerce_hook_checks (
   report jsonb
 );
 
--- Changes of an entity type that a quiet subscription did not announce: the next
--- reconciliation lists from `since`, whatever its watermark says, and then closes the gap.
+-- Changes of an entity type that a quiet subscription did not announce: each reconciliation
+-- lists from `since`, whatever its watermark says, and the first to begin after `until` (when
+-- the subscription delivers again) closes the gap.
 create table perazzi_sync.reconcile_gaps (
   store_hash text not null,
   entity_type text not null,
   since timestamptz not null,
+  until timestamptz not null,
   opened_at timestamptz not null default now(),
   primary key (store_hash, entity_type)
 );

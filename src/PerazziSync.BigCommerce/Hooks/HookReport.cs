@@ -21,6 +21,9 @@ public sealed record HookReport(
         DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
     };
 
+    /// <summary>How long BigCommerce may take before a hook it just made or re-activated delivers.</summary>
+    public static readonly TimeSpan WarmUp = TimeSpan.FromMinutes(1);
+
     public bool IsWell => Scopes.All(s => s.Problems.Count == 0) && BlockedDomains.Count == 0;
 
     /// <summary>One line per problem: <c>store/order/created: inactive</c>, <c>hooks.example.com blocked until … (reasons)</c>.</summary>
@@ -54,12 +57,16 @@ public sealed record HookReport(
             var quietBefore = before?.QuietSince;
             var quiet = quietBefore;
             var opened = false;
+            // A gap ends when the scope delivers again, which BigCommerce takes up to a minute to
+            // do after a hook is made or re-activated; one that is still quiet ends for now, and
+            // what changes later is after the reconciliation's watermark anyway.
+            var until = isNow.Delivers ? now + WarmUp : now;
             if (!was.Delivers || failedAt is not null)
             {
                 var since = QuietSince(before, was, failedAt, now);
-                if (quietBefore is null || since < quietBefore)
+                if (quietBefore is null || since < quietBefore || isNow.Delivers)
                 {
-                    gaps.Add(new ReconcileGap(was.Scope, since));
+                    gaps.Add(new ReconcileGap(was.Scope, since, until));
                     opened = true;
                 }
                 quiet = since;
@@ -69,7 +76,7 @@ public sealed record HookReport(
                 if (quietBefore is { } ended && !opened)
                 {
                     // Quiet at an earlier check, delivering again now: the whole gap once more.
-                    gaps.Add(new ReconcileGap(was.Scope, ended));
+                    gaps.Add(new ReconcileGap(was.Scope, ended, until));
                 }
                 quiet = null;
             }
@@ -91,7 +98,7 @@ public sealed record HookReport(
         var perEntity = gaps
             .Where(g => BigCommerceScopes.EntityType(g.Scope) is not null)
             .GroupBy(g => BigCommerceScopes.EntityType(g.Scope)!)
-            .Select(g => g.MinBy(gap => gap.Since)! with { EntityType = g.Key })
+            .Select(g => new ReconcileGap(g.MinBy(gap => gap.Since)!.Scope, g.Min(gap => gap.Since), g.Max(gap => gap.Until)))
             .ToList();
         return (report, perEntity);
     }
@@ -123,9 +130,12 @@ public sealed record ScopeStatus(
 /// <summary>A domain of the product's hooks BigCommerce blocks, and why.</summary>
 public sealed record BlockedStatus(string Domain, DateTimeOffset BlockedUntil, IReadOnlyList<string> Reasons);
 
-/// <summary>Changes of <see cref="EntityType"/> since <see cref="Since"/> the reconciliation must list, whatever its watermark.</summary>
-public sealed record ReconcileGap(string Scope, DateTimeOffset Since)
+/// <summary>
+/// Changes of <see cref="EntityType"/> since <see cref="Since"/> the reconciliation must list,
+/// whatever its watermark, until a listing that began after <see cref="Until"/> has done so.
+/// </summary>
+public sealed record ReconcileGap(string Scope, DateTimeOffset Since, DateTimeOffset Until)
 {
     /// <summary><c>order</c> or <c>customer</c>.</summary>
-    public string EntityType { get; init; } = BigCommerceScopes.EntityType(Scope) ?? "";
+    public string EntityType => BigCommerceScopes.EntityType(Scope) ?? "";
 }

@@ -103,7 +103,7 @@ public sealed partial class HookWatch(
         {
             return;
         }
-        var gap = new ReconcileGap(scope.Scope, trigger.FailedAt ?? trigger.NotBefore!.Value);
+        var gap = new ReconcileGap(scope.Scope, trigger.FailedAt ?? trigger.NotBefore!.Value, trigger.NotBefore!.Value);
         if (gap.EntityType.Length == 0)
         {
             return;

@@ -62,18 +62,19 @@ public static class HookRows
 
 /// <summary>
 /// Changes a quiet subscription did not announce. The reconciliation lists each entity type from
-/// its open gap (if earlier than its watermark allows) and closes the gap once that listing is on
-/// the broker.
+/// its open gap (if earlier than its watermark allows) and closes the gap once a listing that
+/// began after the gap's end is on the broker.
 /// </summary>
 public static class ReconcileGaps
 {
-    /// <summary>Opens or widens the gaps: each entity type keeps its earliest start.</summary>
+    /// <summary>Opens or widens the gaps: each entity type keeps its earliest start and its latest end.</summary>
     public static Task OpenAsync(NpgsqlTransaction transaction, string store, IReadOnlyList<ReconcileGap> gaps, CancellationToken cancellationToken)
     {
         const string sql = """
-            insert into perazzi_sync.reconcile_gaps as g (store_hash, entity_type, since)
-            select @Store, t, s from unnest(@Types, @Sinces) as x(t, s)
-            on conflict (store_hash, entity_type) do update set since = least(g.since, excluded.since)
+            insert into perazzi_sync.reconcile_gaps as g (store_hash, entity_type, since, until)
+            select @Store, t, s, u from unnest(@Types, @Sinces, @Untils) as x(t, s, u)
+            on conflict (store_hash, entity_type) do update set
+              since = least(g.since, excluded.since), until = greatest(g.until, excluded.until)
             """;
         return gaps.Count == 0
             ? Task.CompletedTask
@@ -82,6 +83,7 @@ public static class ReconcileGaps
                 Store = store,
                 Types = gaps.Select(g => g.EntityType).ToArray(),
                 Sinces = gaps.Select(g => g.Since.UtcDateTime).ToArray(),
+                Untils = gaps.Select(g => g.Until.UtcDateTime).ToArray(),
             }, transaction, cancellationToken: cancellationToken));
     }
 
@@ -96,17 +98,25 @@ public static class ReconcileGaps
     }
 
     /// <summary>
-    /// Closes the gap a listing from <paramref name="listedFrom"/> covered. A gap a check widened
-    /// meanwhile to begin earlier stays open for the next listing.
+    /// Closes the gap a listing from <paramref name="listedFrom"/>, begun at
+    /// <paramref name="listingStartedAt"/>, covered: one that ended before the listing began. A gap
+    /// a check widened meanwhile stays open for the next listing.
     /// </summary>
-    public static async Task CloseAsync(NpgsqlDataSource database, string store, string entityType, DateTimeOffset listedFrom, CancellationToken cancellationToken)
+    public static async Task CloseAsync(
+        NpgsqlDataSource database, string store, string entityType, DateTimeOffset listedFrom, DateTimeOffset listingStartedAt,
+        CancellationToken cancellationToken)
     {
         const string sql = """
             delete from perazzi_sync.reconcile_gaps
-            where store_hash = @Store and entity_type = @EntityType and since >= @ListedFrom
+            where store_hash = @Store and entity_type = @EntityType and since >= @ListedFrom and until <= @StartedAt
             """;
         await using var connection = await database.OpenConnectionAsync(cancellationToken);
-        await connection.ExecuteAsync(new CommandDefinition(
-            sql, new { Store = store, EntityType = entityType, ListedFrom = listedFrom.UtcDateTime }, cancellationToken: cancellationToken));
+        await connection.ExecuteAsync(new CommandDefinition(sql, new
+        {
+            Store = store,
+            EntityType = entityType,
+            ListedFrom = listedFrom.UtcDateTime,
+            StartedAt = listingStartedAt.UtcDateTime,
+        }, cancellationToken: cancellationToken));
     }
 }

@@ -238,7 +238,8 @@ static class HooksCommand
         console.WriteLine(review.Emails.Count > 0
             ? $"BigCommerce tells {string.Join(", ", review.Emails)} when a hook is deactivated or a domain blocked."
             : "No notification e-mails: BigCommerce tells no one when a hook is deactivated or a domain blocked (the worker's check does).");
-        var problems = review.Scopes.Sum(s => s.Problems.Count) + review.BlockedDomains.Count;
+        // A blocked domain is one problem, however many scopes deliver to it.
+        var problems = review.Scopes.Sum(s => s.Problems.Count(p => p != HookProblem.Blocked)) + review.BlockedDomains.Count;
         console.WriteLine(review.IsWell ? "All well." : $"{problems} problem(s).");
     }
 

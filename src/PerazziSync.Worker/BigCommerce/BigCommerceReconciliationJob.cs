@@ -55,6 +55,7 @@ public sealed class BigCommerceReconciliationJob(
     {
         var store = apiOptions.Value.StoreHash!;
         var settings = syncOptions.Value;
+        var startedAt = time.GetUtcNow();
         var watermark = await ReadWatermarkAsync(store, entityType, cancellationToken);
         var since = watermark is { } stored ? stored - settings.ReconcileOverlap : time.GetUtcNow() - settings.ReconcileFirstLookback;
         var gap = await ReconcileGaps.SinceAsync(database, store, entityType, cancellationToken);
@@ -83,7 +84,7 @@ public sealed class BigCommerceReconciliationJob(
         }
         if (gap is not null)
         {
-            await ReconcileGaps.CloseAsync(database, store, entityType, since, cancellationToken);
+            await ReconcileGaps.CloseAsync(database, store, entityType, since, startedAt, cancellationToken);
         }
         return count;
     }
