@@ -23,7 +23,7 @@ public sealed partial class FakeBigCommerce
 
     readonly Lock _hookGate = new();
     readonly SortedDictionary<long, JsonObject> _hooks = [];
-    readonly List<JsonObject> _blockedDomains = [];
+    readonly List<(JsonObject Domain, DateTimeOffset Until)> _blockedDomains = [];
     readonly List<string> _emails = [];
     long _nextHookId = 20172984;
     int _hookWrites;
@@ -69,17 +69,16 @@ public sealed partial class FakeBigCommerce
     {
         lock (_hookGate)
         {
-            _blockedDomains.Add(new JsonObject
+            _blockedDomains.Add((new JsonObject
             {
                 ["destination"] = destination,
-                ["time_left"] = (long)timeLeft.TotalSeconds,
                 ["reasons"] = new JsonArray(reasons.Select(r => (JsonNode?)new JsonObject
                 {
                     ["failure_description"] = r.Description,
                     ["count"] = r.Count,
                     ["timestamp"] = r.At.ToUnixTimeSeconds(),
                 }).ToArray()),
-            });
+            }, DateTimeOffset.UtcNow + timeLeft));
         }
     }
 
@@ -266,7 +265,12 @@ public sealed partial class FakeBigCommerce
                 {
                     ["emails"] = new JsonArray(_emails.Select(e => (JsonNode?)e).ToArray()),
                     ["hooks_list"] = new JsonArray(hooks),
-                    ["blocked_domains"] = new JsonArray(_blockedDomains.Select(b => (JsonNode?)b.DeepClone()).ToArray()),
+                    ["blocked_domains"] = new JsonArray(_blockedDomains.Where(b => b.Until > DateTimeOffset.UtcNow).Select(b =>
+                    {
+                        var domain = (JsonObject)b.Domain.DeepClone();
+                        domain["time_left"] = (long)(b.Until - DateTimeOffset.UtcNow).TotalSeconds;
+                        return (JsonNode?)domain;
+                    }).ToArray()),
                 },
                 ["meta"] = new JsonObject { ["pagination"] = Pagination(hooks.Length, hooks.Length, Math.Max(hooks.Length, 1), 1) },
             });
