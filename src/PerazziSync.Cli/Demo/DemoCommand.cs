@@ -272,7 +272,7 @@ static class DemoCommand
             await using var database = NpgsqlDataSource.Create(connectionString);
             var removed = await RemoveRowsAsync(database, OperatorAudit.From(parseResult, operatorName), cancellationToken);
             var files = RemoveFiles(configuration);
-            output.WriteLine(string.Join(", ", removed.Select(r => $"{r.Value} {r.Key}")) + $", {files} export file(s): removed.");
+            output.WriteLine("Removed " + string.Join(", ", removed.Select(r => $"{r.Key}: {r.Value}")) + $", export files: {files}.");
             return 0;
         });
         return remove;
