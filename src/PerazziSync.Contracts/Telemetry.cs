@@ -82,4 +82,20 @@ public static class Telemetry
     public static readonly Histogram<double> BigCommerceBudgetWait =
         Meter.CreateHistogram<double>("perazzisync.bigcommerce.budget_wait", unit: "s",
             description: "Time a BigCommerce request waited for the shared rate-limit budget");
+
+    /// <summary>
+    /// The store's subscription to each scope the receiver handles, as the last check found it
+    /// (tags <c>scope</c>, <c>state</c>): 1 for its state (<c>active</c>, <c>inactive</c>,
+    /// <c>missing</c>), 0 for the other two.
+    /// </summary>
+    public static readonly Gauge<int> BigCommerceHooks =
+        Meter.CreateGauge<int>("perazzisync.bigcommerce.hooks", description: "The store's webhook subscriptions by scope and state, as last checked");
+
+    /// <summary>Domains of the product's hooks that BigCommerce has blocked for now, as the last check found them.</summary>
+    public static readonly Gauge<int> BigCommerceBlockedDomains =
+        Meter.CreateGauge<int>("perazzisync.bigcommerce.hooks.blocked_domains", description: "Destination domains of the product's hooks that BigCommerce blocks, as last checked");
+
+    /// <summary><c>store/hook/deliveryException</c> callbacks, by BigCommerce's <c>error_code</c>.</summary>
+    public static readonly Counter<long> BigCommerceDeliveryExceptions =
+        Meter.CreateCounter<long>("perazzisync.bigcommerce.hooks.delivery_exceptions", description: "Delivery exceptions BigCommerce reported, by error code");
 }

@@ -38,6 +38,12 @@ static partial class WorkerLog
     [LoggerMessage(LogLevel.Information, "Re-attempting {Count} parked BigCommerce events")]
     public static partial void ParkedRetried(ILogger logger, int count);
 
+    [LoggerMessage(LogLevel.Warning, "BigCommerce could not deliver to hook {HookId} (error {ErrorCode}): {Description}; checking the subscriptions")]
+    public static partial void DeliveryFailed(ILogger logger, long hookId, string errorCode, string description);
+
+    [LoggerMessage(LogLevel.Information, "Reconciliation lists {EntityType}s from {Since}, the start of a gap a quiet subscription left")]
+    public static partial void ReconcilingGap(ILogger logger, string entityType, DateTimeOffset since);
+
     [LoggerMessage(LogLevel.Debug, "Job {Job} firing at {ScheduledAt} was claimed by another worker")]
     public static partial void FiringTaken(ILogger logger, string job, DateTimeOffset scheduledAt);
 }

@@ -11,11 +11,13 @@ namespace PerazziSync.Testing;
 
 /// <summary>
 /// BigCommerce's REST API for one store, over real HTTP on loopback: the Orders V2 and Customers V3
-/// reads the sync makes, BigCommerce's fixed-window rate limit with its headers, and faults on demand.
-/// It answers 401 without the access token and 400 without the JSON Accept and Content-Type headers
-/// BigCommerce's spec asks for.
+/// reads the sync makes, the Webhooks V3 API (FakeBigCommerce.Hooks.cs), BigCommerce's
+/// fixed-window rate limit with its headers, and faults on demand. It answers 401 without the
+/// access token, 400 without the JSON Accept and Content-Type headers BigCommerce's spec asks
+/// for, and refuses a method, path, query parameter or body the spec does not have; each such
+/// refusal is counted (<see cref="BadRequests"/>, <see cref="Refusals"/>).
 /// </summary>
-public sealed class FakeBigCommerce : IAsyncDisposable
+public sealed partial class FakeBigCommerce : IAsyncDisposable
 {
     public const string AccessToken = "test-access-token";
 
@@ -34,7 +36,7 @@ public sealed class FakeBigCommerce : IAsyncDisposable
     int _failuresSent;
     int _tooManyRequests;
     int _randomFailures;
-    int _badRequests;
+    readonly ConcurrentQueue<string> _refusals = new();
     double _randomFailureRate;
 
     FakeBigCommerce(WebApplication app, string storeHash)
@@ -81,8 +83,11 @@ public sealed class FakeBigCommerce : IAsyncDisposable
         }
     }
 
-    /// <summary>Requests refused for missing token or headers: the client must never cause one.</summary>
-    public int BadRequests => Volatile.Read(ref _badRequests);
+    /// <summary>Requests refused as BigCommerce's spec does not allow them: the client must never cause one.</summary>
+    public int BadRequests => _refusals.Count;
+
+    /// <summary>What each refused request did wrong, for a failing test's message.</summary>
+    public IReadOnlyList<string> Refusals => _refusals.ToList();
 
     public static async Task<FakeBigCommerce> StartAsync(string storeHash)
     {
@@ -92,11 +97,16 @@ public sealed class FakeBigCommerce : IAsyncDisposable
         var app = builder.Build();
         var fake = new FakeBigCommerce(app, storeHash);
         app.Use(fake.GuardAsync);
-        app.MapGet($"/stores/{storeHash}/v2/orders/{{id:long}}", (long id) => fake.Order(id));
-        app.MapGet($"/stores/{storeHash}/v2/orders/{{id:long}}/products", (long id, int? page, int? limit) => fake.Lines(id, page ?? 1, limit ?? 50));
-        app.MapGet($"/stores/{storeHash}/v2/orders", (int? page, int? limit, string? min_date_modified) =>
-            fake.ListOrders(page ?? 1, limit ?? 50, min_date_modified));
-        app.MapGet($"/stores/{storeHash}/v3/customers", (HttpRequest request) => fake.Customers(request));
+        app.Use(fake.HooksAsync);
+        app.MapGet($"/stores/{storeHash}/v2/orders/{{id:long}}", (long id, HttpContext context) =>
+            fake.Conforming(context) ?? fake.Order(id));
+        app.MapGet($"/stores/{storeHash}/v2/orders/{{id:long}}/products", (long id, int? page, int? limit, HttpContext context) =>
+            fake.Conforming(context, "page", "limit") ?? fake.Lines(id, page ?? 1, limit ?? 50));
+        app.MapGet($"/stores/{storeHash}/v2/orders", (int? page, int? limit, string? min_date_modified, HttpContext context) =>
+            fake.Conforming(context, "min_date_modified", "sort", "page", "limit") ?? fake.ListOrders(page ?? 1, limit ?? 50, min_date_modified));
+        app.MapGet($"/stores/{storeHash}/v3/customers", (HttpContext context) =>
+            fake.Conforming(context, "id:in", "date_modified:min", "sort", "page", "limit") ?? fake.Customers(context.Request));
+        app.MapFallback((HttpContext context) => fake.Refuse(context, 404, $"{context.Request.Method} {context.Request.Path} is not an operation the product uses"));
         await app.StartAsync();
         return fake;
     }
@@ -173,14 +183,14 @@ public sealed class FakeBigCommerce : IAsyncDisposable
         var request = context.Request;
         if (request.Headers["X-Auth-Token"] != AccessToken)
         {
-            Interlocked.Increment(ref _badRequests);
+            NonConforming(context, "401: no access token");
             context.Response.StatusCode = StatusCodes.Status401Unauthorized;
             return;
         }
         if (!request.Headers.Accept.ToString().Contains("application/json", StringComparison.Ordinal)
             || !(request.ContentType ?? "").StartsWith("application/json", StringComparison.Ordinal))
         {
-            Interlocked.Increment(ref _badRequests);
+            NonConforming(context, "400: Accept and Content-Type must be application/json");
             context.Response.StatusCode = StatusCodes.Status400BadRequest;
             return;
         }
@@ -245,6 +255,13 @@ public sealed class FakeBigCommerce : IAsyncDisposable
     }
 
     string Name(string header) => LowerCaseHeaders ? header.ToLowerInvariant() : header;
+
+    /// <summary>Null when a read carries only the query parameters it takes and no body; else the refusal.</summary>
+    IResult? Conforming(HttpContext context, params string[] parameters) =>
+        (QueryProblem(context, parameters) ?? BodyProblem(context)) is { } problem ? Refuse(context, 400, problem) : null;
+
+    void NonConforming(HttpContext context, string why) =>
+        _refusals.Enqueue($"{context.Request.Method} {context.Request.Path}{context.Request.QueryString} → {why}");
 
     IResult Order(long id)
     {

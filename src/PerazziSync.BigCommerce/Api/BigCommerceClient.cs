@@ -2,14 +2,16 @@ using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Runtime.CompilerServices;
+using System.Text;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using Microsoft.Extensions.Options;
 using PerazziSync.BigCommerce.Records;
 
 namespace PerazziSync.BigCommerce.Api;
 
-/// <summary>The calls the sync makes to one store's REST API (Orders V2, Customers V3).</summary>
-public sealed class BigCommerceClient(HttpClient http, IOptions<BigCommerceOptions> options)
+/// <summary>The calls the product makes to one store's REST API (Orders V2, Customers V3, Webhooks V3).</summary>
+public sealed partial class BigCommerceClient(HttpClient http, IOptions<BigCommerceOptions> options)
 {
     const int ProductPageSize = 50;
     const int ListPageSize = 250;
@@ -132,18 +134,27 @@ public sealed class BigCommerceClient(HttpClient http, IOptions<BigCommerceOptio
         && total.TryGetInt32(out var totalPages)
         && currentPage >= totalPages;
 
-    async Task<(JsonElement? Body, DateTimeOffset SentAt)> GetAsync(string path, CancellationToken cancellationToken)
+    Task<(JsonElement? Body, DateTimeOffset SentAt)> GetAsync(string path, CancellationToken cancellationToken) =>
+        SendAsync(HttpMethod.Get, path, null, cancellationToken);
+
+    /// <summary>
+    /// One call through the retries and the shared budget. Null for 404 and for an empty answer;
+    /// any other failure throws, with what BigCommerce said when it refused the request.
+    /// </summary>
+    async Task<(JsonElement? Body, DateTimeOffset SentAt)> SendAsync(
+        HttpMethod method, string path, JsonNode? content, CancellationToken cancellationToken)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(path, UriKind.Relative));
+        using var request = new HttpRequestMessage(method, new Uri(path, UriKind.Relative));
         request.Headers.Add("X-Auth-Token", options.Value.AccessToken);
         request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json"));
-        // BigCommerce's spec requires Content-Type on every call, GET included; a GET has no
-        // content to carry it, so it goes on an empty one.
-        request.Content = new ByteArrayContent([]);
+        // BigCommerce's spec requires Content-Type on every call, GET included; a call without a
+        // body carries it on an empty one.
+        request.Content = content is null ? new ByteArrayContent([]) : new ByteArrayContent(Encoding.UTF8.GetBytes(content.ToJsonString()));
         request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
 
         using var response = await http.SendAsync(request, cancellationToken);
         var sentAt = request.Options.TryGetValue(RateLimitHandler.SentAt, out var at) ? at : DateTimeOffset.UtcNow;
+        var what = $"{method.Method} {path.Split('?')[0]}";
         if (response.StatusCode is HttpStatusCode.NotFound or HttpStatusCode.NoContent)
         {
             return (null, sentAt);
@@ -151,10 +162,11 @@ public sealed class BigCommerceClient(HttpClient http, IOptions<BigCommerceOptio
         if (!response.IsSuccessStatusCode)
         {
             // After the retry strategy gave up: a 5xx or 429 is worth another try later, anything
-            // else (401, 403, 400) means the configuration or the request is wrong.
+            // else (401, 403, 400, 422) means the configuration or the request is wrong.
             var transient = (int)response.StatusCode >= 500 || response.StatusCode is HttpStatusCode.TooManyRequests or HttpStatusCode.RequestTimeout;
+            var said = await RefusalAsync(response, cancellationToken);
             throw new BigCommerceRequestException(
-                $"BigCommerce answered {(int)response.StatusCode} to GET {path.Split('?')[0]}", response.StatusCode, transient);
+                $"BigCommerce answered {(int)response.StatusCode} to {what}{(said is null ? "" : ": " + said)}", response.StatusCode, transient);
         }
         var body = await response.Content.ReadAsByteArrayAsync(cancellationToken);
         if (body.Length == 0)
@@ -168,7 +180,30 @@ public sealed class BigCommerceClient(HttpClient http, IOptions<BigCommerceOptio
         }
         catch (JsonException e)
         {
-            throw new BigCommercePayloadException($"GET {path.Split('?')[0]} returned malformed JSON: {e.Message}");
+            throw new BigCommercePayloadException($"{what} returned malformed JSON: {e.Message}");
+        }
+    }
+
+    /// <summary>The title and field errors of BigCommerce's error body, e.g. why it refused a hook.</summary>
+    static async Task<string?> RefusalAsync(HttpResponseMessage response, CancellationToken cancellationToken)
+    {
+        try
+        {
+            using var document = JsonDocument.Parse(await response.Content.ReadAsByteArrayAsync(cancellationToken));
+            var root = document.RootElement;
+            if (root.ValueKind != JsonValueKind.Object)
+            {
+                return null;
+            }
+            var title = root.TryGetProperty("title", out var t) && t.ValueKind == JsonValueKind.String ? t.GetString() : null;
+            var errors = root.TryGetProperty("errors", out var e) && e.ValueKind == JsonValueKind.Object
+                ? string.Join("; ", e.EnumerateObject().Select(p => $"{p.Name}: {(p.Value.ValueKind == JsonValueKind.String ? p.Value.GetString() : p.Value.GetRawText())}"))
+                : null;
+            return string.Join(" ", new[] { title, errors is { Length: > 0 } ? $"({errors})" : null }.OfType<string>()) is { Length: > 0 } said ? said : null;
+        }
+        catch (JsonException)
+        {
+            return null;
         }
     }
 }

@@ -137,6 +137,10 @@ static class Json
             : throw new BigCommercePayloadException($"\"{name}\" is not an RFC 2822 date: {text}");
     }
 
+    /// <summary>Hook times are Unix seconds.</summary>
+    public static DateTimeOffset? UnixSeconds(JsonElement element, string name) =>
+        OptionalInt64(element, name) is { } seconds ? DateTimeOffset.FromUnixTimeSeconds(seconds) : null;
+
     /// <summary>Customer dates are ISO-8601 strings, e.g. "2020-02-07T19:58:03Z".</summary>
     public static DateTimeOffset? Iso8601(JsonElement element, string name)
     {

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Options;
 using Npgsql;
 using PerazziSync.BigCommerce.Api;
 using PerazziSync.BigCommerce.Records;
+using PerazziSync.BigCommerce.Rows;
 using PerazziSync.Contracts;
 using PerazziSync.Data;
 using Quartz;
@@ -13,6 +14,8 @@ namespace PerazziSync.Worker.BigCommerce;
 /// <summary>
 /// Lists the orders and customers modified since the stored watermark (minus an overlap) and
 /// enqueues them like callbacks, so a missed or deactivated webhook heals without an operator.
+/// Where a quiet subscription left a gap that began earlier (<see cref="ReconcileGaps"/>), the
+/// listing starts there instead and closes the gap.
 /// </summary>
 [DisallowConcurrentExecution]
 public sealed class BigCommerceReconciliationJob(
@@ -52,8 +55,15 @@ public sealed class BigCommerceReconciliationJob(
     {
         var store = apiOptions.Value.StoreHash!;
         var settings = syncOptions.Value;
+        var startedAt = time.GetUtcNow();
         var watermark = await ReadWatermarkAsync(store, entityType, cancellationToken);
         var since = watermark is { } stored ? stored - settings.ReconcileOverlap : time.GetUtcNow() - settings.ReconcileFirstLookback;
+        var gap = await ReconcileGaps.SinceAsync(database, store, entityType, cancellationToken);
+        if (gap is { } quiet && quiet < since)
+        {
+            since = quiet;
+            WorkerLog.ReconcilingGap(logger, entityType, since);
+        }
 
         var count = 0;
         DateTimeOffset? newest = watermark;
@@ -71,6 +81,10 @@ public sealed class BigCommerceReconciliationJob(
         if (newest is { } advanced && advanced != watermark)
         {
             await WriteWatermarkAsync(store, entityType, advanced, cancellationToken);
+        }
+        if (gap is not null)
+        {
+            await ReconcileGaps.CloseAsync(database, store, entityType, since, startedAt, cancellationToken);
         }
         return count;
     }

@@ -38,6 +38,13 @@ public sealed class BigCommerceSyncOptions
     [Range(typeof(TimeSpan), "00:00:00", "1.00:00:00")]
     public TimeSpan ParkedRetryBackoff { get; set; } = TimeSpan.FromMinutes(5);
 
+    /// <summary>
+    /// Quartz cron expression (UTC) of the check of the store's subscriptions: deactivated hooks
+    /// re-activated, their state in health and metrics. A delivery exception checks at once too.
+    /// </summary>
+    [Required]
+    public string HooksCheckCron { get; set; } = "0 0 * * * ?";
+
     /// <summary>How far back the first reconciliation of a store looks.</summary>
     [Range(typeof(TimeSpan), "00:00:00", "365.00:00:00")]
     public TimeSpan ReconcileFirstLookback { get; set; } = TimeSpan.FromDays(1);
