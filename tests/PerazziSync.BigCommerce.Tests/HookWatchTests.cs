@@ -61,11 +61,9 @@ public sealed class HookWatchTests : IAsyncLifetime
         store.PutCustomer(BigCommerceFixtures.Customer(11, "janedoe@example.com"));
         store.PutOrder(BigCommerceFixtures.Order(601, 11, DateTimeOffset.UtcNow.AddSeconds(-1)), BigCommerceFixtures.Lines(601));
 
-        var reactivated = await ProductUnderTest.EventuallyAsync(() => Task.FromResult(Subscribed.IsActive(_product, hook)), active => active);
-        Assert.True(reactivated, $"hook {hook} was not re-activated\n{_product.Logs()}");
-        var order = await ProductUnderTest.EventuallyAsync(() => Rows.OrderAsync(_product, 601), o => o is not null);
-        Assert.True(order is not null, $"order 601, changed while its hook was inactive, did not arrive\n{_product.Logs()}");
-        Assert.Equal(PortalUsers.Jane, order.UserId);
+        await ProductUnderTest.EventuallyAsync($"hook {hook} re-activated", () => Task.FromResult(Subscribed.IsActive(_product, hook)), active => active, diagnostics: _product.Logs);
+        var order = await ProductUnderTest.EventuallyAsync("order 601, changed while its hook was inactive", () => Rows.OrderAsync(_product, 601), o => o is not null, diagnostics: _product.Logs);
+        Assert.Equal(PortalUsers.Jane, order!.UserId);
 
         await using var connection = await _product.OpenDatabaseAsync();
         var audit = (await connection.QueryAsync<(string Action, string ActorRole, string Trigger, string Scope)>("""
@@ -107,12 +105,12 @@ public sealed class HookDeliveryExceptionTests : IAsyncLifetime
         var response = await _product.BigCommerceWebhooks.SendAsync(callback.ToJsonString());
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        var reactivated = await ProductUnderTest.EventuallyAsync(() => Task.FromResult(Subscribed.IsActive(_product, hook)), active => active);
-        Assert.True(reactivated, $"the delivery exception did not have hook {hook} re-activated\n{_product.Logs()}");
+        await ProductUnderTest.EventuallyAsync($"hook {hook} re-activated after the delivery exception", () => Task.FromResult(Subscribed.IsActive(_product, hook)), active => active, diagnostics: _product.Logs);
 
         var worker = _product.WorkerManagementUrls[0];
         using var http = new HttpClient();
         var health = await ProductUnderTest.EventuallyAsync(
+            "the worker's readiness to report the blocked domain",
             async () => (await http.GetAsync(worker + "/health/ready"), await http.GetStringAsync(worker + "/health/ready")),
             h => h.Item2.Contains("blocked", StringComparison.Ordinal));
         Assert.Equal(HttpStatusCode.OK, health.Item1.StatusCode);

@@ -75,9 +75,10 @@ public sealed class FirstRunTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.OK, posAnswer.StatusCode);
         await using var connection = await _database.OpenAsync();
         var status = await ProductUnderTest.EventuallyAsync(
+            "the POS callback WO-2026-0007 applied",
             () => connection.ExecuteScalarAsync<string?>("select status from service_events where source_record_id = 'WO-2026-0007'"),
-            s => s is not null);
-        Assert.True(status == "completed", $"the POS callback did not arrive\n{_worker.Output}");
+            s => s is not null, diagnostics: () => _worker.Output);
+        Assert.Equal("completed", status);
 
         var bigCommerce = new WebhookSender(Http, _receiverUrl + "/webhooks/bigcommerce", WebhookSender.Base64Secret(WebhookSender.BigCommerceClientSecret));
         var bigCommerceAnswer = await bigCommerce.SendAsync(BigCommerceFixtures.Callback("webhook-order-created.json", "anystore", 218));

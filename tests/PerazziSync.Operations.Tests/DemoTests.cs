@@ -70,9 +70,10 @@ public sealed class DemoTests : IAsyncLifetime
             await File.ReadAllTextAsync(Path.Combine(AppContext.BaseDirectory, "fixtures", "pos", "callback-completed.json")));
         Assert.Equal(HttpStatusCode.OK, real.StatusCode);
         await using var connection = await _product.OpenDatabaseAsync();
-        var arrived = await ProductUnderTest.EventuallyAsync(
-            () => connection.ExecuteScalarAsync<long>("select count(*) from audit_log where metadata->>'source_key' = 'WO-2026-0007'"), n => n == 1);
-        Assert.True(arrived == 1, _product.Logs());
+        await ProductUnderTest.EventuallyAsync(
+            "the POS callback WO-2026-0007 audited",
+            () => connection.ExecuteScalarAsync<long>("select count(*) from audit_log where metadata->>'source_key' = 'WO-2026-0007'"), n => n == 1,
+            diagnostics: _product.Logs);
         var before = await RowsAsync(connection);
 
         var demo = await CliAsync("demo", "--as", "ops.anna");

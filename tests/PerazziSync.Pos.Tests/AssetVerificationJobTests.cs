@@ -113,12 +113,8 @@ public sealed class AssetVerificationJobTests(AssetVerificationJobTests.Fixture 
     async Task ClaimAsync(Guid owner, string serial) => await _connection.ExecuteAsync(
         "insert into perazzi_assets (owner_user_id, serial_number, model) values (@owner, @serial, 'MX8')", new { owner, serial });
 
-    async Task<T> WaitForAsync<T>(string what, Func<Task<T>> read, Func<T, bool> done)
-    {
-        var value = await ProductUnderTest.EventuallyAsync(read, done);
-        Assert.True(done(value), $"Timed out waiting for {what}; last seen: {value}\n{_product.Logs()}");
-        return value;
-    }
+    Task<T> WaitForAsync<T>(string what, Func<Task<T>> read, Func<T, bool> done) =>
+        ProductUnderTest.EventuallyAsync(what, read, done, diagnostics: _product.Logs);
 
     async Task SendAsync(string workOrder, string serial, string? email)
     {

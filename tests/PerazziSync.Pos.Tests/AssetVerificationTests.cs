@@ -325,12 +325,8 @@ public sealed class AssetVerificationTests(AssetVerificationTests.Fixture fixtur
         Assert.Equal(0, await _connection.ExecuteScalarAsync<long>("select count(*) from service_events where asset_id = @asset", new { asset }));
     }
 
-    async Task<T> WaitForAsync<T>(string what, Func<Task<T>> read, Func<T, bool> done)
-    {
-        var value = await ProductUnderTest.EventuallyAsync(read, done);
-        Assert.True(done(value), $"Timed out waiting for {what}; last seen: {value}\n{_product.Logs()}");
-        return value;
-    }
+    Task<T> WaitForAsync<T>(string what, Func<Task<T>> read, Func<T, bool> done) =>
+        ProductUnderTest.EventuallyAsync(what, read, done, diagnostics: _product.Logs);
 
     async Task SendAsync(string workOrder, string serial, string updatedAt, string? email, string? name = null, string? webhookId = null)
     {
