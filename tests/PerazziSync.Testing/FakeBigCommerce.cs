@@ -11,11 +11,11 @@ namespace PerazziSync.Testing;
 
 /// <summary>
 /// BigCommerce's REST API for one store, over real HTTP on loopback: the Orders V2 and Customers V3
-/// reads the sync makes, BigCommerce's fixed-window rate limit with its headers, and faults on demand.
+/// reads the sync makes (orders with their consignments as FakeBigCommerce.Orders.cs builds them), BigCommerce's fixed-window rate limit with its headers, and faults on demand.
 /// It answers 401 without the access token and 400 without the JSON Accept and Content-Type headers
 /// BigCommerce's spec asks for.
 /// </summary>
-public sealed class FakeBigCommerce : IAsyncDisposable
+public sealed partial class FakeBigCommerce : IAsyncDisposable
 {
     public const string AccessToken = "test-access-token";
 
@@ -92,10 +92,9 @@ public sealed class FakeBigCommerce : IAsyncDisposable
         var app = builder.Build();
         var fake = new FakeBigCommerce(app, storeHash);
         app.Use(fake.GuardAsync);
-        app.MapGet($"/stores/{storeHash}/v2/orders/{{id:long}}", (long id) => fake.Order(id));
+        app.MapGet($"/stores/{storeHash}/v2/orders/{{id:long}}", (long id, HttpRequest request) => fake.Order(id, request));
         app.MapGet($"/stores/{storeHash}/v2/orders/{{id:long}}/products", (long id, int? page, int? limit) => fake.Lines(id, page ?? 1, limit ?? 50));
-        app.MapGet($"/stores/{storeHash}/v2/orders", (int? page, int? limit, string? min_date_modified) =>
-            fake.ListOrders(page ?? 1, limit ?? 50, min_date_modified));
+        app.MapGet($"/stores/{storeHash}/v2/orders", (HttpRequest request) => fake.ListOrders(request));
         app.MapGet($"/stores/{storeHash}/v3/customers", (HttpRequest request) => fake.Customers(request));
         await app.StartAsync();
         return fake;
@@ -246,12 +245,6 @@ public sealed class FakeBigCommerce : IAsyncDisposable
 
     string Name(string header) => LowerCaseHeaders ? header.ToLowerInvariant() : header;
 
-    IResult Order(long id)
-    {
-        Count($"order:{id}");
-        return _orders.TryGetValue(id, out var order) ? Json(order) : Results.NotFound();
-    }
-
     IResult Lines(long id, int page, int limit)
     {
         Count($"lines:{id}");
@@ -262,21 +255,6 @@ public sealed class FakeBigCommerce : IAsyncDisposable
         var slice = lines.Skip((page - 1) * limit).Take(limit).Select(l => l!.DeepClone()).ToArray();
         // V2 answers an empty page with 204.
         return slice.Length == 0 ? Results.NoContent() : Json(new JsonArray(slice));
-    }
-
-    IResult ListOrders(int page, int limit, string? minDateModified)
-    {
-        Count("orders:list");
-        if (page == 1)
-        {
-            Count("orders:list:first");
-        }
-        var since = minDateModified is null ? DateTimeOffset.MinValue : DateTimeOffset.Parse(minDateModified, CultureInfo.InvariantCulture);
-        var all = _orders.Values
-            .Where(o => DateTimeOffset.Parse(o["date_modified"]!.GetValue<string>().Replace(" +0000", " +00:00", StringComparison.Ordinal), CultureInfo.InvariantCulture) >= since)
-            .OrderBy(o => o["id"]!.GetValue<long>()).Skip((page - 1) * limit).Take(limit)
-            .Select(o => o.DeepClone()).ToArray();
-        return all.Length == 0 ? Results.NoContent() : Json(new JsonArray(all));
     }
 
     IResult Customers(HttpRequest request)

@@ -1,4 +1,5 @@
 using MassTransit;
+using Microsoft.Extensions.Options;
 using PerazziSync.BigCommerce.Api;
 using PerazziSync.Worker.Sync;
 using Quartz;
@@ -20,6 +21,8 @@ public static class BigCommerceSyncExtensions
                 "BigCommerce:ParkedRetryCron is not a valid Quartz cron expression")
             .ValidateOnStart();
 
+        builder.Services.AddSingleton<OrderFetches>();
+        builder.Services.AddSingleton<OrderApplication>();
         builder.Services.AddQuartz(quartz =>
         {
             quartz.AddCronJob<BigCommerceReconciliationJob, BigCommerceSyncOptions>(BigCommerceReconciliationJob.Key, o => o.ReconcileCron);
@@ -30,7 +33,11 @@ public static class BigCommerceSyncExtensions
 
     public static void AddBigCommerceConsumers(this IBusRegistrationConfigurator bus)
     {
-        bus.AddConsumer<BigCommerceOrderChangedConsumer, SyncConsumerDefinition<BigCommerceOrderChangedConsumer>>();
+        bus.AddConsumer<BigCommerceOrderChangedConsumer, BigCommerceOrderChangedDefinition>();
         bus.AddConsumer<BigCommerceCustomerChangedConsumer, SyncConsumerDefinition<BigCommerceCustomerChangedConsumer>>();
     }
 }
+
+/// <summary>The order callbacks' endpoint: many at once (<see cref="BigCommerceSyncOptions.OrderConcurrency"/>), for the rounds of fetches to fill.</summary>
+public sealed class BigCommerceOrderChangedDefinition(IOptions<BigCommerceSyncOptions> options)
+    : SyncConsumerDefinition<BigCommerceOrderChangedConsumer>(options.Value.OrderConcurrency);
