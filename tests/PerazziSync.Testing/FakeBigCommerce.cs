@@ -36,6 +36,8 @@ public sealed partial class FakeBigCommerce : IAsyncDisposable
     int _randomFailures;
     int _badRequests;
     double _randomFailureRate;
+    TaskCompletionSource? _hold;
+    int _held;
 
     FakeBigCommerce(WebApplication app, string storeHash)
     {
@@ -133,6 +135,15 @@ public sealed partial class FakeBigCommerce : IAsyncDisposable
             _failureStatus = (int)status;
         }
     }
+
+    /// <summary>From now on requests wait, until <see cref="Release"/>: a test sees a fetch under way (<see cref="HeldRequests"/>).</summary>
+    public void Hold() => Volatile.Write(ref _hold, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+
+    /// <summary>Answers the held requests and holds no more.</summary>
+    public void Release() => Interlocked.Exchange(ref _hold, null)?.TrySetResult();
+
+    /// <summary>Requests that were held, answered or not.</summary>
+    public int HeldRequests => Volatile.Read(ref _held);
 
     /// <summary>Every request fails with 500 with this probability.</summary>
     public void FailAtRandom(double rate) => _randomFailureRate = rate;
@@ -239,6 +250,11 @@ public sealed partial class FakeBigCommerce : IAsyncDisposable
         {
             context.Response.StatusCode = status;
             return;
+        }
+        if (Volatile.Read(ref _hold) is { } hold)
+        {
+            Interlocked.Increment(ref _held);
+            await hold.Task;
         }
         await next(context);
     }

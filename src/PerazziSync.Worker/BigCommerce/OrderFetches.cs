@@ -73,7 +73,9 @@ public sealed class OrderFetches(
         Task<FetchedOrder> result;
         lock (_gate)
         {
-            if (_fetches.TryGetValue(orderId, out var fetch) && Coalescing.IsCovered(fetch.StartedAt, receivedAt, settings.ClockSkew))
+            // A failed fetch answers nobody again: its callbacks retry, and must fetch anew.
+            if (_fetches.TryGetValue(orderId, out var fetch) && !fetch.Result.IsFaulted && !fetch.Result.IsCanceled
+                && Coalescing.IsCovered(fetch.StartedAt, receivedAt, settings.ClockSkew))
             {
                 result = fetch.Result;
             }
@@ -164,7 +166,7 @@ public sealed class OrderFetches(
         }
     }
 
-    /// <summary>Drops the rounds that ended long enough ago and every failed one (a new callback must not inherit its failure).</summary>
+    /// <summary>Drops the rounds that ended long enough ago, and the failed ones.</summary>
     void Forget(DateTimeOffset now)
     {
         foreach (var (orderId, fetch) in _fetches.ToList())
@@ -323,12 +325,14 @@ public sealed class OrderFetches(
 
     public async ValueTask DisposeAsync()
     {
+        if (_stopping.IsCancellationRequested)
+        {
+            return;
+        }
         await _stopping.CancelAsync();
         if (_rounds is { } rounds)
         {
             await rounds;
         }
-        _stopping.Dispose();
-        _signal.Dispose();
     }
 }
