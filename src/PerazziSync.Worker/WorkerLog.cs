@@ -5,10 +5,13 @@ static partial class WorkerLog
     [LoggerMessage(LogLevel.Information, "BigCommerce order {OrderId} ({Scope}): {Outcome}")]
     public static partial void OrderOutcome(ILogger logger, long orderId, string scope, string outcome);
 
+    [LoggerMessage(LogLevel.Warning, "Fetching {Orders} BigCommerce orders failed ({Reason}); their callbacks are tried again")]
+    public static partial void OrderFetchFailed(ILogger logger, Exception exception, int orders, string reason);
+
     [LoggerMessage(LogLevel.Information, "BigCommerce customer {CustomerId} ({Scope}): {Outcome}")]
     public static partial void CustomerOutcome(ILogger logger, long customerId, string scope, string outcome);
 
-    [LoggerMessage(LogLevel.Information, "Reconciliation of store {StoreHash} enqueued {Orders} orders and {Customers} customers")]
+    [LoggerMessage(LogLevel.Information, "Reconciliation of store {StoreHash} listed and applied {Orders} orders and {Customers} customers")]
     public static partial void Reconciled(ILogger logger, string storeHash, int orders, int customers);
 
     [LoggerMessage(LogLevel.Information, "POS record {SourceRecordId}: {Outcome}")]

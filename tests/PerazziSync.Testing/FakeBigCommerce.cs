@@ -11,11 +11,12 @@ namespace PerazziSync.Testing;
 
 /// <summary>
 /// BigCommerce's REST API for one store, over real HTTP on loopback: the Orders V2 and Customers V3
-/// reads the sync makes, the Webhooks V3 API (FakeBigCommerce.Hooks.cs), BigCommerce's
-/// fixed-window rate limit with its headers, and faults on demand. It answers 401 without the
-/// access token, 400 without the JSON Accept and Content-Type headers BigCommerce's spec asks
-/// for, and refuses a method, path, query parameter or body the spec does not have; each such
-/// refusal is counted (<see cref="BadRequests"/>, <see cref="Refusals"/>).
+/// reads the sync makes (orders with their consignments as FakeBigCommerce.Orders.cs builds them),
+/// the Webhooks V3 API (FakeBigCommerce.Hooks.cs), BigCommerce's fixed-window rate limit with its
+/// headers, and faults on demand. It answers 401 without the access token, 400 without the JSON
+/// Accept and Content-Type headers BigCommerce's spec asks for, and refuses a method, path, query
+/// parameter, parameter value or body the spec does not have; each such refusal is counted
+/// (<see cref="BadRequests"/>, <see cref="Refusals"/>).
 /// </summary>
 public sealed partial class FakeBigCommerce : IAsyncDisposable
 {
@@ -38,6 +39,8 @@ public sealed partial class FakeBigCommerce : IAsyncDisposable
     int _randomFailures;
     readonly ConcurrentQueue<string> _refusals = new();
     double _randomFailureRate;
+    TaskCompletionSource? _hold;
+    int _held;
 
     FakeBigCommerce(WebApplication app, string storeHash)
     {
@@ -99,11 +102,12 @@ public sealed partial class FakeBigCommerce : IAsyncDisposable
         app.Use(fake.GuardAsync);
         app.Use(fake.HooksAsync);
         app.MapGet($"/stores/{storeHash}/v2/orders/{{id:long}}", (long id, HttpContext context) =>
-            fake.Conforming(context) ?? fake.Order(id));
+            fake.Conforming(context, "include", "consignment_structure") ?? fake.Order(id, context));
         app.MapGet($"/stores/{storeHash}/v2/orders/{{id:long}}/products", (long id, int? page, int? limit, HttpContext context) =>
             fake.Conforming(context, "page", "limit") ?? fake.Lines(id, page ?? 1, limit ?? 50));
-        app.MapGet($"/stores/{storeHash}/v2/orders", (int? page, int? limit, string? min_date_modified, HttpContext context) =>
-            fake.Conforming(context, "min_date_modified", "sort", "page", "limit") ?? fake.ListOrders(page ?? 1, limit ?? 50, min_date_modified));
+        app.MapGet($"/stores/{storeHash}/v2/orders", (HttpContext context) =>
+            fake.Conforming(context, "min_date_modified", "min_id", "max_id", "include", "consignment_structure", "sort", "page", "limit")
+            ?? fake.ListOrders(context));
         app.MapGet($"/stores/{storeHash}/v3/customers", (HttpContext context) =>
             fake.Conforming(context, "id:in", "date_modified:min", "sort", "page", "limit") ?? fake.Customers(context.Request));
         app.MapFallback((HttpContext context) => fake.Refuse(context, 404, $"{context.Request.Method} {context.Request.Path} is not an operation the product uses"));
@@ -144,6 +148,15 @@ public sealed partial class FakeBigCommerce : IAsyncDisposable
             _failureStatus = (int)status;
         }
     }
+
+    /// <summary>From now on requests wait, until <see cref="Release"/>: a test sees a fetch under way (<see cref="HeldRequests"/>).</summary>
+    public void Hold() => Volatile.Write(ref _hold, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+
+    /// <summary>Answers the held requests and holds no more.</summary>
+    public void Release() => Interlocked.Exchange(ref _hold, null)?.TrySetResult();
+
+    /// <summary>Requests that were held, answered or not.</summary>
+    public int HeldRequests => Volatile.Read(ref _held);
 
     /// <summary>Every request fails with 500 with this probability.</summary>
     public void FailAtRandom(double rate) => _randomFailureRate = rate;
@@ -251,6 +264,11 @@ public sealed partial class FakeBigCommerce : IAsyncDisposable
             context.Response.StatusCode = status;
             return;
         }
+        if (Volatile.Read(ref _hold) is { } hold)
+        {
+            Interlocked.Increment(ref _held);
+            await hold.Task;
+        }
         await next(context);
     }
 
@@ -263,12 +281,6 @@ public sealed partial class FakeBigCommerce : IAsyncDisposable
     void NonConforming(HttpContext context, string why) =>
         _refusals.Enqueue($"{context.Request.Method} {context.Request.Path}{context.Request.QueryString} → {why}");
 
-    IResult Order(long id)
-    {
-        Count($"order:{id}");
-        return _orders.TryGetValue(id, out var order) ? Json(order) : Results.NotFound();
-    }
-
     IResult Lines(long id, int page, int limit)
     {
         Count($"lines:{id}");
@@ -279,21 +291,6 @@ public sealed partial class FakeBigCommerce : IAsyncDisposable
         var slice = lines.Skip((page - 1) * limit).Take(limit).Select(l => l!.DeepClone()).ToArray();
         // V2 answers an empty page with 204.
         return slice.Length == 0 ? Results.NoContent() : Json(new JsonArray(slice));
-    }
-
-    IResult ListOrders(int page, int limit, string? minDateModified)
-    {
-        Count("orders:list");
-        if (page == 1)
-        {
-            Count("orders:list:first");
-        }
-        var since = minDateModified is null ? DateTimeOffset.MinValue : DateTimeOffset.Parse(minDateModified, CultureInfo.InvariantCulture);
-        var all = _orders.Values
-            .Where(o => DateTimeOffset.Parse(o["date_modified"]!.GetValue<string>().Replace(" +0000", " +00:00", StringComparison.Ordinal), CultureInfo.InvariantCulture) >= since)
-            .OrderBy(o => o["id"]!.GetValue<long>()).Skip((page - 1) * limit).Take(limit)
-            .Select(o => o.DeepClone()).ToArray();
-        return all.Length == 0 ? Results.NoContent() : Json(new JsonArray(all));
     }
 
     IResult Customers(HttpRequest request)

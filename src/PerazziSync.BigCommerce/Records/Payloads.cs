@@ -67,9 +67,6 @@ public sealed record OrderSnapshot(BigCommerceOrder Order, IReadOnlyList<BigComm
 /// <summary>A customer as BigCommerce returned it, parsed.</summary>
 public sealed record CustomerSnapshot(BigCommerceCustomer Customer, DateTimeOffset FetchStartedAt);
 
-/// <summary>An entity a listing showed as modified.</summary>
-public sealed record ModifiedEntity(long Id, DateTimeOffset? DateModified, DateTimeOffset ListedAt);
-
 /// <summary>A BigCommerce response that can never be processed as it is.</summary>
 public sealed class BigCommercePayloadException(string message) : Exception(message);
 

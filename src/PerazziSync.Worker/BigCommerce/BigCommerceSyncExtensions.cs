@@ -1,4 +1,5 @@
 using MassTransit;
+using Microsoft.Extensions.Options;
 using PerazziSync.BigCommerce.Api;
 using PerazziSync.BigCommerce.Hooks;
 using PerazziSync.Worker.Sync;
@@ -32,6 +33,8 @@ public static class BigCommerceSyncExtensions
             return builder;
         }
 
+        builder.Services.AddSingleton<OrderFetches>();
+        builder.Services.AddSingleton<OrderApplication>();
         builder.Services.AddQuartz(quartz =>
         {
             quartz.AddCronJob<BigCommerceReconciliationJob, BigCommerceSyncOptions>(BigCommerceReconciliationJob.Key, o => o.ReconcileCron);
@@ -48,8 +51,12 @@ public static class BigCommerceSyncExtensions
         {
             return;
         }
-        bus.AddConsumer<BigCommerceOrderChangedConsumer, SyncConsumerDefinition<BigCommerceOrderChangedConsumer>>();
+        bus.AddConsumer<BigCommerceOrderChangedConsumer, BigCommerceOrderChangedDefinition>();
         bus.AddConsumer<BigCommerceCustomerChangedConsumer, SyncConsumerDefinition<BigCommerceCustomerChangedConsumer>>();
         bus.AddConsumer<BigCommerceHookDeliveryFailedConsumer, SyncConsumerDefinition<BigCommerceHookDeliveryFailedConsumer>>();
     }
 }
+
+/// <summary>The order callbacks' endpoint: many at once (<see cref="BigCommerceSyncOptions.OrderConcurrency"/>), for the rounds of fetches to fill.</summary>
+public sealed class BigCommerceOrderChangedDefinition(IOptions<BigCommerceSyncOptions> options)
+    : SyncConsumerDefinition<BigCommerceOrderChangedConsumer>(options.Value.OrderConcurrency);
