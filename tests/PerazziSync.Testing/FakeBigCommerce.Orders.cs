@@ -65,13 +65,13 @@ public sealed partial class FakeBigCommerce
         {
             return Refuse(context, 400, $"page {page} and limit {limit}: page from 1, limit from 1 to {MostOrdersPerPage}");
         }
-        if (page == 1)
-        {
-            Count("orders:list:first");
-        }
         var since = query["min_date_modified"].ToString() is { Length: > 0 } from ? DateTimeOffset.Parse(from, CultureInfo.InvariantCulture) : DateTimeOffset.MinValue;
         var minId = Integer(query, "min_id") ?? long.MinValue;
         var maxId = Integer(query, "max_id") ?? long.MaxValue;
+        if (page == 1 && !query.ContainsKey("min_id") && !query.ContainsKey("max_id"))
+        {
+            Count("orders:list:first");
+        }
         var sort = query["sort"].ToString() is { Length: > 0 } given ? given : "id:asc";
         var (field, direction) = sort.Split(':') is [var f, var d] ? (f, d) : (sort, "asc");
         if (!OrderSorts.Contains(field) || direction is not ("asc" or "desc"))

@@ -132,7 +132,10 @@ public sealed partial class FakeBigCommerce : IAsyncDisposable
 
     public int OrderListings => _requests.GetValueOrDefault("orders:list");
 
-    /// <summary>Listings started: each reconciliation run asks for page 1 once.</summary>
+    /// <summary>
+    /// Listings by modification date started: each reconciliation run asks for their page 1 once.
+    /// The rounds of order fetches list by id range and are not counted here.
+    /// </summary>
     public int OrderListingRuns => _requests.GetValueOrDefault("orders:list:first");
 
     public int CustomerListings => _requests.GetValueOrDefault("customers:list");
