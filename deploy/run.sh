@@ -1,52 +1,30 @@
 #!/usr/bin/env bash
 # Runs the product: PostgreSQL, RabbitMQ, the schema migration, the receiver and the worker.
 # With a Docker engine: docker compose (see docker-compose.yml). Without one: the services from
-# deploy/services.sh, then the hosts as local processes until Ctrl+C.
+# deploy/services.sh, then the hosts as local processes until Ctrl+C. Settings: .env, written on
+# the first run (deploy/settings.sh); without a store everything starts, BigCommerce waiting.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if [ ! -f .env ]; then
-  # This machine's settings; .env is not committed. Passwords and the webhook secret are
-  # generated; the store and its API token must come from you.
-  umask 077
-  {
-    echo "COMPOSE_PROJECT_NAME=perazzisync"
-    echo "POSTGRES_PASSWORD=$(head -c 24 /dev/urandom | base64 | tr -d '/+=')"
-    echo "RABBITMQ_PASSWORD=$(head -c 24 /dev/urandom | base64 | tr -d '/+=')"
-    echo "# Your store's hash, and the access token of a store-level API account (Orders, Customers: read-only)."
-    echo "BigCommerce__StoreHash="
-    echo "BigCommerce__AccessToken="
-    echo "# Standard Webhooks secret of your hooks: the base64 of your app's client secret."
-    echo "BigCommerce__WebhookSecret=$(head -c 32 /dev/urandom | base64)"
-    echo "# Standard Webhooks secret shared with the Perazzi POS (base64)."
-    echo "Pos__WebhookSecret=$(head -c 32 /dev/urandom | base64)"
-  } > .env
-  echo "[run] wrote .env" >&2
-fi
-if ! grep -q '^GRAFANA_ADMIN_PASSWORD=' .env; then
-  # Added by a later release: an older .env gets it too.
-  echo "GRAFANA_ADMIN_PASSWORD=$(head -c 24 /dev/urandom | base64 | tr -d '/+=')" >> .env
-fi
-
-# Settings from .env, unless the environment already has them.
-while IFS= read -r line; do
-  # Split at the first '=' only: base64 values end in '='.
-  key=${line%%=*} value=${line#*=}
-  case "$key" in
-    BigCommerce__*|Receiver__*|Pos__*)
-      if [ -z "${!key:-}" ] && [ -n "$value" ]; then export "$key=$value"; fi ;;
-  esac
-done < .env
+. deploy/settings.sh
 missing=()
-for key in BigCommerce__StoreHash BigCommerce__AccessToken BigCommerce__WebhookSecret Pos__WebhookSecret; do
+for key in BigCommerce__WebhookSecret Pos__WebhookSecret; do
   [ -n "${!key:-}" ] || missing+=("$key")
 done
 if [ ${#missing[@]} -gt 0 ]; then
-  echo "[run] set ${missing[*]} in .env (or the environment) and run again: the hosts need your store and the webhook secrets." >&2
+  echo "[run] set ${missing[*]} in .env (or the environment) and run again: the receiver checks callbacks with them." >&2
   exit 2
 fi
+if [ -z "${BigCommerce__StoreHash:-}" ] && [ -z "${BigCommerce__AccessToken:-}" ]; then
+  echo "[run] no store yet: the POS side runs, the BigCommerce side waits for BigCommerce__StoreHash and BigCommerce__AccessToken in .env (README, \"Connect a store\"). Try it meanwhile: deploy/cli.sh demo" >&2
+fi
 
-if command -v docker >/dev/null && docker info >/dev/null 2>&1; then
+if with_docker; then
+  if [ -n "${Pos__DropFolder:-}" ]; then
+    # The worker's container sees the drop folder as a bind mount, and must be able to move
+    # files in it: it runs as this user (never as root) rather than the image's own.
+    if [ "$(id -u)" = 0 ]; then chown 1654:1654 "$Pos__DropFolder"; else export PERAZZI_UID=$(id -u) PERAZZI_GID=$(id -g); fi
+  fi
   exec docker compose up --build
 fi
 

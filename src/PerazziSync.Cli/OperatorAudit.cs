@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Text.Json.Nodes;
 using Dapper;
 using Npgsql;
+using PerazziSync.Data;
 
 namespace PerazziSync.Cli;
 
@@ -26,6 +27,16 @@ sealed class OperatorAudit(string claimed)
         new[] { parseResult.GetValue(option), Environment.GetEnvironmentVariable("PERAZZISYNC_OPERATOR") }
             .FirstOrDefault(name => !string.IsNullOrWhiteSpace(name))
         ?? Environment.UserName);
+
+    /// <summary>
+    /// <paramref name="context"/> with the operator's identity, for a change whose audit rows the
+    /// database writes from the transaction's context (asset.verify, asset.reject); the database
+    /// adds the login it knows the writer by.
+    /// </summary>
+    public AuditContext Describe(AuditContext context) => context
+        .With("operator", claimed)
+        .With("os_user", Environment.UserName)
+        .With("host", Environment.MachineName);
 
     /// <summary>
     /// One <c>audit_log</c> row per object in <paramref name="transaction"/>: its own metadata,

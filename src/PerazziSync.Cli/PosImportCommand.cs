@@ -106,6 +106,11 @@ static class PosImportCommand
         Row("parked (serial unknown or not verified)", outcome.Parked);
         Row("rejected", outcome.Rejected);
         console.Write(table);
+        if (outcome.Verified > 0)
+        {
+            console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{outcome.Verified:N0} claimed gun(s) verified by a record naming the claimant's confirmed e-mail (pos_match)."));
+        }
         if (outcome.Rejections.Count > 0)
         {
             var rejections = new Table().AddColumn(new TableColumn("line").RightAligned()).AddColumn("record").AddColumn("reason");

@@ -45,6 +45,35 @@ public static class Telemetry
     public static readonly Counter<long> PosImportRows =
         Meter.CreateCounter<long>("perazzisync.pos.import.rows", description: "POS export rows imported, by outcome");
 
+    /// <summary>
+    /// What the asset gauges report: verified assets by method and open review items, as a worker
+    /// last counted them in the database. Counted there, not where each verification happens, so
+    /// the operators' verifications (the Cli exports no metrics) count as well as the sync's.
+    /// </summary>
+    sealed record AssetCounts(IReadOnlyDictionary<string, long> VerifiedByMethod, long OpenReviews);
+
+    static AssetCounts? _assetCounts;
+
+    /// <summary>Verified assets by <c>method</c> (<see cref="VerificationMethods"/>, or <c>none</c>), as last counted.</summary>
+    public static readonly ObservableGauge<long> VerifiedAssets =
+        Meter.CreateObservableGauge("perazzisync.assets.verified", ObserveVerifiedAssets,
+            description: "Verified assets, by verification method, as last counted");
+
+    /// <summary>Claims waiting for an operator's review (<c>perazzi_sync.asset_claims</c>), as last counted.</summary>
+    public static readonly ObservableGauge<long> OpenAssetReviews =
+        Meter.CreateObservableGauge("perazzisync.assets.reviews.open", ObserveOpenAssetReviews,
+            description: "Claimed assets waiting for an operator's review, as last counted");
+
+    /// <summary>What the asset gauges report from now on; until the first count they report nothing.</summary>
+    public static void SetAssetCounts(IReadOnlyDictionary<string, long> verifiedByMethod, long openReviews) =>
+        Volatile.Write(ref _assetCounts, new AssetCounts(verifiedByMethod, openReviews));
+
+    static IEnumerable<Measurement<long>> ObserveVerifiedAssets() =>
+        Volatile.Read(ref _assetCounts)?.VerifiedByMethod.Select(m => new Measurement<long>(m.Value, new KeyValuePair<string, object?>("method", m.Key))) ?? [];
+
+    static IEnumerable<Measurement<long>> ObserveOpenAssetReviews() =>
+        Volatile.Read(ref _assetCounts) is { } counts ? [new Measurement<long>(counts.OpenReviews)] : [];
+
     /// <summary>Every BigCommerce API attempt, retries included, by HTTP status (or <c>timeout</c>).</summary>
     public static readonly Counter<long> BigCommerceRequests =
         Meter.CreateCounter<long>("perazzisync.bigcommerce.requests", description: "BigCommerce API requests sent, by status");
@@ -53,4 +82,20 @@ public static class Telemetry
     public static readonly Histogram<double> BigCommerceBudgetWait =
         Meter.CreateHistogram<double>("perazzisync.bigcommerce.budget_wait", unit: "s",
             description: "Time a BigCommerce request waited for the shared rate-limit budget");
+
+    /// <summary>
+    /// The store's subscription to each scope the receiver handles, as the last check found it
+    /// (tags <c>scope</c>, <c>state</c>): 1 for its state (<c>active</c>, <c>inactive</c>,
+    /// <c>missing</c>), 0 for the other two.
+    /// </summary>
+    public static readonly Gauge<int> BigCommerceHooks =
+        Meter.CreateGauge<int>("perazzisync.bigcommerce.hooks", description: "The store's webhook subscriptions by scope and state, as last checked");
+
+    /// <summary>Domains of the product's hooks that BigCommerce has blocked for now, as the last check found them.</summary>
+    public static readonly Gauge<int> BigCommerceBlockedDomains =
+        Meter.CreateGauge<int>("perazzisync.bigcommerce.hooks.blocked_domains", description: "Destination domains of the product's hooks that BigCommerce blocks, as last checked");
+
+    /// <summary><c>store/hook/deliveryException</c> callbacks, by BigCommerce's <c>error_code</c>.</summary>
+    public static readonly Counter<long> BigCommerceDeliveryExceptions =
+        Meter.CreateCounter<long>("perazzisync.bigcommerce.hooks.delivery_exceptions", description: "Delivery exceptions BigCommerce reported, by error code");
 }

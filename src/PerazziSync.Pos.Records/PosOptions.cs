@@ -46,7 +46,11 @@ public sealed class PosOptions
     [Required]
     public string DropFolderCron { get; set; } = "0/10 * * * * ?";
 
-    /// <summary>Quartz cron (UTC) of the re-match of parked records against newly verified assets.</summary>
+    /// <summary>
+    /// Quartz cron (UTC) of the re-match of parked records against newly verified assets (and of
+    /// their first weighing against a gun claimed after they were parked); every worker also
+    /// counts verified assets and open review items for its metrics at each firing.
+    /// </summary>
     [Required]
     public string RematchCron { get; set; } = "0 * * * * ?";
 

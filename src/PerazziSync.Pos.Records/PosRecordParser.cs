@@ -56,7 +56,7 @@ public sealed partial class PosRecordParser(TimeZoneInfo zone)
             return PosParseResult.Reject(id?.Trim(), $"PostgreSQL cannot store the record: it contains {unstorable}");
         }
         var fields = new Dictionary<string, string?>(StringComparer.Ordinal);
-        foreach (var name in new[] { "serial_number", "status", "service_date", "work_summary", "updated_at" })
+        foreach (var name in new[] { "serial_number", "status", "service_date", "work_summary", "updated_at", "customer_email", "customer_name" })
         {
             fields[name] = Text(name, out var error);
             if (error is not null)
@@ -153,7 +153,8 @@ public sealed partial class PosRecordParser(TimeZoneInfo zone)
             return PosParseResult.Reject(id, $"updated_at '{Shorten(updatedText)}' has no time of day; it is the record's version");
         }
         return PosParseResult.Accept(new PosServiceRecord(
-            id, serial, status, serviceDate, Blank(fields.GetValueOrDefault("work_summary")), attachments, updatedAt, raw));
+            id, serial, status, serviceDate, Blank(fields.GetValueOrDefault("work_summary")), attachments, updatedAt, raw,
+            Blank(fields.GetValueOrDefault("customer_email"))?.Trim(), Blank(fields.GetValueOrDefault("customer_name"))?.Trim()));
     }
 
     /// <summary>ISO-8601; a time without an offset is in the POS time zone.</summary>

@@ -81,14 +81,20 @@ public static class ServiceDefaultsExtensions
     }
 
     /// <summary>
-    /// <c>/health/live</c>: the process answers. <c>/health/ready</c>: its dependencies do too.
-    /// <c>/metrics</c>: the metrics in Prometheus' text format. All three only on
+    /// <c>/health/live</c>: the process answers. <c>/health/ready</c>: its dependencies do too;
+    /// 200 when healthy or degraded (working, with something to look at, e.g. a BigCommerce
+    /// store not configured yet), 503 when not, with each check's status and description as
+    /// JSON. <c>/metrics</c>: the metrics in Prometheus' text format. All three only on
     /// <c>Management:Urls</c> when that is set.
     /// </summary>
     public static IEndpointRouteBuilder MapOperationalEndpoints(this IEndpointRouteBuilder app)
     {
         app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false }).OnManagementPort();
-        app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = c => c.Tags.Contains(Telemetry.ReadyTag) }).OnManagementPort();
+        app.MapHealthChecks("/health/ready", new HealthCheckOptions
+        {
+            Predicate = c => c.Tags.Contains(Telemetry.ReadyTag),
+            ResponseWriter = HealthDetail.WriteAsync,
+        }).OnManagementPort();
         app.MapPrometheusScrapingEndpoint().OnManagementPort();
         return app;
     }

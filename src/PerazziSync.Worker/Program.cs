@@ -11,7 +11,7 @@ builder.AddServiceDefaults();
 builder.AddPortalDatabase();
 builder.AddMessageBus(bus =>
 {
-    bus.AddBigCommerceConsumers();
+    bus.AddBigCommerceConsumers(builder.Configuration);
     bus.AddPosConsumers();
 });
 builder.AddBigCommerceSync();

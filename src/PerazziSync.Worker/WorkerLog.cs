@@ -5,17 +5,26 @@ static partial class WorkerLog
     [LoggerMessage(LogLevel.Information, "BigCommerce order {OrderId} ({Scope}): {Outcome}")]
     public static partial void OrderOutcome(ILogger logger, long orderId, string scope, string outcome);
 
+    [LoggerMessage(LogLevel.Warning, "Fetching {Orders} BigCommerce orders failed ({Reason}); their callbacks are tried again")]
+    public static partial void OrderFetchFailed(ILogger logger, Exception exception, int orders, string reason);
+
     [LoggerMessage(LogLevel.Information, "BigCommerce customer {CustomerId} ({Scope}): {Outcome}")]
     public static partial void CustomerOutcome(ILogger logger, long customerId, string scope, string outcome);
 
-    [LoggerMessage(LogLevel.Information, "Reconciliation of store {StoreHash} enqueued {Orders} orders and {Customers} customers")]
+    [LoggerMessage(LogLevel.Information, "Reconciliation of store {StoreHash} listed and applied {Orders} orders and {Customers} customers")]
     public static partial void Reconciled(ILogger logger, string storeHash, int orders, int customers);
 
     [LoggerMessage(LogLevel.Information, "POS record {SourceRecordId}: {Outcome}")]
     public static partial void PosOutcome(ILogger logger, string sourceRecordId, string outcome);
 
+    [LoggerMessage(LogLevel.Information, "POS record {SourceRecordId} verified the claim on its serial (pos_match); {Attached} parked records attached")]
+    public static partial void PosClaimVerified(ILogger logger, string sourceRecordId, long attached);
+
     [LoggerMessage(LogLevel.Information, "Re-match attached {Records} parked POS records to verified assets")]
     public static partial void Rematched(ILogger logger, long records);
+
+    [LoggerMessage(LogLevel.Information, "Re-match weighed parked POS records against new claims: {Verified} verified (pos_match), {Reviewed} left for review")]
+    public static partial void RematchWeighed(ILogger logger, long verified, long reviewed);
 
     [LoggerMessage(LogLevel.Information, "POS export {FileName} imported: {Applied} applied, {Parked} parked, {Rejected} rejected")]
     public static partial void PosFileImported(ILogger logger, string fileName, long applied, long parked, long rejected);
@@ -31,6 +40,12 @@ static partial class WorkerLog
 
     [LoggerMessage(LogLevel.Information, "Re-attempting {Count} parked BigCommerce events")]
     public static partial void ParkedRetried(ILogger logger, int count);
+
+    [LoggerMessage(LogLevel.Warning, "BigCommerce could not deliver to hook {HookId} (error {ErrorCode}): {Description}; checking the subscriptions")]
+    public static partial void DeliveryFailed(ILogger logger, long hookId, string errorCode, string description);
+
+    [LoggerMessage(LogLevel.Information, "Reconciliation lists {EntityType}s from {Since}, the start of a gap a quiet subscription left")]
+    public static partial void ReconcilingGap(ILogger logger, string entityType, DateTimeOffset since);
 
     [LoggerMessage(LogLevel.Debug, "Job {Job} firing at {ScheduledAt} was claimed by another worker")]
     public static partial void FiringTaken(ILogger logger, string job, DateTimeOffset scheduledAt);

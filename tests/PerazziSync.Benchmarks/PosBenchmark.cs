@@ -10,7 +10,8 @@ namespace PerazziSync.Benchmarks;
 /// <c>perazzisync pos import</c> of generated exports, next to two raw references measured in the
 /// same rounds on the same database: COPY of the file into a bare table, and the same upsert
 /// written as one bare statement (COPY into a temp table, one INSERT … ON CONFLICT … DO UPDATE …
-/// WHERE newer RETURNING feeding the audit insert).
+/// WHERE newer RETURNING feeding the audit insert). And the same export carrying the workshop's
+/// customer identities, a tenth of its rows verifying a claim each, next to the import without them.
 /// </summary>
 static class PosBenchmark
 {
@@ -22,7 +23,11 @@ static class PosBenchmark
 
     const string Header = "source_record_id,serial_number,status,service_date,work_summary,attachments,updated_at";
 
-    sealed record Round(double CopyPerSecond, double BarePerSecond, double ImportPerSecond, long PeakBytes, TimeSpan Import, TimeSpan Reimport);
+    /// <summary>Every <see cref="ClaimEvery"/>th row of the export with identities is the first record of a claimed gun, naming its claimant.</summary>
+    const int ClaimEvery = 10;
+
+    sealed record Round(
+        double CopyPerSecond, double BarePerSecond, double ImportPerSecond, long PeakBytes, TimeSpan Import, TimeSpan Reimport, double IdentitiesPerSecond);
 
     static async Task<Section> RunAsync(Arguments arguments)
     {
@@ -33,38 +38,44 @@ static class PosBenchmark
         {
             await PortalUsers.SeedAsync(connection);
             await PortalUsers.SeedAssetsAsync(connection);
+            await SeedClaimsAsync(connection, sizes.Max() / ClaimEvery);
         }
         var rows = new List<Row>();
         foreach (var size in sizes)
         {
             var path = Path.Combine(Path.GetTempPath(), $"pos-export-{size}-{Guid.NewGuid():N}.csv");
+            var withIdentities = Path.Combine(Path.GetTempPath(), $"pos-export-identities-{size}-{Guid.NewGuid():N}.csv");
             try
             {
-                Log.Step($"pos: generating {size:N0} rows");
+                Log.Step($"pos: generating {size:N0} rows, without and with identities");
                 await GenerateAsync(path, size);
+                await GenerateWithIdentitiesAsync(withIdentities, size);
                 var results = new List<Round>();
                 var checks = new List<Check>();
+                var identityChecks = new List<Check>();
                 for (var round = 1; round <= rounds; round++)
                 {
-                    results.Add(await MeasureAsync(database, path, size, $"round {round}/{rounds}, {size:N0} rows", checks));
+                    results.Add(await MeasureAsync(database, path, withIdentities, size, $"round {round}/{rounds}, {size:N0} rows", checks, identityChecks));
                 }
-                rows.AddRange(RowsOf(size, results, checks));
+                rows.AddRange(RowsOf(size, results, checks, identityChecks));
             }
             finally
             {
                 File.Delete(path);
+                File.Delete(withIdentities);
             }
         }
 
         return new Section(
             "POS import",
-            $"Each round, for an export of {string.Join(" and of ", sizes.Select(s => s.ToString("N0", CultureInfo.InvariantCulture)))} rows (CSV, every row a new work order of a verified asset, quoted commas and doubled quotes in the summary): the file COPYed into a bare table, the bare statement, then `perazzisync pos import` of the file as a child process, timed from its start to its exit, and the same import again. Rows and audit rows are deleted and the table vacuumed between the sides.",
+            $"Each round, for an export of {string.Join(" and of ", sizes.Select(s => s.ToString("N0", CultureInfo.InvariantCulture)))} rows (CSV, every row a new work order of a verified asset, quoted commas and doubled quotes in the summary): the file COPYed into a bare table, the bare statement, then `perazzisync pos import` of the file as a child process, timed from its start to its exit, and the same import again; then the import of the same export with the customer identity columns (`customer_email`, `customer_name`) on every row, where every {ClaimEvery}th row is the first record of a gun claimed by a different portal user (unverified, its claimant's confirmed e-mail in another letter case) and verifies it, the other rows naming the verified guns' owners. Rows and audit rows are deleted, the claims set back to unverified and the table vacuumed between the sides.",
             "The reference is one transaction: the file COPYed (text, CSV) into a temp table, then one statement that joins the verified assets by serial and upserts on the source key, newer versions only, with the audit context of the import's keys set in the same round trip, so that the database's audit trigger writes each row's audit row as it does for the import. The COPY into a bare unlogged table of text columns, without constraints or indexes, shows what moving the bytes costs.",
             rows,
             [
                 "a process started (.NET start-up) and the file hashed (SHA-256) to recognise a second import; an advisory lock and a row of `pos_imports` kept up to date with each chunk",
                 "each row parsed and validated in .NET (times read with their zone, serials normalised, the raw payload written as JSON), a chunk read ahead while the previous one is written",
                 "a transaction per chunk: a binary COPY into a temp table, `analyze`, then the statement that locks and compares each stored row field by field and by payload digest, writes only what changed, names the changed fields in the audit row, parks rows of unknown or unverified serials and resolves parked versions; the progress row updated",
+                "before the statement, the claims on the chunk's serials looked for and locked; with identities, each claim weighed in one more statement (the newest record naming a customer among the chunk, the parked records and the stored rows), the claimants' e-mails compared by the security-definer function, the assets verified with the audit rows the database writes, the claims recorded, and the verified guns' parked records looked for",
             ],
             [
                 "the file parsed by PostgreSQL's COPY instead of .NET, and streamed from the load generator's process",
@@ -73,7 +84,7 @@ static class PosBenchmark
             ]);
     }
 
-    static IEnumerable<Row> RowsOf(int size, List<Round> rounds, List<Check> checks)
+    static IEnumerable<Row> RowsOf(int size, List<Round> rounds, List<Check> checks, List<Check> identityChecks)
     {
         var rows = size.ToString("N0", CultureInfo.InvariantCulture);
         var import = new Figure(rounds.Select(r => r.ImportPerSecond), Unit.PerSecond);
@@ -85,6 +96,10 @@ static class PosBenchmark
             Target.EveryRoundBelow(300 << 20), [.. checks]);
         yield return Row.Absolute($"pos import of {rows} rows: the same file again, time / first import's time",
             new Figure(rounds.Select(r => r.Reimport / r.Import), Unit.Percent), Target.EveryRoundBelow(0.10), [.. checks]);
+        // Verifying claims in the writing transaction must not cost the import more than a tenth of its rate.
+        yield return Row.Relative($"pos import of {rows} rows with identities, {size / ClaimEvery:N0} of them verifying a claim: rows/s",
+            new Figure(rounds.Select(r => r.IdentitiesPerSecond), Unit.PerSecond), "the same import without identities", import,
+            Target.MedianAtLeast(0.90), [.. identityChecks]);
     }
 
     static async Task GenerateAsync(string path, int rows)
@@ -99,7 +114,8 @@ static class PosBenchmark
         }
     }
 
-    static async Task<Round> MeasureAsync(TestDatabase database, string path, int rows, string round, List<Check> checks)
+    static async Task<Round> MeasureAsync(
+        TestDatabase database, string path, string withIdentities, int rows, string round, List<Check> checks, List<Check> identityChecks)
     {
         await using var connection = await database.OpenAsync();
         await ResetAsync(connection);
@@ -177,7 +193,67 @@ static class PosBenchmark
             $"{round}: the second import did not say the file was imported before"));
         checks.Add(await WrittenOnceAsync(connection, rows, $"{round}, second import"));
         await ResetAsync(connection);
-        return new Round(copy, bare, rows / imported.TotalSeconds, peak, imported, reimported);
+
+        Log.Step($"pos: {round}, perazzisync pos import with identities");
+        clock.Restart();
+        await using (var import = HostProcess.Start("PerazziSync.Cli", environment, "pos", "import", withIdentities))
+        {
+            if (await import.WaitForExitAsync(ImportTimeout(rows)) != 0)
+            {
+                throw new BenchmarkFailedException($"pos import of {rows:N0} rows with identities failed:\n{import.Output}");
+            }
+        }
+        var identities = rows / clock.Elapsed.TotalSeconds;
+        identityChecks.Add(await WrittenOnceAsync(connection, rows, $"{round}, import with identities"));
+        identityChecks.Add(await ClaimsVerifiedOnceAsync(connection, rows / ClaimEvery, $"{round}, import with identities"));
+        await ResetAsync(connection);
+        return new Round(copy, bare, rows / imported.TotalSeconds, peak, imported, reimported, identities);
+    }
+
+    /// <summary>Claimed guns, each of a portal user of its own whose e-mail is confirmed, unverified: one per <see cref="ClaimEvery"/> rows.</summary>
+    static async Task SeedClaimsAsync(NpgsqlConnection connection, int claims) =>
+        await connection.ExecuteAsync("""
+            with claimants as (
+              insert into auth.users (id, email, email_confirmed_at)
+              select gen_random_uuid(), 'claimant-' || n || '@bench.example', now() from generate_series(1, @Claims) n
+              returning id, email
+            )
+            insert into perazzi_assets (owner_user_id, serial_number, model)
+            select id, 'BV-' || lpad(substring(email from 'claimant-(\d+)@'), 7, '0'), 'MX8' from claimants
+            """, new { Claims = claims }, commandTimeout: 600);
+
+    /// <summary>
+    /// The export of <see cref="GenerateAsync"/> with the identity columns: every <see cref="ClaimEvery"/>th
+    /// row the first record of a claimed gun, naming its claimant in another letter case; the others
+    /// naming the verified guns' owners.
+    /// </summary>
+    static async Task GenerateWithIdentitiesAsync(string path, int rows)
+    {
+        (string Serial, string Email, string Name)[] owned =
+            [("MX8-123456", "janedoe@example.com", "Jane Doe"), ("HT-009871", "janedoe@example.com", "Jane Doe"), (" mx2000-77341 ", "Marco.Rossi@Example.it", "Marco Rossi")];
+        await using var writer = new StreamWriter(path);
+        await writer.WriteLineAsync(Header + ",customer_email,customer_name");
+        for (var i = 0; i < rows; i++)
+        {
+            var claim = i / ClaimEvery + 1;
+            var (serial, email, name) = i % ClaimEvery == 0
+                ? (string.Create(CultureInfo.InvariantCulture, $"BV-{claim:D7}"), string.Create(CultureInfo.InvariantCulture, $"Claimant-{claim}@Bench.Example"), "Claimant")
+                : owned[i % owned.Length];
+            await writer.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
+                $"WO-B-{i:D8},{serial},completed,2026-03-02T09:15:00+01:00,\"Annual service, trigger group inspection; springs replaced; test-fired \"\"OK\"\"\",service/WO-B-{i:D8}/report.pdf,2026-03-09T17:45:00+01:00,{email},{name}"));
+        }
+    }
+
+    /// <summary>Every claim the export names verified by pos_match, with one asset.verify row each.</summary>
+    static async Task<Check> ClaimsVerifiedOnceAsync(NpgsqlConnection connection, int claims, string side)
+    {
+        const string sql = """
+            select (select count(*) from perazzi_assets where serial_number like 'BV-%' and verification_status = 'verified'
+                      and verification_method = 'pos_match') as "Verified",
+                   (select count(*) from audit_log where action = 'asset.verify') as "Audits"
+            """;
+        var (verified, audits) = await connection.QuerySingleAsync<(long, long)>(sql);
+        return new(verified == claims && audits == claims, $"{side}: {verified:N0} claims verified and {audits:N0} asset.verify rows for {claims:N0} claims");
     }
 
     /// <summary>Far longer than any import should take: a slower one is stuck, and fails the run.</summary>
@@ -235,11 +311,16 @@ static class PosBenchmark
     static async Task ResetAsync(NpgsqlConnection connection)
     {
         await connection.ExecuteAsync("""
+            update perazzi_assets set verification_status = 'unverified', verification_method = null, verified_at = null
+            where serial_number like 'BV-%' and verification_status <> 'unverified';
+            delete from perazzi_sync.asset_claims;
             delete from service_events where source_record_id like 'WO-B-%';
             truncate audit_log;
             delete from perazzi_sync.pos_imports;
             """, commandTimeout: 600);
         // VACUUM runs outside any transaction, so on its own.
         await connection.ExecuteAsync("vacuum analyze service_events", commandTimeout: 600);
+        await connection.ExecuteAsync("vacuum analyze perazzi_assets", commandTimeout: 600);
+        await connection.ExecuteAsync("vacuum analyze perazzi_sync.asset_claims", commandTimeout: 600);
     }
 }

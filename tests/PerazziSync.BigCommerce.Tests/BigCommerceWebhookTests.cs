@@ -84,7 +84,6 @@ public sealed class BigCommerceWebhookTests(ReceiverFixture fixture) : IClassFix
     [InlineData("webhook-product-created.json")]
     [InlineData("webhook-cart-converted.json")]
     [InlineData("webhook-customer-address-created.json")]
-    [InlineData("webhook-hook-deliveryException.json")]
     [InlineData("webhook-order-message-created.json")]
     public async Task Unhandled_scopes_are_acknowledged_and_not_published(string fixture)
     {
@@ -99,6 +98,24 @@ public sealed class BigCommerceWebhookTests(ReceiverFixture fixture) : IClassFix
         Assert.Contains("unhandled_scope", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
         Assert.Empty(await Product.Broker.DrainAsync(orders));
         Assert.Empty(await Product.Broker.DrainAsync(customers));
+    }
+
+    [Fact]
+    public async Task A_delivery_exception_is_published_with_the_hook_its_error_code_and_when_bigcommerce_raised_it()
+    {
+        var probe = await Product.Broker.ProbeAsync<BigCommerceHookDeliveryFailed>();
+        var callback = BigCommerceFixtures.Load("webhook-hook-deliveryException.json");
+        callback["producer"] = $"stores/{StoreHash}";
+
+        var response = await Product.BigCommerceWebhooks.SendAsync(callback.ToJsonString(), "msg_delivery_exception");
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var message = JsonNode.Parse(Assert.Single(await Product.Broker.DrainAsync(probe)).Body)!["message"]!;
+        Assert.Equal(123, message["hookId"]!.GetValue<long>());
+        Assert.Equal(90001, message["errorCode"]!.GetValue<int>());
+        Assert.Equal("Non-200 response received when delivering to https://app.com/bc/webhook, will retry", message["description"]!.GetValue<string>());
+        Assert.Equal(DateTimeOffset.FromUnixTimeSeconds(1561482670), message["occurredAt"]!.GetValue<DateTimeOffset>());
+        Assert.Equal("msg_delivery_exception", message["webhookId"]!.GetValue<string>());
     }
 
     [Fact]

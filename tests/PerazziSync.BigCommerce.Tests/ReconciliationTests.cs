@@ -18,7 +18,7 @@ public sealed class ReconciliationTests : IAsyncLifetime
     public async Task DisposeAsync() => await _product.DisposeAsync();
 
     [Fact]
-    public async Task An_order_whose_webhook_never_came_is_synced_and_each_firing_runs_once()
+    public async Task An_order_whose_webhook_never_came_is_synced_from_the_listing_and_each_firing_runs_once()
     {
         var store = _product.BigCommerce;
         store.PutCustomer(BigCommerceFixtures.Customer(11, "janedoe@example.com"));
@@ -27,6 +27,9 @@ public sealed class ReconciliationTests : IAsyncLifetime
         var order = (await ProductUnderTest.EventuallyAsync(
             "order 401 synced by the reconciliation", () => Rows.OrderAsync(_product, 401), o => o is not null, TimeSpan.FromSeconds(30), _product.Logs))!;
         Assert.Equal(PortalUsers.Jane, order.UserId);
+        Assert.Equal(["65", "66"], await Rows.LineIdsAsync(_product, 401));
+        // Applied from the listing, lines and all: nothing was fetched again order by order.
+        Assert.Equal((0, 0), (store.OrderFetches(401), store.LineFetches(401)));
 
         // Let a few more firings pass, then compare claims with what BigCommerce saw.
         await Task.Delay(TimeSpan.FromSeconds(7));

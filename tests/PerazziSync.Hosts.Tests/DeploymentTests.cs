@@ -36,6 +36,29 @@ public sealed partial class DeploymentTests
     }
 
     [Fact]
+    public async Task Docker_compose_takes_a_first_run_without_store_settings_and_gives_the_worker_the_drop_folder()
+    {
+        var env = Path.GetTempFileName();
+        try
+        {
+            // What deploy/settings.sh writes on a first run, the store left empty.
+            await File.WriteAllLinesAsync(env,
+            [
+                "POSTGRES_PASSWORD=p", "RABBITMQ_PASSWORD=r", "GRAFANA_ADMIN_PASSWORD=g", "BigCommerce__StoreHash=",
+                "BigCommerce__AccessToken=", "BigCommerce__WebhookSecret=w", "Pos__WebhookSecret=x", "Pos__DropFolder=/srv/pos-drop",
+            ]);
+            var (valid, config) = await ComposeAsync("--env-file", env, "-f", Repository.PathOf("docker-compose.yml"), "config");
+            Assert.True(valid == 0, config);
+            Assert.Contains("/srv/pos-drop:/var/lib/perazzisync/pos-drop", config, StringComparison.Ordinal);
+            Assert.Contains("Pos__DropFolder: /var/lib/perazzisync/pos-drop", config, StringComparison.Ordinal);
+        }
+        finally
+        {
+            File.Delete(env);
+        }
+    }
+
+    [Fact]
     public async Task The_dockerfile_builds_with_the_repository_sdk_runs_as_non_root_and_the_readme_says_the_same()
     {
         var dockerfile = File.ReadAllText(Repository.PathOf("deploy", "Dockerfile"));

@@ -63,7 +63,6 @@ public sealed class HostStartupTests
     [Theory]
     [InlineData("PerazziSync.Receiver", "ConnectionStrings__RabbitMq")]
     [InlineData("PerazziSync.Receiver", "BigCommerce__WebhookSecret")]
-    [InlineData("PerazziSync.Receiver", "BigCommerce__StoreHash")]
     [InlineData("PerazziSync.Receiver", "Pos__WebhookSecret")]
     [InlineData("PerazziSync.Worker", "ConnectionStrings__Postgres")]
     [InlineData("PerazziSync.Worker", "BigCommerce__AccessToken")]

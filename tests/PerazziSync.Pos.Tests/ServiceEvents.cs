@@ -1,5 +1,7 @@
+using System.Net;
 using Dapper;
 using Npgsql;
+using PerazziSync.Testing;
 
 namespace PerazziSync.Pos.Tests;
 
@@ -53,4 +55,23 @@ static class ServiceEvents
             join perazzi_sync.pos_imports i on i.id = r.import_id
             where i.file_name = @FileName order by r.line
             """, new { FileName = fileName })).AsList();
+
+    /// <summary>
+    /// Posts a POS callback as the POS does: a 503 (the broker did not confirm in time, as on a
+    /// busy machine) is sent again under the same webhook-id; anything else but 200 fails.
+    /// </summary>
+    public static async Task SendUntilAcceptedAsync(ProductUnderTest product, string body, string? webhookId = null)
+    {
+        webhookId ??= "msg_" + Guid.NewGuid().ToString("N");
+        for (var attempt = 1; ; attempt++)
+        {
+            using var response = await product.PosWebhooks.SendAsync(body, webhookId);
+            if (response.StatusCode != HttpStatusCode.ServiceUnavailable || attempt == 5)
+            {
+                response.EnsureSuccessStatusCode();
+                return;
+            }
+            await Task.Delay(TimeSpan.FromSeconds(1));
+        }
+    }
 }

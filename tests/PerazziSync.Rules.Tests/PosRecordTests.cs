@@ -46,6 +46,41 @@ public sealed class PosRecordTests
     }
 
     [Fact]
+    public void The_customer_identity_is_read_trimmed_and_a_blank_one_is_none()
+    {
+        var named = Parse("""{"source_record_id":"WO-1","serial_number":"MX8-1","status":"completed","updated_at":"2026-03-10T10:00:00Z","customer_email":"  Jane@Example.com ","customer_name":" Jane Doe "}""").Record!;
+        var blank = Parse("""{"source_record_id":"WO-1","serial_number":"MX8-1","status":"completed","updated_at":"2026-03-10T10:00:00Z","customer_email":"  ","customer_name":null}""").Record!;
+        var absent = Parse(Valid).Record!;
+
+        Assert.Equal(("Jane@Example.com", "Jane Doe"), (named.CustomerEmail, named.CustomerName));
+        Assert.Equal((null, null), (blank.CustomerEmail, blank.CustomerName));
+        Assert.Equal((null, null), (absent.CustomerEmail, absent.CustomerName));
+    }
+
+    [Fact]
+    public void A_customer_identity_that_is_not_text_makes_the_record_unusable()
+    {
+        var result = Parse("""{"source_record_id":"WO-1","serial_number":"MX8-1","status":"completed","updated_at":"2026-03-10T10:00:00Z","customer_email":["a@b.c"]}""");
+
+        Assert.Null(result.Record);
+        Assert.Equal("customer_email must be a string", result.Error);
+    }
+
+    [Fact]
+    public void A_csv_row_carries_the_customer_identity_of_its_columns()
+    {
+        var row = new Dictionary<string, string?>
+        {
+            ["source_record_id"] = "WO-1", ["serial_number"] = "MX8-1", ["status"] = "completed", ["updated_at"] = "2026-03-10T10:00:00Z",
+            ["customer_email"] = " owner@example.com", ["customer_name"] = "",
+        };
+
+        var record = _parser.FromCsv(row, "{}").Record!;
+
+        Assert.Equal(("owner@example.com", (string?)null), (record.CustomerEmail, record.CustomerName));
+    }
+
+    [Fact]
     public void A_date_alone_is_a_service_date_but_not_a_version()
     {
         var record = Parse("""{"source_record_id":"WO-1","serial_number":"MX8-1","status":"completed","service_date":"2026-03-10","updated_at":"2026-03-10T10:00:00Z"}""").Record!;

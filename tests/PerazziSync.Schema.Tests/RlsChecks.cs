@@ -195,6 +195,22 @@ public static class RlsChecks
             await s.AsDatabaseOwnerAsync();
             Assert.Equal("verified", await s.ScalarAsync<string>("select verification_status from perazzi_assets where serial_number = 'SC3-555001'"));
         }),
+        new("An admin verifying or rejecting a gun gets the audit row the database writes, with the admin's id", async s =>
+        {
+            await s.AsUserAsync(Admin);
+            Assert.Equal(1, await s.ExecuteAsync(
+                "update perazzi_assets set verification_status = 'verified', verification_method = 'dealer_review', verified_at = now() where serial_number = 'SC3-555001'"));
+            Assert.Equal(1, await s.ExecuteAsync("update perazzi_assets set verification_status = 'rejected' where serial_number = 'MX8-123456'"));
+            Assert.Equal(1, await s.ExecuteAsync("update perazzi_assets set model = 'MX8 Sporting' where serial_number = 'HT-009871'"));
+            await s.AsDatabaseOwnerAsync();
+            Assert.Equal(
+                $"asset.reject authenticated {Admin} MX8-123456 verified,asset.verify authenticated {Admin} SC3-555001 pending",
+                await s.ScalarAsync<string>(
+                    """
+                    select string_agg(action || ' ' || actor_role || ' ' || actor_user_id || ' ' || (metadata->>'serial_number') || ' ' || (metadata->>'previous_status'), ',' order by action)
+                    from audit_log where object_type = 'perazzi_asset'
+                    """));
+        }),
         new("Audit log is readable by admins only", async s =>
         {
             await s.AsUserAsync(Jane);

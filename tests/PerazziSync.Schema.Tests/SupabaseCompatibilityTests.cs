@@ -89,6 +89,7 @@ public sealed class SupabaseCompatibilityTests : IAsyncLifetime
             "authenticated support_list_conversations(uuid)",
             "authenticated support_read_conversation(uuid)",
             "service_role is_admin()",
+            "service_role perazzi_sync.claimant_email_verdicts(uuid[],text[])",
             "service_role perazzi_sync.confirmed_portal_user(text)",
             "service_role perazzi_sync.park(text,text,text,text,jsonb,text,timestamp with time zone,text)",
             "service_role perazzi_sync.resolve_parked(text,text,timestamp with time zone,text)",

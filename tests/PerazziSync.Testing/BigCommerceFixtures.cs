@@ -21,11 +21,16 @@ public static class BigCommerceFixtures
         return callback.ToJsonString();
     }
 
-    /// <summary>Order 218 of <c>order-v2.json</c> as another order, for another customer, modified at <paramref name="modified"/>.</summary>
+    /// <summary>
+    /// Order 218 of <c>order-v2.json</c> as another order, for another customer, modified at
+    /// <paramref name="modified"/>, with the item count of <see cref="Lines"/> (the spec's order
+    /// example counts 4 items, its lines example has 2).
+    /// </summary>
     public static JsonObject Order(long id, long customerId, DateTimeOffset modified, string status = "Awaiting Payment")
     {
         var order = Load("order-v2.json");
         order["id"] = id;
+        order["items_total"] = 2;
         order["customer_id"] = customerId;
         order["status"] = status;
         order["date_modified"] = Rfc2822(modified);

@@ -11,11 +11,14 @@ namespace PerazziSync.Testing;
 
 /// <summary>
 /// BigCommerce's REST API for one store, over real HTTP on loopback: the Orders V2 and Customers V3
-/// reads the sync makes, BigCommerce's fixed-window rate limit with its headers, and faults on demand.
-/// It answers 401 without the access token and 400 without the JSON Accept and Content-Type headers
-/// BigCommerce's spec asks for.
+/// reads the sync makes (orders with their consignments as FakeBigCommerce.Orders.cs builds them),
+/// the Webhooks V3 API (FakeBigCommerce.Hooks.cs), BigCommerce's fixed-window rate limit with its
+/// headers, and faults on demand. It answers 401 without the access token, 400 without the JSON
+/// Accept and Content-Type headers BigCommerce's spec asks for, and refuses a method, path, query
+/// parameter, parameter value or body the spec does not have; each such refusal is counted
+/// (<see cref="BadRequests"/>, <see cref="Refusals"/>).
 /// </summary>
-public sealed class FakeBigCommerce : IAsyncDisposable
+public sealed partial class FakeBigCommerce : IAsyncDisposable
 {
     public const string AccessToken = "test-access-token";
 
@@ -34,8 +37,10 @@ public sealed class FakeBigCommerce : IAsyncDisposable
     int _failuresSent;
     int _tooManyRequests;
     int _randomFailures;
-    int _badRequests;
+    readonly ConcurrentQueue<string> _refusals = new();
     double _randomFailureRate;
+    TaskCompletionSource? _hold;
+    int _held;
 
     FakeBigCommerce(WebApplication app, string storeHash)
     {
@@ -81,8 +86,11 @@ public sealed class FakeBigCommerce : IAsyncDisposable
         }
     }
 
-    /// <summary>Requests refused for missing token or headers: the client must never cause one.</summary>
-    public int BadRequests => Volatile.Read(ref _badRequests);
+    /// <summary>Requests refused as BigCommerce's spec does not allow them: the client must never cause one.</summary>
+    public int BadRequests => _refusals.Count;
+
+    /// <summary>What each refused request did wrong, for a failing test's message.</summary>
+    public IReadOnlyList<string> Refusals => _refusals.ToList();
 
     public static async Task<FakeBigCommerce> StartAsync(string storeHash)
     {
@@ -92,11 +100,17 @@ public sealed class FakeBigCommerce : IAsyncDisposable
         var app = builder.Build();
         var fake = new FakeBigCommerce(app, storeHash);
         app.Use(fake.GuardAsync);
-        app.MapGet($"/stores/{storeHash}/v2/orders/{{id:long}}", (long id) => fake.Order(id));
-        app.MapGet($"/stores/{storeHash}/v2/orders/{{id:long}}/products", (long id, int? page, int? limit) => fake.Lines(id, page ?? 1, limit ?? 50));
-        app.MapGet($"/stores/{storeHash}/v2/orders", (int? page, int? limit, string? min_date_modified) =>
-            fake.ListOrders(page ?? 1, limit ?? 50, min_date_modified));
-        app.MapGet($"/stores/{storeHash}/v3/customers", (HttpRequest request) => fake.Customers(request));
+        app.Use(fake.HooksAsync);
+        app.MapGet($"/stores/{storeHash}/v2/orders/{{id:long}}", (long id, HttpContext context) =>
+            fake.Conforming(context, "include", "consignment_structure") ?? fake.Order(id, context));
+        app.MapGet($"/stores/{storeHash}/v2/orders/{{id:long}}/products", (long id, int? page, int? limit, HttpContext context) =>
+            fake.Conforming(context, "page", "limit") ?? fake.Lines(id, page ?? 1, limit ?? 50));
+        app.MapGet($"/stores/{storeHash}/v2/orders", (HttpContext context) =>
+            fake.Conforming(context, "min_date_modified", "min_id", "max_id", "include", "consignment_structure", "sort", "page", "limit")
+            ?? fake.ListOrders(context));
+        app.MapGet($"/stores/{storeHash}/v3/customers", (HttpContext context) =>
+            fake.Conforming(context, "id:in", "date_modified:min", "sort", "page", "limit") ?? fake.Customers(context.Request));
+        app.MapFallback((HttpContext context) => fake.Refuse(context, 404, $"{context.Request.Method} {context.Request.Path} is not an operation the product uses"));
         await app.StartAsync();
         return fake;
     }
@@ -118,7 +132,10 @@ public sealed class FakeBigCommerce : IAsyncDisposable
 
     public int OrderListings => _requests.GetValueOrDefault("orders:list");
 
-    /// <summary>Listings started: each reconciliation run asks for page 1 once.</summary>
+    /// <summary>
+    /// Listings by modification date started: each reconciliation run asks for their page 1 once.
+    /// The rounds of order fetches list by id range and are not counted here.
+    /// </summary>
     public int OrderListingRuns => _requests.GetValueOrDefault("orders:list:first");
 
     public int CustomerListings => _requests.GetValueOrDefault("customers:list");
@@ -134,6 +151,15 @@ public sealed class FakeBigCommerce : IAsyncDisposable
             _failureStatus = (int)status;
         }
     }
+
+    /// <summary>From now on requests wait, until <see cref="Release"/>: a test sees a fetch under way (<see cref="HeldRequests"/>).</summary>
+    public void Hold() => Volatile.Write(ref _hold, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+
+    /// <summary>Answers the held requests and holds no more.</summary>
+    public void Release() => Interlocked.Exchange(ref _hold, null)?.TrySetResult();
+
+    /// <summary>Requests that were held, answered or not.</summary>
+    public int HeldRequests => Volatile.Read(ref _held);
 
     /// <summary>Every request fails with 500 with this probability.</summary>
     public void FailAtRandom(double rate) => _randomFailureRate = rate;
@@ -173,14 +199,14 @@ public sealed class FakeBigCommerce : IAsyncDisposable
         var request = context.Request;
         if (request.Headers["X-Auth-Token"] != AccessToken)
         {
-            Interlocked.Increment(ref _badRequests);
+            NonConforming(context, "401: no access token");
             context.Response.StatusCode = StatusCodes.Status401Unauthorized;
             return;
         }
         if (!request.Headers.Accept.ToString().Contains("application/json", StringComparison.Ordinal)
             || !(request.ContentType ?? "").StartsWith("application/json", StringComparison.Ordinal))
         {
-            Interlocked.Increment(ref _badRequests);
+            NonConforming(context, "400: Accept and Content-Type must be application/json");
             context.Response.StatusCode = StatusCodes.Status400BadRequest;
             return;
         }
@@ -241,16 +267,22 @@ public sealed class FakeBigCommerce : IAsyncDisposable
             context.Response.StatusCode = status;
             return;
         }
+        if (Volatile.Read(ref _hold) is { } hold)
+        {
+            Interlocked.Increment(ref _held);
+            await hold.Task;
+        }
         await next(context);
     }
 
     string Name(string header) => LowerCaseHeaders ? header.ToLowerInvariant() : header;
 
-    IResult Order(long id)
-    {
-        Count($"order:{id}");
-        return _orders.TryGetValue(id, out var order) ? Json(order) : Results.NotFound();
-    }
+    /// <summary>Null when a read carries only the query parameters it takes and no body; else the refusal.</summary>
+    IResult? Conforming(HttpContext context, params string[] parameters) =>
+        (QueryProblem(context, parameters) ?? BodyProblem(context)) is { } problem ? Refuse(context, 400, problem) : null;
+
+    void NonConforming(HttpContext context, string why) =>
+        _refusals.Enqueue($"{context.Request.Method} {context.Request.Path}{context.Request.QueryString} → {why}");
 
     IResult Lines(long id, int page, int limit)
     {
@@ -262,21 +294,6 @@ public sealed class FakeBigCommerce : IAsyncDisposable
         var slice = lines.Skip((page - 1) * limit).Take(limit).Select(l => l!.DeepClone()).ToArray();
         // V2 answers an empty page with 204.
         return slice.Length == 0 ? Results.NoContent() : Json(new JsonArray(slice));
-    }
-
-    IResult ListOrders(int page, int limit, string? minDateModified)
-    {
-        Count("orders:list");
-        if (page == 1)
-        {
-            Count("orders:list:first");
-        }
-        var since = minDateModified is null ? DateTimeOffset.MinValue : DateTimeOffset.Parse(minDateModified, CultureInfo.InvariantCulture);
-        var all = _orders.Values
-            .Where(o => DateTimeOffset.Parse(o["date_modified"]!.GetValue<string>().Replace(" +0000", " +00:00", StringComparison.Ordinal), CultureInfo.InvariantCulture) >= since)
-            .OrderBy(o => o["id"]!.GetValue<long>()).Skip((page - 1) * limit).Take(limit)
-            .Select(o => o.DeepClone()).ToArray();
-        return all.Length == 0 ? Results.NoContent() : Json(new JsonArray(all));
     }
 
     IResult Customers(HttpRequest request)

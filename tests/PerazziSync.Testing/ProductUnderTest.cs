@@ -101,6 +101,7 @@ public sealed class ProductUnderTest : IAsyncDisposable
             // Never, unless a test schedules them.
             ["BigCommerce__ReconcileCron"] = "0 0 0 1 1 ? 2099",
             ["BigCommerce__ParkedRetryCron"] = "0 0 0 1 1 ? 2099",
+            ["BigCommerce__HooksCheckCron"] = "0 0 0 1 1 ? 2099",
             ["Pos__RematchCron"] = "0/2 * * * * ?",
         };
         foreach (var (key, value) in settings ?? new Dictionary<string, string>())

@@ -14,6 +14,8 @@ public static class BigCommerceClientExtensions
     /// The typed BigCommerce client: options from the <c>BigCommerce</c> section, validated at
     /// start-up; retries with exponential backoff and jitter on 5xx, 408, 429 and timeouts; every
     /// attempt drawn from the store's shared request budget. Needs an <c>NpgsqlDataSource</c>.
+    /// Without a store (<see cref="BigCommerceOptions.WaitsForStore"/>) it is registered all the
+    /// same; nothing calls it.
     /// </summary>
     public static IHostApplicationBuilder AddBigCommerceClient(this IHostApplicationBuilder builder)
     {
@@ -22,6 +24,12 @@ public static class BigCommerceClientExtensions
             .ValidateDataAnnotations()
             .Validate(o => o.ApiBaseUrl.IsAbsoluteUri && o.ApiBaseUrl.Scheme is "http" or "https",
                 "BigCommerce:ApiBaseUrl must be an absolute http(s) URL")
+            .Validate(o => o.WaitsForStore || !string.IsNullOrWhiteSpace(o.StoreHash),
+                "BigCommerce:StoreHash is not set (environment variable BigCommerce__StoreHash), but BigCommerce:AccessToken is: set both, or neither to wait for a store")
+            .Validate(o => o.WaitsForStore || !string.IsNullOrWhiteSpace(o.AccessToken),
+                "BigCommerce:AccessToken is not set (environment variable BigCommerce__AccessToken), but BigCommerce:StoreHash is: set both, or neither to wait for a store")
+            .Validate(o => string.IsNullOrEmpty(o.WebhookHeaderName) == string.IsNullOrEmpty(o.WebhookHeaderValue),
+                "BigCommerce:WebhookHeaderName and BigCommerce:WebhookHeaderValue (environment variables BigCommerce__WebhookHeaderName, __WebhookHeaderValue) are set together or not at all")
             .ValidateOnStart();
         builder.Services.TryAddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<RequestBudget>();

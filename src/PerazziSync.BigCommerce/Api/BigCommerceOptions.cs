@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using Microsoft.Extensions.Configuration;
 
 namespace PerazziSync.BigCommerce.Api;
 
@@ -11,12 +12,16 @@ public sealed class BigCommerceOptions
     [Required]
     public Uri ApiBaseUrl { get; set; } = new("https://api.bigcommerce.com");
 
-    [Required(ErrorMessage = "BigCommerce:StoreHash is not set (environment variable BigCommerce__StoreHash)")]
+    /// <summary>The store. Unset together with <see cref="AccessToken"/>, the product waits for a store (<see cref="WaitsForStore"/>).</summary>
     public string? StoreHash { get; set; }
 
     /// <summary>The <c>X-Auth-Token</c> of the API account.</summary>
-    [Required(ErrorMessage = "BigCommerce:AccessToken is not set (environment variable BigCommerce__AccessToken)")]
     public string? AccessToken { get; set; }
+
+    /// <summary>The shared header the receiver accepts instead of a signature; the product's hooks carry it when set.</summary>
+    public string? WebhookHeaderName { get; set; }
+
+    public string? WebhookHeaderValue { get; set; }
 
     /// <summary>The store's quota per window: 150 requests per 30 s on a Standard plan.</summary>
     [Range(1, 100_000)]
@@ -28,4 +33,26 @@ public sealed class BigCommerceOptions
     /// <summary>How long one HTTP attempt may take once it is sent.</summary>
     [Range(typeof(TimeSpan), "00:00:01", "00:10:00")]
     public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// Neither the store nor its token is set: a first run before the operator has an API account.
+    /// The POS side works; the BigCommerce side says it waits for a store. One set without the
+    /// other is a mistake, and start-up refuses it.
+    /// </summary>
+    public bool WaitsForStore => string.IsNullOrWhiteSpace(StoreHash) && string.IsNullOrWhiteSpace(AccessToken);
+
+    /// <summary>The shared header, when both its name and value are set.</summary>
+    public KeyValuePair<string, string>? SharedHeader =>
+        string.IsNullOrEmpty(WebhookHeaderName) || string.IsNullOrEmpty(WebhookHeaderValue) ? null : new(WebhookHeaderName, WebhookHeaderValue);
+
+    /// <summary>What an operator reads when the product waits for a store.</summary>
+    public const string WaitingForStore =
+        "waiting for a store: set BigCommerce__StoreHash and BigCommerce__AccessToken (a store-level API account) and restart";
+
+    /// <summary><see cref="WaitsForStore"/> read from raw configuration, for what is decided while a host is being built.</summary>
+    public static bool WaitsForStoreIn(IConfiguration configuration)
+    {
+        var section = configuration.GetSection(Section);
+        return string.IsNullOrWhiteSpace(section[nameof(StoreHash)]) && string.IsNullOrWhiteSpace(section[nameof(AccessToken)]);
+    }
 }

@@ -43,7 +43,7 @@ sealed class RateLimitHandler(RequestBudget budget, IOptions<BigCommerceOptions>
         var resetMs = IntegerHeader(response, "X-Rate-Limit-Time-Reset-Ms");
         if (response.StatusCode == HttpStatusCode.TooManyRequests && resetMs is not null)
         {
-            await budget.ObserveAsync(store, 0, TimeSpan.FromMilliseconds(resetMs.Value), cancellationToken);
+            await budget.ExhaustedAsync(store, TimeSpan.FromMilliseconds(resetMs.Value), cancellationToken);
         }
         else if (left is not null && resetMs is not null)
         {

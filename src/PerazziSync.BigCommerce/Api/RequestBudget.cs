@@ -69,4 +69,20 @@ public sealed class RequestBudget(NpgsqlDataSource database, IOptions<BigCommerc
         await connection.ExecuteAsync(new CommandDefinition(
             observe, new { StoreHash = storeHash, RequestsLeft = requestsLeft, ResetIn = resetIn }, cancellationToken: cancellationToken));
     }
+
+    /// <summary>
+    /// BigCommerce answered 429: nothing is left until its window resets, when it says. The
+    /// budget's own idea of the window (from its first request) gives way to BigCommerce's,
+    /// which may end sooner: waiting for the later of the two would idle the sync for no reason.
+    /// </summary>
+    public async Task ExhaustedAsync(string storeHash, TimeSpan resetIn, CancellationToken cancellationToken)
+    {
+        const string exhausted = """
+            update perazzi_sync.api_budget set requests_left = 0, window_ends_at = now() + @ResetIn
+            where store_hash = @StoreHash
+            """;
+        await using var connection = await database.OpenConnectionAsync(cancellationToken);
+        await connection.ExecuteAsync(new CommandDefinition(
+            exhausted, new { StoreHash = storeHash, ResetIn = resetIn }, cancellationToken: cancellationToken));
+    }
 }

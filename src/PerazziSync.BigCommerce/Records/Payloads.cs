@@ -67,9 +67,6 @@ public sealed record OrderSnapshot(BigCommerceOrder Order, IReadOnlyList<BigComm
 /// <summary>A customer as BigCommerce returned it, parsed.</summary>
 public sealed record CustomerSnapshot(BigCommerceCustomer Customer, DateTimeOffset FetchStartedAt);
 
-/// <summary>An entity a listing showed as modified.</summary>
-public sealed record ModifiedEntity(long Id, DateTimeOffset? DateModified, DateTimeOffset ListedAt);
-
 /// <summary>A BigCommerce response that can never be processed as it is.</summary>
 public sealed class BigCommercePayloadException(string message) : Exception(message);
 
@@ -136,6 +133,10 @@ static class Json
             ? at
             : throw new BigCommercePayloadException($"\"{name}\" is not an RFC 2822 date: {text}");
     }
+
+    /// <summary>Hook times are Unix seconds.</summary>
+    public static DateTimeOffset? UnixSeconds(JsonElement element, string name) =>
+        OptionalInt64(element, name) is { } seconds ? DateTimeOffset.FromUnixTimeSeconds(seconds) : null;
 
     /// <summary>Customer dates are ISO-8601 strings, e.g. "2020-02-07T19:58:03Z".</summary>
     public static DateTimeOffset? Iso8601(JsonElement element, string name)

@@ -19,6 +19,16 @@ public static class CustomerRows
             "select exists (select 1 from commerce_customers where bigcommerce_customer_id = @CustomerId)",
             new { CustomerId = Key(customerId) }, cancellationToken: cancellationToken));
 
+    /// <summary>Which of the customers have a row; read outside any transaction, before deciding which to fetch.</summary>
+    public static async Task<IReadOnlySet<long>> ExistingAsync(
+        NpgsqlConnection connection, IReadOnlyCollection<long> customerIds, CancellationToken cancellationToken)
+    {
+        var keys = await connection.QueryAsync<string>(new CommandDefinition(
+            "select bigcommerce_customer_id from commerce_customers where bigcommerce_customer_id = any(@CustomerIds)",
+            new { CustomerIds = customerIds.Select(Key).ToArray() }, cancellationToken: cancellationToken));
+        return keys.Select(k => long.Parse(k, CultureInfo.InvariantCulture)).ToHashSet();
+    }
+
     public static Task<Existing?> FindAsync(NpgsqlTransaction transaction, long customerId, CancellationToken cancellationToken) =>
         transaction.Connection!.QueryFirstOrDefaultAsync<Existing?>(new CommandDefinition(
             """select id as "Id", user_id as "UserId" from commerce_customers where bigcommerce_customer_id = @CustomerId""",

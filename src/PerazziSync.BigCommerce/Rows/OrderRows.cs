@@ -14,16 +14,17 @@ public static class OrderRows
 {
     /// <summary>
     /// Inserts or updates the order. A snapshot older than the stored one changes nothing
-    /// (Stale); versions are ordered by date_modified (none before any), then by the digest of the
-    /// order, so that any order of arrival ends with the same row. The guard is part of the
-    /// statement that writes, so it holds against any concurrent writer.
+    /// (Stale): versions are ordered by date_modified (none before any), and between equal ones
+    /// the later fetch wins, which the caller ensures by applying an order's fetches under its
+    /// lock in the order they started (docs/sync-rules.md): BigCommerce's date_modified counts
+    /// seconds, and two changes within one second must end with the second.
     /// </summary>
     public static Task<RowChange> UpsertAsync(
         NpgsqlTransaction transaction, Guid customerRowId, BigCommerceOrder order, bool archived, CancellationToken cancellationToken)
     {
         const string sql = """
             with old as (
-              select id, archived_at, source_modified_at, md5(raw_payload::text) as digest
+              select id, archived_at, source_modified_at
               from commerce_orders where bigcommerce_order_id = @OrderId for update
             ), up as (
               insert into commerce_orders as t
@@ -41,15 +42,13 @@ public static class OrderRows
                 raw_payload = excluded.raw_payload,
                 source_modified_at = excluded.source_modified_at,
                 archived_at = excluded.archived_at
-              where (coalesce(t.source_modified_at, '-infinity'), md5(t.raw_payload::text))
-                    <= (coalesce(excluded.source_modified_at, '-infinity'), md5(excluded.raw_payload::text))
+              where coalesce(t.source_modified_at, '-infinity') <= coalesce(excluded.source_modified_at, '-infinity')
               returning t.id, (t.xmax = 0) as inserted
             )
             select coalesce(up.id, (select id from old)) as "Id", up.inserted as "Inserted",
                    up.id is null and exists (
                      select from old o
-                     where (coalesce(o.source_modified_at, '-infinity'), o.digest)
-                           > (coalesce(@Modified::timestamptz, '-infinity'), md5(@Raw::jsonb::text))) as "Stale"
+                     where coalesce(o.source_modified_at, '-infinity') > coalesce(@Modified::timestamptz, '-infinity')) as "Stale"
             from (select) as one left join up on true
             """;
         return transaction.Connection!.QuerySingleAsync<RowChange>(new CommandDefinition(sql, new

@@ -39,3 +39,20 @@ public static class ParkedBigCommerceMessages
         _ => null,
     };
 }
+
+/// <summary>
+/// BigCommerce reported (<c>store/hook/deliveryException</c>) that it could not deliver to one of
+/// the store's hooks; the worker checks the subscriptions at once.
+/// </summary>
+/// <param name="HookId">The hook whose deliveries failed.</param>
+/// <param name="ErrorCode">90001: BigCommerce will retry; 90002: retries exhausted, the hook is disabled; 90003: the destination's domain is blocked for a while.</param>
+/// <param name="Description">BigCommerce's own words, e.g. which destination answered what.</param>
+/// <param name="OccurredAt">The callback's <c>created_at</c>, when BigCommerce raised it, if it said.</param>
+public sealed record BigCommerceHookDeliveryFailed(
+    string StoreHash,
+    long HookId,
+    int? ErrorCode,
+    string? Description,
+    DateTimeOffset? OccurredAt,
+    string WebhookId,
+    DateTimeOffset ReceivedAt);

@@ -9,6 +9,11 @@ namespace PerazziSync.Contracts;
 /// <param name="Attachments">Storage paths.</param>
 /// <param name="UpdatedAt">The record's version: an older one never overwrites a newer one.</param>
 /// <param name="RawPayload">The record exactly as received, extra fields included.</param>
+/// <param name="CustomerEmail">
+/// The workshop customer's e-mail, trimmed, when the POS sent one: it verifies a pending claim on
+/// the serial when it is the claimant's confirmed e-mail (docs/sync-rules.md).
+/// </param>
+/// <param name="CustomerName">The workshop customer's name, trimmed, when the POS sent one: evidence for a review.</param>
 public sealed record PosServiceRecord(
     string SourceRecordId,
     string SerialNumber,
@@ -17,7 +22,9 @@ public sealed record PosServiceRecord(
     string? WorkSummary,
     IReadOnlyList<string> Attachments,
     DateTimeOffset UpdatedAt,
-    string RawPayload);
+    string RawPayload,
+    string? CustomerEmail = null,
+    string? CustomerName = null);
 
 /// <summary>The POS called back with one changed service record.</summary>
 public sealed record PosServiceRecordReceived(

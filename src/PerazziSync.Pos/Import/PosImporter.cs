@@ -24,6 +24,7 @@ public sealed record PosImportOutcome(
     long Stale,
     long Parked,
     long Rejected,
+    long Verified,
     IReadOnlyList<PosRejection> Rejections,
     TimeSpan Elapsed);
 
@@ -290,6 +291,7 @@ public sealed class PosImporter(NpgsqlDataSource database, PosRecordParser parse
               stale = stale + @Stale,
               parked = parked + @Parked,
               rejected = rejected + @Rejected,
+              verified = verified + @Verified,
               attempts = 1
             where id = @ImportId
             """, new
@@ -303,6 +305,7 @@ public sealed class PosImporter(NpgsqlDataSource database, PosRecordParser parse
             Stale = chunk.Stale + written.Stale,
             written.Parked,
             Rejected = (long)rejections.Count,
+            written.Verified,
         }, transaction, cancellationToken: cancellationToken));
         await transaction.CommitAsync(cancellationToken);
         ImportRows(written.Applied, "applied");
@@ -432,9 +435,9 @@ public sealed class PosImporter(NpgsqlDataSource database, PosRecordParser parse
     static async Task<PosImportOutcome> OutcomeAsync(
         NpgsqlConnection connection, Guid importId, string fileName, bool alreadyImported, TimeSpan elapsed, CancellationToken cancellationToken)
     {
-        var totals = await connection.QuerySingleAsync<(long RowsRead, long Applied, long Superseded, long Unchanged, long Stale, long Parked, long Rejected)>(
+        var totals = await connection.QuerySingleAsync<(long RowsRead, long Applied, long Superseded, long Unchanged, long Stale, long Parked, long Rejected, long Verified)>(
             new CommandDefinition("""
-                select rows_read, applied, superseded, unchanged, stale, parked, rejected
+                select rows_read, applied, superseded, unchanged, stale, parked, rejected, verified
                 from perazzi_sync.pos_imports where id = @ImportId
                 """, new { ImportId = importId }, cancellationToken: cancellationToken));
         var rejections = (await connection.QueryAsync<PosRejection>(new CommandDefinition($"""
@@ -442,7 +445,7 @@ public sealed class PosImporter(NpgsqlDataSource database, PosRecordParser parse
             from perazzi_sync.pos_import_rejections where import_id = @ImportId order by line limit {RejectionsShown}
             """, new { ImportId = importId }, cancellationToken: cancellationToken))).AsList();
         return new PosImportOutcome(importId, fileName, alreadyImported, totals.RowsRead, totals.Applied, totals.Superseded,
-            totals.Unchanged, totals.Stale, totals.Parked, totals.Rejected, rejections, elapsed);
+            totals.Unchanged, totals.Stale, totals.Parked, totals.Rejected, totals.Verified, rejections, elapsed);
     }
 
     static async Task<string> HashAsync(string path, CancellationToken cancellationToken)

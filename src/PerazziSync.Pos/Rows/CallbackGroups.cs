@@ -9,6 +9,12 @@ namespace PerazziSync.Pos.Rows;
 public sealed record PosCallback(PosServiceRecord Record, MessageOrigin Message);
 
 /// <summary>
+/// What became of a callback's record; <see cref="Attached"/>, when its record verified the claim
+/// on its serial: the parked records the group's write attached to the claims it verified.
+/// </summary>
+public sealed record CallbackWritten(SyncOutcome Outcome, long? Attached = null);
+
+/// <summary>
 /// POS callbacks of many messages written in one transaction by the set-based statement of the
 /// imports (<see cref="ServiceEventRows"/>), each record audited under its own message, and how
 /// the failure of a group becomes the failure of the messages that caused it and of no other
@@ -94,9 +100,9 @@ public static class CallbackGroups
     /// <summary>
     /// Writes <paramref name="callbacks"/> in one transaction as the service role and returns
     /// what became of each, in order. Every audit row names the message, delivery and trace of
-    /// its own callback.
+    /// its own callback. A claim the group verified is told to the first callback of its serial.
     /// </summary>
-    public static async Task<IReadOnlyList<SyncOutcome>> WriteAsync(
+    public static async Task<IReadOnlyList<CallbackWritten>> WriteAsync(
         NpgsqlDataSource database, IReadOnlyList<PosCallback> callbacks, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenConnectionAsync(cancellationToken);
@@ -105,16 +111,24 @@ public static class CallbackGroups
             $"set local lock_timeout = '{LockTimeout}'", transaction: transaction, cancellationToken: cancellationToken));
         var audit = AuditContext.For(ServiceEventRows.SourceSystem);
         var outcomes = new Dictionary<PosCallback, SyncOutcome>(callbacks.Count, ReferenceEqualityComparer.Instance);
+        var verifiedSerials = new HashSet<string>(StringComparer.Ordinal);
+        long attached = 0;
         foreach (var statement in Statements(callbacks, c => c.Record))
         {
             var written = await ServiceEventRows.WriteEachAsync(
                 transaction, [.. statement.Select(c => new RecordToWrite(c.Record, null, c.Message))], audit, cancellationToken);
             foreach (var callback in statement)
             {
-                outcomes[callback] = written[callback.Record.SourceRecordId];
+                outcomes[callback] = written.Outcomes[callback.Record.SourceRecordId];
             }
+            verifiedSerials.UnionWith(written.VerifiedSerials);
+            attached += written.Counts.Attached;
         }
         await transaction.CommitAsync(cancellationToken);
-        return [.. callbacks.Select(c => outcomes[c])];
+        return [.. callbacks.Select(c => new CallbackWritten(
+            outcomes[c], verifiedSerials.Remove(StoredSerial(c.Record.SerialNumber)) ? attached : null))];
     }
+
+    /// <summary>A serial as <c>perazzi_assets</c> stores it and the statement matches it: <c>upper(btrim(serial))</c>.</summary>
+    static string StoredSerial(string serial) => serial.Trim(' ').ToUpperInvariant();
 }

@@ -11,7 +11,8 @@ public sealed record ParkedRecord(Guid Id, string SourceKey, string Reason, int 
 
 /// <summary>
 /// Parked POS records applied again: the ones whose serial now belongs to a verified asset are
-/// attached; the others stay parked, one attempt more.
+/// attached, the ones of a claim are weighed as evidence (and attached if they verify it); the
+/// others stay parked, one attempt more.
 /// </summary>
 public static class ParkedServiceRecords
 {
@@ -19,8 +20,8 @@ public static class ParkedServiceRecords
 
     /// <summary>
     /// Re-applies open parked POS records, oldest first, in batches of one transaction each.
-    /// <paramref name="onlyAttributable"/> limits it to records that will attach now (the
-    /// scheduled re-match); otherwise every record <paramref name="reason"/> and
+    /// <paramref name="onlyAttributable"/> limits it to records that will attach now, or that are
+    /// the first evidence on a claim registered after they were parked (the scheduled re-match); otherwise every record <paramref name="reason"/> and
     /// <paramref name="keys"/> select (null: any) is tried (an operator's <c>parked retry</c>).
     /// <paramref name="inSameTransaction"/>, when given, runs after each batch is written, in its
     /// transaction (an operator's audit rows).
@@ -39,7 +40,12 @@ public static class ParkedServiceRecords
               and (@Keys::text[] is null or p.source_key = any(@Keys))
               and (not @OnlyAttributable or exists (
                 select 1 from perazzi_assets a
-                where a.serial_number = upper(btrim(p.message->>'SerialNumber')) and a.verification_status = 'verified'))
+                where a.serial_number = upper(btrim(p.message->>'SerialNumber'))
+                  and (a.verification_status = 'verified'
+                       -- A gun claimed after its records were parked: weighed once, then it waits
+                       -- for a new record or a review.
+                       or (a.verification_status in ('unverified', 'pending')
+                           and not exists (select 1 from perazzi_sync.asset_claims c where c.asset_id = a.id)))))
             order by p.first_seen_at, p.id
             limit @BatchSize
             """;

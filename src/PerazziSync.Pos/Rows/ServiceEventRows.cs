@@ -7,13 +7,17 @@ using PerazziSync.Data;
 
 namespace PerazziSync.Pos.Rows;
 
-/// <summary>What one write did, counted per record.</summary>
-public sealed record WriteCounts(long Applied, long Unchanged, long Stale, long Parked)
+/// <summary>
+/// What one write did, counted per record; and for the claims it weighed, the assets it verified,
+/// the claims it left open for review and the parked records of the verified assets it attached.
+/// </summary>
+public sealed record WriteCounts(long Applied, long Unchanged, long Stale, long Parked, long Verified = 0, long Reviewed = 0, long Attached = 0)
 {
     public static readonly WriteCounts None = new(0, 0, 0, 0);
 
     public WriteCounts Add(WriteCounts other) =>
-        new(Applied + other.Applied, Unchanged + other.Unchanged, Stale + other.Stale, Parked + other.Parked);
+        new(Applied + other.Applied, Unchanged + other.Unchanged, Stale + other.Stale, Parked + other.Parked,
+            Verified + other.Verified, Reviewed + other.Reviewed, Attached + other.Attached);
 
     /// <summary>The outcome of a write of one record.</summary>
     public SyncOutcome Outcome =>
@@ -27,6 +31,12 @@ public sealed record WriteCounts(long Applied, long Unchanged, long Stale, long 
 public sealed record RecordToWrite(PosServiceRecord Record, long? Line, MessageOrigin? Message = null);
 
 /// <summary>
+/// What a write did to each of its records (by source_record_id), in all, and the serials of the
+/// claimed assets it verified (as <c>perazzi_assets</c> stores them).
+/// </summary>
+public sealed record EachWritten(IReadOnlyDictionary<string, SyncOutcome> Outcomes, WriteCounts Counts, IReadOnlyList<string> VerifiedSerials);
+
+/// <summary>
 /// The message a record came in, named by its own audit rows (and by its parked event) when it is
 /// written in one statement with the records of other messages.
 /// </summary>
@@ -36,6 +46,9 @@ public sealed record MessageOrigin(string? MessageId, string? DeliveryId, string
 /// Where POS records become <c>service_events</c> rows: set-based, one binary COPY and one
 /// statement per batch, inside the caller's transaction as the service role
 /// (<see cref="ServiceRole"/>). The database decides what changed and writes the audit rows.
+/// Before the records are written, the claims on their serials are weighed in the same
+/// transaction (<see cref="LockClaims"/>, <see cref="DecideClaims"/>): a record naming the
+/// claimant's confirmed e-mail verifies the asset, so the statement then attaches the record.
 /// </summary>
 /// <remarks>
 /// The order of versions is the record's <c>updated_at</c>, then, between equal times, the digest
@@ -53,30 +66,49 @@ public static class ServiceEventRows
     /// </summary>
     const int MaxRounds = 3;
 
+    /// <summary>The records of a write, as <see cref="Apply"/> reads them; dropped with the transaction.</summary>
+    const string IncomingTable = """
+        pos_incoming (
+          line bigint,
+          source_record_id text not null,
+          serial_number text not null,
+          status text not null,
+          service_date timestamptz,
+          work_summary text,
+          attachments text[] not null,
+          updated_at timestamptz not null,
+          raw_payload jsonb not null,
+          customer_email text,
+          customer_name text,
+          message_id text
+        ) on commit drop;
+        """;
+
     /// <summary>
     /// Upserts on (source_system, source_record_id) the records whose serial matches a verified
     /// asset, newer versions only; parks the others with their reason. At most one record per
     /// source_record_id per call. The audit rows carry <paramref name="audit"/> and each record's
-    /// line or message.
+    /// line or message. A claim the records verify brings the asset's parked records along, in
+    /// the same transaction.
     /// </summary>
-    public static Task<WriteCounts> WriteAsync(
+    public static async Task<WriteCounts> WriteAsync(
         NpgsqlTransaction transaction, IReadOnlyCollection<RecordToWrite> records, AuditContext audit, string? messageId,
         CancellationToken cancellationToken) =>
-        WriteAsync(transaction, records, audit, messageId, null, cancellationToken);
+        (await WriteAsync(transaction, records, audit, messageId, null, cancellationToken)).Counts;
 
     /// <summary>
     /// <see cref="WriteAsync(NpgsqlTransaction, IReadOnlyCollection{RecordToWrite}, AuditContext, string?, CancellationToken)"/>,
-    /// telling what became of each record, by its source_record_id.
+    /// telling what became of each record, by its source_record_id, and which claims it verified.
     /// </summary>
-    public static async Task<IReadOnlyDictionary<string, SyncOutcome>> WriteEachAsync(
+    public static async Task<EachWritten> WriteEachAsync(
         NpgsqlTransaction transaction, IReadOnlyCollection<RecordToWrite> records, AuditContext audit, CancellationToken cancellationToken)
     {
         var outcomes = new Dictionary<string, SyncOutcome>(records.Count, StringComparer.Ordinal);
-        await WriteAsync(transaction, records, audit, null, outcomes, cancellationToken);
-        return outcomes;
+        var (counts, verifiedSerials) = await WriteAsync(transaction, records, audit, null, outcomes, cancellationToken);
+        return new EachWritten(outcomes, counts, verifiedSerials);
     }
 
-    static async Task<WriteCounts> WriteAsync(
+    static async Task<(WriteCounts Counts, string[] VerifiedSerials)> WriteAsync(
         NpgsqlTransaction transaction, IReadOnlyCollection<RecordToWrite> records, AuditContext audit, string? messageId,
         Dictionary<string, SyncOutcome>? outcomes, CancellationToken cancellationToken)
     {
@@ -85,25 +117,12 @@ public static class ServiceEventRows
             .Select(r => KeyValuePair.Create(r.Record.SourceRecordId, AuditFields(r)));
         // A group of callbacks writes two versions of one record in two statements of one
         // transaction, so the second finds the first's table, which only the commit drops.
-        await connection.ExecuteAsync(new CommandDefinition("""
-            select set_config('perazzi_sync.audit', @Audit, true);
-            drop table if exists pos_incoming;
-            create temp table pos_incoming (
-              line bigint,
-              source_record_id text not null,
-              serial_number text not null,
-              status text not null,
-              service_date timestamptz,
-              work_summary text,
-              attachments text[] not null,
-              updated_at timestamptz not null,
-              raw_payload jsonb not null,
-              message_id text
-            ) on commit drop;
-            """, new { Audit = audit.WithKeys(keys).ToJson() }, transaction, cancellationToken: cancellationToken));
+        await connection.ExecuteAsync(new CommandDefinition(
+            "select set_config('perazzi_sync.audit', @Audit, true); drop table if exists pos_incoming; create temp table " + IncomingTable,
+            new { Audit = audit.WithKeys(keys).ToJson() }, transaction, cancellationToken: cancellationToken));
 
         await using (var copy = await connection.BeginBinaryImportAsync(
-            "copy pos_incoming (line, source_record_id, serial_number, status, service_date, work_summary, attachments, updated_at, raw_payload, message_id) from stdin (format binary)",
+            "copy pos_incoming (line, source_record_id, serial_number, status, service_date, work_summary, attachments, updated_at, raw_payload, customer_email, customer_name, message_id) from stdin (format binary)",
             cancellationToken))
         {
             foreach (var (record, line, message) in records)
@@ -118,6 +137,8 @@ public static class ServiceEventRows
                 await copy.WriteAsync(record.Attachments as string[] ?? [.. record.Attachments], NpgsqlDbType.Array | NpgsqlDbType.Text, cancellationToken);
                 await copy.WriteAsync(record.UpdatedAt.UtcDateTime, NpgsqlDbType.TimestampTz, cancellationToken);
                 await copy.WriteAsync(record.RawPayload, NpgsqlDbType.Jsonb, cancellationToken);
+                await copy.WriteAsync(record.CustomerEmail, NpgsqlDbType.Text, cancellationToken);
+                await copy.WriteAsync(record.CustomerName, NpgsqlDbType.Text, cancellationToken);
                 await copy.WriteAsync(message?.MessageId, NpgsqlDbType.Text, cancellationToken);
             }
             await copy.CompleteAsync(cancellationToken);
@@ -126,27 +147,19 @@ public static class ServiceEventRows
         // CTEs below by nested loops, which is quadratic in the chunk size.
         await connection.ExecuteAsync(new CommandDefinition("analyze pos_incoming", transaction: transaction, cancellationToken: cancellationToken));
 
+        // Most chunks hold no record of a claimed serial, and weighing costs far more to plan than to
+        // look for claims.
+        var claims = await connection.ExecuteScalarAsync<long>(new CommandDefinition(
+            "with " + LockClaims, transaction: transaction, commandTimeout: 0, cancellationToken: cancellationToken)) == 0
+            ? Claims.None
+            : await connection.QuerySingleAsync<Claims>(new CommandDefinition(
+                "with " + DecideClaims, transaction: transaction, commandTimeout: 0, cancellationToken: cancellationToken));
         foreach (var record in outcomes is null ? [] : records)
         {
             outcomes![record.Record.SourceRecordId] = SyncOutcome.Applied;
         }
-        var total = WriteCounts.None;
-        for (var round = 1; ; round++)
-        {
-            // A chunk of thousands of rows may take longer than the default 30 s on a busy database;
-            // cancellation, not a timeout, is what stops it.
-            var outcome = await connection.QuerySingleAsync<Outcome>(new CommandDefinition(
-                "with " + Apply, new { MessageId = messageId }, transaction, commandTimeout: 0, cancellationToken: cancellationToken));
-            total = total.Add(outcome.Counts);
-            outcome.Tell(outcomes);
-            if (outcome.Raced.Length == 0)
-            {
-                return total;
-            }
-            EnsureSettles(round, outcome.Raced);
-            await connection.ExecuteAsync(new CommandDefinition(
-                "delete from pos_incoming where source_record_id <> all(@Raced)", new { outcome.Raced }, transaction, cancellationToken: cancellationToken));
-        }
+        var total = await ApplyAsync(transaction, messageId, outcomes, cancellationToken);
+        return (await AttachVerifiedAsync(transaction, claims, total, cancellationToken), claims.VerifiedSerials);
     }
 
     /// <summary>What a record's own audit rows add to the transaction's context.</summary>
@@ -166,21 +179,31 @@ public static class ServiceEventRows
         return fields;
     }
 
+    /// <summary>The record of a callback, as <c>pos_incoming</c> (see <see cref="WriteOneAsync"/>).</summary>
+    const string IncomingRecord = """
+        select null::bigint as line, @Id::text as source_record_id, @Serial::text as serial_number, @Status::text as status,
+               @ServiceDate::timestamptz as service_date, @WorkSummary::text as work_summary,
+               @Attachments::text[] as attachments, @UpdatedAt::timestamptz as updated_at, @RawPayload::jsonb as raw_payload,
+               @CustomerEmail::text as customer_email, @CustomerName::text as customer_name, null::text as message_id
+        """;
+
     /// <summary>
-    /// <see cref="WriteAsync"/> for one record, as a callback brings it: the same statement, its
-    /// input a row of parameters instead of a temp table, in one round trip.
+    /// <see cref="WriteAsync"/> for one record, as a callback brings it: the same statements, their
+    /// input a row of parameters instead of a temp table, in one round trip when the serial has no
+    /// claim awaiting verification. When it has one, the record is weighed first, in a second.
     /// </summary>
     public static async Task<WriteCounts> WriteOneAsync(
         NpgsqlTransaction transaction, PosServiceRecord record, AuditContext audit, string? messageId, CancellationToken cancellationToken)
     {
-        const string incoming = """
-            select set_config('perazzi_sync.audit', @Audit, true);
-            with pos_incoming as (
-              select null::bigint as line, @Id::text as source_record_id, @Serial::text as serial_number, @Status::text as status,
-                     @ServiceDate::timestamptz as service_date, @WorkSummary::text as work_summary,
-                     @Attachments::text[] as attachments, @UpdatedAt::timestamptz as updated_at, @RawPayload::jsonb as raw_payload,
-                     null::text as message_id
+        const string incoming = "with pos_incoming as (" + IncomingRecord + "),\n";
+        // The record only if its serial has no claim awaiting verification: for the others, the
+        // write waits until the claim is weighed.
+        const string unclaimed = "with pos_incoming as (" + IncomingRecord + "\n" + """
+            where not exists (
+              select 1 from perazzi_assets a
+              where a.serial_number = upper(btrim(@Serial)) and a.verification_status in ('unverified', 'pending'))
             ),
+
             """;
         var parameters = new
         {
@@ -193,22 +216,117 @@ public static class ServiceEventRows
             Attachments = record.Attachments as string[] ?? [.. record.Attachments],
             UpdatedAt = record.UpdatedAt.UtcDateTime,
             record.RawPayload,
+            record.CustomerEmail,
+            record.CustomerName,
             MessageId = messageId,
         };
+        var connection = transaction.Connection!;
+        long claimed;
+        Outcome outcome;
+        await using (var results = await connection.QueryMultipleAsync(new CommandDefinition(
+            "select set_config('perazzi_sync.audit', @Audit, true);\n" + incoming + LockClaims + ";\n" + unclaimed + Apply,
+            parameters, transaction, cancellationToken: cancellationToken)))
+        {
+            await results.ReadAsync();
+            claimed = await results.ReadSingleAsync<long>();
+            outcome = await results.ReadSingleAsync<Outcome>();
+        }
+        var claims = Claims.None;
+        // A write always counts its record or returns it raced; none did, so its serial was
+        // claimed after the lock was looked for.
+        if (claimed > 0 || outcome.IsEmpty)
+        {
+            await using var results = await connection.QueryMultipleAsync(new CommandDefinition(
+                incoming + LockClaims + ";\n" + incoming + DecideClaims + ";\n" + incoming + Apply,
+                parameters, transaction, cancellationToken: cancellationToken));
+            await results.ReadAsync();
+            claims = await results.ReadSingleAsync<Claims>();
+            outcome = await results.ReadSingleAsync<Outcome>();
+        }
+        var total = outcome.Counts;
+        for (var round = 1; outcome.Raced.Length > 0; round++)
+        {
+            EnsureSettles(round, outcome.Raced);
+            outcome = await connection.QuerySingleAsync<Outcome>(new CommandDefinition(
+                incoming + Apply, parameters, transaction, cancellationToken: cancellationToken));
+            total = total.Add(outcome.Counts);
+        }
+        return await AttachVerifiedAsync(transaction, claims, total, cancellationToken);
+    }
+
+    /// <summary>
+    /// Runs <see cref="Apply"/> on <c>pos_incoming</c> until no record is left that another writer
+    /// raced; sets in <paramref name="outcomes"/> (if given) what became of each record.
+    /// </summary>
+    static async Task<WriteCounts> ApplyAsync(
+        NpgsqlTransaction transaction, string? messageId, Dictionary<string, SyncOutcome>? outcomes, CancellationToken cancellationToken)
+    {
+        var connection = transaction.Connection!;
         var total = WriteCounts.None;
         for (var round = 1; ; round++)
         {
-            await using var results = await transaction.Connection!.QueryMultipleAsync(new CommandDefinition(
-                incoming + Apply, parameters, transaction, cancellationToken: cancellationToken));
-            await results.ReadAsync();
-            var outcome = await results.ReadSingleAsync<Outcome>();
+            // A chunk of thousands of rows may take longer than the default 30 s on a busy database;
+            // cancellation, not a timeout, is what stops it.
+            var outcome = await connection.QuerySingleAsync<Outcome>(new CommandDefinition(
+                "with " + Apply, new { MessageId = messageId }, transaction, commandTimeout: 0, cancellationToken: cancellationToken));
             total = total.Add(outcome.Counts);
+            outcome.Tell(outcomes);
             if (outcome.Raced.Length == 0)
             {
                 return total;
             }
             EnsureSettles(round, outcome.Raced);
+            await connection.ExecuteAsync(new CommandDefinition(
+                "delete from pos_incoming where source_record_id <> all(@Raced)", new { outcome.Raced }, transaction, cancellationToken: cancellationToken));
         }
+    }
+
+    static async Task<WriteCounts> AttachVerifiedAsync(
+        NpgsqlTransaction transaction, Claims claims, WriteCounts written, CancellationToken cancellationToken) =>
+        written with
+        {
+            Verified = claims.Verified,
+            Reviewed = claims.Reviewed,
+            Attached = claims.VerifiedSerials.Length == 0 ? 0 : await AttachParkedAsync(transaction, claims.VerifiedSerials, cancellationToken),
+        };
+
+    /// <summary>
+    /// Attaches, in <paramref name="transaction"/>, the open parked records of <paramref name="serials"/>
+    /// (as stored in <c>perazzi_assets</c>), whose assets it has just verified: the gun's history appears with its verification, not at
+    /// the next re-match. Returns how many it attached (or found older than what is stored). The
+    /// audit context is the transaction's. A batch leaves its <c>pos_incoming</c> behind; a
+    /// callback or an operator's verification has none yet.
+    /// </summary>
+    public static async Task<long> AttachParkedAsync(
+        NpgsqlTransaction transaction, IReadOnlyCollection<string> serials, CancellationToken cancellationToken)
+    {
+        const string parked = """
+            truncate pos_incoming;
+            with parked as (
+              insert into pos_incoming (source_record_id, serial_number, status, service_date, work_summary, attachments, updated_at,
+                                        raw_payload, customer_email, customer_name)
+              select p.source_key, p.message->>'SerialNumber', p.message->>'Status', (p.message->>'ServiceDate')::timestamptz,
+                     p.message->>'WorkSummary', array(select jsonb_array_elements_text(p.message->'Attachments')),
+                     (p.message->>'UpdatedAt')::timestamptz, (p.message->>'RawPayload')::jsonb,
+                     p.message->>'CustomerEmail', p.message->>'CustomerName'
+              from perazzi_sync.parked_events p
+              where p.source_system = 'perazzi_pos' and p.resolved_at is null
+                and upper(btrim(p.message->>'SerialNumber')) = any(@Serials)
+              returning 1
+            )
+            select count(*) from parked
+            """;
+        var connection = transaction.Connection!;
+        // A gun verified by its first records has none parked: nothing more to write.
+        if (await connection.ExecuteScalarAsync<long>(new CommandDefinition(
+            "create temp table if not exists " + IncomingTable + parked,
+            new { Serials = serials.ToArray() }, transaction, cancellationToken: cancellationToken)) == 0)
+        {
+            return 0;
+        }
+        await connection.ExecuteAsync(new CommandDefinition("analyze pos_incoming", transaction: transaction, cancellationToken: cancellationToken));
+        var attached = await ApplyAsync(transaction, null, null, cancellationToken);
+        return attached.Applied + attached.Unchanged + attached.Stale;
     }
 
     static void EnsureSettles(int round, string[] raced)
@@ -260,7 +378,142 @@ public static class ServiceEventRows
                 }
             }
         }
+
+        /// <summary>Nothing counted and nothing to write again: the statement saw no record.</summary>
+        public bool IsEmpty => Applied + Unchanged + Stale + Parked == 0 && Raced.Length == 0;
     }
+
+    sealed class Claims
+    {
+        public static readonly Claims None = new();
+
+        public long Verified { get; init; }
+
+        public long Reviewed { get; init; }
+
+        /// <summary>The serials of the assets verified, whose parked records are attached next.</summary>
+        public string[] VerifiedSerials { get; init; } = [];
+    }
+
+    /// <summary>
+    /// After <c>with</c>: locks the claims (assets <c>unverified</c> or <c>pending</c>) on the
+    /// serials of <c>pos_incoming</c>, in key order so that concurrent writers never deadlock. A
+    /// statement of its own: <see cref="DecideClaims"/>, the next one, then sees whatever evidence
+    /// the writer that held a lock before committed.
+    /// </summary>
+    const string LockClaims = """
+            claimed as (
+              select a.id from perazzi_assets a
+              where a.serial_number in (select upper(btrim(i.serial_number)) from pos_incoming i)
+                and a.verification_status in ('unverified', 'pending')
+              order by a.id
+              for no key update of a
+            )
+            select count(*) from claimed
+            """;
+
+    /// <summary>
+    /// After <c>with</c>: weighs each claim on a serial of <c>pos_incoming</c> (docs/sync-rules.md,
+    /// "Claimed guns"). The evidence is the newest record of the serial that names the workshop's
+    /// customer, among the newest version of every work order known: this batch, the parked
+    /// records and the stored rows, so an older version replayed, or an old work order arriving
+    /// late, never outweighs a newer one. When its e-mail is the claimant's confirmed auth e-mail
+    /// and no other confirmed user's (<c>perazzi_sync.claimant_email_verdicts</c>, which returns no
+    /// e-mail), the asset is verified by <c>pos_match</c>, still pending and still the same
+    /// claimant's, and the database writes its <c>asset.verify</c> audit row; otherwise the claim
+    /// is open for review with the reason. Verified and rejected assets are not claims: never touched.
+    /// </summary>
+    const string DecideClaims = """
+            pending as (
+              select a.id, a.serial_number, a.owner_user_id
+              from perazzi_assets a
+              where a.serial_number in (select upper(btrim(i.serial_number)) from pos_incoming i)
+                and a.verification_status in ('unverified', 'pending')
+            ), incoming as (
+              select i.source_record_id, upper(btrim(i.serial_number)) as serial_number, i.updated_at as version,
+                     md5(i.raw_payload::text) as digest, i.customer_email
+              from pos_incoming i
+              where upper(btrim(i.serial_number)) in (select serial_number from pending)
+            ), versions as (
+              select * from incoming
+              union all
+              select p.source_key, upper(btrim(p.message->>'SerialNumber')), p.source_version, p.digest, p.message->>'CustomerEmail'
+              from perazzi_sync.parked_events p
+              where p.source_system = 'perazzi_pos' and p.resolved_at is null
+                and upper(btrim(p.message->>'SerialNumber')) in (select serial_number from pending)
+              union all
+              select p.source_key, upper(btrim(p.message->>'SerialNumber')), p.source_version, p.digest, p.message->>'CustomerEmail'
+              from perazzi_sync.parked_events p
+              where p.source_system = 'perazzi_pos' and p.resolved_at is null
+                and p.source_key in (select source_record_id from incoming)
+              union all
+              select e.source_record_id, a.serial_number, e.source_modified_at, md5(e.raw_payload::text), e.raw_payload->>'customer_email'
+              from service_events e join perazzi_assets a on a.id = e.asset_id
+              where e.source_system = 'perazzi_pos' and e.source_record_id in (select source_record_id from incoming)
+            ), current_versions as (
+              select distinct on (source_record_id) *
+              from versions
+              order by source_record_id, coalesce(version, '-infinity') desc, digest desc
+            ), newest as (
+              select distinct on (p.id) p.id as asset_id, c.source_record_id, c.version,
+                     nullif(btrim(c.customer_email), '') as customer_email
+              from pending p join current_versions c on c.serial_number = p.serial_number
+              order by p.id, nullif(btrim(c.customer_email), '') is not null desc, coalesce(c.version, '-infinity') desc, c.digest desc
+            ), asked as (
+              select n.asset_id, p.owner_user_id, n.customer_email, row_number() over (order by n.asset_id)::integer as item
+              from newest n join pending p on p.id = n.asset_id
+              where n.customer_email is not null
+            ), verdicts as (
+              select a.asset_id, v.verdict
+              from perazzi_sync.claimant_email_verdicts(
+                     array(select owner_user_id from asked order by item),
+                     array(select customer_email from asked order by item)) v
+              join asked a on a.item = v.item
+              where exists (select from asked)
+            ), decided as (
+              select p.id as asset_id, p.serial_number, p.owner_user_id, n.source_record_id, n.version,
+                     coalesce(v.verdict, 'no_pos_identity') as verdict
+              from pending p
+              join newest n on n.asset_id = p.id
+              left join verdicts v on v.asset_id = p.id
+            ), verified as (
+              update perazzi_assets a set verification_status = 'verified', verification_method = 'pos_match', verified_at = now()
+              from decided d
+              where a.id = d.asset_id and d.verdict = 'match'
+                -- Once more on the row being changed: a claim still pending, still the same claimant's.
+                and a.verification_status in ('unverified', 'pending') and a.owner_user_id = d.owner_user_id
+              returning a.id, a.serial_number
+            ), claims as (
+              insert into perazzi_sync.asset_claims as c
+                (asset_id, serial_number, claimant_user_id, status, reason, pos_source_record_id, pos_version, basis, decided_at, decided_by)
+              select d.asset_id, d.serial_number, d.owner_user_id,
+                     case when w.id is null then 'open' else 'verified' end,
+                     case when w.id is null then d.verdict end,
+                     d.source_record_id, d.version,
+                     case when w.id is not null then 'pos_customer_email' end,
+                     case when w.id is not null then now() end,
+                     case when w.id is not null then 'pos_match' end
+              from decided d left join verified w on w.id = d.asset_id
+              where d.verdict <> 'match' or w.id is not null
+              on conflict (asset_id) do update set
+                serial_number = excluded.serial_number,
+                claimant_user_id = excluded.claimant_user_id,
+                status = excluded.status,
+                reason = excluded.reason,
+                pos_source_record_id = excluded.pos_source_record_id,
+                pos_version = excluded.pos_version,
+                basis = excluded.basis,
+                decided_at = excluded.decided_at,
+                decided_by = excluded.decided_by,
+                note = null,
+                opened_at = case when c.status = 'open' then c.opened_at else now() end,
+                last_seen_at = now()
+              returning c.status
+            )
+            select (select count(*) from verified) as "Verified",
+                   (select count(*) from claims where status = 'open') as "Reviewed",
+                   array(select serial_number from verified) as "VerifiedSerials"
+            """;
 
     /// <summary>
     /// The write itself, after <c>with</c>: reads <c>pos_incoming</c>, decides each verified record
@@ -275,7 +528,7 @@ public static class ServiceEventRows
             matched as (
               select i.line, i.source_record_id, i.serial_number, i.status, i.service_date, i.work_summary,
                      to_jsonb(i.attachments) as attachments, i.updated_at, i.raw_payload, md5(i.raw_payload::text) as digest,
-                     i.message_id, a.id as asset_id, a.owner_user_id, a.verification_status
+                     i.customer_email, i.customer_name, i.message_id, a.id as asset_id, a.owner_user_id, a.verification_status
               from pos_incoming i
               left join perazzi_assets a on a.serial_number = upper(btrim(i.serial_number))
             ), old as (
@@ -336,7 +589,8 @@ public static class ServiceEventRows
                        jsonb_build_object(
                          'SourceRecordId', m.source_record_id, 'SerialNumber', m.serial_number, 'Status', m.status,
                          'ServiceDate', m.service_date, 'WorkSummary', m.work_summary, 'Attachments', m.attachments,
-                         'UpdatedAt', m.updated_at, 'RawPayload', m.raw_payload::text),
+                         'UpdatedAt', m.updated_at, 'RawPayload', m.raw_payload::text,
+                         'CustomerEmail', m.customer_email, 'CustomerName', m.customer_name),
                        coalesce(m.message_id, @MessageId), m.updated_at, m.digest)
               from matched m
               where m.verification_status is distinct from 'verified'

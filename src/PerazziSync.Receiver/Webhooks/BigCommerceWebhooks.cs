@@ -12,21 +12,9 @@ public static class BigCommerceWebhooks
 {
     const string Route = "bigcommerce";
 
-    static readonly HashSet<string> OrderScopes = new(StringComparer.Ordinal)
-    {
-        "store/order/created",
-        "store/order/updated",
-        "store/order/statusUpdated",
-        "store/order/archived",
-        "store/order/refund/created",
-    };
+    static readonly HashSet<string> OrderScopes = new(BigCommerceScopes.Order, StringComparer.Ordinal);
 
-    static readonly HashSet<string> CustomerScopes = new(StringComparer.Ordinal)
-    {
-        "store/customer/created",
-        "store/customer/updated",
-        "store/customer/deleted",
-    };
+    static readonly HashSet<string> CustomerScopes = new(BigCommerceScopes.Customer, StringComparer.Ordinal);
 
     public static IEndpointRouteBuilder MapBigCommerceWebhooks(this IEndpointRouteBuilder app)
     {
@@ -47,6 +35,15 @@ public static class BigCommerceWebhooks
     {
         var receivedAt = time.GetUtcNow();
         var options = webhookOptions.Value;
+        if (options.WaitsForStore)
+        {
+            // Nothing to authenticate against yet; BigCommerce retries a 503.
+            Telemetry.WebhooksReceived.Add(1, Tag(), new("outcome", "unavailable"), new("reason", "no_store"));
+            return TypedResults.Problem(
+                detail: BigCommerceWebhookOptions.WaitingForStore,
+                statusCode: StatusCodes.Status503ServiceUnavailable,
+                title: "waiting_for_store");
+        }
         var (body, rejection) = await WebhookBody.ReadAsync(request, receiverOptions.Value.MaxBodyBytes, cancellationToken);
         if (rejection is not null)
         {
@@ -85,7 +82,8 @@ public static class BigCommerceWebhooks
             return Acknowledged("other_store");
         }
         var isOrder = OrderScopes.Contains(callback.Scope);
-        if (!isOrder && !CustomerScopes.Contains(callback.Scope))
+        var isDeliveryException = callback.Scope == BigCommerceScopes.HookDeliveryException;
+        if (!isOrder && !isDeliveryException && !CustomerScopes.Contains(callback.Scope))
         {
             ReceiverLog.UnhandledScope(logger, callback.Scope);
             return Acknowledged("unhandled_scope");
@@ -103,6 +101,8 @@ public static class BigCommerceWebhooks
         }
         object message = isOrder
             ? new BigCommerceOrderChanged(options.StoreHash!, entityId, callback.Scope, webhookId, receivedAt)
+            : isDeliveryException
+            ? new BigCommerceHookDeliveryFailed(options.StoreHash!, entityId, callback.ErrorCode, callback.Message, callback.CreatedAt, webhookId, receivedAt)
             : new BigCommerceCustomerChanged(options.StoreHash!, entityId, callback.Scope, webhookId, receivedAt);
         return await ConfirmedPublish.AnswerAsync(
             publisher, message, Route, webhookId, signedAt, confirmed, receiverOptions.Value.PublishTimeout, logger, cancellationToken);
@@ -155,8 +155,12 @@ public static class BigCommerceWebhooks
 
     static KeyValuePair<string, object?> Tag() => new("route", Route);
 
-    /// <summary>The parts of a callback the receiver needs; everything else is tolerated and ignored.</summary>
-    sealed record Callback(string Scope, string? Producer, long? EntityId)
+    /// <summary>
+    /// The parts of a callback the receiver needs; everything else is tolerated and ignored.
+    /// <see cref="EntityId"/> is the order, customer or hook; a delivery exception adds its error
+    /// code and message, and BigCommerce's <c>created_at</c>.
+    /// </summary>
+    sealed record Callback(string Scope, string? Producer, long? EntityId, int? ErrorCode, string? Message, DateTimeOffset? CreatedAt)
     {
         public static Callback Parse(byte[] body)
         {
@@ -181,7 +185,13 @@ public static class BigCommerceWebhooks
                 JsonValueKind.String when long.TryParse(idValue.GetString(), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var n) && n > 0 => n,
                 _ => null,
             } : null;
-            return new Callback(scopeText, producer, id);
+            int? errorCode = data.TryGetProperty("error_code", out var code) && code.ValueKind == JsonValueKind.Number && code.TryGetInt32(out var c) ? c : null;
+            var message = data.TryGetProperty("message", out var m) && m.ValueKind == JsonValueKind.String ? StorableText.Of(m.GetString(), 1000) : null;
+            DateTimeOffset? createdAt = root.TryGetProperty("created_at", out var created) && created.ValueKind == JsonValueKind.Number
+                && created.TryGetInt64(out var seconds) && seconds is > 0 and < 253402300800
+                ? DateTimeOffset.FromUnixTimeSeconds(seconds)
+                : null;
+            return new Callback(scopeText, producer, id, errorCode, message, createdAt);
         }
     }
 }

@@ -32,8 +32,10 @@ public sealed class BigCommerceWebhookOptions
 {
     public const string Section = "BigCommerce";
 
-    /// <summary>Callbacks whose <c>producer</c> names another store are acknowledged and dropped.</summary>
-    [Required(ErrorMessage = "BigCommerce:StoreHash is not set (environment variable BigCommerce__StoreHash)")]
+    /// <summary>
+    /// Callbacks whose <c>producer</c> names another store are acknowledged and dropped. Unset, the
+    /// receiver waits for a store: the route answers 503 with the reason, the POS route works.
+    /// </summary>
     public string? StoreHash { get; set; }
 
     /// <summary>Standard Webhooks secret: the base64 of the app's client secret.</summary>
@@ -45,4 +47,10 @@ public sealed class BigCommerceWebhookOptions
     public string? WebhookHeaderValue { get; set; }
 
     public bool HasSharedHeader => !string.IsNullOrEmpty(WebhookHeaderName) && !string.IsNullOrEmpty(WebhookHeaderValue);
+
+    public bool WaitsForStore => string.IsNullOrWhiteSpace(StoreHash);
+
+    /// <summary>Why the route cannot take callbacks yet, as its 503 and the health detail say.</summary>
+    public const string WaitingForStore =
+        "waiting for a store: BigCommerce__StoreHash is not set; set it (and the webhook secret or shared header) and restart the receiver";
 }

@@ -1,3 +1,4 @@
+using PerazziSync.Contracts;
 using PerazziSync.Pos.Records;
 
 namespace PerazziSync.Receiver.Webhooks;
@@ -14,13 +15,17 @@ public static class WebhookReceiverExtensions
         builder.Services.AddOptions<BigCommerceWebhookOptions>()
             .BindConfiguration(BigCommerceWebhookOptions.Section)
             .ValidateDataAnnotations()
-            .Validate(o => !string.IsNullOrEmpty(o.WebhookSecret) || o.HasSharedHeader,
+            .Validate(o => o.WaitsForStore || !string.IsNullOrEmpty(o.WebhookSecret) || o.HasSharedHeader,
                 "BigCommerce:WebhookSecret is not set (environment variable BigCommerce__WebhookSecret); " +
                 "set it, or BigCommerce:WebhookHeaderName and BigCommerce:WebhookHeaderValue")
+            .Validate(o => string.IsNullOrEmpty(o.WebhookHeaderName) == string.IsNullOrEmpty(o.WebhookHeaderValue),
+                "BigCommerce:WebhookHeaderName and BigCommerce:WebhookHeaderValue (environment variables BigCommerce__WebhookHeaderName, __WebhookHeaderValue) are set together or not at all")
             .Validate(o => string.IsNullOrEmpty(o.WebhookSecret) || IsBase64(o.WebhookSecret),
                 "BigCommerce:WebhookSecret must be base64 (optionally prefixed whsec_)")
             .ValidateOnStart();
         builder.Services.AddSingleton<BigCommerceSignature>();
+        builder.Services.AddHealthChecks().AddCheck<WaitingForStoreCheck>("bigcommerce", tags: [Telemetry.ReadyTag]);
+        builder.Services.AddHostedService<WaitingForStoreNotice>();
         builder.AddPosOptions()
             .Validate(o => !string.IsNullOrEmpty(o.WebhookSecret),
                 "Pos:WebhookSecret is not set (environment variable Pos__WebhookSecret)")

@@ -1,9 +1,11 @@
+using System.Text.Json;
 using Dapper;
-using MassTransit;
 using Microsoft.Extensions.Options;
 using Npgsql;
 using PerazziSync.BigCommerce.Api;
 using PerazziSync.BigCommerce.Records;
+using PerazziSync.BigCommerce.Rows;
+using PerazziSync.BigCommerce.Sync;
 using PerazziSync.Contracts;
 using PerazziSync.Data;
 using Quartz;
@@ -12,19 +14,26 @@ namespace PerazziSync.Worker.BigCommerce;
 
 /// <summary>
 /// Lists the orders and customers modified since the stored watermark (minus an overlap) and
-/// enqueues them like callbacks, so a missed or deactivated webhook heals without an operator.
+/// applies them from the listing itself, so a missed or deactivated webhook heals without an
+/// operator: orders come 250 a request with their lines embedded and their new customers 50 a
+/// request, customers 250 a request; nothing is fetched again one by one. Where a quiet
+/// subscription left a gap that began earlier (<see cref="ReconcileGaps"/>), the listing starts
+/// there instead and closes the gap.
 /// </summary>
 [DisallowConcurrentExecution]
 public sealed class BigCommerceReconciliationJob(
     NpgsqlDataSource database,
     BigCommerceClient bigCommerce,
-    IPublishEndpoint publisher,
+    OrderApplication orders,
     IOptions<BigCommerceOptions> apiOptions,
     IOptions<BigCommerceSyncOptions> syncOptions,
     TimeProvider time,
     ILogger<BigCommerceReconciliationJob> logger) : IJob
 {
     public static readonly JobKey Key = new("bigcommerce-reconcile");
+
+    /// <summary>Orders whose new customers are looked up together.</summary>
+    const int OrdersAtOnce = BigCommerceClient.CustomerPageSize;
 
     public async ValueTask Execute(IJobExecutionContext context, CancellationToken cancellationToken)
     {
@@ -37,43 +46,106 @@ public sealed class BigCommerceReconciliationJob(
         var store = apiOptions.Value.StoreHash!;
         var firing = $"reconcile:{scheduledAt.UtcDateTime:yyyyMMdd'T'HHmmss'Z'}";
 
-        var orders = await EnqueueAsync("order", since => bigCommerce.ListOrdersModifiedSinceAsync(since, cancellationToken),
-            entity => new BigCommerceOrderChanged(store, entity.Id, "reconcile", firing, entity.ListedAt), cancellationToken);
-        var customers = await EnqueueAsync("customer", since => bigCommerce.ListCustomersModifiedSinceAsync(since, cancellationToken),
-            entity => new BigCommerceCustomerChanged(store, entity.Id, "reconcile", firing, entity.ListedAt), cancellationToken);
-        WorkerLog.Reconciled(logger, store, orders, customers);
+        var orderCount = await SweepAsync(store, "order", since => bigCommerce.ListOrdersAsync(since, null, null, cancellationToken),
+            snapshot => snapshot.Order.DateModified, batch => ApplyOrdersAsync(store, firing, batch, cancellationToken), cancellationToken);
+        var customerCount = await SweepAsync(store, "customer", since => bigCommerce.ListCustomersAsync(since, cancellationToken),
+            snapshot => snapshot.Customer.DateModified, batch => ApplyCustomersAsync(store, firing, batch, cancellationToken), cancellationToken);
+        WorkerLog.Reconciled(logger, store, orderCount, customerCount);
     }
 
-    async Task<int> EnqueueAsync<T>(
+    /// <summary>Applies, <see cref="OrdersAtOnce"/> at a time, what the listing returns, then moves the watermark.</summary>
+    async Task<int> SweepAsync<T>(
+        string store,
         string entityType,
-        Func<DateTimeOffset, IAsyncEnumerable<ModifiedEntity>> list,
-        Func<ModifiedEntity, T> message,
-        CancellationToken cancellationToken) where T : class
+        Func<DateTimeOffset, IAsyncEnumerable<T>> list,
+        Func<T, DateTimeOffset?> modified,
+        Func<IReadOnlyList<T>, Task> apply,
+        CancellationToken cancellationToken)
     {
-        var store = apiOptions.Value.StoreHash!;
         var settings = syncOptions.Value;
+        var startedAt = time.GetUtcNow();
         var watermark = await ReadWatermarkAsync(store, entityType, cancellationToken);
         var since = watermark is { } stored ? stored - settings.ReconcileOverlap : time.GetUtcNow() - settings.ReconcileFirstLookback;
+        var gap = await ReconcileGaps.SinceAsync(database, store, entityType, cancellationToken);
+        if (gap is { } quiet && quiet < since)
+        {
+            since = quiet;
+            WorkerLog.ReconcilingGap(logger, entityType, since);
+        }
 
         var count = 0;
         DateTimeOffset? newest = watermark;
-        await foreach (var entity in list(since))
+        var batch = new List<T>();
+        await foreach (var snapshot in list(since))
         {
-            await publisher.Publish(message(entity), cancellationToken);
+            batch.Add(snapshot);
             count++;
-            if (entity.DateModified is { } modified && (newest is null || modified > newest))
+            if (modified(snapshot) is { } at && (newest is null || at > newest))
             {
-                newest = modified;
+                newest = at;
+            }
+            if (batch.Count == OrdersAtOnce)
+            {
+                await apply(batch);
+                batch = [];
             }
         }
-        // Only after everything listed is on the broker: a crash before this point means the
-        // next firing lists the same entities again, which the idempotent consumers absorb.
+        if (batch.Count > 0)
+        {
+            await apply(batch);
+        }
+        // Only after everything listed is applied: a crash before this point means the next
+        // firing lists the same entities again, which the idempotent writes absorb.
         if (newest is { } advanced && advanced != watermark)
         {
             await WriteWatermarkAsync(store, entityType, advanced, cancellationToken);
         }
+        if (gap is not null)
+        {
+            await ReconcileGaps.CloseAsync(database, store, entityType, since, startedAt, cancellationToken);
+        }
         return count;
     }
+
+    async Task ApplyOrdersAsync(string store, string firing, IReadOnlyList<OrderSnapshot> batch, CancellationToken cancellationToken)
+    {
+        var fetched = await OrderFetches.WithNewCustomersAsync(bigCommerce, database, batch, cancellationToken);
+        await Parallel.ForEachAsync(fetched, new ParallelOptions { MaxDegreeOfParallelism = syncOptions.Value.ApplyConcurrency, CancellationToken = cancellationToken },
+            async (order, token) =>
+            {
+                var snapshot = order.Snapshot!;
+                var orderId = snapshot.Order.Id;
+                // Parked, it is re-attempted as the callback it stands for.
+                var message = new BigCommerceOrderChanged(store, orderId, Scope, firing, snapshot.FetchStartedAt);
+                var outcome = await orders.ApplyAsync(store, orderId, order, null, false, Audit(SourceSystem.OrderKey(orderId), store, firing),
+                    new Parkable(nameof(BigCommerceOrderChanged), JsonSerializer.Serialize(message), null), token);
+                WorkerLog.OrderOutcome(logger, orderId, Scope, outcome.Name());
+            });
+    }
+
+    async Task ApplyCustomersAsync(string store, string firing, IReadOnlyList<CustomerSnapshot> batch, CancellationToken cancellationToken)
+    {
+        foreach (var snapshot in batch)
+        {
+            var customerId = snapshot.Customer.Id;
+            await using var entity = await EntityLock.AcquireAsync(database, $"bigcommerce:{store}:customer:{customerId}", logger, cancellationToken);
+            var outcome = SyncOutcome.Coalesced;
+            if (!(await Coalescing.LastFetchStartedAsync(entity.Connection, store, "customer", customerId, cancellationToken) >= snapshot.FetchStartedAt))
+            {
+                var message = new BigCommerceCustomerChanged(store, customerId, Scope, firing, snapshot.FetchStartedAt);
+                await using var transaction = await entity.BeginAsServiceRoleAsync(Audit(SourceSystem.CustomerKey(customerId), store, firing), cancellationToken);
+                outcome = await CustomerSync.ApplyAsync(transaction, store, snapshot,
+                    new Parkable(nameof(BigCommerceCustomerChanged), JsonSerializer.Serialize(message), null), cancellationToken);
+                await transaction.CommitAsync(cancellationToken);
+            }
+            WorkerLog.CustomerOutcome(logger, customerId, Scope, outcome.Name());
+        }
+    }
+
+    const string Scope = "reconcile";
+
+    static AuditContext Audit(string sourceKey, string store, string firing) =>
+        AuditContext.For(SourceSystem.Name, sourceKey, null, firing).With("store_hash", store).With("scope", Scope);
 
     async Task<DateTimeOffset?> ReadWatermarkAsync(string store, string entityType, CancellationToken cancellationToken)
     {

@@ -22,6 +22,33 @@ public sealed class BigCommerceSyncOptions
     [Range(typeof(TimeSpan), "00:00:00", "00:01:00")]
     public TimeSpan ClockSkew { get; set; } = TimeSpan.FromMilliseconds(250);
 
+    /// <summary>
+    /// How long a round of order fetches waits, once a callback awaits one, for others to join it
+    /// (docs/sync-rules.md). Rounds follow one another, so under load they fill without it; it
+    /// is for the quiet store whose bursts are spread by a few hundred milliseconds.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:00:10")]
+    public TimeSpan FetchGather { get; set; } = TimeSpan.FromMilliseconds(200);
+
+    /// <summary>
+    /// How far before its earliest callback a round lists orders by modification time. Orders it
+    /// misses (a sender's late retry, a store clock behind) are fetched one by one, so this only
+    /// trades requests against listing orders nobody waits for.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "01:00:00")]
+    public TimeSpan ListLookback { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// Order callbacks one worker holds at once. Most of them wait for a round of fetches, not for
+    /// a connection, so the more it holds, the more orders a request carries in a burst.
+    /// </summary>
+    [Range(1, 1000)]
+    public int OrderConcurrency { get; set; } = 256;
+
+    /// <summary>Orders one worker applies at once, each on a database connection of its own.</summary>
+    [Range(1, 100)]
+    public int ApplyConcurrency { get; set; } = 16;
+
     /// <summary>Quartz cron expression of the reconciliation; the same in every worker, so replicas agree on firings.</summary>
     [Required]
     public string ReconcileCron { get; set; } = "0 0/10 * * * ?";
@@ -37,6 +64,13 @@ public sealed class BigCommerceSyncOptions
     /// <summary>The wait before a parked event's first re-attempt; it doubles with each attempt, up to a day.</summary>
     [Range(typeof(TimeSpan), "00:00:00", "1.00:00:00")]
     public TimeSpan ParkedRetryBackoff { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>
+    /// Quartz cron expression (UTC) of the check of the store's subscriptions: deactivated hooks
+    /// re-activated, their state in health and metrics. A delivery exception checks at once too.
+    /// </summary>
+    [Required]
+    public string HooksCheckCron { get; set; } = "0 0 * * * ?";
 
     /// <summary>How far back the first reconciliation of a store looks.</summary>
     [Range(typeof(TimeSpan), "00:00:00", "365.00:00:00")]

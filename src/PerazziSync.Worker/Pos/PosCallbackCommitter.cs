@@ -60,7 +60,7 @@ public sealed partial class PosCallbackCommitter : IAsyncDisposable
     /// stops waiting: a record already in a transaction may still be written, which its
     /// redelivery then finds unchanged.
     /// </summary>
-    public async Task<SyncOutcome> WriteAsync(PosCallback callback, CancellationToken cancellationToken)
+    public async Task<CallbackWritten> WriteAsync(PosCallback callback, CancellationToken cancellationToken)
     {
         var waiting = new Waiting(callback, Activity.Current?.Context ?? default, cancellationToken);
         if (!_waiting.Writer.TryWrite(waiting))
@@ -151,7 +151,7 @@ public sealed partial class PosCallbackCommitter : IAsyncDisposable
                 return await CallbackGroups.WriteAsync(_database, [.. part.Select(w => w.Callback)], CancellationToken.None);
             },
             TransientFaults.Is,
-            (waiting, outcome) => waiting.Result.TrySetResult(outcome),
+            (waiting, written) => waiting.Result.TrySetResult(written),
             (waiting, fault) => waiting.Result.TrySetException(fault));
         GroupWritten(_logger, group.Count, transactions, _time.GetElapsedTime(started).TotalMilliseconds);
     }
@@ -166,7 +166,7 @@ public sealed partial class PosCallbackCommitter : IAsyncDisposable
 
     sealed record Waiting(PosCallback Callback, ActivityContext Consume, CancellationToken CancellationToken)
     {
-        public TaskCompletionSource<SyncOutcome> Result { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        public TaskCompletionSource<CallbackWritten> Result { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 
     [LoggerMessage(LogLevel.Debug, "{Callbacks} POS callbacks written in {Transactions} transaction(s), {Milliseconds:0.0} ms")]

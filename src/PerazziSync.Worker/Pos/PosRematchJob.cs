@@ -6,8 +6,9 @@ using Quartz;
 namespace PerazziSync.Worker.Pos;
 
 /// <summary>
-/// Attaches parked POS records once their serial belongs to a verified asset: registering and
-/// verifying a gun brings its workshop history without an operator.
+/// Attaches parked POS records once their serial belongs to a verified asset, and weighs them as
+/// evidence on a gun claimed after they were parked: registering a gun brings its workshop history
+/// without an operator once the records name the claimant (or an operator verifies the claim).
 /// </summary>
 [DisallowConcurrentExecution]
 public sealed class PosRematchJob(NpgsqlDataSource database, ILogger<PosRematchJob> logger) : IJob
@@ -23,10 +24,14 @@ public sealed class PosRematchJob(NpgsqlDataSource database, ILogger<PosRematchJ
         }
         var audit = AuditContext.For(ServiceEventRows.SourceSystem, deliveryId: $"rematch:{scheduledAt.UtcDateTime:O}");
         var counts = await ParkedServiceRecords.ReattemptAsync(database, onlyAttributable: true, null, null, audit, cancellationToken);
-        var attached = counts.Applied + counts.Unchanged + counts.Stale;
+        var attached = counts.Applied + counts.Unchanged + counts.Stale + counts.Attached;
         if (attached > 0)
         {
             WorkerLog.Rematched(logger, attached);
+        }
+        if (counts.Verified + counts.Reviewed > 0)
+        {
+            WorkerLog.RematchWeighed(logger, counts.Verified, counts.Reviewed);
         }
     }
 }

@@ -24,7 +24,7 @@ public sealed class PosServiceRecordReceivedConsumer(
     {
         var message = context.Message;
         var origin = new MessageOrigin(context.MessageId?.ToString(), message.WebhookId, Activity.Current?.TraceId.ToString());
-        var outcome = await committer.WriteAsync(new PosCallback(message.Record, origin), context.CancellationToken);
+        var (outcome, attached) = await committer.WriteAsync(new PosCallback(message.Record, origin), context.CancellationToken);
 
         if (outcome == SyncOutcome.Applied)
         {
@@ -32,6 +32,10 @@ public sealed class PosServiceRecordReceivedConsumer(
         }
         Telemetry.MessagesConsumed.Add(1, new("type", nameof(PosServiceRecordReceived)), new("outcome", outcome.Name()));
         WorkerLog.PosOutcome(logger, message.Record.SourceRecordId, outcome.Name());
+        if (attached is { } records)
+        {
+            WorkerLog.PosClaimVerified(logger, message.Record.SourceRecordId, records);
+        }
     }
 }
 
@@ -40,7 +44,5 @@ public sealed class PosServiceRecordReceivedConsumer(
 /// as many callbacks at once as a group may hold and more, so the next group gathers while one
 /// is written.
 /// </summary>
-public sealed class PosServiceRecordReceivedConsumerDefinition : SyncConsumerDefinition<PosServiceRecordReceivedConsumer>
-{
-    public PosServiceRecordReceivedConsumerDefinition() => ConcurrentMessageLimit = PosOptions.CallbacksInFlight;
-}
+public sealed class PosServiceRecordReceivedConsumerDefinition()
+    : SyncConsumerDefinition<PosServiceRecordReceivedConsumer>(PosOptions.CallbacksInFlight);

@@ -8,7 +8,7 @@ namespace PerazziSync.Worker.Pos;
 
 public static class PosSyncExtensions
 {
-    /// <summary>The POS callback consumer, the drop-folder import and the re-match of parked records.</summary>
+    /// <summary>The POS callback consumer, the drop-folder import, the re-match of parked records and the asset counts.</summary>
     public static IHostApplicationBuilder AddPosSync(this IHostApplicationBuilder builder)
     {
         builder.AddPosOptions()
@@ -20,6 +20,7 @@ public static class PosSyncExtensions
         builder.Services.AddQuartz(quartz =>
         {
             quartz.AddCronJob<PosRematchJob, PosOptions>(PosRematchJob.Key, o => o.RematchCron);
+            quartz.AddCronJob<AssetCountJob, PosOptions>(AssetCountJob.Key, o => o.RematchCron);
             quartz.AddCronJob<PosDropFolderJob, PosOptions>(PosDropFolderJob.Key, o => o.DropFolderCron);
         });
         return builder;

@@ -6,7 +6,7 @@ namespace PerazziSync.Worker.Sync;
 
 /// <summary>
 /// Every sync consumer's endpoint: its queue from <see cref="Queues"/>, up to 16 messages at once
-/// per worker (a derived definition may allow more), a count of what it dead-letters, the transient-fault retry of <see cref="RetryConfiguration.UseTransientRetry"/>
+/// per worker unless its definition says otherwise (as many prefetched), a count of what it dead-letters, the transient-fault retry of <see cref="RetryConfiguration.UseTransientRetry"/>
 /// and, inside it, the <see cref="DatabaseCircuit"/>, so each retry waits for the database.
 /// </summary>
 public class SyncConsumerDefinition<TConsumer> : ConsumerDefinition<TConsumer>
@@ -14,13 +14,17 @@ public class SyncConsumerDefinition<TConsumer> : ConsumerDefinition<TConsumer>
 {
     readonly Type _messageType;
 
-    public SyncConsumerDefinition()
+    public SyncConsumerDefinition() : this(16)
+    {
+    }
+
+    protected SyncConsumerDefinition(int concurrentMessages)
     {
         _messageType = typeof(TConsumer).GetInterfaces()
             .Single(i => i.IsGenericType && i.GetGenericTypeDefinition() == typeof(IConsumer<>))
             .GetGenericArguments()[0];
         EndpointName = Queues.For(_messageType);
-        ConcurrentMessageLimit = 16;
+        ConcurrentMessageLimit = concurrentMessages;
     }
 
     protected override void ConfigureConsumer(
@@ -28,6 +32,10 @@ public class SyncConsumerDefinition<TConsumer> : ConsumerDefinition<TConsumer>
         IConsumerConfigurator<TConsumer> consumerConfigurator,
         IRegistrationContext context)
     {
+        if (endpointConfigurator is IRabbitMqReceiveEndpointConfigurator rabbit)
+        {
+            rabbit.PrefetchCount = ConcurrentMessageLimit ?? rabbit.PrefetchCount;
+        }
         endpointConfigurator.UseFilter(new DeadLetterCountFilter(_messageType.Name));
         endpointConfigurator.UseTransientRetry();
         endpointConfigurator.UseFilter(new DatabaseCircuitFilter(context.GetRequiredService<DatabaseCircuit>(), _messageType.Name));

@@ -1,0 +1,130 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Npgsql;
+using PerazziSync.BigCommerce.Api;
+using PerazziSync.BigCommerce.Records;
+using PerazziSync.BigCommerce.Rows;
+using PerazziSync.Data;
+
+namespace PerazziSync.BigCommerce.Hooks;
+
+/// <summary>What started a check of the subscriptions.</summary>
+/// <param name="Name"><c>schedule</c> or <c>delivery_exception</c>, recorded in the audit rows of its re-activations.</param>
+/// <param name="NotBefore">A check that began reading after this moment has seen what this one would: this one is skipped.</param>
+/// <param name="FailedHookId">A hook BigCommerce reported it could not deliver to, and since when (<paramref name="FailedAt"/>).</param>
+public sealed record HookCheckTrigger(string Name, DateTimeOffset? NotBefore = null, long? FailedHookId = null, DateTimeOffset? FailedAt = null, Guid? MessageId = null)
+{
+    public static readonly HookCheckTrigger Schedule = new("schedule");
+}
+
+/// <summary>
+/// The worker's watch over the store's subscriptions: reads the hooks and the admin view,
+/// re-activates the product's deactivated hooks (one audit row each), stores the report every
+/// worker shows in its health and metrics, and opens the gaps the reconciliation must cover.
+/// Creating and correcting hooks is <c>hooks ensure</c>'s, which an operator runs.
+/// </summary>
+public sealed partial class HookWatch(
+    NpgsqlDataSource database,
+    BigCommerceClient bigCommerce,
+    HookStatus status,
+    IOptions<BigCommerceOptions> options,
+    TimeProvider time,
+    ILogger<HookWatch> logger)
+{
+    /// <summary>Checks now, or returns null when a check that began after <see cref="HookCheckTrigger.NotBefore"/> already did.</summary>
+    public async Task<HookReport?> CheckAsync(HookCheckTrigger trigger, CancellationToken cancellationToken)
+    {
+        var store = options.Value.StoreHash!;
+        // One check at a time across the workers: two would re-activate the same hook twice.
+        await using var watch = await EntityLock.AcquireAsync(database, $"bigcommerce:{store}:hooks", logger, cancellationToken);
+        var stored = await HookRows.ReadAsync(watch.Connection, store, cancellationToken);
+        if (trigger.NotBefore is { } notBefore && stored.CheckStartedAt > notBefore)
+        {
+            await RecordFailureAsync(watch.Connection, store, stored.Report, trigger, cancellationToken);
+            Coalesced(logger, trigger.Name, stored.CheckStartedAt.Value);
+            return null;
+        }
+
+        var startedAt = time.GetUtcNow();
+        var hooks = await bigCommerce.ListHooksAsync(cancellationToken);
+        var admin = await bigCommerce.GetHooksAdminAsync(cancellationToken);
+        var expected = new HookExpectation(
+            stored.Destination is { } destination ? new Uri(destination) : null, options.Value.SharedHeader);
+        var found = HookReview.Of(hooks, admin, expected);
+
+        var now = hooks.ToList();
+        foreach (var scope in found.Scopes.Where(s => s.Hook is { IsActive: false }))
+        {
+            var change = new HookChange(HookChange.Activate, scope.Scope, scope.Hook, new HookChanges(IsActive: true), [HookProblem.Inactive]);
+            var activated = await bigCommerce.UpdateHookAsync(scope.Hook!.Id, change.Changes!, cancellationToken);
+            now[now.FindIndex(h => h.Id == activated.Id)] = activated;
+            var metadata = HookAudit.Metadata(store, change, activated);
+            metadata["trigger"] = trigger.Name;
+            metadata["message_id"] = trigger.MessageId?.ToString();
+            metadata["host"] = Environment.MachineName;
+            await using var transaction = await ServiceRole.BeginAsync(watch.Connection, null, cancellationToken);
+            await HookAudit.WriteAsync(transaction, HookChange.Activate, activated.Id, metadata, cancellationToken);
+            await transaction.CommitAsync(cancellationToken);
+            Reactivated(logger, activated.Id, scope.Scope, trigger.Name);
+        }
+        var after = HookReview.Of(now, admin, expected);
+
+        var failures = new Dictionary<string, DateTimeOffset>();
+        if (trigger.FailedHookId is { } failedHook && hooks.FirstOrDefault(h => h.Id == failedHook) is { } failing)
+        {
+            failures[failing.Scope] = trigger.FailedAt ?? startedAt;
+        }
+        var (report, gaps) = HookReport.Next(stored.Report, found, after, failures, time.GetUtcNow());
+        await HookRows.SaveAsync(watch.Connection, store, startedAt, report, gaps, cancellationToken);
+        status.Show(report);
+        foreach (var gap in gaps)
+        {
+            GapOpened(logger, gap.EntityType, gap.Since, gap.Scope);
+        }
+        if (report.IsWell)
+        {
+            AllWell(logger, store, report.Scopes.Count);
+        }
+        else
+        {
+            Trouble(logger, store, string.Join("; ", report.Problems()));
+        }
+        return report;
+    }
+
+    /// <summary>
+    /// A delivery failure that a later check already covered still opens its gap: that check saw
+    /// the hook, not the callbacks BigCommerce failed to deliver before it.
+    /// </summary>
+    static async Task RecordFailureAsync(
+        NpgsqlConnection connection, string store, HookReport? report, HookCheckTrigger trigger, CancellationToken cancellationToken)
+    {
+        if (trigger.FailedHookId is not { } hookId || report?.Scopes.FirstOrDefault(s => s.HookId == hookId) is not { } scope)
+        {
+            return;
+        }
+        var gap = new ReconcileGap(scope.Scope, trigger.FailedAt ?? trigger.NotBefore!.Value, trigger.NotBefore!.Value);
+        if (gap.EntityType.Length == 0)
+        {
+            return;
+        }
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await ReconcileGaps.OpenAsync(transaction, store, [gap], cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+    }
+
+    [LoggerMessage(LogLevel.Debug, "Subscription check ({Trigger}) skipped: the check begun at {StartedAt} saw it")]
+    static partial void Coalesced(ILogger logger, string trigger, DateTimeOffset startedAt);
+
+    [LoggerMessage(LogLevel.Warning, "Re-activated BigCommerce hook {HookId} ({Scope}), found inactive ({Trigger})")]
+    static partial void Reactivated(ILogger logger, long hookId, string scope, string trigger);
+
+    [LoggerMessage(LogLevel.Information, "The next reconciliation lists {EntityType}s from {Since}: {Scope} was quiet")]
+    static partial void GapOpened(ILogger logger, string entityType, DateTimeOffset since, string scope);
+
+    [LoggerMessage(LogLevel.Information, "Store {StoreHash}: all {Scopes} subscriptions active and delivering")]
+    static partial void AllWell(ILogger logger, string storeHash, int scopes);
+
+    [LoggerMessage(LogLevel.Warning, "Store {StoreHash} subscriptions: {Problems}")]
+    static partial void Trouble(ILogger logger, string storeHash, string problems);
+}

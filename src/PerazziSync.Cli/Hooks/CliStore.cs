@@ -1,0 +1,61 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Npgsql;
+using PerazziSync.BigCommerce.Api;
+
+namespace PerazziSync.Cli.Hooks;
+
+/// <summary>
+/// The store's API as the worker reaches it: the same client, retries and request budget shared
+/// with every worker (kept in the database), from the same settings.
+/// </summary>
+sealed class CliStore(IHost host) : IDisposable
+{
+    public BigCommerceClient Client => host.Services.GetRequiredService<BigCommerceClient>();
+
+    public NpgsqlDataSource Database => host.Services.GetRequiredService<NpgsqlDataSource>();
+
+    public BigCommerceOptions Options => host.Services.GetRequiredService<IOptions<BigCommerceOptions>>().Value;
+
+    public string StoreHash => Options.StoreHash!;
+
+    /// <summary>The store's client, or null after telling the operator which setting is missing or wrong.</summary>
+    public static CliStore? Open(IConfiguration configuration, TextWriter error)
+    {
+        if (configuration.Require("ConnectionStrings:Postgres", error) is not { } connectionString)
+        {
+            return null;
+        }
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
+        builder.Configuration.AddConfiguration(configuration);
+        builder.Logging.AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace).SetMinimumLevel(LogLevel.Warning);
+        builder.Services.AddSingleton(_ => NpgsqlDataSource.Create(connectionString));
+        builder.AddBigCommerceClient();
+        var host = builder.Build();
+        try
+        {
+            var options = host.Services.GetRequiredService<IOptions<BigCommerceOptions>>().Value;
+            if (options.WaitsForStore)
+            {
+                error.WriteLine($"No store yet: BigCommerce__StoreHash and BigCommerce__AccessToken are not set ({BigCommerceOptions.WaitingForStore}).");
+                host.Dispose();
+                return null;
+            }
+        }
+        catch (OptionsValidationException e)
+        {
+            foreach (var failure in e.Failures)
+            {
+                error.WriteLine(failure);
+            }
+            host.Dispose();
+            return null;
+        }
+        return new CliStore(host);
+    }
+
+    public void Dispose() => host.Dispose();
+}

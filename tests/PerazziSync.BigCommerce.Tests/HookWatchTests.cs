@@ -1,0 +1,137 @@
+using System.Net;
+using System.Text.Json.Nodes;
+using Dapper;
+using PerazziSync.Contracts;
+using PerazziSync.Testing;
+using Xunit;
+
+namespace PerazziSync.BigCommerce.Tests;
+
+/// <summary>The product subscribed with <c>hooks ensure</c>, as an operator does it, then watched by the worker.</summary>
+static class Subscribed
+{
+    public const string Destination = "https://perazzi.example/webhooks/bigcommerce";
+
+    public static async Task EnsureAsync(ProductUnderTest product)
+    {
+        var (exitCode, output) = await HostProcess.RunAsync("PerazziSync.Cli", new Dictionary<string, string>
+        {
+            ["ConnectionStrings__Postgres"] = product.Database.ConnectionString,
+            ["BigCommerce__ApiBaseUrl"] = product.BigCommerce.BaseUrl,
+            ["BigCommerce__StoreHash"] = ProductUnderTest.StoreHash,
+            ["BigCommerce__AccessToken"] = FakeBigCommerce.AccessToken,
+        }, "hooks", "ensure", "--destination", Destination);
+        Assert.True(exitCode == 0, output);
+        Assert.Equal(BigCommerceScopes.Subscribed.Count, product.BigCommerce.Hooks.Count);
+    }
+
+    public static long HookOf(ProductUnderTest product, string scope) =>
+        product.BigCommerce.Hooks.Single(h => h["scope"]!.GetValue<string>() == scope)["id"]!.GetValue<long>();
+
+    public static bool IsActive(ProductUnderTest product, long hookId) =>
+        product.BigCommerce.Hooks.Single(h => h["id"]!.GetValue<long>() == hookId)["is_active"]!.GetValue<bool>();
+}
+
+/// <summary>The scheduled check re-activates a hook deactivated behind the product's back, and the reconciliation covers the gap.</summary>
+public sealed class HookWatchTests : IAsyncLifetime
+{
+    ProductUnderTest _product = null!;
+
+    public async Task InitializeAsync() =>
+        _product = await ProductUnderTest.StartAsync(settings: new Dictionary<string, string>
+        {
+            ["BigCommerce__HooksCheckCron"] = "0/2 * * * * ?",
+            ["BigCommerce__ReconcileCron"] = "0/3 * * * * ?",
+            // A first reconciliation that looks back nothing: only the gap rule reaches the change below.
+            ["BigCommerce__ReconcileFirstLookback"] = "00:00:00",
+        });
+
+    public async Task DisposeAsync() => await _product.DisposeAsync();
+
+    [Fact]
+    public async Task A_hook_deactivated_behind_the_products_back_is_reactivated_by_the_job_and_an_order_changed_meanwhile_arrives()
+    {
+        var store = _product.BigCommerce;
+        await Subscribed.EnsureAsync(_product);
+        var hook = Subscribed.HookOf(_product, "store/order/updated");
+
+        store.DeactivateHook(hook);
+        await Task.Delay(TimeSpan.FromSeconds(1.5));
+        // Changed while its hook was off, so no callback came; BigCommerce dates it to the second.
+        store.PutCustomer(BigCommerceFixtures.Customer(11, "janedoe@example.com"));
+        store.PutOrder(BigCommerceFixtures.Order(601, 11, DateTimeOffset.UtcNow.AddSeconds(-1)), BigCommerceFixtures.Lines(601));
+
+        await ProductUnderTest.EventuallyAsync($"hook {hook} re-activated", () => Task.FromResult(Subscribed.IsActive(_product, hook)), active => active, diagnostics: _product.Logs);
+        var order = await ProductUnderTest.EventuallyAsync("order 601, changed while its hook was inactive", () => Rows.OrderAsync(_product, 601), o => o is not null, diagnostics: _product.Logs);
+        Assert.Equal(PortalUsers.Jane, order!.UserId);
+
+        await using var connection = await _product.OpenDatabaseAsync();
+        var audit = (await connection.QueryAsync<(string Action, string ActorRole, string Trigger, string Scope)>("""
+            select action, actor_role, metadata->>'trigger', metadata->>'scope' from audit_log where object_type = 'bigcommerce_hook' and object_id = @Hook
+            """, new { Hook = hook.ToString(System.Globalization.CultureInfo.InvariantCulture) })).ToList();
+        Assert.Equal([("hooks.create", "operator", (string?)null, "store/order/updated"), ("hooks.activate", "service_role", "schedule", "store/order/updated")],
+            audit.Select(a => (a.Action, a.ActorRole, (string?)a.Trigger, a.Scope)).ToList());
+        Assert.True(store.BadRequests == 0, string.Join("\n", store.Refusals));
+    }
+}
+
+/// <summary>
+/// A <c>store/hook/deliveryException</c> callback has the worker check at once, without waiting
+/// for the schedule (which never fires here); the state shows in its health and metrics.
+/// </summary>
+public sealed class HookDeliveryExceptionTests : IAsyncLifetime
+{
+    ProductUnderTest _product = null!;
+
+    public async Task InitializeAsync() => _product = await ProductUnderTest.StartAsync();
+
+    public async Task DisposeAsync() => await _product.DisposeAsync();
+
+    [Fact]
+    public async Task A_delivery_exception_triggers_the_check_which_reactivates_the_hook_and_reports_the_blocked_domain_with_its_reason()
+    {
+        var store = _product.BigCommerce;
+        await Subscribed.EnsureAsync(_product);
+        var hook = Subscribed.HookOf(_product, "store/order/created");
+        store.DeactivateHook(hook);
+        store.BlockDomain("perazzi.example", TimeSpan.FromHours(1),
+            ("Non-200 response received when delivering to https://perazzi.example/webhooks/bigcommerce", 12, DateTimeOffset.UtcNow.AddMinutes(-30)));
+        var callback = BigCommerceFixtures.Load("webhook-hook-deliveryException.json");
+        callback["producer"] = $"stores/{ProductUnderTest.StoreHash}";
+        callback["data"]!["id"] = hook;
+        callback["data"]!["error_code"] = 90002;
+        callback["created_at"] = DateTimeOffset.UtcNow.AddMinutes(-5).ToUnixTimeSeconds();
+
+        var response = await _product.BigCommerceWebhooks.SendAsync(callback.ToJsonString());
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        await ProductUnderTest.EventuallyAsync($"hook {hook} re-activated after the delivery exception", () => Task.FromResult(Subscribed.IsActive(_product, hook)), active => active, diagnostics: _product.Logs);
+
+        var worker = _product.WorkerManagementUrls[0];
+        using var http = new HttpClient();
+        var health = await ProductUnderTest.EventuallyAsync(
+            "the worker's readiness to report the blocked domain",
+            async () => (await http.GetAsync(worker + "/health/ready"), await http.GetStringAsync(worker + "/health/ready")),
+            h => h.Item2.Contains("blocked", StringComparison.Ordinal));
+        Assert.Equal(HttpStatusCode.OK, health.Item1.StatusCode);
+        var check = JsonNode.Parse(health.Item2)!["checks"]!["bigcommerce"]!;
+        Assert.Equal("Degraded", check["status"]!.GetValue<string>());
+        Assert.Contains("perazzi.example blocked until", check["description"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.Contains("Non-200 response received when delivering to https://perazzi.example/webhooks/bigcommerce ×12",
+            check["description"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.Equal("Degraded", JsonNode.Parse(health.Item2)!["status"]!.GetValue<string>());
+
+        Assert.Equal(1, await Metrics.ReadAsync(worker, "perazzisync_bigcommerce_hooks_blocked_domains"));
+        Assert.Equal(1, await Metrics.ReadAsync(worker, "perazzisync_bigcommerce_hooks", "scope=\"store/order/created\"", "state=\"active\""));
+        Assert.Equal(0, await Metrics.ReadAsync(worker, "perazzisync_bigcommerce_hooks", "scope=\"store/order/created\"", "state=\"inactive\""));
+        Assert.Equal(1, await Metrics.ReadAsync(worker, "perazzisync_bigcommerce_hooks_delivery_exceptions_total", "error_code=\"90002\""));
+
+        // The reconciliation will list orders from before the failure on, whatever its watermark.
+        await using var connection = await _product.OpenDatabaseAsync();
+        var since = await connection.ExecuteScalarAsync<DateTime?>(
+            "select since from perazzi_sync.reconcile_gaps where store_hash = @Store and entity_type = 'order'", new { Store = ProductUnderTest.StoreHash });
+        var failedAt = DateTimeOffset.FromUnixTimeSeconds(callback["created_at"]!.GetValue<long>()).UtcDateTime;
+        Assert.True(since is { } s && s.ToUniversalTime() <= failedAt, $"no order gap opened from the failure ({failedAt:O}) on: {since:O}");
+        Assert.True(store.BadRequests == 0, string.Join("\n", store.Refusals));
+    }
+}

@@ -1,0 +1,165 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Npgsql;
+using PerazziSync.BigCommerce.Api;
+using PerazziSync.BigCommerce.Records;
+using PerazziSync.Testing;
+using PerazziSync.Worker.BigCommerce;
+using Xunit;
+
+namespace PerazziSync.BigCommerce.Tests;
+
+/// <summary>
+/// The worker's rounds of order fetches in-process, against the fake store over HTTP and the real
+/// database: which callbacks a round answers, how few requests it makes, and how one bad order
+/// or a failed request stays with the callbacks it concerns.
+/// </summary>
+public sealed class OrderFetchRoundTests : IAsyncLifetime
+{
+    static readonly TimeSpan ClockSkew = TimeSpan.FromMilliseconds(250);
+
+    TestDatabase _database = null!;
+    FakeBigCommerce _store = null!;
+    NpgsqlDataSource _dataSource = null!;
+    IHost _host = null!;
+
+    public async Task InitializeAsync()
+    {
+        _database = await TestDatabase.CreatePortalAsync();
+        _store = await FakeBigCommerce.StartAsync(ProductUnderTest.StoreHash);
+        _dataSource = NpgsqlDataSource.Create(_database.ConnectionString);
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["BigCommerce:StoreHash"] = ProductUnderTest.StoreHash,
+            ["BigCommerce:AccessToken"] = FakeBigCommerce.AccessToken,
+            ["BigCommerce:ApiBaseUrl"] = _store.BaseUrl,
+            ["BigCommerce:ClockSkew"] = ClockSkew.ToString(),
+        });
+        builder.Services.AddSingleton(_dataSource);
+        builder.Services.AddLogging();
+        builder.Services.AddOptions<BigCommerceSyncOptions>().BindConfiguration(BigCommerceSyncOptions.Section);
+        builder.Services.AddSingleton<OrderFetches>();
+        builder.AddBigCommerceClient();
+        _host = builder.Build();
+    }
+
+    public async Task DisposeAsync()
+    {
+        _store.Release();
+        await ((IAsyncDisposable)_host).DisposeAsync();
+        await _dataSource.DisposeAsync();
+        await _store.DisposeAsync();
+        await _database.DisposeAsync();
+    }
+
+    OrderFetches Fetches => _host.Services.GetRequiredService<OrderFetches>();
+
+    void PutOrder(long id, long customerId = 11, DateTimeOffset? modified = null) =>
+        _store.PutOrder(BigCommerceFixtures.Order(id, customerId, modified ?? DateTimeOffset.UtcNow.AddSeconds(-5)), BigCommerceFixtures.Lines(id));
+
+    /// <summary>Starts a round on <paramref name="orderId"/> and keeps it waiting for the store, so the next callbacks make the next round.</summary>
+    async Task<Task<FetchedOrder>> RoundUnderWayAsync(long orderId)
+    {
+        _store.Hold();
+        var held = _store.HeldRequests;
+        var fetch = Fetches.FetchAsync(orderId, DateTimeOffset.UtcNow - ClockSkew, CancellationToken.None);
+        await ProductUnderTest.EventuallyAsync($"the fetch of order {orderId} under way", () => Task.FromResult(_store.HeldRequests), n => n > held);
+        return fetch;
+    }
+
+    [Fact]
+    public async Task A_callback_received_after_its_orders_fetch_started_waits_for_a_fetch_that_started_after_it()
+    {
+        PutOrder(8001);
+        var receivedBefore = DateTimeOffset.UtcNow - TimeSpan.FromSeconds(2);
+        var first = Fetches.FetchAsync(8001, receivedBefore, CancellationToken.None);
+        _store.Hold();
+        await ProductUnderTest.EventuallyAsync("the fetch of order 8001 under way", () => Task.FromResult(_store.HeldRequests), n => n == 1);
+
+        // Received before the fetch started: the fetch under way covers it.
+        var early = Fetches.FetchAsync(8001, receivedBefore, CancellationToken.None);
+        // Received after: the change it announces may be missing from that fetch.
+        var receivedAfter = DateTimeOffset.UtcNow;
+        var late = Fetches.FetchAsync(8001, receivedAfter, CancellationToken.None);
+        _store.Release();
+
+        var (one, two, three) = (await first, await early, await late);
+        Assert.Equal(one.Snapshot!.FetchStartedAt, two.Snapshot!.FetchStartedAt);
+        Assert.True(three.Snapshot!.FetchStartedAt > receivedAfter + ClockSkew, $"a fetch started at {three.Snapshot.FetchStartedAt:O} answered a callback received at {receivedAfter:O}");
+        Assert.Equal(2, _store.OrderFetches(8001));
+    }
+
+    [Fact]
+    public async Task Orders_awaited_together_are_listed_in_one_request_and_those_the_listing_misses_are_fetched_alone()
+    {
+        _store.PutCustomer(BigCommerceFixtures.Customer(11, "janedoe@example.com"));
+        PutOrder(9999, customerId: 0);
+        var blocker = await RoundUnderWayAsync(9999);
+        var listed = Enumerable.Range(8101, 20).Select(i => (long)i).ToList();
+        foreach (var id in listed)
+        {
+            PutOrder(id);
+        }
+        // A callback a sender retried long after the change: the order's modification is too old for the listing.
+        PutOrder(8150, modified: DateTimeOffset.UtcNow.AddHours(-2));
+        // An order BigCommerce no longer has.
+        var awaited = listed.Append(8150).Append(8160)
+            .ToDictionary(id => id, id => Fetches.FetchAsync(id, DateTimeOffset.UtcNow - ClockSkew, CancellationToken.None));
+        await Task.Delay(500);
+        _store.Release();
+        await blocker;
+
+        var answers = new Dictionary<long, FetchedOrder>();
+        foreach (var (id, answer) in awaited)
+        {
+            answers[id] = await answer;
+        }
+        Assert.Equal(1, _store.OrderListings);
+        Assert.All(listed, id => Assert.Equal((0, 1, 2), (_store.OrderFetches(id), _store.OrderListed(id), answers[id].Snapshot!.Lines.Count)));
+        Assert.Equal(1, _store.OrderFetches(8150));
+        Assert.Equal(2, answers[8150].Snapshot!.Lines.Count);
+        Assert.Equal(1, _store.OrderFetches(8160));
+        Assert.Null(answers[8160].Snapshot);
+        // Their customer has no row yet: it was fetched once for all of them, and handed to each.
+        Assert.Equal(1, _store.CustomerFetches(11));
+        Assert.All(listed, id => Assert.Equal(("janedoe@example.com", true), (answers[id].Customer?.Customer.Email, answers[id].CustomerLooked)));
+        Assert.Equal(0, _store.BadRequests);
+    }
+
+    [Fact]
+    public async Task An_order_the_store_returns_malformed_fails_alone_and_a_failed_request_fails_only_its_callbacks_until_they_retry()
+    {
+        _store.PutCustomer(BigCommerceFixtures.Customer(11, "janedoe@example.com"));
+        PutOrder(9999, customerId: 0);
+        var blocker = await RoundUnderWayAsync(9999);
+        foreach (var id in new long[] { 8201, 8202, 8203, 8204 })
+        {
+            PutOrder(id);
+        }
+        var malformed = BigCommerceFixtures.Order(8203, 11, DateTimeOffset.UtcNow.AddSeconds(-5));
+        malformed["total_inc_tax"] = "a lot";
+        _store.PutOrder(malformed, BigCommerceFixtures.Lines(8203));
+        var awaited = new long[] { 8201, 8202, 8203, 8204 }
+            .ToDictionary(id => id, id => Fetches.FetchAsync(id, DateTimeOffset.UtcNow - ClockSkew, CancellationToken.None));
+        await Task.Delay(500);
+        _store.Release();
+        await blocker;
+
+        await Assert.ThrowsAsync<BigCommercePayloadException>(() => awaited[8203]);
+        foreach (var id in new long[] { 8201, 8202, 8204 })
+        {
+            Assert.Equal(id, (await awaited[id]).Snapshot!.Order.Id);
+        }
+
+        // Every attempt of the next fetch fails: its callback gets the transient failure, and its
+        // retry a fetch of its own, not the failure again.
+        _store.FailNext(6, System.Net.HttpStatusCode.InternalServerError);
+        var receivedAt = DateTimeOffset.UtcNow - ClockSkew;
+        var failed = await Assert.ThrowsAsync<BigCommerceRequestException>(() => Fetches.FetchAsync(8201, receivedAt, CancellationToken.None));
+        Assert.True(failed.IsTransient);
+        var retried = await Fetches.FetchAsync(8201, receivedAt, CancellationToken.None);
+        Assert.Equal(8201, retried.Snapshot!.Order.Id);
+    }
+}
