@@ -532,14 +532,19 @@ public static class ServiceEventRows
               from pos_incoming i
               left join perazzi_assets a on a.serial_number = upper(btrim(i.serial_number))
             ), old as (
-              -- The stored rows of the incoming records, found from pos_incoming and its statistics:
-              -- a filtered CTE is estimated at one row, against which the planner would scan every
-              -- stored POS row. Those of records that are parked below are locked and left alone.
-              select e.id, e.source_record_id, e.source_modified_at, md5(e.raw_payload::text) as digest
-              from pos_incoming i
-              join service_events e on e.source_system = 'perazzi_pos' and e.source_record_id = i.source_record_id
-              order by e.source_record_id
-              for update of e
+              -- The stored rows of the incoming records, each looked up by its key and locked, in
+              -- key order so that concurrent writers never deadlock. Not a join: the statistics of a
+              -- table an import is filling lag far behind it, and a join planned on them scanned
+              -- every stored POS row for each chunk. Those of records that are parked below are
+              -- locked and left alone.
+              select e.id, e.source_record_id, e.source_modified_at, e.digest
+              from (select source_record_id from pos_incoming order by source_record_id) i
+              cross join lateral (
+                select e.id, e.source_record_id, e.source_modified_at, md5(e.raw_payload::text) as digest
+                from service_events e
+                where e.source_system = 'perazzi_pos' and e.source_record_id = i.source_record_id
+                for update of e
+              ) e
             ), decided as (
               select m.source_record_id, o.id as old_id,
                      case
