@@ -162,4 +162,27 @@ public sealed class OrderFetchRoundTests : IAsyncLifetime
         var retried = await Fetches.FetchAsync(8201, receivedAt, CancellationToken.None);
         Assert.Equal(8201, retried.Snapshot!.Order.Id);
     }
+
+    [Fact]
+    public async Task Orders_changing_without_pause_are_fetched_in_one_round_per_interval_not_one_per_callback()
+    {
+        // A callback every 100 ms for 4 s, each for an order of its own, as in a flash sale.
+        var orders = Enumerable.Range(8301, 40).Select(id => (long)id).ToArray();
+        var fetches = new List<Task<FetchedOrder>>();
+        foreach (var id in orders)
+        {
+            PutOrder(id);
+            fetches.Add(Fetches.FetchAsync(id, DateTimeOffset.UtcNow - ClockSkew, CancellationToken.None));
+            await Task.Delay(100);
+        }
+
+        var fetched = await Task.WhenAll(fetches);
+
+        Assert.Equal(orders, fetched.Select(f => f.Snapshot!.Order.Id));
+        // Rounds start at most every 2 s (the default interval): 3 over the 4 s, each a listing
+        // and a request for the customer who has no row yet. Without the interval a round
+        // follows each request, a dozen or more.
+        Assert.InRange(_store.OrderListings, 2, 3);
+        Assert.InRange(_store.TotalRequests, _store.OrderListings, 2 * _store.OrderListings);
+    }
 }

@@ -110,6 +110,25 @@ public sealed partial class DeploymentTests
         }
     }
 
+    [Fact]
+    public void The_build_context_leaves_out_the_secrets_and_local_data_and_keeps_everything_the_dockerfile_copies()
+    {
+        var ignored = File.ReadAllLines(Repository.PathOf(".dockerignore"))
+            .Select(line => line.Trim())
+            .Where(line => line.Length > 0 && !line.StartsWith('#'))
+            .Select(line => line.TrimEnd('/'))
+            .ToList();
+        // Compose builds from the repository root, so without these the context would carry the
+        // secrets run.sh writes and the local PostgreSQL and RabbitMQ data.
+        Assert.Contains(".env", ignored);
+        Assert.Contains(".local", ignored);
+        var (copies, _) = BuildStage(File.ReadAllText(Repository.PathOf("deploy", "Dockerfile")));
+        foreach (var source in copies.SelectMany(c => c.Sources).Select(s => s.TrimEnd('/')))
+        {
+            Assert.DoesNotContain(ignored, pattern => source == pattern || source.StartsWith(pattern + "/", StringComparison.Ordinal));
+        }
+    }
+
     /// <summary>The build stage's COPY instructions (sources, destination) and its one RUN command, which must publish to /app.</summary>
     static (List<(string[] Sources, string Destination)> Copies, string Run) BuildStage(string dockerfile)
     {

@@ -37,6 +37,7 @@ public sealed partial class FakeBigCommerce : IAsyncDisposable
     int _failuresSent;
     int _tooManyRequests;
     int _randomFailures;
+    int _answered;
     readonly ConcurrentQueue<string> _refusals = new();
     double _randomFailureRate;
     TaskCompletionSource? _hold;
@@ -140,7 +141,11 @@ public sealed partial class FakeBigCommerce : IAsyncDisposable
 
     public int CustomerListings => _requests.GetValueOrDefault("customers:list");
 
-    public int TotalRequests => _requests.Values.Sum();
+    /// <summary>
+    /// Every request that reached the store, whatever it answered (refusals and 429s included);
+    /// the per-entity counts above count what a request read, a listing many orders at once.
+    /// </summary>
+    public int TotalRequests => Volatile.Read(ref _answered);
 
     /// <summary>The next <paramref name="count"/> requests fail with <paramref name="status"/>.</summary>
     public void FailNext(int count, HttpStatusCode status)
@@ -196,6 +201,7 @@ public sealed partial class FakeBigCommerce : IAsyncDisposable
 
     async Task GuardAsync(HttpContext context, RequestDelegate next)
     {
+        Interlocked.Increment(ref _answered);
         var request = context.Request;
         if (request.Headers["X-Auth-Token"] != AccessToken)
         {

@@ -31,6 +31,15 @@ public sealed class BigCommerceSyncOptions
     public TimeSpan FetchGather { get; set; } = TimeSpan.FromMilliseconds(200);
 
     /// <summary>
+    /// The least time between the starts of two rounds of one worker. A quiet store never waits
+    /// for it; a busy one gets at most a round (a listing, and the new customers' request) per
+    /// interval, each carrying every order that changed meanwhile, instead of a round every few
+    /// hundred milliseconds spending the quota the store's other apps share.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:01:00")]
+    public TimeSpan RoundInterval { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>
     /// How far before its earliest callback a round lists orders by modification time. Orders it
     /// misses (a sender's late retry, a store clock behind) are fetched one by one, so this only
     /// trades requests against listing orders nobody waits for.

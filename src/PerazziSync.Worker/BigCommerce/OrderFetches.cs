@@ -20,9 +20,9 @@ public sealed record FetchedOrder(OrderSnapshot? Snapshot, bool CustomerLooked, 
 /// round starts is fetched in it, once however many callbacks wait for it: orders close together
 /// by id are listed in one request (<see cref="BigCommerceClient.ListOrdersAsync"/>, 250 a page,
 /// lines embedded), an order the listing does not return is fetched alone, and the new customers
-/// of the round's orders are fetched together. Rounds follow one another, so the callbacks that
-/// arrive while one waits for BigCommerce (or its budget) make the next one; the busier the
-/// store, the more orders a request carries. A round answers a callback only if it started after
+/// of the round's orders are fetched together. Rounds follow one another, no closer than
+/// <see cref="BigCommerceSyncOptions.RoundInterval"/>, so the callbacks that arrive meanwhile
+/// make the next one; the busier the store, the more orders a request carries. A round answers a callback only if it started after
 /// the callback was received, as the coalescing rule says of any fetch.
 /// </summary>
 public sealed class OrderFetches(
@@ -107,14 +107,21 @@ public sealed class OrderFetches(
     {
         var stopping = _stopping.Token;
         var gather = options.Value.FetchGather;
+        var interval = options.Value.RoundInterval;
+        DateTimeOffset? lastStarted = null;
         try
         {
             while (true)
             {
                 await _signal.WaitAsync(stopping);
-                if (gather > TimeSpan.Zero)
+                var wait = gather;
+                if (lastStarted is { } last && last + interval - time.GetUtcNow() is var paced && paced > wait)
                 {
-                    await Task.Delay(gather, time, stopping);
+                    wait = paced;
+                }
+                if (wait > TimeSpan.Zero)
+                {
+                    await Task.Delay(wait, time, stopping);
                 }
                 Dictionary<long, Awaited> round;
                 DateTimeOffset startedAt;
@@ -123,6 +130,7 @@ public sealed class OrderFetches(
                     round = _awaited;
                     _awaited = [];
                     startedAt = time.GetUtcNow();
+                    lastStarted = startedAt;
                     Forget(startedAt);
                     foreach (var (orderId, awaited) in round)
                     {
