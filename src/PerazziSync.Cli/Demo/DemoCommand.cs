@@ -69,7 +69,9 @@ static class DemoCommand
         var owner = await SeedAsync(database, OperatorAudit.From(parseResult, operatorName), runId, cancellationToken);
         console.WriteLine($"Seeded portal user {DemoData.OwnerEmail} ({owner}) and the verified gun {DemoData.Serial}.");
 
-        // Three versions of one work order, as the workshop moves it along.
+        // Three versions of one work order, as the workshop moves it along: each sent once the
+        // one before it is stored, as hours apart they would be, so each has its audit row (sent
+        // together, the worker may write them in one group, where the older ones are stale).
         var versions = new[] { ("received", run.AddHours(-2)), ("in_service", run.AddHours(-1)), ("completed", run) };
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
         var webhook = new StandardWebhook(secret);
@@ -111,6 +113,11 @@ static class DemoCommand
                 error.WriteLine($"Cannot reach the receiver at {receiver} ({e.Message}); start it (deploy/run.sh) or name it with --receiver.");
                 return 1;
             }
+            if (!await UntilAsync(database, Stored, new { Callback = DemoData.CallbackWorkOrder, Version = Seconds(updatedAt) }, cancellationToken))
+            {
+                error.WriteLine($"The worker did not apply {DemoData.CallbackWorkOrder} {status} within {Patience.TotalSeconds:0} s: is it running, with the same database?");
+                return 1;
+            }
         }
 
         var fileName = $"{DemoData.DeliveryPrefix}{runId}.csv";
@@ -118,7 +125,7 @@ static class DemoCommand
         console.WriteLine($"Export {fileName} dropped into {dropFolder}: 3 lines (one applied, one parked for an unknown serial, one rejected).");
 
         console.WriteLine("Waiting for the worker…");
-        if (!await WaitAsync(database, fileName, run, cancellationToken))
+        if (!await UntilAsync(database, Imported, new { FileName = fileName }, cancellationToken))
         {
             error.WriteLine($"The worker did not apply the demo within {Patience.TotalSeconds:0} s: is it running, with Pos__DropFolder={dropFolder} and the same database?");
             return 1;
@@ -176,26 +183,30 @@ static class DemoCommand
         File.Move(aside, Path.Combine(dropFolder, fileName));
     }
 
-    static async Task<bool> WaitAsync(NpgsqlDataSource database, string fileName, DateTimeOffset run, CancellationToken cancellationToken)
+    const string Stored = """
+        select exists (select 1 from service_events where source_system = 'perazzi_pos' and source_record_id = @Callback
+                         and source_modified_at >= @Version)
+        """;
+
+    const string Imported = "select exists (select 1 from perazzi_sync.pos_imports where file_name = @FileName and status = 'completed')";
+
+    /// <summary>POS versions are stored to the second.</summary>
+    static DateTime Seconds(DateTimeOffset at) => DateTimeOffset.FromUnixTimeSeconds(at.ToUnixTimeSeconds()).UtcDateTime;
+
+    /// <summary>Polls <paramref name="query"/> until it answers true, for at most <see cref="Patience"/>.</summary>
+    static async Task<bool> UntilAsync(NpgsqlDataSource database, string query, object parameters, CancellationToken cancellationToken)
     {
-        const string done = """
-            select exists (select 1 from service_events where source_system = 'perazzi_pos' and source_record_id = @Callback
-                             and status = 'completed' and source_modified_at >= @Run)
-               and exists (select 1 from perazzi_sync.pos_imports where file_name = @FileName and status = 'completed')
-            """;
         var deadline = DateTimeOffset.UtcNow + Patience;
-        var version = DateTimeOffset.FromUnixTimeSeconds(run.ToUnixTimeSeconds()).UtcDateTime;
         while (DateTimeOffset.UtcNow < deadline)
         {
             await using (var connection = await database.OpenConnectionAsync(cancellationToken))
             {
-                if (await connection.ExecuteScalarAsync<bool>(new CommandDefinition(
-                    done, new { Callback = DemoData.CallbackWorkOrder, FileName = fileName, Run = version }, cancellationToken: cancellationToken)))
+                if (await connection.ExecuteScalarAsync<bool>(new CommandDefinition(query, parameters, cancellationToken: cancellationToken)))
                 {
                     return true;
                 }
             }
-            await Task.Delay(500, cancellationToken);
+            await Task.Delay(250, cancellationToken);
         }
         return false;
     }
