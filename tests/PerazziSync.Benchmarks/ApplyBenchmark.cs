@@ -95,6 +95,8 @@ static class ApplyBenchmark
             steady.Add(p99);
             steadyChecks.Add(check);
             await ResetAsync(connection);
+            // The steady phase's callbacks were routed to the stopped bare consumer's queue too.
+            await product.Broker.PurgeAsync(BareQueue);
         }
 
         return new Section(
