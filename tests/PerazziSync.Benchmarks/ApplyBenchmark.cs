@@ -194,16 +194,21 @@ static class ApplyBenchmark
             {
                 lock (committed)
                 {
-                    committed.TryAdd(e.Payload, clock.Elapsed);
+                    if (e.Payload.Length > 0)
+                    {
+                        committed.TryAdd(e.Payload, clock.Elapsed);
+                    }
                 }
             };
             await listener.ExecuteAsync($"listen {CommittedChannel}");
-            using var stopListening = new CancellationTokenSource();
+            // Stopped by an empty notification rather than by cancelling the wait: a wait
+            // cancelled as it returned left the connection busy for the next statement.
+            var stopping = false;
             var listening = Task.Run(async () =>
             {
-                while (!stopListening.IsCancellationRequested)
+                while (!Volatile.Read(ref stopping))
                 {
-                    await listener.WaitAsync(stopListening.Token);
+                    await listener.WaitAsync();
                 }
             });
 
@@ -221,8 +226,9 @@ static class ApplyBenchmark
             });
             await Wait.ForCountAsync($"the worker to apply {total:N0} steady POS callbacks", () => CountAsync(connection), total, Stalled);
             await ProductUnderTest.EventuallyAsync("every commit notified", () => Task.FromResult(Count(committed)), n => n == total, TimeSpan.FromSeconds(10));
-            await stopListening.CancelAsync();
-            await listening.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            Volatile.Write(ref stopping, true);
+            await connection.ExecuteAsync($"notify {CommittedChannel}, ''");
+            await listening;
 
             var latencies = new Latencies();
             foreach (var (id, at) in accepted)
