@@ -184,34 +184,43 @@ static class ApplyBenchmark
         var host = await product.StartWorkerAsync();
         var bus = Publisher(product);
         await bus.StartAsync();
-        await using var listener = await product.OpenDatabaseAsync();
+        // A connection of its own, outside the pool: a pooled one would come back in the next
+        // round still listening, holding the notifications of every row written meanwhile.
+        await using var listener = new NpgsqlConnection(
+            new NpgsqlConnectionStringBuilder(product.Database.ConnectionString) { Pooling = false }.ConnectionString);
+        await listener.OpenAsync();
+        var clock = Stopwatch.StartNew();
+        var accepted = new Dictionary<string, TimeSpan>(StringComparer.Ordinal);
+        var committed = new Dictionary<string, TimeSpan>(StringComparer.Ordinal);
+        listener.Notification += (_, e) =>
+        {
+            lock (committed)
+            {
+                if (e.Payload.Length > 0)
+                {
+                    committed.TryAdd(e.Payload, clock.Elapsed);
+                }
+            }
+        };
+        await listener.ExecuteAsync($"listen {CommittedChannel}");
+        // Stopped by an empty notification rather than by cancelling the wait, and always before
+        // the listener is disposed, which fails on a connection still waiting.
+        var stopping = false;
+        var listening = Task.Run(async () =>
+        {
+            while (!Volatile.Read(ref stopping))
+            {
+                await listener.WaitAsync();
+            }
+        });
+        async Task StopListeningAsync()
+        {
+            Volatile.Write(ref stopping, true);
+            await connection.ExecuteAsync($"notify {CommittedChannel}, ''");
+            await listening;
+        }
         try
         {
-            var clock = Stopwatch.StartNew();
-            var accepted = new Dictionary<string, TimeSpan>(StringComparer.Ordinal);
-            var committed = new Dictionary<string, TimeSpan>(StringComparer.Ordinal);
-            listener.Notification += (_, e) =>
-            {
-                lock (committed)
-                {
-                    if (e.Payload.Length > 0)
-                    {
-                        committed.TryAdd(e.Payload, clock.Elapsed);
-                    }
-                }
-            };
-            await listener.ExecuteAsync($"listen {CommittedChannel}");
-            // Stopped by an empty notification rather than by cancelling the wait: a wait
-            // cancelled as it returned left the connection busy for the next statement.
-            var stopping = false;
-            var listening = Task.Run(async () =>
-            {
-                while (!Volatile.Read(ref stopping))
-                {
-                    await listener.WaitAsync();
-                }
-            });
-
             var total = rate * seconds;
             var now = DateTimeOffset.UtcNow;
             var load = await Load.OpenLoopAsync("steady", rate, TimeSpan.FromSeconds(seconds), async i =>
@@ -226,9 +235,7 @@ static class ApplyBenchmark
             });
             await Wait.ForCountAsync($"the worker to apply {total:N0} steady POS callbacks", () => CountAsync(connection), total, Stalled);
             await ProductUnderTest.EventuallyAsync("every commit notified", () => Task.FromResult(Count(committed)), n => n == total, TimeSpan.FromSeconds(10));
-            Volatile.Write(ref stopping, true);
-            await connection.ExecuteAsync($"notify {CommittedChannel}, ''");
-            await listening;
+            await StopListeningAsync();
 
             var latencies = new Latencies();
             foreach (var (id, at) in accepted)
@@ -242,6 +249,10 @@ static class ApplyBenchmark
         }
         finally
         {
+            if (!Volatile.Read(ref stopping))
+            {
+                await StopListeningAsync();
+            }
             await bus.StopAsync();
             await host.DisposeAsync();
         }
