@@ -4,7 +4,7 @@
 # to its raw reference measured in the same rounds, its target and whether it was met, headed by
 # the machine it ran on and followed by what each reference does and does not do.
 #
-#   deploy/bench.sh all               # every benchmark, 3 rounds: a quarter of an hour on 2 cores.
+#   deploy/bench.sh all               # every benchmark, 3 rounds: over half an hour on 2 cores.
 #                                     # Also writes docs/benchmarks.md and the README's copy of it.
 #   deploy/bench.sh all --quick       # development sizes, a few minutes; writes nothing
 #   deploy/bench.sh receiver|apply|pos|worker [--quick] [--rounds N] [options]   # one benchmark

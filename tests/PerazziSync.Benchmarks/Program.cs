@@ -76,7 +76,7 @@ void PrintUsage()
     Console.Error.WriteLine($"usage: deploy/bench.sh all|{string.Join('|', benchmarks.Select(b => b.Command))} [--quick] [--rounds N] [options]");
     Console.Error.WriteLine("  all: every benchmark below in turn, one report. At full sizes and with at least "
         + $"{Option.Rounds.Full[0]} rounds it is also written to {Report.DocumentPath} and into README.md.");
-    Console.Error.WriteLine("  --quick: development sizes, minutes instead of a quarter of an hour; nothing is written");
+    Console.Error.WriteLine("  --quick: development sizes, minutes instead of over half an hour; nothing is written");
     Console.Error.WriteLine($"  {Option.Rounds.Usage}");
     foreach (var benchmark in benchmarks)
     {
