@@ -2,10 +2,6 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Dapper;
-using Microsoft.Extensions.Configuration;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
-using Npgsql;
 using PerazziSync.BigCommerce.Api;
 using PerazziSync.BigCommerce.Records;
 using PerazziSync.BigCommerce.Sync;
@@ -23,37 +19,19 @@ namespace PerazziSync.BigCommerce.Tests;
 /// </summary>
 public sealed class EmbeddedLinesTests : IAsyncLifetime
 {
-    TestDatabase _database = null!;
+    InProcessStore _sync = null!;
+
     FakeBigCommerce _store = null!;
-    IHost _host = null!;
-    NpgsqlDataSource _dataSource = null!;
 
     public async Task InitializeAsync()
     {
-        _database = await TestDatabase.CreatePortalAsync();
-        _store = await FakeBigCommerce.StartAsync(ProductUnderTest.StoreHash);
-        _dataSource = NpgsqlDataSource.Create(_database.ConnectionString);
-        var builder = Host.CreateApplicationBuilder();
-        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
-        {
-            ["BigCommerce:StoreHash"] = ProductUnderTest.StoreHash,
-            ["BigCommerce:AccessToken"] = FakeBigCommerce.AccessToken,
-            ["BigCommerce:ApiBaseUrl"] = _store.BaseUrl,
-        });
-        builder.Services.AddSingleton(_dataSource);
-        builder.AddBigCommerceClient();
-        _host = builder.Build();
+        _sync = await InProcessStore.StartAsync();
+        _store = _sync.Store;
     }
 
-    public async Task DisposeAsync()
-    {
-        _host.Dispose();
-        await _dataSource.DisposeAsync();
-        await _store.DisposeAsync();
-        await _database.DisposeAsync();
-    }
+    public async Task DisposeAsync() => await _sync.DisposeAsync();
 
-    BigCommerceClient Client => _host.Services.GetRequiredService<BigCommerceClient>();
+    BigCommerceClient Client => _sync.Get<BigCommerceClient>();
 
     /// <summary>The spec's lines example, and orders of every consignment kind made from it.</summary>
     public static TheoryData<string> Layouts => ["spec example", "two shipping addresses", "digital", "pickup", "gift certificate", "every kind"];
@@ -174,7 +152,7 @@ public sealed class EmbeddedLinesTests : IAsyncLifetime
     async Task<List<string>> ApplyAndReadAsync(OrderSnapshot snapshot)
     {
         var key = snapshot.Order.Id.ToString(CultureInfo.InvariantCulture);
-        await using (var superuser = await _database.OpenAsSuperuserAsync())
+        await using (var superuser = await _sync.Database.OpenAsSuperuserAsync())
         {
             await superuser.ExecuteAsync("""
                 delete from commerce_order_items where commerce_order_id in (select id from commerce_orders where bigcommerce_order_id = @Key);
@@ -182,7 +160,7 @@ public sealed class EmbeddedLinesTests : IAsyncLifetime
                 """, new { Key = key });
         }
         var jane = new CustomerSnapshot(BigCommerceCustomer.Parse(JsonDocument.Parse(BigCommerceFixtures.Customer(11, "janedoe@example.com").ToJsonString()).RootElement), snapshot.FetchStartedAt);
-        await using var connection = await _dataSource.OpenConnectionAsync();
+        await using var connection = await _sync.DataSource.OpenConnectionAsync();
         await using (var transaction = await ServiceRole.BeginAsync(connection, AuditContext.For(SourceSystem.Name, SourceSystem.OrderKey(snapshot.Order.Id)), CancellationToken.None))
         {
             var outcome = await OrderSync.ApplyAsync(transaction, ProductUnderTest.StoreHash, snapshot, jane, false, new Parkable("test", "{}", null), CancellationToken.None);

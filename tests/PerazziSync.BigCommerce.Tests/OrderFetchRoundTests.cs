@@ -1,7 +1,5 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
-using Npgsql;
 using PerazziSync.BigCommerce.Api;
 using PerazziSync.BigCommerce.Records;
 using PerazziSync.Testing;
@@ -19,42 +17,25 @@ public sealed class OrderFetchRoundTests : IAsyncLifetime
 {
     static readonly TimeSpan ClockSkew = TimeSpan.FromMilliseconds(250);
 
-    TestDatabase _database = null!;
+    InProcessStore _sync = null!;
+
     FakeBigCommerce _store = null!;
-    NpgsqlDataSource _dataSource = null!;
-    IHost _host = null!;
 
     public async Task InitializeAsync()
     {
-        _database = await TestDatabase.CreatePortalAsync();
-        _store = await FakeBigCommerce.StartAsync(ProductUnderTest.StoreHash);
-        _dataSource = NpgsqlDataSource.Create(_database.ConnectionString);
-        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
-        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
-        {
-            ["BigCommerce:StoreHash"] = ProductUnderTest.StoreHash,
-            ["BigCommerce:AccessToken"] = FakeBigCommerce.AccessToken,
-            ["BigCommerce:ApiBaseUrl"] = _store.BaseUrl,
-            ["BigCommerce:ClockSkew"] = ClockSkew.ToString(),
-        });
-        builder.Services.AddSingleton(_dataSource);
-        builder.Services.AddLogging();
-        builder.Services.AddOptions<BigCommerceSyncOptions>().BindConfiguration(BigCommerceSyncOptions.Section);
-        builder.Services.AddSingleton<OrderFetches>();
-        builder.AddBigCommerceClient();
-        _host = builder.Build();
+        _sync = await InProcessStore.StartAsync(
+            new Dictionary<string, string?> { ["BigCommerce:ClockSkew"] = ClockSkew.ToString() },
+            services =>
+            {
+                services.AddOptions<BigCommerceSyncOptions>().BindConfiguration(BigCommerceSyncOptions.Section);
+                services.AddSingleton<OrderFetches>();
+            });
+        _store = _sync.Store;
     }
 
-    public async Task DisposeAsync()
-    {
-        _store.Release();
-        await ((IAsyncDisposable)_host).DisposeAsync();
-        await _dataSource.DisposeAsync();
-        await _store.DisposeAsync();
-        await _database.DisposeAsync();
-    }
+    public async Task DisposeAsync() => await _sync.DisposeAsync();
 
-    OrderFetches Fetches => _host.Services.GetRequiredService<OrderFetches>();
+    OrderFetches Fetches => _sync.Get<OrderFetches>();
 
     void PutOrder(long id, long customerId = 11, DateTimeOffset? modified = null) =>
         _store.PutOrder(BigCommerceFixtures.Order(id, customerId, modified ?? DateTimeOffset.UtcNow.AddSeconds(-5)), BigCommerceFixtures.Lines(id));
