@@ -47,14 +47,16 @@ static class ApplyBenchmark
         var rate = arguments.Int(Rate);
         var seconds = arguments.Int(Seconds);
 
-        Log.Step("apply: starting a worker to declare its queues");
+        Log.Step("apply: starting the worker");
         await using var product = await ProductUnderTest.StartAsync(workers: 1, settings: new Dictionary<string, string>
         {
             ["Logging__LogLevel__Default"] = "Warning",
             // No re-match firing while the worker drains: nothing is parked, and it would only add load.
             ["Pos__RematchCron"] = "0 0 0 1 1 ? 2099",
         });
-        await product.Workers[0].DisposeAsync();
+        // The worker runs through every round, as a deployed one does: it is paused (SIGSTOP) while a
+        // round's callbacks are published and the bare consumer drains its copy, then resumed on them.
+        var host = product.Workers[0];
         // Its queue declared once, bound to the same exchange as the worker's: every round's callbacks land in both.
         await (await BareConsumer.StartAsync(product.Broker.AmqpUri)).DisposeAsync();
         await using var connection = await product.OpenDatabaseAsync();
@@ -74,6 +76,15 @@ static class ApplyBenchmark
         var steady = new List<double>();
         var checks = new List<Check>();
         var steadyChecks = new List<Check>();
+
+        // Both consumers' code compiled and tiered up, as in a process that has been running: the
+        // first drains would otherwise measure the JIT compiler as much as the consumers.
+        Log.Step($"apply: warming up: {records:N0} POS callbacks through the worker and the bare consumer, not counted");
+        await PublishAsync(product, records, round: 0);
+        await DrainBareAsync(product, records);
+        await Wait.ForCountAsync($"the worker to apply {records:N0} warm-up POS callbacks", () => CountAsync(connection), records, Stalled);
+        await ResetAsync(connection);
+
         for (var round = 1; round <= rounds; round++)
         {
             Log.Step($"apply: round {round}/{rounds}, raw: {records:N0} upsert + audit transactions on {Concurrency} connections");
@@ -81,12 +92,21 @@ static class ApplyBenchmark
             checks.Add(await WrittenOnceAsync(connection, records, $"round {round} raw"));
             await ResetAsync(connection);
 
-            Log.Step($"apply: round {round}/{rounds}, publishing {records:N0} POS callbacks to the stopped worker's queue and the bare consumer's");
-            await PublishAsync(product, records, round);
-            Log.Step($"apply: round {round}/{rounds}, bare consumer draining its queue");
-            bare.Add(await DrainBareAsync(product, records));
-            Log.Step($"apply: round {round}/{rounds}, worker draining its queue");
-            worker.Add(await DrainAsync(product, connection, records));
+            Log.Step($"apply: round {round}/{rounds}, publishing {records:N0} POS callbacks to the paused worker's queue and the bare consumer's");
+            await SignalAsync(host, "STOP");
+            try
+            {
+                await PublishAsync(product, records, round);
+                Log.Step($"apply: round {round}/{rounds}, bare consumer draining its queue");
+                bare.Add(await DrainBareAsync(product, records));
+            }
+            catch
+            {
+                await SignalAsync(host, "CONT");
+                throw;
+            }
+            Log.Step($"apply: round {round}/{rounds}, worker resumed, draining its queue");
+            worker.Add(await DrainAsync(host, connection, records));
             checks.Add(await WrittenOnceAsync(connection, records, $"round {round} worker"));
             await ResetAsync(connection);
 
@@ -101,7 +121,7 @@ static class ApplyBenchmark
 
         return new Section(
             "Worker applying POS callbacks",
-            $"Each round: {records:N0} POS records, each a new work order of one verified asset, written by the raw transactions; then the same records as `PosServiceRecordReceived` messages published once, landing in the stopped worker's queue and in the bare consumer's, drained by the bare consumer, then by one worker started on them (each rate counts from the moment its consumer is ready); then {rate} callbacks/s for {seconds} s published to the running worker, each timed from its publish confirmed (accepted) to the notification that the transaction inserting its row committed (a trigger added by the benchmark notifies the row's key; PostgreSQL delivers it at commit). The rows and audit rows are deleted after each side.",
+            $"Each round: {records:N0} POS records, each a new work order of one verified asset, written by the raw transactions; then the same records as `PosServiceRecordReceived` messages published once, landing in the worker's queue while the worker is paused (SIGSTOP) and in the bare consumer's, drained by the bare consumer started on them, then by the worker resumed on them (each rate counts from the moment its consumer starts or resumes); then {rate} callbacks/s for {seconds} s published to the running worker, each timed from its publish confirmed (accepted) to the notification that the transaction inserting its row committed (a trigger added by the benchmark notifies the row's key; PostgreSQL delivers it at commit). The worker is one process for the whole benchmark, and before the first round both consumers drain one round's worth of callbacks that is not counted, so that neither is measured while the JIT compiler still compiles and tiers up its code, which a deployed worker has long done. The rows and audit rows are deleted after each side.",
             $"The first reference is one transaction per record on {Concurrency} connections held open: the verified asset looked up by serial and the row upserted on its source key, newer versions only, with the audit context of the worker's keys set in the same round trip so that the database's audit trigger writes the same audit row, then the commit; two round trips. The second is a MassTransit consumer in the benchmark's process that only acknowledges each message, with the worker's prefetch and concurrent message limit ({Prefetch}), on the same broker.",
             [
                 Row.Relative("worker: POS callbacks applied/s", new Figure(worker, Unit.PerSecond), "upsert + audit transactions", new Figure(raw, Unit.PerSecond),
@@ -157,20 +177,24 @@ static class ApplyBenchmark
         return (records - atStart) / clock.Elapsed.TotalSeconds;
     }
 
-    /// <summary>Starts a worker on the full queue and returns the records it applied per second once every one is applied.</summary>
-    static async Task<double> DrainAsync(ProductUnderTest product, NpgsqlConnection connection, int records)
+    /// <summary>Resumes the paused worker on its full queue and returns the records it applied per second once every one is applied.</summary>
+    static async Task<double> DrainAsync(HostProcess host, NpgsqlConnection connection, int records)
     {
-        var host = await product.StartWorkerAsync();
-        try
+        var atStart = await CountAsync(connection);
+        var clock = Stopwatch.StartNew();
+        await SignalAsync(host, "CONT");
+        await Wait.ForCountAsync($"the worker to apply {records:N0} POS callbacks", () => CountAsync(connection), records, Stalled);
+        return (records - atStart) / clock.Elapsed.TotalSeconds;
+    }
+
+    /// <summary>Sends <paramref name="signal"/> (STOP or CONT) to the worker's process.</summary>
+    static async Task SignalAsync(HostProcess host, string signal)
+    {
+        using var kill = Process.Start("kill", [$"-{signal}", host.Id.ToString(CultureInfo.InvariantCulture)]);
+        await kill.WaitForExitAsync();
+        if (kill.ExitCode != 0)
         {
-            var clock = Stopwatch.StartNew();
-            var atStart = await CountAsync(connection);
-            await Wait.ForCountAsync($"the worker to apply {records:N0} POS callbacks", () => CountAsync(connection), records, Stalled);
-            return (records - atStart) / clock.Elapsed.TotalSeconds;
-        }
-        finally
-        {
-            await host.DisposeAsync();
+            throw new InvalidOperationException($"kill -{signal} {host.Id} exited with {kill.ExitCode}");
         }
     }
 
@@ -181,7 +205,6 @@ static class ApplyBenchmark
     /// </summary>
     static async Task<(double P99, Check Check)> SteadyAsync(ProductUnderTest product, NpgsqlConnection connection, int rate, int seconds, int round)
     {
-        var host = await product.StartWorkerAsync();
         var bus = Publisher(product);
         await bus.StartAsync();
         // A connection of its own, outside the pool: a pooled one would come back in the next
@@ -254,7 +277,6 @@ static class ApplyBenchmark
                 await StopListeningAsync();
             }
             await bus.StopAsync();
-            await host.DisposeAsync();
         }
     }
 
