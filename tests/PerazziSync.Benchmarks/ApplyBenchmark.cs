@@ -76,12 +76,14 @@ static class ApplyBenchmark
         var steady = new List<double>();
         var checks = new List<Check>();
         var steadyChecks = new List<Check>();
+        var workerCpu = new CpuUse();
+        var bareCpu = new CpuUse();
 
         // Both consumers' code compiled and tiered up, as in a process that has been running: the
         // first drains would otherwise measure the JIT compiler as much as the consumers.
         Log.Step($"apply: warming up: {records:N0} POS callbacks through the worker and the bare consumer, not counted");
         await PublishAsync(product, records, round: 0);
-        await DrainBareAsync(product, records);
+        await DrainBareAsync(product, host, records, new CpuUse());
         await Wait.ForCountAsync($"the worker to apply {records:N0} warm-up POS callbacks", () => CountAsync(connection), records, Stalled);
         await ResetAsync(connection);
 
@@ -98,7 +100,7 @@ static class ApplyBenchmark
             {
                 await PublishAsync(product, records, round);
                 Log.Step($"apply: round {round}/{rounds}, bare consumer draining its queue");
-                bare.Add(await DrainBareAsync(product, records));
+                bare.Add(await DrainBareAsync(product, host, records, bareCpu));
             }
             catch
             {
@@ -106,7 +108,7 @@ static class ApplyBenchmark
                 throw;
             }
             Log.Step($"apply: round {round}/{rounds}, worker resumed, draining its queue");
-            worker.Add(await DrainAsync(host, connection, records));
+            worker.Add(await DrainAsync(host, connection, records, workerCpu));
             checks.Add(await WrittenOnceAsync(connection, records, $"round {round} worker"));
             await ResetAsync(connection);
 
@@ -140,7 +142,14 @@ static class ApplyBenchmark
             [
                 "the raw transactions: their connections stay open for the whole run, one per task, never returned to a pool",
                 "the raw transactions: their audit context is the worker's keys passed in as a parameter, built once per record by the load generator",
-            ]);
+            ])
+        {
+            Profile =
+            [
+                $"the machine's CPU while the worker drained its queue, over every round: {workerCpu.Describe()}",
+                $"while the bare consumer drained its queue: {bareCpu.Describe()}",
+            ],
+        };
     }
 
     static string Id(long i) => string.Create(CultureInfo.InvariantCulture, $"WO-A-{i:D7}");
@@ -168,23 +177,29 @@ static class ApplyBenchmark
     }
 
     /// <summary>Starts the bare consumer on its full queue and returns the messages it acknowledged per second once every one is.</summary>
-    static async Task<double> DrainBareAsync(ProductUnderTest product, int records)
+    static async Task<double> DrainBareAsync(ProductUnderTest product, HostProcess host, int records, CpuUse cpu)
     {
         await using var consumer = await BareConsumer.StartAsync(product.Broker.AmqpUri);
+        var before = CpuUse.Read(host.Id);
         var clock = Stopwatch.StartNew();
         var atStart = consumer.Consumed;
         await Wait.ForCountAsync($"the bare consumer to acknowledge {records:N0} messages", () => Task.FromResult(consumer.Consumed), records, Stalled);
-        return (records - atStart) / clock.Elapsed.TotalSeconds;
+        var elapsed = clock.Elapsed;
+        cpu.Add(before, CpuUse.Read(host.Id), records - atStart);
+        return (records - atStart) / elapsed.TotalSeconds;
     }
 
     /// <summary>Resumes the paused worker on its full queue and returns the records it applied per second once every one is applied.</summary>
-    static async Task<double> DrainAsync(HostProcess host, NpgsqlConnection connection, int records)
+    static async Task<double> DrainAsync(HostProcess host, NpgsqlConnection connection, int records, CpuUse cpu)
     {
         var atStart = await CountAsync(connection);
+        var before = CpuUse.Read(host.Id);
         var clock = Stopwatch.StartNew();
         await SignalAsync(host, "CONT");
         await Wait.ForCountAsync($"the worker to apply {records:N0} POS callbacks", () => CountAsync(connection), records, Stalled);
-        return (records - atStart) / clock.Elapsed.TotalSeconds;
+        var elapsed = clock.Elapsed;
+        cpu.Add(before, CpuUse.Read(host.Id), records - atStart);
+        return (records - atStart) / elapsed.TotalSeconds;
     }
 
     /// <summary>Sends <paramref name="signal"/> (STOP or CONT) to the worker's process.</summary>

@@ -112,6 +112,10 @@ static class Report
             Line($"");
             Line($"- Only PerazziSync: {string.Join("; ", section.ProductOnly)}.");
             Line($"- Only the reference: {string.Join("; ", section.ReferenceOnly)}.");
+            if (section.Profile.Count > 0)
+            {
+                Line($"- Where the CPU went (from /proc, by process): {string.Join("; ", section.Profile)}.");
+            }
         }
         return text.ToString();
     }

@@ -15,7 +15,11 @@ sealed record Section(
     string Reference,
     IReadOnlyList<Row> Rows,
     IReadOnlyList<string> ProductOnly,
-    IReadOnlyList<string> ReferenceOnly);
+    IReadOnlyList<string> ReferenceOnly)
+{
+    /// <summary>Where the machine's CPU went while the figures were measured, by process, when the benchmark reads it.</summary>
+    public IReadOnlyList<string> Profile { get; init; } = [];
+}
 
 /// <summary>A benchmark the command line can name.</summary>
 /// <param name="Command">The command that runs it alone.</param>
