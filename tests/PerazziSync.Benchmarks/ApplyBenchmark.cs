@@ -76,14 +76,14 @@ static class ApplyBenchmark
         var steady = new List<double>();
         var checks = new List<Check>();
         var steadyChecks = new List<Check>();
-        var workerCpu = new CpuUse();
-        var bareCpu = new CpuUse();
+        var workerCpu = new CpuUse("worker", "callback");
+        var bareCpu = new CpuUse("worker", "callback");
 
         // Both consumers' code compiled and tiered up, as in a process that has been running: the
         // first drains would otherwise measure the JIT compiler as much as the consumers.
         Log.Step($"apply: warming up: {records:N0} POS callbacks through the worker and the bare consumer, not counted");
         await PublishAsync(product, records, round: 0);
-        await DrainBareAsync(product, host, records, new CpuUse());
+        await DrainBareAsync(product, host, records, new CpuUse("worker", "callback"));
         await Wait.ForCountAsync($"the worker to apply {records:N0} warm-up POS callbacks", () => CountAsync(connection), records, Stalled);
         await ResetAsync(connection);
 

@@ -29,6 +29,9 @@ static class PosBenchmark
     sealed record Round(
         double CopyPerSecond, double BarePerSecond, double ImportPerSecond, long PeakBytes, TimeSpan Import, TimeSpan Reimport, double IdentitiesPerSecond);
 
+    /// <summary>Where the CPU went during the first import and during the bare statement.</summary>
+    sealed record Profile(CpuUse Import, CpuUse Bare);
+
     static async Task<Section> RunAsync(Arguments arguments)
     {
         var rounds = arguments.Rounds;
@@ -41,6 +44,7 @@ static class PosBenchmark
             await SeedClaimsAsync(connection, sizes.Max() / ClaimEvery);
         }
         var rows = new List<Row>();
+        var profiles = new List<string>();
         foreach (var size in sizes)
         {
             var path = Path.Combine(Path.GetTempPath(), $"pos-export-{size}-{Guid.NewGuid():N}.csv");
@@ -53,10 +57,13 @@ static class PosBenchmark
                 var results = new List<Round>();
                 var checks = new List<Check>();
                 var identityChecks = new List<Check>();
+                var profile = new Profile(new CpuUse("Cli", "row"), new CpuUse("Cli", "row"));
                 for (var round = 1; round <= rounds; round++)
                 {
-                    results.Add(await MeasureAsync(database, path, withIdentities, size, $"round {round}/{rounds}, {size:N0} rows", checks, identityChecks));
+                    results.Add(await MeasureAsync(database, path, withIdentities, size, $"round {round}/{rounds}, {size:N0} rows", checks, identityChecks, profile));
                 }
+                profiles.Add(string.Create(CultureInfo.InvariantCulture,
+                    $"the machine's CPU during the first import of {size:N0} rows, over every round: {profile.Import.Describe()}; during the bare statement: {profile.Bare.Describe()}"));
                 rows.AddRange(RowsOf(size, results, checks, identityChecks));
             }
             finally
@@ -81,7 +88,10 @@ static class PosBenchmark
                 "the file parsed by PostgreSQL's COPY instead of .NET, and streamed from the load generator's process",
                 "the raw payload built in SQL (`to_jsonb` of the row); no line per row in the audit context, whose keys are the import's alone",
                 "one transaction for the whole file, where the import commits every chunk",
-            ]);
+            ])
+        {
+            Profile = profiles,
+        };
     }
 
     static IEnumerable<Row> RowsOf(int size, List<Round> rounds, List<Check> checks, List<Check> identityChecks)
@@ -115,7 +125,7 @@ static class PosBenchmark
     }
 
     static async Task<Round> MeasureAsync(
-        TestDatabase database, string path, string withIdentities, int rows, string round, List<Check> checks, List<Check> identityChecks)
+        TestDatabase database, string path, string withIdentities, int rows, string round, List<Check> checks, List<Check> identityChecks, Profile profile)
     {
         await using var connection = await database.OpenAsync();
         await ResetAsync(connection);
@@ -132,6 +142,7 @@ static class PosBenchmark
         await connection.ExecuteAsync("drop table bare_copy");
 
         Log.Step($"pos: {round}, bare one-statement upsert with audit rows");
+        var beforeBare = CpuUse.Read(0);
         clock.Restart();
         await using (var transaction = await connection.BeginTransactionAsync())
         {
@@ -167,11 +178,14 @@ static class PosBenchmark
             await transaction.CommitAsync();
         }
         var bare = rows / clock.Elapsed.TotalSeconds;
+        profile.Bare.Add(beforeBare, CpuUse.Read(0), rows);
         checks.Add(await WrittenOnceAsync(connection, rows, $"{round}, bare statement"));
         await ResetAsync(connection);
 
         Log.Step($"pos: {round}, perazzisync pos import");
         var environment = new Dictionary<string, string> { ["ConnectionStrings__Postgres"] = database.ConnectionString };
+        // The Cli is a child that has exited by the second reading: its time is the benchmark's exited children's.
+        var beforeImport = CpuUse.Read(0);
         clock.Restart();
         long peak;
         await using (var import = HostProcess.Start("PerazziSync.Cli", environment, "pos", "import", path))
@@ -184,6 +198,7 @@ static class PosBenchmark
             peak = await sampling;
         }
         var imported = clock.Elapsed;
+        profile.Import.Add(beforeImport, CpuUse.Read(0), rows);
         checks.Add(await WrittenOnceAsync(connection, rows, $"{round}, import"));
 
         clock.Restart();

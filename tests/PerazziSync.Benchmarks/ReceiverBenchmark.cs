@@ -130,17 +130,26 @@ static class ReceiverBenchmark
             var bareChecks = new List<Check>();
             var saturatedChecks = new List<Check>();
             var pacedChecks = new List<Check>();
+            var receiverCpu = new CpuUse("receiver", "callback");
+            var bareCpu = new CpuUse("receiver", "message");
+            async Task<PhaseResult> ProfiledAsync(CpuUse cpu, Func<Task<PhaseResult>> run)
+            {
+                var before = CpuUse.Read(product.Receiver!.Id);
+                var result = await run();
+                cpu.Add(before, CpuUse.Read(product.Receiver!.Id), result.Succeeded);
+                return result;
+            }
             for (var round = 1; round <= rounds; round++)
             {
                 Log.Step($"receiver: round {round}/{rounds}, bare publish, {concurrency} in flight, {duration.TotalSeconds:N0} s");
-                var reference = await Load.ClosedLoopAsync("bare", concurrency, duration, publish);
+                var reference = await ProfiledAsync(bareCpu, () => Load.ClosedLoopAsync("bare", concurrency, duration, publish));
                 bareChecks.Add(new(reference.Failed == 0, $"round {round}: {reference.Failed:N0} bare publishes failed"));
                 bare.Add(reference);
                 await product.Broker.PurgeAsync(queue);
 
                 Log.Step($"receiver: round {round}/{rounds}, receiver, {concurrency} in flight, {duration.TotalSeconds:N0} s");
                 saturated.Add(await ReceiverPhaseAsync($"round {round} saturated", $"{round}-saturated",
-                    () => Load.ClosedLoopAsync("saturated", concurrency, duration, post), saturatedChecks));
+                    () => ProfiledAsync(receiverCpu, () => Load.ClosedLoopAsync("saturated", concurrency, duration, post)), saturatedChecks));
 
                 Log.Step($"receiver: round {round}/{rounds}, receiver at {rate}/s, {duration.TotalSeconds:N0} s");
                 paced.Add(await ReceiverPhaseAsync($"round {round} at {rate}/s", $"{round}-paced",
@@ -170,7 +179,14 @@ static class ReceiverBenchmark
                 ],
                 [
                     "nothing the receiver does not do too; it publishes from the load generator's own process, sharing its cores with the load generator as the receiver shares them with the load generator's HTTP client",
-                ]);
+                ])
+            {
+                Profile =
+                [
+                    $"the machine's CPU while the receiver took callbacks with {concurrency} in flight, over every round: {receiverCpu.Describe()}",
+                    $"during the bare publish: {bareCpu.Describe()}",
+                ],
+            };
         }
         finally
         {
