@@ -1,6 +1,10 @@
+using System.Globalization;
 using System.Text.Json.Nodes;
 using Dapper;
 using Npgsql;
+using PerazziSync.Contracts;
+using PerazziSync.Data;
+using PerazziSync.Pos.Rows;
 using PerazziSync.Testing;
 using Xunit;
 
@@ -70,6 +74,37 @@ public sealed class AssetVerificationTests(AssetVerificationTests.Fixture fixtur
         await SendAsync("WO-V1-C", "MX8-V0001", "2026-03-03T10:00:00Z", email: "owner.one@example.com");
         await WaitForAsync("the next record attached", () => ServiceEvents.AllAsync(_connection), e => e.ContainsKey("WO-V1-C"));
         Assert.Single(await AssetAuditAsync(asset));
+    }
+
+    [Fact]
+    public async Task Two_claims_verified_by_one_group_of_callbacks_each_count_the_parked_records_of_their_own_gun()
+    {
+        var first = await UserAsync("First.Claimant@Example.com", confirmed: true);
+        var second = await UserAsync("Second.Claimant@Example.com", confirmed: true);
+        await ClaimAsync(first, "MX8-V0011");
+        await ClaimAsync(second, "MX8-V0012");
+        // No record names a customer yet: two are parked for the first gun, one for the second.
+        await SendAsync("WO-V11-A", "MX8-V0011", "2026-03-01T10:00:00Z", email: null);
+        await SendAsync("WO-V11-B", "MX8-V0011", "2026-03-02T10:00:00Z", email: null);
+        await SendAsync("WO-V12-A", "MX8-V0012", "2026-03-01T10:00:00Z", email: null);
+        await WaitForAsync("the three records parked", () => ServiceEvents.OpenParkedAsync(_connection),
+            p => p.ContainsKey("WO-V11-A") && p.ContainsKey("WO-V11-B") && p.ContainsKey("WO-V12-A"));
+
+        // Both claims verified in one group, as the worker's committer writes the callbacks it holds at once.
+        await using var database = NpgsqlDataSource.Create(_product.Database.ConnectionString);
+        var written = await CallbackGroups.WriteAsync(database,
+            [Callback("WO-V11-C", "MX8-V0011", "first.claimant@example.com"), Callback("WO-V12-B", " mx8-v0012", "second.claimant@example.com")],
+            CancellationToken.None);
+
+        Assert.Equal([new CallbackWritten(SyncOutcome.Applied, 2), new CallbackWritten(SyncOutcome.Applied, 1)], written);
+        Assert.Equal(("verified", "verified"), ((await AssetAsync("MX8-V0011")).Status, (await AssetAsync("MX8-V0012")).Status));
+        var events = await ServiceEvents.AllAsync(_connection);
+        Assert.Equal((first, first, first), (events["WO-V11-A"].OwnerUserId, events["WO-V11-B"].OwnerUserId, events["WO-V11-C"].OwnerUserId));
+        Assert.Equal((second, second), (events["WO-V12-A"].OwnerUserId, events["WO-V12-B"].OwnerUserId));
+
+        static PosCallback Callback(string workOrder, string serial, string email) => new(
+            new PosServiceRecord(workOrder, serial, "completed", null, "Service", [], DateTimeOffset.Parse("2026-03-05T10:00:00Z", CultureInfo.InvariantCulture), "{}", email),
+            new MessageOrigin(Guid.NewGuid().ToString(), "msg_" + workOrder, null));
     }
 
     [Fact]

@@ -10,7 +10,7 @@ public sealed record PosCallback(PosServiceRecord Record, MessageOrigin Message)
 
 /// <summary>
 /// What became of a callback's record; <see cref="Attached"/>, when its record verified the claim
-/// on its serial: the parked records the group's write attached to the claims it verified.
+/// on its serial: the parked records the group's write attached to that gun.
 /// </summary>
 public sealed record CallbackWritten(SyncOutcome Outcome, long? Attached = null);
 
@@ -112,7 +112,7 @@ public static class CallbackGroups
         var audit = AuditContext.For(ServiceEventRows.SourceSystem);
         var outcomes = new Dictionary<PosCallback, SyncOutcome>(callbacks.Count, ReferenceEqualityComparer.Instance);
         var verifiedSerials = new HashSet<string>(StringComparer.Ordinal);
-        long attached = 0;
+        var attached = new Dictionary<string, long>(StringComparer.Ordinal);
         foreach (var statement in Statements(callbacks, c => c.Record))
         {
             var written = await ServiceEventRows.WriteEachAsync(
@@ -122,11 +122,15 @@ public static class CallbackGroups
                 outcomes[callback] = written.Outcomes[callback.Record.SourceRecordId];
             }
             verifiedSerials.UnionWith(written.VerifiedSerials);
-            attached += written.Counts.Attached;
+            foreach (var (serial, records) in written.AttachedBySerial)
+            {
+                attached[serial] = attached.GetValueOrDefault(serial) + records;
+            }
         }
         await transaction.CommitAsync(cancellationToken);
-        return [.. callbacks.Select(c => new CallbackWritten(
-            outcomes[c], verifiedSerials.Remove(StoredSerial(c.Record.SerialNumber)) ? attached : null))];
+        return [.. callbacks.Select(c => StoredSerial(c.Record.SerialNumber) is var serial && verifiedSerials.Remove(serial)
+            ? new CallbackWritten(outcomes[c], attached.GetValueOrDefault(serial))
+            : new CallbackWritten(outcomes[c]))];
     }
 
     /// <summary>A serial as <c>perazzi_assets</c> stores it and the statement matches it: <c>upper(btrim(serial))</c>.</summary>

@@ -34,7 +34,13 @@ public sealed record RecordToWrite(PosServiceRecord Record, long? Line, MessageO
 /// What a write did to each of its records (by source_record_id), in all, and the serials of the
 /// claimed assets it verified (as <c>perazzi_assets</c> stores them).
 /// </summary>
-public sealed record EachWritten(IReadOnlyDictionary<string, SyncOutcome> Outcomes, WriteCounts Counts, IReadOnlyList<string> VerifiedSerials);
+/// <summary>
+/// What a write did with each record (by source_record_id), in all, which claims it verified, and
+/// how many parked records it attached to each gun it verified (by serial, as stored).
+/// </summary>
+public sealed record EachWritten(
+    IReadOnlyDictionary<string, SyncOutcome> Outcomes, WriteCounts Counts, IReadOnlyList<string> VerifiedSerials,
+    IReadOnlyDictionary<string, long> AttachedBySerial);
 
 /// <summary>
 /// The message a record came in, named by its own audit rows (and by its parked event) when it is
@@ -104,11 +110,11 @@ public static class ServiceEventRows
         NpgsqlTransaction transaction, IReadOnlyCollection<RecordToWrite> records, AuditContext audit, CancellationToken cancellationToken)
     {
         var outcomes = new Dictionary<string, SyncOutcome>(records.Count, StringComparer.Ordinal);
-        var (counts, verifiedSerials) = await WriteAsync(transaction, records, audit, null, outcomes, cancellationToken);
-        return new EachWritten(outcomes, counts, verifiedSerials);
+        var (counts, verifiedSerials, attached) = await WriteAsync(transaction, records, audit, null, outcomes, cancellationToken);
+        return new EachWritten(outcomes, counts, verifiedSerials, attached);
     }
 
-    static async Task<(WriteCounts Counts, string[] VerifiedSerials)> WriteAsync(
+    static async Task<(WriteCounts Counts, string[] VerifiedSerials, IReadOnlyDictionary<string, long> AttachedBySerial)> WriteAsync(
         NpgsqlTransaction transaction, IReadOnlyCollection<RecordToWrite> records, AuditContext audit, string? messageId,
         Dictionary<string, SyncOutcome>? outcomes, CancellationToken cancellationToken)
     {
@@ -159,7 +165,8 @@ public static class ServiceEventRows
             outcomes![record.Record.SourceRecordId] = SyncOutcome.Applied;
         }
         var total = await ApplyAsync(transaction, messageId, outcomes, cancellationToken);
-        return (await AttachVerifiedAsync(transaction, claims, total, cancellationToken), claims.VerifiedSerials);
+        var (counts, attached) = await AttachVerifiedAsync(transaction, claims, total, cancellationToken);
+        return (counts, claims.VerifiedSerials, attached);
     }
 
     /// <summary>What a record's own audit rows add to the transaction's context.</summary>
@@ -251,7 +258,7 @@ public static class ServiceEventRows
                 incoming + Apply, parameters, transaction, cancellationToken: cancellationToken));
             total = total.Add(outcome.Counts);
         }
-        return await AttachVerifiedAsync(transaction, claims, total, cancellationToken);
+        return (await AttachVerifiedAsync(transaction, claims, total, cancellationToken)).Counts;
     }
 
     /// <summary>
@@ -281,14 +288,14 @@ public static class ServiceEventRows
         }
     }
 
-    static async Task<WriteCounts> AttachVerifiedAsync(
-        NpgsqlTransaction transaction, Claims claims, WriteCounts written, CancellationToken cancellationToken) =>
-        written with
-        {
-            Verified = claims.Verified,
-            Reviewed = claims.Reviewed,
-            Attached = claims.VerifiedSerials.Length == 0 ? 0 : await AttachParkedAsync(transaction, claims.VerifiedSerials, cancellationToken),
-        };
+    static async Task<(WriteCounts Counts, IReadOnlyDictionary<string, long> AttachedBySerial)> AttachVerifiedAsync(
+        NpgsqlTransaction transaction, Claims claims, WriteCounts written, CancellationToken cancellationToken)
+    {
+        var attached = claims.VerifiedSerials.Length == 0
+            ? new Dictionary<string, long>()
+            : await AttachParkedBySerialAsync(transaction, claims.VerifiedSerials, cancellationToken);
+        return (written with { Verified = claims.Verified, Reviewed = claims.Reviewed, Attached = attached.Values.Sum() }, attached);
+    }
 
     /// <summary>
     /// Attaches, in <paramref name="transaction"/>, the open parked records of <paramref name="serials"/>
@@ -298,6 +305,11 @@ public static class ServiceEventRows
     /// callback or an operator's verification has none yet.
     /// </summary>
     public static async Task<long> AttachParkedAsync(
+        NpgsqlTransaction transaction, IReadOnlyCollection<string> serials, CancellationToken cancellationToken) =>
+        (await AttachParkedBySerialAsync(transaction, serials, cancellationToken)).Values.Sum();
+
+    /// <summary><see cref="AttachParkedAsync"/>, telling how many records each serial's gun got.</summary>
+    static async Task<Dictionary<string, long>> AttachParkedBySerialAsync(
         NpgsqlTransaction transaction, IReadOnlyCollection<string> serials, CancellationToken cancellationToken)
     {
         const string parked = """
@@ -312,21 +324,26 @@ public static class ServiceEventRows
               from perazzi_sync.parked_events p
               where p.source_system = 'perazzi_pos' and p.resolved_at is null
                 and upper(btrim(p.message->>'SerialNumber')) = any(@Serials)
-              returning 1
+              returning source_record_id, upper(btrim(serial_number)) as serial_number
             )
-            select count(*) from parked
+            select source_record_id, serial_number from parked
             """;
         var connection = transaction.Connection!;
-        // A gun verified by its first records has none parked: nothing more to write.
-        if (await connection.ExecuteScalarAsync<long>(new CommandDefinition(
+        var records = (await connection.QueryAsync<(string Key, string Serial)>(new CommandDefinition(
             "create temp table if not exists " + IncomingTable + parked,
-            new { Serials = serials.ToArray() }, transaction, cancellationToken: cancellationToken)) == 0)
+            new { Serials = serials.ToArray() }, transaction, cancellationToken: cancellationToken))).ToList();
+        // A gun verified by its first records has none parked: nothing more to write.
+        if (records.Count == 0)
         {
-            return 0;
+            return [];
         }
         await connection.ExecuteAsync(new CommandDefinition("analyze pos_incoming", transaction: transaction, cancellationToken: cancellationToken));
-        var attached = await ApplyAsync(transaction, null, null, cancellationToken);
-        return attached.Applied + attached.Unchanged + attached.Stale;
+        var outcomes = records.ToDictionary(r => r.Key, _ => SyncOutcome.Applied, StringComparer.Ordinal);
+        await ApplyAsync(transaction, null, outcomes, cancellationToken);
+        // Attached, or found older than what is stored: every record but one parked again.
+        return records.Where(r => outcomes[r.Key] != SyncOutcome.Parked)
+            .GroupBy(r => r.Serial, StringComparer.Ordinal)
+            .ToDictionary(g => g.Key, g => (long)g.Count(), StringComparer.Ordinal);
     }
 
     static void EnsureSettles(int round, string[] raced)
