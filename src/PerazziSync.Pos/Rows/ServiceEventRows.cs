@@ -31,12 +31,9 @@ public sealed record WriteCounts(long Applied, long Unchanged, long Stale, long 
 public sealed record RecordToWrite(PosServiceRecord Record, long? Line, MessageOrigin? Message = null);
 
 /// <summary>
-/// What a write did to each of its records (by source_record_id), in all, and the serials of the
-/// claimed assets it verified (as <c>perazzi_assets</c> stores them).
-/// </summary>
-/// <summary>
-/// What a write did with each record (by source_record_id), in all, which claims it verified, and
-/// how many parked records it attached to each gun it verified (by serial, as stored).
+/// What a write did to each of its records (by source_record_id), in all, the serials of the
+/// claimed assets it verified (as <c>perazzi_assets</c> stores them), and how many parked records
+/// it attached to each of those guns (by the same serial).
 /// </summary>
 public sealed record EachWritten(
     IReadOnlyDictionary<string, SyncOutcome> Outcomes, WriteCounts Counts, IReadOnlyList<string> VerifiedSerials,
