@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 using System.Text;
 
 namespace PerazziSync.Testing;
@@ -118,12 +116,8 @@ public sealed class HostProcess : IAsyncDisposable
         return _process.ExitCode;
     }
 
-    public static string LoopbackUrl()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return $"http://127.0.0.1:{((IPEndPoint)listener.LocalEndpoint).Port}";
-    }
+    /// <summary>An address for a host to serve on; see <see cref="LoopbackPort"/>.</summary>
+    public static string LoopbackUrl() => $"http://127.0.0.1:{LoopbackPort.Reserve()}";
 
     /// <summary>Asks the process to stop, as `kill -TERM` or an orchestrator would, and waits for it to exit.</summary>
     public async Task<int> StopAsync(TimeSpan timeout)

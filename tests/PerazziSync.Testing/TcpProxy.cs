@@ -17,10 +17,8 @@ public sealed class TcpProxy : IAsyncDisposable
     public TcpProxy(string targetHost, int targetPort)
     {
         _target = new IPEndPoint(Dns.GetHostAddresses(targetHost).First(a => a.AddressFamily == AddressFamily.InterNetwork), targetPort);
-        var probe = new TcpListener(IPAddress.Loopback, 0);
-        probe.Start();
-        Port = ((IPEndPoint)probe.LocalEndpoint).Port;
-        probe.Stop();
+        // Named now, bound at Start and again after each Cut: see LoopbackPort.
+        Port = LoopbackPort.Reserve();
     }
 
     public int Port { get; }
