@@ -4,8 +4,11 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using PerazziSync.Contracts;
 using OpenTelemetry;
+using OpenTelemetry.Exporter;
+using OpenTelemetry.Logs;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
 using OpenTelemetry.Trace;
@@ -19,7 +22,8 @@ public static class ObservabilityExtensions
     /// the MassTransit publish and consume to the worker's BigCommerce calls and SQL statements;
     /// the product's metrics, MassTransit's, ASP.NET Core's and HttpClient's, scraped at
     /// <c>/metrics</c>. With <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> set, traces, metrics and logs also
-    /// go there (the standard <c>OTEL_*</c> variables apply); without it nothing leaves the process.
+    /// go there (the standard <c>OTEL_*</c> variables apply), the traces sampled as the
+    /// <c>Tracing</c> section says (<see cref="TraceSampling"/>); without it nothing leaves the process.
     /// </summary>
     public static IHostApplicationBuilder AddObservability(this IHostApplicationBuilder builder)
     {
@@ -43,9 +47,23 @@ public static class ObservabilityExtensions
                 .AddAspNetCoreInstrumentation()
                 .AddHttpClientInstrumentation()
                 .AddPrometheusExporter());
+        builder.Services.AddOptions<TracingOptions>()
+            .BindConfiguration(TracingOptions.Section)
+            .Validate(o => o.SampleRatio is >= 0 and <= 1, "Tracing:SampleRatio must be from 0 to 1")
+            .Validate(o => o.SlowerThan > TimeSpan.Zero, "Tracing:SlowerThan must be a positive duration")
+            .ValidateOnStart();
         if (!string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))
         {
-            telemetry.UseOtlpExporter();
+            // Signal by signal rather than UseOtlpExporter, which owns the trace exporter: traces
+            // pass TraceSampling first. The logs' and metrics' exporters register the options
+            // factory (OTEL_* from the configuration) that the trace exporter is built from.
+            telemetry
+                .WithLogging(logging => logging.AddOtlpExporter())
+                .WithMetrics(metrics => metrics.AddOtlpExporter())
+                .WithTracing(tracing => tracing.AddProcessor(services => new TraceSampling(
+                    new BatchActivityExportProcessor(new OtlpTraceExporter(
+                        services.GetRequiredService<IOptionsFactory<OtlpExporterOptions>>().Create(Options.DefaultName))),
+                    services.GetRequiredService<IOptions<TracingOptions>>().Value)));
         }
         return builder;
     }

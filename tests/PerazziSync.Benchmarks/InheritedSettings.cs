@@ -10,7 +10,7 @@ static class InheritedSettings
 {
     static readonly string[] Prefixes =
     [
-        "OTEL_", "Logging__", "Messaging__", "BigCommerce__", "Pos__", "Receiver__", "Management__",
+        "OTEL_", "Logging__", "Messaging__", "BigCommerce__", "Pos__", "Receiver__", "Management__", "Tracing__",
         "ASPNETCORE_", "DOTNET_ENVIRONMENT", "DOTNET_gc", "DOTNET_GC", "DOTNET_Tiered", "DOTNET_TC_", "DOTNET_ReadyToRun", "COMPlus_",
     ];
 

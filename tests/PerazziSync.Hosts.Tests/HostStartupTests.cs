@@ -103,6 +103,25 @@ public sealed class HostStartupTests
         Assert.Contains("Messaging:QueueType must be classic or quorum", host.Output, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("1.5", "Tracing:SampleRatio must be from 0 to 1")]
+    [InlineData("ten percent", "Tracing:SampleRatio")]
+    [InlineData("-0.1", "Tracing:SampleRatio must be from 0 to 1")]
+    public async Task Receiver_refuses_a_trace_sample_ratio_that_is_not_a_share(string ratio, string message)
+    {
+        await using var host = HostProcess.Start("PerazziSync.Receiver", new Dictionary<string, string>
+        {
+            ["ASPNETCORE_URLS"] = HostProcess.LoopbackUrl(),
+            ["ConnectionStrings__RabbitMq"] = "amqp://guest:guest@127.0.0.1:1/",
+            ["BigCommerce__WebhookSecret"] = WebhookSender.Base64Secret(WebhookSender.BigCommerceClientSecret),
+            ["Pos__WebhookSecret"] = WebhookSender.PosSecret,
+            ["Tracing__SampleRatio"] = ratio,
+        });
+
+        Assert.NotEqual(0, await host.WaitForExitAsync(TimeSpan.FromSeconds(60)));
+        Assert.Contains(message, host.Output, StringComparison.Ordinal);
+    }
+
     static async Task<HttpStatusCode> EventuallyAsync(HostProcess host, string url, HttpStatusCode wanted)
     {
         var last = "no answer";

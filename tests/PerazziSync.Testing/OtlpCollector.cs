@@ -1,0 +1,66 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+
+namespace PerazziSync.Testing;
+
+/// <summary>
+/// An OTLP/HTTP endpoint on loopback that keeps the body of every trace export, for tests of what
+/// a host exports. The bodies are protobuf: a test looks for the strings a span carries (its
+/// name, its attributes' values) among their bytes.
+/// </summary>
+public sealed class OtlpCollector : IAsyncDisposable
+{
+    readonly WebApplication _app;
+    readonly List<byte[]> _traces = [];
+
+    OtlpCollector(WebApplication app) => _app = app;
+
+    /// <summary>The settings that make a host export here at once rather than every 5 s.</summary>
+    public IReadOnlyDictionary<string, string> Settings => new Dictionary<string, string>
+    {
+        ["OTEL_EXPORTER_OTLP_ENDPOINT"] = _app.Urls.First(),
+        ["OTEL_EXPORTER_OTLP_PROTOCOL"] = "http/protobuf",
+        ["OTEL_BSP_SCHEDULE_DELAY"] = "100",
+    };
+
+    public IReadOnlyList<byte[]> TraceExports
+    {
+        get { lock (_traces) { return [.. _traces]; } }
+    }
+
+    /// <summary>Whether any trace export holds <paramref name="text"/> (UTF-8).</summary>
+    public bool Exported(string text)
+    {
+        var bytes = System.Text.Encoding.UTF8.GetBytes(text);
+        return TraceExports.Any(body => body.AsSpan().IndexOf(bytes) >= 0);
+    }
+
+    public static async Task<OtlpCollector> StartAsync()
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.Logging.ClearProviders();
+        var app = builder.Build();
+        var collector = new OtlpCollector(app);
+        app.MapPost("/v1/{signal}", async (string signal, HttpRequest request) =>
+        {
+            using var body = new MemoryStream();
+            await request.Body.CopyToAsync(body);
+            if (signal == "traces")
+            {
+                lock (collector._traces)
+                {
+                    collector._traces.Add(body.ToArray());
+                }
+            }
+            // An empty Export…ServiceResponse: everything accepted.
+            return Results.Bytes([], "application/x-protobuf");
+        });
+        await app.StartAsync();
+        return collector;
+    }
+
+    public ValueTask DisposeAsync() => _app.DisposeAsync();
+}
