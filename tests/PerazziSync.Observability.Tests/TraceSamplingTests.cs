@@ -22,7 +22,12 @@ public sealed class TraceSamplingTests
     {
         await using var collector = await OtlpCollector.StartAsync();
         await using var product = await ProductUnderTest.StartAsync(workers: 0,
-            settings: new Dictionary<string, string>(collector.Settings) { ["Tracing__SampleRatio"] = ratio });
+            settings: new Dictionary<string, string>(collector.Settings)
+            {
+                ["Tracing__SampleRatio"] = ratio,
+                // Exported at once rather than every 5 s.
+                ["OTEL_BSP_SCHEDULE_DELAY"] = "100",
+            });
 
         for (var order = 1; order <= 5; order++)
         {
