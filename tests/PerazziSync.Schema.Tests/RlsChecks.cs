@@ -319,6 +319,40 @@ public static class RlsChecks
             await s.AsAnonAsync();
             await s.DeniedAsync(lookup, new { address = "marco.rossi@example.it" });
         }),
+        new("The service role weighs claimants' e-mails as GoTrue looks users up: by instance and lower case, users of no instance counted too", async s =>
+        {
+            var nil = Guid.Empty;
+            var other = Guid.NewGuid();
+            var (claimant, unconfirmed, elsewhere, stray) = (Guid.NewGuid(), Guid.NewGuid(), Guid.NewGuid(), Guid.NewGuid());
+            await s.ExecuteAsync(
+                """
+                insert into auth.users (instance_id, id, email, email_confirmed_at) values
+                  (@nil, @claimant, 'owner.one@example.com', now()),
+                  (@nil, @unconfirmed, 'owner.two@example.com', null),
+                  (@other, @elsewhere, 'owner.one@example.com', now())
+                """, new { nil, other, claimant, unconfirmed, elsewhere });
+            const string verdicts =
+                """
+                select string_agg(verdict, ',' order by item)
+                from perazzi_sync.claimant_email_verdicts(@claimants, @addresses)
+                """;
+            var asked = new
+            {
+                claimants = new[] { claimant, claimant, unconfirmed },
+                addresses = new[] { " Owner.One@EXAMPLE.com ", "someone.else@example.com", "owner.two@example.com" },
+            };
+            await s.AsServiceRoleAsync();
+            // A user of another instance (another GoTrue) with the same address is not a second owner.
+            Assert.Equal("match,email_mismatch,claimant_unconfirmed", await s.ScalarAsync<string>(verdicts, asked));
+            await s.AsDatabaseOwnerAsync();
+            await s.ExecuteAsync(
+                "insert into auth.users (instance_id, id, email, email_confirmed_at) values (null, @stray, 'OWNER.ONE@example.com', now())",
+                new { stray });
+            await s.AsServiceRoleAsync();
+            Assert.Equal("ambiguous_portal_user,email_mismatch,claimant_unconfirmed", await s.ScalarAsync<string>(verdicts, asked));
+            await s.AsUserAsync(Jane);
+            await s.DeniedAsync(verdicts, asked);
+        }),
         new("Service role writes commerce rows, service events and audit rows", async s =>
         {
             await s.AsServiceRoleAsync();

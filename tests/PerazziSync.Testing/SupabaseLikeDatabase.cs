@@ -72,6 +72,8 @@ public static class SupabaseLikeDatabase
           created_at timestamptz,
           updated_at timestamptz
         );
+        -- GoTrue's lookup of a user by e-mail (instance_id = ? and lower(email) = ?).
+        create index users_instance_id_email_idx on auth.users using btree (instance_id, lower(email));
         alter table auth.users owner to supabase_auth_admin;
         alter table auth.users enable row level security;
         revoke all on auth.users from public;
