@@ -146,7 +146,6 @@ public sealed class FaultInjectionTests(ITestOutputHelper output)
     static Task<long> AppliedAsync(NpgsqlConnection connection, string prefix) =>
         connection.ExecuteScalarAsync<long>("select count(*) from service_events where source_record_id like @Prefix || '-%'", new { Prefix = prefix });
 
-    /// <summary>Waits until the ledger balances (failing if it never does), then reads it once more after a pause, to catch late duplicates.</summary>
     /// <summary>
     /// Waits until the ledger balances and still balances on a read a statistics interval later:
     /// the broker's queue counts are sampled, so a balanced read may predate a redelivery (a
@@ -159,7 +158,7 @@ public sealed class FaultInjectionTests(ITestOutputHelper output)
             await ProductUnderTest.EventuallyAsync(
                 "the ledger to balance: every accepted callback's effect exactly once, nothing parked, dead-lettered or queued",
                 () => Ledger.ReadAsync(product, connection, prefix), l => l.IsExactlyOnce(workload),
-                Max(deadline - DateTime.UtcNow, TimeSpan.FromSeconds(1)));
+                Max(deadline - DateTime.UtcNow, TimeSpan.FromSeconds(1)), product.Logs);
             await Task.Delay(TimeSpan.FromSeconds(6));
             var ledger = await Ledger.ReadAsync(product, connection, prefix);
             if (ledger.IsExactlyOnce(workload) || DateTime.UtcNow > deadline)
