@@ -69,16 +69,7 @@ public sealed class HostStartupTests
     [InlineData("PerazziSync.Worker", "BigCommerce__StoreHash")]
     public async Task Host_refuses_to_start_without_a_required_setting_and_names_it(string project, string missing)
     {
-        var environment = new Dictionary<string, string>
-        {
-            ["ASPNETCORE_URLS"] = HostProcess.LoopbackUrl(),
-            ["ConnectionStrings__Postgres"] = "Host=127.0.0.1;Port=1;Username=nobody",
-            ["ConnectionStrings__RabbitMq"] = "amqp://guest:guest@127.0.0.1:1/",
-            ["BigCommerce__StoreHash"] = "teststore",
-            ["BigCommerce__AccessToken"] = "token",
-            ["BigCommerce__WebhookSecret"] = WebhookSender.Base64Secret(WebhookSender.BigCommerceClientSecret),
-            ["Pos__WebhookSecret"] = WebhookSender.PosSecret,
-        };
+        var environment = EveryRequiredSetting();
         environment.Remove(missing);
         await using var host = HostProcess.Start(project, environment);
 
@@ -89,15 +80,9 @@ public sealed class HostStartupTests
     [Fact]
     public async Task Worker_refuses_an_unknown_queue_type()
     {
-        await using var host = HostProcess.Start("PerazziSync.Worker", new Dictionary<string, string>
-        {
-            ["ASPNETCORE_URLS"] = HostProcess.LoopbackUrl(),
-            ["ConnectionStrings__Postgres"] = "Host=127.0.0.1;Port=1;Username=nobody",
-            ["ConnectionStrings__RabbitMq"] = "amqp://guest:guest@127.0.0.1:1/",
-            ["BigCommerce__StoreHash"] = "teststore",
-            ["BigCommerce__AccessToken"] = "token",
-            ["Messaging__QueueType"] = "mirrored",
-        });
+        var environment = EveryRequiredSetting();
+        environment["Messaging__QueueType"] = "mirrored";
+        await using var host = HostProcess.Start("PerazziSync.Worker", environment);
 
         Assert.NotEqual(0, await host.WaitForExitAsync(TimeSpan.FromSeconds(60)));
         Assert.Contains("Messaging:QueueType must be classic or quorum", host.Output, StringComparison.Ordinal);
@@ -109,18 +94,28 @@ public sealed class HostStartupTests
     [InlineData("-0.1", "Tracing:SampleRatio must be from 0 to 1")]
     public async Task Receiver_refuses_a_trace_sample_ratio_that_is_not_a_share(string ratio, string message)
     {
-        await using var host = HostProcess.Start("PerazziSync.Receiver", new Dictionary<string, string>
-        {
-            ["ASPNETCORE_URLS"] = HostProcess.LoopbackUrl(),
-            ["ConnectionStrings__RabbitMq"] = "amqp://guest:guest@127.0.0.1:1/",
-            ["BigCommerce__WebhookSecret"] = WebhookSender.Base64Secret(WebhookSender.BigCommerceClientSecret),
-            ["Pos__WebhookSecret"] = WebhookSender.PosSecret,
-            ["Tracing__SampleRatio"] = ratio,
-        });
+        var environment = EveryRequiredSetting();
+        environment["Tracing__SampleRatio"] = ratio;
+        await using var host = HostProcess.Start("PerazziSync.Receiver", environment);
 
         Assert.NotEqual(0, await host.WaitForExitAsync(TimeSpan.FromSeconds(60)));
         Assert.Contains(message, host.Output, StringComparison.Ordinal);
     }
+
+    /// <summary>
+    /// Every setting either host requires, each well-formed, pointing at nothing that listens
+    /// (port 1): a host given these starts, unless a test removes or spoils one.
+    /// </summary>
+    static Dictionary<string, string> EveryRequiredSetting() => new()
+    {
+        ["ASPNETCORE_URLS"] = HostProcess.LoopbackUrl(),
+        ["ConnectionStrings__Postgres"] = "Host=127.0.0.1;Port=1;Username=nobody",
+        ["ConnectionStrings__RabbitMq"] = "amqp://guest:guest@127.0.0.1:1/",
+        ["BigCommerce__StoreHash"] = "teststore",
+        ["BigCommerce__AccessToken"] = "token",
+        ["BigCommerce__WebhookSecret"] = WebhookSender.Base64Secret(WebhookSender.BigCommerceClientSecret),
+        ["Pos__WebhookSecret"] = WebhookSender.PosSecret,
+    };
 
     static async Task<HttpStatusCode> EventuallyAsync(HostProcess host, string url, HttpStatusCode wanted)
     {
