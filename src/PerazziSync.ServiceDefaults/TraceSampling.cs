@@ -29,11 +29,14 @@ public sealed class TraceSampling : CompositeProcessor<Activity>
         _slowerThan = options.SlowerThan;
     }
 
-    /// <summary>The spans of one local root that ended before it, and the decision once it ended.</summary>
+    /// <summary>
+    /// The spans of one local root that ended before it, until the trace is decided (then null),
+    /// and the decision.
+    /// </summary>
     sealed class Waiting
     {
         public List<Activity>? Spans = [];
-        public bool? Keep;
+        public bool Keep;
     }
 
     public override void OnStart(Activity data)
@@ -70,18 +73,18 @@ public sealed class TraceSampling : CompositeProcessor<Activity>
         bool keep;
         lock (waiting)
         {
-            keep = waiting.Keep ?? false;
-            if (waiting.Keep is null)
+            if (waiting.Spans is { } spans)
             {
-                waiting.Spans!.Add(data);
-                if (waiting.Spans.Count < MaxWaiting)
+                spans.Add(data);
+                if (spans.Count < MaxWaiting)
                 {
                     return;
                 }
-                waiting.Keep = keep = true;
-                overflow = waiting.Spans;
+                waiting.Keep = true;
+                overflow = spans;
                 waiting.Spans = null;
             }
+            keep = waiting.Keep;
         }
         if (overflow is not null)
         {
@@ -108,8 +111,11 @@ public sealed class TraceSampling : CompositeProcessor<Activity>
         {
             spans = waiting.Spans;
             waiting.Spans = null;
-            keep = waiting.Keep ?? (Failed(root) || IsSlow(root) || Sampled(root) || (spans?.Exists(Failed) ?? false));
-            waiting.Keep = keep;
+            if (spans is not null)
+            {
+                waiting.Keep = Failed(root) || IsSlow(root) || Sampled(root) || spans.Exists(Failed);
+            }
+            keep = waiting.Keep;
         }
         if (keep)
         {
