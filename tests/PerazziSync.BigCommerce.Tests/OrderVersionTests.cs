@@ -1,6 +1,5 @@
 using System.Text.Json;
 using Dapper;
-using Npgsql;
 using PerazziSync.BigCommerce.Records;
 using PerazziSync.BigCommerce.Sync;
 using PerazziSync.Data;
@@ -12,20 +11,11 @@ namespace PerazziSync.BigCommerce.Tests;
 /// <summary>Which of two order snapshots of the same <c>date_modified</c> second the row keeps, on the real database.</summary>
 public sealed class OrderVersionTests : IAsyncLifetime
 {
-    TestDatabase _database = null!;
-    NpgsqlDataSource _dataSource = null!;
+    PortalDataSource _portal = null!;
 
-    public async Task InitializeAsync()
-    {
-        _database = await TestDatabase.CreatePortalAsync();
-        _dataSource = NpgsqlDataSource.Create(_database.ConnectionString);
-    }
+    public async Task InitializeAsync() => _portal = await PortalDataSource.CreateAsync();
 
-    public async Task DisposeAsync()
-    {
-        await _dataSource.DisposeAsync();
-        await _database.DisposeAsync();
-    }
+    public async Task DisposeAsync() => await _portal.DisposeAsync();
 
     [Theory]
     [InlineData("Awaiting Payment", "Awaiting Fulfillment")]
@@ -38,7 +28,7 @@ public sealed class OrderVersionTests : IAsyncLifetime
         Assert.Equal(SyncOutcome.Applied, await ApplyAsync(Snapshot(first, second0, fetched)));
         Assert.Equal(SyncOutcome.Applied, await ApplyAsync(Snapshot(second, second0, fetched.AddMilliseconds(400))));
 
-        await using var connection = await _dataSource.OpenConnectionAsync();
+        await using var connection = await _portal.DataSource.OpenConnectionAsync();
         Assert.Equal(second, await connection.ExecuteScalarAsync<string>("select status from commerce_orders where bigcommerce_order_id = '7001'"));
         // A snapshot of an earlier second is still older, whenever it is fetched.
         Assert.Equal(SyncOutcome.Stale, await ApplyAsync(Snapshot(first, second0.AddSeconds(-1), fetched.AddSeconds(1))));
@@ -56,7 +46,7 @@ public sealed class OrderVersionTests : IAsyncLifetime
     {
         using var customer = JsonDocument.Parse(BigCommerceFixtures.Customer(11, "janedoe@example.com").ToJsonString());
         var jane = new CustomerSnapshot(BigCommerceCustomer.Parse(customer.RootElement.Clone()), snapshot.FetchStartedAt);
-        await using var connection = await _dataSource.OpenConnectionAsync();
+        await using var connection = await _portal.DataSource.OpenConnectionAsync();
         await using var transaction = await ServiceRole.BeginAsync(connection,
             AuditContext.For(SourceSystem.Name, SourceSystem.OrderKey(snapshot.Order.Id)), CancellationToken.None);
         var outcome = await OrderSync.ApplyAsync(transaction, ProductUnderTest.StoreHash, snapshot, jane, false, new Parkable("test", "{}", null), CancellationToken.None);

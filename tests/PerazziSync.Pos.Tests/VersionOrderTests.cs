@@ -2,7 +2,6 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Dapper;
-using Npgsql;
 using PerazziSync.Contracts;
 using PerazziSync.Data;
 using PerazziSync.Pos.Import;
@@ -23,27 +22,18 @@ public sealed class VersionOrderTests : IAsyncLifetime
     static readonly DateTimeOffset Base = new(2026, 4, 1, 8, 0, 0, TimeSpan.Zero);
 
     readonly PosRecordParser _parser = new(TimeZoneInfo.Utc);
-    TestDatabase _database = null!;
-    NpgsqlDataSource _dataSource = null!;
+    PortalDataSource _portal = null!;
 
-    public async Task InitializeAsync()
-    {
-        _database = await TestDatabase.CreatePortalAsync();
-        _dataSource = NpgsqlDataSource.Create(_database.ConnectionString);
-    }
+    public async Task InitializeAsync() => _portal = await PortalDataSource.CreateAsync();
 
-    public async Task DisposeAsync()
-    {
-        await _dataSource.DisposeAsync();
-        await _database.DisposeAsync();
-    }
+    public async Task DisposeAsync() => await _portal.DisposeAsync();
 
     [Fact]
     public async Task An_import_racing_callbacks_for_the_same_new_records_ends_with_the_newest_versions_and_one_audit_row_per_write()
     {
         const int rounds = 12;
         const int records = 120;
-        var importer = new PosImporter(_dataSource, _parser, chunkSize: 20);
+        var importer = new PosImporter(_portal.DataSource, _parser, chunkSize: 20);
         var applied = 0L;
         var random = new Random(11);
         for (var round = 0; round < rounds; round++)
@@ -72,7 +62,7 @@ public sealed class VersionOrderTests : IAsyncLifetime
             }
         }
 
-        await using var connection = await _database.OpenAsync();
+        await using var connection = await _portal.Database.OpenAsync();
         var rows = (await connection.QueryAsync<(string Id, string Status, DateTime Version)>(
             "select source_record_id, status, source_modified_at from service_events where source_record_id like 'RACE-%'")).ToList();
         Assert.Equal(rounds * records, rows.Count);
@@ -111,7 +101,7 @@ public sealed class VersionOrderTests : IAsyncLifetime
         var random = new Random(5);
         for (var trial = 0; trial < 12; trial++)
         {
-            await using (var connection = await _database.OpenAsync())
+            await using (var connection = await _portal.Database.OpenAsync())
             {
                 await connection.ExecuteAsync("delete from service_events where source_record_id like 'ORDER-%'");
             }
@@ -157,7 +147,7 @@ public sealed class VersionOrderTests : IAsyncLifetime
     /// <summary>As the worker applies one callback: one record, its own transaction.</summary>
     async Task<WriteCounts> CallbackAsync(PosServiceRecord record, CancellationToken cancellationToken)
     {
-        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
+        await using var connection = await _portal.DataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await ServiceRole.BeginAsync(connection, null, cancellationToken);
         var counts = await ServiceEventRows.WriteOneAsync(
             transaction, record, AuditContext.For(ServiceEventRows.SourceSystem), Guid.NewGuid().ToString(), cancellationToken);
@@ -168,7 +158,7 @@ public sealed class VersionOrderTests : IAsyncLifetime
     /// <summary>As an import writes a chunk: several records in one set-based statement.</summary>
     async Task ChunkAsync(IReadOnlyList<PosServiceRecord> records)
     {
-        await using var connection = await _dataSource.OpenConnectionAsync();
+        await using var connection = await _portal.DataSource.OpenConnectionAsync();
         await using var transaction = await ServiceRole.BeginAsync(connection, null, CancellationToken.None);
         await ServiceEventRows.WriteAsync(
             transaction, records.Select((r, i) => new RecordToWrite(r, i + 1)).ToList(), AuditContext.For(ServiceEventRows.SourceSystem), null, CancellationToken.None);
@@ -177,7 +167,7 @@ public sealed class VersionOrderTests : IAsyncLifetime
 
     async Task<List<string>> RowsAsync()
     {
-        await using var connection = await _database.OpenAsync();
+        await using var connection = await _portal.Database.OpenAsync();
         return (await connection.QueryAsync<string>(
             """
             select source_record_id || ' ' || status || ' ' || work_summary || ' ' || source_modified_at || ' ' || raw_payload::text
