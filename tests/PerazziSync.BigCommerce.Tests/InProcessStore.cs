@@ -14,14 +14,16 @@ namespace PerazziSync.BigCommerce.Tests;
 /// </summary>
 sealed class InProcessStore : IAsyncDisposable
 {
-    InProcessStore(TestDatabase database, FakeBigCommerce store, NpgsqlDataSource dataSource, IHost host) =>
-        (Database, Store, DataSource, Host) = (database, store, dataSource, host);
+    readonly PortalDataSource _portal;
 
-    public TestDatabase Database { get; }
+    InProcessStore(PortalDataSource portal, FakeBigCommerce store, IHost host) =>
+        (_portal, Store, Host) = (portal, store, host);
+
+    public TestDatabase Database => _portal.Database;
 
     public FakeBigCommerce Store { get; }
 
-    public NpgsqlDataSource DataSource { get; }
+    public NpgsqlDataSource DataSource => _portal.DataSource;
 
     public IHost Host { get; }
 
@@ -30,9 +32,8 @@ sealed class InProcessStore : IAsyncDisposable
     public static async Task<InProcessStore> StartAsync(
         IReadOnlyDictionary<string, string?>? settings = null, Action<IServiceCollection>? services = null)
     {
-        var database = await TestDatabase.CreatePortalAsync();
+        var portal = await PortalDataSource.CreateAsync();
         var store = await FakeBigCommerce.StartAsync(ProductUnderTest.StoreHash);
-        var dataSource = NpgsqlDataSource.Create(database.ConnectionString);
         var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
         {
@@ -41,11 +42,11 @@ sealed class InProcessStore : IAsyncDisposable
             ["BigCommerce:ApiBaseUrl"] = store.BaseUrl,
         });
         builder.Configuration.AddInMemoryCollection(settings ?? new Dictionary<string, string?>());
-        builder.Services.AddSingleton(dataSource);
+        builder.Services.AddSingleton(portal.DataSource);
         builder.Services.AddLogging();
         services?.Invoke(builder.Services);
         builder.AddBigCommerceClient();
-        return new InProcessStore(database, store, dataSource, builder.Build());
+        return new InProcessStore(portal, store, builder.Build());
     }
 
     public async ValueTask DisposeAsync()
@@ -53,8 +54,7 @@ sealed class InProcessStore : IAsyncDisposable
         // Held requests answered first, so that nothing the host stops still waits for them.
         Store.Release();
         await ((IAsyncDisposable)Host).DisposeAsync();
-        await DataSource.DisposeAsync();
         await Store.DisposeAsync();
-        await Database.DisposeAsync();
+        await _portal.DisposeAsync();
     }
 }
