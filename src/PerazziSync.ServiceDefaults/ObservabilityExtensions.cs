@@ -20,7 +20,8 @@ public static class ObservabilityExtensions
     /// <summary>
     /// OpenTelemetry for every host: one trace per callback, from the receiver's request through
     /// the MassTransit publish and consume to the worker's BigCommerce calls and SQL statements;
-    /// the product's metrics, MassTransit's, ASP.NET Core's and HttpClient's, scraped at
+    /// the product's metrics, MassTransit's, ASP.NET Core's, HttpClient's and the .NET runtime's
+    /// (collections and heap, thread pool, lock contention, exceptions, methods compiled), scraped at
     /// <c>/metrics</c>. With <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> set, traces, metrics and logs also
     /// go there (the standard <c>OTEL_*</c> variables apply), the traces sampled as the
     /// <c>Tracing</c> section says (<see cref="TraceSampling"/>); without it nothing leaves the process.
@@ -44,6 +45,7 @@ public static class ObservabilityExtensions
             .WithMetrics(metrics => metrics
                 .AddMeter(Telemetry.Name)
                 .AddMeter(InstrumentationOptions.MeterName)
+                .AddMeter("System.Runtime")
                 .AddAspNetCoreInstrumentation()
                 .AddHttpClientInstrumentation()
                 .AddPrometheusExporter());

@@ -66,6 +66,24 @@ public sealed class MetricsTests : IAsyncLifetime
         Assert.Equal((1, 1), (store.OrderFetches(219), store.TotalRequests));
     }
 
+    [Fact]
+    public async Task Both_hosts_export_the_runtime_s_own_metrics()
+    {
+        // What an operator looks at when a host is slow: its CPU, collections, thread pool and
+        // code still being compiled (which the receiver's benchmark waits on before measuring).
+        foreach (var host in new[] { _product.ReceiverUrl, _product.WorkerUrls[0] })
+        {
+            foreach (var metric in new[]
+                     {
+                         "dotnet_process_cpu_time_seconds_total", "dotnet_gc_heap_total_allocated_bytes_total",
+                         "dotnet_thread_pool_thread_count_total", "dotnet_jit_compiled_methods_total", "dotnet_jit_compilation_time_seconds_total",
+                     })
+            {
+                Assert.True(await Metrics.ReadAsync(host, metric) > 0, $"{host}/metrics has no {metric} above 0");
+            }
+        }
+    }
+
     static async Task Consumed(string worker, string type, string outcome, double expected) =>
         Assert.Equal(expected, await Eventually($"{outcome} {type} messages", () => Metrics.ReadAsync(worker, "perazzisync_messages_consumed_total", type, $"outcome=\"{outcome}\""), expected));
 
