@@ -39,6 +39,9 @@ public sealed class AssetVerificationJobTests(AssetVerificationJobTests.Fixture 
         await SendAsync("WO-J2", "MX8-J0002", null);
         await WaitForAsync("both records parked for an unknown serial", () => ServiceEvents.OpenParkedAsync(_connection),
             p => p.GetValueOrDefault("WO-J1") == "unknown_serial" && p.GetValueOrDefault("WO-J2") == "unknown_serial");
+        var messages = (await _connection.QueryAsync<(string Key, string? MessageId)>(
+            "select source_key, message_id from perazzi_sync.parked_events where source_key in ('WO-J1', 'WO-J2')")).ToDictionary(m => m.Key, m => m.MessageId);
+        Assert.False(string.IsNullOrEmpty(messages["WO-J1"]) || string.IsNullOrEmpty(messages["WO-J2"]), string.Join(", ", messages));
 
         await ClaimAsync(owner, "MX8-J0001");
         await ClaimAsync(other, "MX8-J0002");
@@ -53,6 +56,18 @@ public sealed class AssetVerificationJobTests(AssetVerificationJobTests.Fixture 
             () => _connection.ExecuteScalarAsync<string?>("select reason from perazzi_sync.asset_claims where serial_number = 'MX8-J0002' and status = 'open'"),
             r => r is not null);
         Assert.Equal("no_pos_identity", reason);
+
+        // The record's audit row and the verification it brought name the callback it came in,
+        // and the record parked again keeps it.
+        var audits = (await _connection.QueryAsync<(string Action, string? MessageId)>("""
+            select action, metadata->>'message_id' from audit_log
+            where (object_type = 'service_event' and metadata->>'source_key' = 'WO-J1')
+               or (object_type = 'perazzi_asset' and metadata->>'pos_source_record_id' = 'WO-J1')
+            order by action
+            """)).ToList();
+        Assert.Equal([("asset.verify", messages["WO-J1"]), ("service_event.upsert", messages["WO-J1"])], audits);
+        Assert.Equal(messages["WO-J2"], await _connection.ExecuteScalarAsync<string?>(
+            "select message_id from perazzi_sync.parked_events where source_key = 'WO-J2'"));
 
         // Weighed once: the firings after it leave the record as it is until new evidence or a review.
         var attempts = await _connection.ExecuteScalarAsync<int>("select attempts from perazzi_sync.parked_events where source_key = 'WO-J2'");

@@ -32,7 +32,7 @@ public static class ParkedServiceRecords
         Func<NpgsqlTransaction, IReadOnlyList<ParkedRecord>, CancellationToken, Task>? inSameTransaction = null)
     {
         const string due = """
-            select p.id, p.first_seen_at, p.source_key, p.reason, p.attempts, p.message::text
+            select p.id, p.first_seen_at, p.source_key, p.reason, p.attempts, p.message::text, p.message_id
             from perazzi_sync.parked_events p
             where p.source_system = 'perazzi_pos' and p.resolved_at is null
               and (@AfterSeen::timestamptz is null or (p.first_seen_at, p.id) > (@AfterSeen, @AfterId))
@@ -57,7 +57,7 @@ public static class ParkedServiceRecords
         {
             await using var connection = await database.OpenConnectionAsync(cancellationToken);
             await using var transaction = await ServiceRole.BeginAsync(connection, audit, cancellationToken);
-            var rows = (await connection.QueryAsync<(Guid Id, DateTime FirstSeen, string Key, string Reason, int Attempts, string Message)>(new CommandDefinition(due, new
+            var rows = (await connection.QueryAsync<(Guid Id, DateTime FirstSeen, string Key, string Reason, int Attempts, string Message, string? MessageId)>(new CommandDefinition(due, new
             {
                 AfterSeen = afterSeen,
                 AfterId = afterId,
@@ -73,8 +73,12 @@ public static class ParkedServiceRecords
             var parked = rows
                 .Select(r => new ParkedRecord(r.Id, r.Key, r.Reason, r.Attempts, JsonSerializer.Deserialize<PosServiceRecord>(r.Message)!))
                 .ToList();
+            // Each record with the message it came in: its audit rows (and an asset.verify it
+            // brings) name that message, and parking it again keeps it.
             var counts = await ServiceEventRows.WriteAsync(
-                transaction, parked.Select(p => new RecordToWrite(p.Record, null)).ToList(), audit, null, cancellationToken);
+                transaction,
+                parked.Zip(rows, (p, r) => new RecordToWrite(p.Record, null, r.MessageId is null ? null : new MessageOrigin(r.MessageId, null, null))).ToList(),
+                audit, null, cancellationToken);
             if (inSameTransaction is not null)
             {
                 await inSameTransaction(transaction, parked, cancellationToken);

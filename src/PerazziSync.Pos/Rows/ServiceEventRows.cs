@@ -176,9 +176,14 @@ public static class ServiceEventRows
         }
         if (record.Message is { } message)
         {
-            fields["message_id"] = message.MessageId;
-            fields["delivery_id"] = message.DeliveryId;
-            fields["trace_id"] = message.TraceId;
+            // What is known of it: a parked record applied later has only its message id.
+            foreach (var (name, value) in new[] { ("message_id", message.MessageId), ("delivery_id", message.DeliveryId), ("trace_id", message.TraceId) })
+            {
+                if (value is not null)
+                {
+                    fields[name] = value;
+                }
+            }
         }
         return fields;
     }
