@@ -44,6 +44,9 @@ public sealed class AssetVerificationTests(AssetVerificationTests.Fixture fixtur
         var asset = await ClaimAsync(owner, " mx8-v0001");
         await SendAsync("WO-V1-A", "MX8-V0001", "2026-03-01T10:00:00Z", email: null);
         await WaitForClaimAsync("MX8-V0001", c => c.Reason == "no_pos_identity");
+        var parkedMessage = await _connection.ExecuteScalarAsync<string?>(
+            "select message_id from perazzi_sync.parked_events where source_key = 'WO-V1-A' and resolved_at is null");
+        Assert.False(string.IsNullOrEmpty(parkedMessage), "WO-V1-A is not parked with its message id");
 
         var webhookId = "msg_verify_" + Guid.NewGuid().ToString("N");
         await SendAsync("WO-V1-B", "MX8-V0001", "2026-03-02T10:00:00Z", email: "  owner.one@EXAMPLE.com ", webhookId: webhookId);
@@ -68,6 +71,9 @@ public sealed class AssetVerificationTests(AssetVerificationTests.Fixture fixtur
         Assert.Equal(webhookId, (string?)metadata["delivery_id"]);
         Assert.False(string.IsNullOrEmpty((string?)metadata["message_id"]), audit.Metadata);
         Assert.False(string.IsNullOrEmpty((string?)metadata["trace_id"]), audit.Metadata);
+        // The parked record attached with it names the callback it came in, not the one that verified.
+        Assert.Equal([parkedMessage], await _connection.QueryAsync<string?>(
+            "select metadata->>'message_id' from audit_log where object_type = 'service_event' and metadata->>'source_key' = 'WO-V1-A'"));
 
         // The same delivery again verifies nothing twice.
         await SendAsync("WO-V1-B", "MX8-V0001", "2026-03-02T10:00:00Z", email: "  owner.one@EXAMPLE.com ", webhookId: webhookId);

@@ -318,20 +318,20 @@ public static class ServiceEventRows
             truncate pos_incoming;
             with parked as (
               insert into pos_incoming (source_record_id, serial_number, status, service_date, work_summary, attachments, updated_at,
-                                        raw_payload, customer_email, customer_name)
+                                        raw_payload, customer_email, customer_name, message_id)
               select p.source_key, p.message->>'SerialNumber', p.message->>'Status', (p.message->>'ServiceDate')::timestamptz,
                      p.message->>'WorkSummary', array(select jsonb_array_elements_text(p.message->'Attachments')),
                      (p.message->>'UpdatedAt')::timestamptz, (p.message->>'RawPayload')::jsonb,
-                     p.message->>'CustomerEmail', p.message->>'CustomerName'
+                     p.message->>'CustomerEmail', p.message->>'CustomerName', p.message_id
               from perazzi_sync.parked_events p
               where p.source_system = 'perazzi_pos' and p.resolved_at is null
                 and upper(btrim(p.message->>'SerialNumber')) = any(@Serials)
-              returning source_record_id, upper(btrim(serial_number)) as serial_number
+              returning source_record_id, upper(btrim(serial_number)) as serial_number, message_id
             )
-            select source_record_id, serial_number from parked
+            select source_record_id, serial_number, message_id from parked
             """;
         var connection = transaction.Connection!;
-        var records = (await connection.QueryAsync<(string Key, string Serial)>(new CommandDefinition(
+        var records = (await connection.QueryAsync<(string Key, string Serial, string? MessageId)>(new CommandDefinition(
             "create temp table if not exists " + IncomingTable + parked,
             new { Serials = serials.ToArray() }, transaction, cancellationToken: cancellationToken))).ToList();
         // A gun verified by its first records has none parked: nothing more to write.
@@ -339,7 +339,19 @@ public static class ServiceEventRows
         {
             return [];
         }
-        await connection.ExecuteAsync(new CommandDefinition("analyze pos_incoming", transaction: transaction, cancellationToken: cancellationToken));
+        // Each record's audit rows name the message it came in, as the transaction's own records'
+        // do: its entry added to the audit context's keys.
+        var messages = new JsonObject();
+        foreach (var (key, _, messageId) in records.Where(r => r.MessageId is not null))
+        {
+            messages[key] = new JsonObject { ["message_id"] = messageId };
+        }
+        await connection.ExecuteAsync(new CommandDefinition("""
+            select set_config('perazzi_sync.audit', (context || jsonb_build_object('keys', coalesce(context -> 'keys', '{}') || @Messages::jsonb))::text, true)
+            from (select coalesce(nullif(current_setting('perazzi_sync.audit', true), ''), '{}')::jsonb as context) c
+            where @Messages::jsonb <> '{}';
+            analyze pos_incoming;
+            """, new { Messages = messages.ToJsonString() }, transaction, cancellationToken: cancellationToken));
         var outcomes = records.ToDictionary(r => r.Key, _ => SyncOutcome.Applied, StringComparer.Ordinal);
         await ApplyAsync(transaction, null, outcomes, cancellationToken);
         // Attached, or found older than what is stored: every record but one parked again.
