@@ -176,13 +176,22 @@ public static class ServiceEventRows
         }
         if (record.Message is { } message)
         {
-            // What is known of it: a parked record applied later has only its message id.
-            foreach (var (name, value) in new[] { ("message_id", message.MessageId), ("delivery_id", message.DeliveryId), ("trace_id", message.TraceId) })
+            AddMessageFields(fields, message);
+        }
+        return fields;
+    }
+
+    /// <summary>
+    /// What the audit rows of a record say of the message it came in, as far as it is known: a
+    /// parked record applied later has only its message id.
+    /// </summary>
+    static JsonObject AddMessageFields(JsonObject fields, MessageOrigin message)
+    {
+        foreach (var (name, value) in new[] { ("message_id", message.MessageId), ("delivery_id", message.DeliveryId), ("trace_id", message.TraceId) })
+        {
+            if (value is not null)
             {
-                if (value is not null)
-                {
-                    fields[name] = value;
-                }
+                fields[name] = value;
             }
         }
         return fields;
@@ -344,7 +353,7 @@ public static class ServiceEventRows
         var messages = new JsonObject();
         foreach (var (key, _, messageId) in records.Where(r => r.MessageId is not null))
         {
-            messages[key] = new JsonObject { ["message_id"] = messageId };
+            messages[key] = AddMessageFields(new JsonObject(), new MessageOrigin(messageId, null, null));
         }
         await connection.ExecuteAsync(new CommandDefinition("""
             select set_config('perazzi_sync.audit', (context || jsonb_build_object('keys', coalesce(context -> 'keys', '{}') || @Messages::jsonb))::text, true)
