@@ -49,8 +49,10 @@ public sealed class VersionOrderTests : IAsyncLifetime
                 var sent = 0L;
                 await Parallel.ForEachAsync(callbacks, new ParallelOptions { MaxDegreeOfParallelism = 6 }, async (record, cancellationToken) =>
                 {
-                    var counts = await CallbackAsync(record, cancellationToken);
-                    Interlocked.Add(ref sent, counts.Applied);
+                    if (await CallbackAsync(record, cancellationToken) == SyncOutcome.Applied)
+                    {
+                        Interlocked.Increment(ref sent);
+                    }
                 });
                 var outcome = await import;
                 Assert.Equal(records, outcome!.Applied + outcome.Unchanged + outcome.Stale);
@@ -144,15 +146,12 @@ public sealed class VersionOrderTests : IAsyncLifetime
         return _parser.FromJson(document.RootElement, json).Record!;
     }
 
-    /// <summary>As the worker applies one callback: one record, its own transaction.</summary>
-    async Task<WriteCounts> CallbackAsync(PosServiceRecord record, CancellationToken cancellationToken)
+    /// <summary>As the worker applies a callback that comes alone: a group of one, its own transaction.</summary>
+    async Task<SyncOutcome> CallbackAsync(PosServiceRecord record, CancellationToken cancellationToken)
     {
-        await using var connection = await _portal.DataSource.OpenConnectionAsync(cancellationToken);
-        await using var transaction = await ServiceRole.BeginAsync(connection, null, cancellationToken);
-        var counts = await ServiceEventRows.WriteOneAsync(
-            transaction, record, AuditContext.For(ServiceEventRows.SourceSystem), Guid.NewGuid().ToString(), cancellationToken);
-        await transaction.CommitAsync(cancellationToken);
-        return counts;
+        var written = await CallbackGroups.WriteAsync(
+            _portal.DataSource, [new PosCallback(record, new MessageOrigin(Guid.NewGuid().ToString(), null, null))], cancellationToken);
+        return Assert.Single(written).Outcome;
     }
 
     /// <summary>As an import writes a chunk: several records in one set-based statement.</summary>

@@ -197,81 +197,6 @@ public static class ServiceEventRows
         return fields;
     }
 
-    /// <summary>The record of a callback, as <c>pos_incoming</c> (see <see cref="WriteOneAsync"/>).</summary>
-    const string IncomingRecord = """
-        select null::bigint as line, @Id::text as source_record_id, @Serial::text as serial_number, @Status::text as status,
-               @ServiceDate::timestamptz as service_date, @WorkSummary::text as work_summary,
-               @Attachments::text[] as attachments, @UpdatedAt::timestamptz as updated_at, @RawPayload::jsonb as raw_payload,
-               @CustomerEmail::text as customer_email, @CustomerName::text as customer_name, null::text as message_id
-        """;
-
-    /// <summary>
-    /// <see cref="WriteAsync"/> for one record, as a callback brings it: the same statements, their
-    /// input a row of parameters instead of a temp table, in one round trip when the serial has no
-    /// claim awaiting verification. When it has one, the record is weighed first, in a second.
-    /// </summary>
-    public static async Task<WriteCounts> WriteOneAsync(
-        NpgsqlTransaction transaction, PosServiceRecord record, AuditContext audit, string? messageId, CancellationToken cancellationToken)
-    {
-        const string incoming = "with pos_incoming as (" + IncomingRecord + "),\n";
-        // The record only if its serial has no claim awaiting verification: for the others, the
-        // write waits until the claim is weighed.
-        const string unclaimed = "with pos_incoming as (" + IncomingRecord + "\n" + """
-            where not exists (
-              select 1 from perazzi_assets a
-              where a.serial_number = upper(btrim(@Serial)) and a.verification_status in ('unverified', 'pending'))
-            ),
-
-            """;
-        var parameters = new
-        {
-            Audit = audit.ToJson(),
-            Id = record.SourceRecordId,
-            Serial = record.SerialNumber,
-            record.Status,
-            ServiceDate = record.ServiceDate?.UtcDateTime,
-            record.WorkSummary,
-            Attachments = record.Attachments as string[] ?? [.. record.Attachments],
-            UpdatedAt = record.UpdatedAt.UtcDateTime,
-            record.RawPayload,
-            record.CustomerEmail,
-            record.CustomerName,
-            MessageId = messageId,
-        };
-        var connection = transaction.Connection!;
-        long claimed;
-        Outcome outcome;
-        await using (var results = await connection.QueryMultipleAsync(new CommandDefinition(
-            "select set_config('perazzi_sync.audit', @Audit, true);\n" + incoming + LockClaims + ";\n" + unclaimed + Apply,
-            parameters, transaction, cancellationToken: cancellationToken)))
-        {
-            await results.ReadAsync();
-            claimed = await results.ReadSingleAsync<long>();
-            outcome = await results.ReadSingleAsync<Outcome>();
-        }
-        var claims = Claims.None;
-        // A write always counts its record or returns it raced; none did, so its serial was
-        // claimed after the lock was looked for.
-        if (claimed > 0 || outcome.IsEmpty)
-        {
-            await using var results = await connection.QueryMultipleAsync(new CommandDefinition(
-                incoming + LockClaims + ";\n" + incoming + DecideClaims + ";\n" + incoming + Apply,
-                parameters, transaction, cancellationToken: cancellationToken));
-            await results.ReadAsync();
-            claims = await results.ReadSingleAsync<Claims>();
-            outcome = await results.ReadSingleAsync<Outcome>();
-        }
-        var total = outcome.Counts;
-        for (var round = 1; outcome.Raced.Length > 0; round++)
-        {
-            EnsureSettles(round, outcome.Raced);
-            outcome = await connection.QuerySingleAsync<Outcome>(new CommandDefinition(
-                incoming + Apply, parameters, transaction, cancellationToken: cancellationToken));
-            total = total.Add(outcome.Counts);
-        }
-        return (await AttachVerifiedAsync(transaction, claims, total, cancellationToken)).Counts;
-    }
-
     /// <summary>
     /// Runs <see cref="Apply"/> on <c>pos_incoming</c> until no record is left that another writer
     /// raced; sets in <paramref name="outcomes"/> (if given) what became of each record.
@@ -418,9 +343,6 @@ public static class ServiceEventRows
                 }
             }
         }
-
-        /// <summary>Nothing counted and nothing to write again: the statement saw no record.</summary>
-        public bool IsEmpty => Applied + Unchanged + Stale + Parked == 0 && Raced.Length == 0;
     }
 
     sealed class Claims
