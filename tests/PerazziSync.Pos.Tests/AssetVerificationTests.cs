@@ -83,6 +83,32 @@ public sealed class AssetVerificationTests(AssetVerificationTests.Fixture fixtur
     }
 
     [Fact]
+    public async Task A_claim_verified_on_the_strength_of_a_parked_record_names_the_callback_that_record_came_in()
+    {
+        var owner = await UserAsync("Parked.Evidence@Example.com", confirmed: true);
+        // The record naming the owner comes before the gun is claimed: parked, its serial unknown.
+        await SendAsync("WO-V13-A", "MX8-V0013", "2026-03-01T10:00:00Z", email: "parked.evidence@example.com");
+        await WaitForAsync("WO-V13-A parked", () => ServiceEvents.OpenParkedAsync(_connection), p => p.ContainsKey("WO-V13-A"));
+        var parkedMessage = await _connection.ExecuteScalarAsync<string?>(
+            "select message_id from perazzi_sync.parked_events where source_key = 'WO-V13-A'");
+        Assert.False(string.IsNullOrEmpty(parkedMessage), "WO-V13-A is not parked with its message id");
+        var asset = await ClaimAsync(owner, "MX8-V0013");
+
+        // A later record names no customer: the claim rests on the parked one.
+        var webhookId = "msg_later_" + Guid.NewGuid().ToString("N");
+        await SendAsync("WO-V13-B", "MX8-V0013", "2026-03-02T10:00:00Z", email: null, webhookId: webhookId);
+
+        await WaitForAsync("the asset verified by pos_match", () => AssetAsync("MX8-V0013"), a => a.Status == "verified");
+        var metadata = JsonNode.Parse(Assert.Single(await AssetAuditAsync(asset)).Metadata)!;
+        Assert.Equal("WO-V13-A", (string?)metadata["pos_source_record_id"]);
+        Assert.Equal(parkedMessage, (string?)metadata["message_id"]);
+        Assert.NotEqual(webhookId, (string?)metadata["delivery_id"]);
+        // Attached in the same write, under the same message.
+        Assert.Equal([parkedMessage], await _connection.QueryAsync<string?>(
+            "select metadata->>'message_id' from audit_log where object_type = 'service_event' and metadata->>'source_key' = 'WO-V13-A'"));
+    }
+
+    [Fact]
     public async Task Two_claims_verified_by_one_group_of_callbacks_each_count_the_parked_records_of_their_own_gun()
     {
         var first = await UserAsync("First.Claimant@Example.com", confirmed: true);

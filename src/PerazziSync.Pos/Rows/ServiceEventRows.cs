@@ -152,11 +152,15 @@ public static class ServiceEventRows
 
         // Most chunks hold no record of a claimed serial, and weighing costs far more to plan than to
         // look for claims.
-        var claims = await connection.ExecuteScalarAsync<long>(new CommandDefinition(
-            "with " + LockClaims, transaction: transaction, commandTimeout: 0, cancellationToken: cancellationToken)) == 0
-            ? Claims.None
-            : await connection.QuerySingleAsync<Claims>(new CommandDefinition(
+        var claims = Claims.None;
+        if (await connection.ExecuteScalarAsync<long>(new CommandDefinition(
+            "with " + LockClaims, transaction: transaction, commandTimeout: 0, cancellationToken: cancellationToken)) > 0)
+        {
+            await connection.ExecuteAsync(new CommandDefinition(
+                NameParkedEvidence, transaction: transaction, commandTimeout: 0, cancellationToken: cancellationToken));
+            claims = await connection.QuerySingleAsync<Claims>(new CommandDefinition(
                 "with " + DecideClaims, transaction: transaction, commandTimeout: 0, cancellationToken: cancellationToken));
+        }
         foreach (var record in outcomes is null ? [] : records)
         {
             outcomes![record.Record.SourceRecordId] = SyncOutcome.Applied;
@@ -372,6 +376,26 @@ public static class ServiceEventRows
               for no key update of a
             )
             select count(*) from claimed
+            """;
+
+    /// <summary>
+    /// Adds to the audit context's keys the message of each parked record of a claimed serial of
+    /// <c>pos_incoming</c>, as <see cref="AddMessageFields"/> does for the records being written,
+    /// which keep their own entries: the claim may rest on a parked record, and its
+    /// <c>asset.verify</c> row then names the message that record came in, not the write's.
+    /// </summary>
+    const string NameParkedEvidence = """
+            select set_config('perazzi_sync.audit',
+                     (c.context || jsonb_build_object('keys', m.entries || coalesce(c.context -> 'keys', '{}')))::text, true)
+            from (select coalesce(nullif(current_setting('perazzi_sync.audit', true), ''), '{}')::jsonb as context) c,
+                 (select jsonb_object_agg(p.source_key, jsonb_build_object('message_id', p.message_id)) as entries
+                  from perazzi_sync.parked_events p
+                  where p.source_system = 'perazzi_pos' and p.resolved_at is null and p.message_id is not null
+                    and upper(btrim(p.message->>'SerialNumber')) in (
+                      select a.serial_number from perazzi_assets a
+                      where a.serial_number in (select upper(btrim(i.serial_number)) from pos_incoming i)
+                        and a.verification_status in ('unverified', 'pending'))) m
+            where m.entries is not null
             """;
 
     /// <summary>
