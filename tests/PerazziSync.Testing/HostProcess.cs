@@ -191,15 +191,15 @@ public sealed class HostProcess : IAsyncDisposable
     /// configuration (its sections, <c>Messaging__*</c>, <c>Logging__*</c>, <c>OTEL_*</c>, every
     /// <c>ASPNETCORE_*</c>, and the <c>DOTNET_*</c> variables a host reads as settings, such as
     /// <c>DOTNET_ENVIRONMENT</c>), so a test controls every setting that changes behaviour. Kept too:
-    /// <c>DOTNET_PerfMapEnabled</c>, which changes nothing but lets <c>perf</c> name a host's .NET
-    /// frames when a benchmark is profiled.
+    /// <c>DOTNET_PerfMapEnabled</c> and <c>DOTNET_EnableWriteXorExecute</c>, which let <c>perf</c>
+    /// name a host's .NET frames when a benchmark is profiled.
     /// </summary>
     static bool IsNeededToRun(string key) =>
         key is "PATH" or "HOME" or "USER" or "LOGNAME" or "LANG" or "LANGUAGE" or "TMPDIR" or "NUGET_PACKAGES"
         || key.StartsWith("LC_", StringComparison.Ordinal)
         || key.StartsWith("DOTNET_ROOT", StringComparison.Ordinal)
         || key.StartsWith("DOTNET_CLI_", StringComparison.Ordinal)
-        || key == "DOTNET_PerfMapEnabled";
+        || key is "DOTNET_PerfMapEnabled" or "DOTNET_EnableWriteXorExecute";
 
     static string EntryAssembly(string project)
     {
