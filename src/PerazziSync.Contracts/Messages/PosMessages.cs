@@ -31,12 +31,3 @@ public sealed record PosServiceRecordReceived(
     PosServiceRecord Record,
     string WebhookId,
     DateTimeOffset ReceivedAt);
-
-/// <summary>A chunk of a POS batch export.</summary>
-/// <param name="ImportId">The import (one file) the chunk belongs to.</param>
-/// <param name="FirstLine">Line number of the chunk's first record in the file.</param>
-public sealed record PosServiceRecordsBatchReceived(
-    Guid ImportId,
-    long FirstLine,
-    IReadOnlyList<PosServiceRecord> Records,
-    DateTimeOffset ReceivedAt);
