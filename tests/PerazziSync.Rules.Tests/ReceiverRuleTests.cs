@@ -81,3 +81,57 @@ public sealed class ReceiverRuleTests
         Assert.False(WebhookSignature.SharedHeaderMatches("s3cret", null));
     }
 }
+
+/// <summary>The receiver's memory of confirmed deliveries, which answers their replays.</summary>
+public sealed class ConfirmedDeliveriesTests
+{
+    static readonly DateTimeOffset SignedAt = new(2026, 3, 1, 10, 0, 0, TimeSpan.Zero);
+
+    sealed class Clock(DateTimeOffset now) : TimeProvider
+    {
+        public DateTimeOffset Now { get; set; } = now;
+
+        public override DateTimeOffset GetUtcNow() => Now;
+    }
+
+    static ConfirmedDeliveries Memory(int capacity, TimeProvider clock) =>
+        new(Microsoft.Extensions.Options.Options.Create(new ReceiverOptions { RememberedDeliveries = capacity }), clock);
+
+    [Fact]
+    public void A_delivery_is_remembered_on_its_route_until_its_signature_can_no_longer_be_replayed()
+    {
+        var clock = new Clock(SignedAt.AddSeconds(1));
+        var memory = Memory(1_000, clock);
+
+        memory.Remember("bigcommerce", "msg_1", SignedAt);
+
+        Assert.True(memory.Contains("bigcommerce", "msg_1"));
+        Assert.False(memory.Contains("pos", "msg_1"));
+        Assert.False(memory.Contains("bigcommerce", "msg_2"));
+        // The tolerance of five minutes, and a minute for the clocks.
+        clock.Now = SignedAt.AddMinutes(6).AddSeconds(-1);
+        Assert.True(memory.Contains("bigcommerce", "msg_1"));
+        clock.Now = SignedAt.AddMinutes(6);
+        Assert.False(memory.Contains("bigcommerce", "msg_1"));
+    }
+
+    [Fact]
+    public void Once_full_the_oldest_remembered_is_forgotten_for_each_new_one()
+    {
+        var memory = Memory(3, new Clock(SignedAt));
+
+        foreach (var id in new[] { "a", "b", "c", "a", "d" })
+        {
+            memory.Remember("pos", id, SignedAt);
+        }
+
+        // "a" was remembered again after "b": "b" is the oldest when "d" comes.
+        Assert.Equal([("a", true), ("b", false), ("c", true), ("d", true)], Remembered(memory, "a", "b", "c", "d"));
+        memory.Remember("pos", "e", SignedAt);
+        memory.Remember("pos", "f", SignedAt);
+        Assert.Equal([("a", false), ("c", false), ("d", true), ("e", true), ("f", true)], Remembered(memory, "a", "c", "d", "e", "f"));
+    }
+
+    static List<(string, bool)> Remembered(ConfirmedDeliveries memory, params string[] ids) =>
+        [.. ids.Select(id => (id, memory.Contains("pos", id)))];
+}
