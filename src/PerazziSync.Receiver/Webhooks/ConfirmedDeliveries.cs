@@ -25,10 +25,11 @@ sealed class ConfirmedDeliveries(IOptions<ReceiverOptions> options, TimeProvider
 
     readonly ConcurrentDictionary<string, Remembered> _remembered = new(StringComparer.Ordinal);
 
-    /// <summary>Every time a delivery was remembered, oldest first; at most the capacity.</summary>
+    /// <summary>
+    /// Every time a delivery was remembered, oldest first: the capacity, and at most a few more
+    /// by the callbacks remembered at the same moment.
+    /// </summary>
     readonly ConcurrentQueue<KeyValuePair<string, Remembered>> _order = new();
-
-    int _ordered;
 
     long _stamp;
 
@@ -45,12 +46,10 @@ sealed class ConfirmedDeliveries(IOptions<ReceiverOptions> options, TimeProvider
             Key(route, webhookId), new Remembered(signedAt + WebhookSignature.Tolerance + Margin, Interlocked.Increment(ref _stamp)));
         _remembered[entry.Key] = entry.Value;
         _order.Enqueue(entry);
-        // One forgotten for each remembered once full: a few more than the capacity at most, by
-        // the callbacks remembered at the same moment.
-        if (Interlocked.Increment(ref _ordered) > _capacity && _order.TryDequeue(out var oldest))
+        // One forgotten for each remembered once full; only that time's entry: a delivery
+        // remembered again since keeps its newer one.
+        if (_order.Count > _capacity && _order.TryDequeue(out var oldest))
         {
-            Interlocked.Decrement(ref _ordered);
-            // Only that time's entry: a delivery remembered again since keeps its newer one.
             _remembered.TryRemove(oldest);
         }
     }
