@@ -69,7 +69,12 @@ public static class ServiceEventRows
     /// </summary>
     const int MaxRounds = 3;
 
-    /// <summary>The records of a write, as <see cref="Apply"/> reads them; dropped with the transaction.</summary>
+    /// <summary>
+    /// The records of a write, as <see cref="Apply"/> reads them: a temp table the session keeps,
+    /// emptied by every commit. Created once per connection, not per write: a table created and
+    /// dropped in every transaction writes and deletes a score of catalog rows each time, which on
+    /// the portal's shared database is bloat for its autovacuum to clear.
+    /// </summary>
     const string IncomingTable = """
         pos_incoming (
           line bigint,
@@ -84,7 +89,7 @@ public static class ServiceEventRows
           customer_email text,
           customer_name text,
           message_id text
-        ) on commit drop;
+        ) on commit delete rows;
         """;
 
     /// <summary>
@@ -119,9 +124,9 @@ public static class ServiceEventRows
         var keys = records.Where(r => r.Line is not null || r.Message is not null)
             .Select(r => KeyValuePair.Create(r.Record.SourceRecordId, AuditFields(r)));
         // A group of callbacks writes two versions of one record in two statements of one
-        // transaction, so the second finds the first's table, which only the commit drops.
+        // transaction, so the second finds the first's records, which only the commit clears.
         await connection.ExecuteAsync(new CommandDefinition(
-            "select set_config('perazzi_sync.audit', @Audit, true); drop table if exists pos_incoming; create temp table " + IncomingTable,
+            "select set_config('perazzi_sync.audit', @Audit, true); create temp table if not exists " + IncomingTable + "delete from pos_incoming;",
             new { Audit = audit.WithKeys(keys).ToJson() }, transaction, cancellationToken: cancellationToken));
 
         await using (var copy = await connection.BeginBinaryImportAsync(
@@ -241,8 +246,8 @@ public static class ServiceEventRows
     /// Attaches, in <paramref name="transaction"/>, the open parked records of <paramref name="serials"/>
     /// (as stored in <c>perazzi_assets</c>), whose assets it has just verified: the gun's history appears with its verification, not at
     /// the next re-match. Returns how many it attached (or found older than what is stored). The
-    /// audit context is the transaction's. A batch leaves its <c>pos_incoming</c> behind; a
-    /// callback or an operator's verification has none yet.
+    /// audit context is the transaction's. It stages the parked records in <c>pos_incoming</c>,
+    /// in place of the records the transaction wrote there before, if any.
     /// </summary>
     public static async Task<long> AttachParkedAsync(
         NpgsqlTransaction transaction, IReadOnlyCollection<string> serials, CancellationToken cancellationToken) =>
@@ -253,7 +258,7 @@ public static class ServiceEventRows
         NpgsqlTransaction transaction, IReadOnlyCollection<string> serials, CancellationToken cancellationToken)
     {
         const string parked = """
-            truncate pos_incoming;
+            delete from pos_incoming;
             with parked as (
               insert into pos_incoming (source_record_id, serial_number, status, service_date, work_summary, attachments, updated_at,
                                         raw_payload, customer_email, customer_name, message_id)
