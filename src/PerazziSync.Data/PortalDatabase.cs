@@ -18,12 +18,6 @@ public sealed class PortalDatabaseOptions
 public static class PortalDatabase
 {
     /// <summary>
-    /// The key of the <see cref="NpgsqlDataSource"/> whose connections skip the session reset;
-    /// only for code that holds no session state (no session advisory lock, no plain <c>set</c>).
-    /// </summary>
-    public const string TransactionScoped = "transaction-scoped";
-
-    /// <summary>
     /// Requires <c>ConnectionStrings:Postgres</c> at start-up, registers an <see cref="NpgsqlDataSource"/>
     /// for it and makes readiness depend on the database answering.
     /// </summary>
@@ -36,17 +30,6 @@ public static class PortalDatabase
             .ValidateOnStart();
         builder.Services.AddSingleton(sp =>
             NpgsqlDataSource.Create(sp.GetRequiredService<IOptions<PortalDatabaseOptions>>().Value.Postgres!));
-        builder.Services.AddKeyedSingleton(TransactionScoped, (sp, _) =>
-        {
-            // For work that keeps no state beyond its transaction (xact locks, `set local`): the
-            // session reset (DISCARD ALL) a pooled connection gets on its way back has nothing to
-            // clear there and costs a round trip and PostgreSQL's plan caches on every message.
-            var connection = new NpgsqlConnectionStringBuilder(sp.GetRequiredService<IOptions<PortalDatabaseOptions>>().Value.Postgres!)
-            {
-                NoResetOnClose = true,
-            };
-            return NpgsqlDataSource.Create(connection);
-        });
         builder.Services.AddHealthChecks().AddNpgSql(
             sp => sp.GetRequiredService<IOptions<PortalDatabaseOptions>>().Value.Postgres!,
             name: "postgres",

@@ -38,6 +38,17 @@ public sealed class PosOptions
     [Range(typeof(TimeSpan), "00:00:00", "00:00:05")]
     public TimeSpan CallbackGroupWait { get; set; } = TimeSpan.Zero;
 
+    /// <summary>
+    /// How long the worker's write of a group of POS callbacks waits for each answer of the
+    /// database, and how long its session may sit idle inside the group's transaction before
+    /// PostgreSQL ends it. A connection that stops answering mid-write (a half-open connection, a
+    /// hung pooler) then fails the group as a transient fault, retried on another connection, and
+    /// the rows its transaction locked are released, instead of the group's messages being held
+    /// for ever.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
+    public TimeSpan CallbackWriteTimeout { get; set; } = TimeSpan.FromMinutes(1);
+
     /// <summary>A file in the drop folder is picked up once its size and time have not changed for this long.</summary>
     [Range(typeof(TimeSpan), "00:00:00", "01:00:00")]
     public TimeSpan DropFolderSettleTime { get; set; } = TimeSpan.FromSeconds(5);

@@ -91,11 +91,11 @@ public sealed class CallbackGroupTests
     }
 
     [Fact]
-    public void The_group_options_default_to_groups_of_200_written_at_once()
+    public void The_group_options_default_to_groups_of_200_written_at_once_waiting_a_minute_at_most_for_each_answer()
     {
         var options = Bind();
 
-        Assert.Equal((200, TimeSpan.Zero), (options.CallbackGroupSize, options.CallbackGroupWait));
+        Assert.Equal((200, TimeSpan.Zero, TimeSpan.FromMinutes(1)), (options.CallbackGroupSize, options.CallbackGroupWait, options.CallbackWriteTimeout));
     }
 
     [Theory]
@@ -103,6 +103,8 @@ public sealed class CallbackGroupTests
     [InlineData("Pos:CallbackGroupSize", "257", "CallbackGroupSize")]
     [InlineData("Pos:CallbackGroupWait", "00:00:06", "CallbackGroupWait")]
     [InlineData("Pos:CallbackGroupWait", "-00:00:01", "CallbackGroupWait")]
+    [InlineData("Pos:CallbackWriteTimeout", "00:00:00", "CallbackWriteTimeout")]
+    [InlineData("Pos:CallbackWriteTimeout", "01:00:01", "CallbackWriteTimeout")]
     public void A_group_option_out_of_range_is_refused_naming_it(string key, string value, string named)
     {
         var refused = Assert.Throws<OptionsValidationException>(() => Bind((key, value)));

@@ -5,7 +5,9 @@ namespace PerazziSync.Testing;
 
 /// <summary>
 /// A loopback TCP relay in front of a server, which a test can cut and restore: to a client it
-/// looks as if the server went down (connections reset, new ones refused) and came back.
+/// looks as if the server went down (connections reset, new ones refused) and came back. It can
+/// also freeze the connections open at a moment: they stay open and carry nothing more, as a
+/// half-open connection or a hung pooler would, while new connections are relayed.
 /// </summary>
 public sealed class TcpProxy : IAsyncDisposable
 {
@@ -13,6 +15,7 @@ public sealed class TcpProxy : IAsyncDisposable
     readonly List<TcpClient> _open = [];
     TcpListener? _listener;
     CancellationTokenSource _running = new();
+    CancellationTokenSource _relaying = new();
 
     public TcpProxy(string targetHost, int targetPort)
     {
@@ -57,6 +60,13 @@ public sealed class TcpProxy : IAsyncDisposable
         }
     }
 
+    /// <summary>The connections open now carry nothing more either way and stay open; new ones are relayed.</summary>
+    public void Freeze()
+    {
+        var open = Interlocked.Exchange(ref _relaying, new CancellationTokenSource());
+        open.Cancel();
+    }
+
     async Task AcceptAsync(TcpListener listener, CancellationToken cancellationToken)
     {
         while (!cancellationToken.IsCancellationRequested)
@@ -86,32 +96,37 @@ public sealed class TcpProxy : IAsyncDisposable
                 _open.Add(inbound);
                 _open.Add(outbound);
             }
-            _ = RelayAsync(inbound, outbound, cancellationToken);
-            _ = RelayAsync(outbound, inbound, cancellationToken);
+            var frozen = _relaying.Token;
+            _ = RelayAsync(inbound, outbound, cancellationToken, frozen);
+            _ = RelayAsync(outbound, inbound, cancellationToken, frozen);
         }
     }
 
-    static async Task RelayAsync(TcpClient from, TcpClient to, CancellationToken cancellationToken)
+    static async Task RelayAsync(TcpClient from, TcpClient to, CancellationToken cut, CancellationToken frozen)
     {
+        using var either = CancellationTokenSource.CreateLinkedTokenSource(cut, frozen);
         try
         {
-            await from.GetStream().CopyToAsync(to.GetStream(), cancellationToken);
+            await from.GetStream().CopyToAsync(to.GetStream(), either.Token);
+        }
+        catch (OperationCanceledException) when (frozen.IsCancellationRequested && !cut.IsCancellationRequested)
+        {
+            // Frozen: both sockets stay open, silent, until Cut closes them.
+            return;
         }
         catch (Exception e) when (e is IOException or OperationCanceledException or ObjectDisposedException or SocketException or InvalidOperationException)
         {
             // Cut, or one side closed.
         }
-        finally
-        {
-            from.Dispose();
-            to.Dispose();
-        }
+        from.Dispose();
+        to.Dispose();
     }
 
     public ValueTask DisposeAsync()
     {
         Cut();
         _running.Dispose();
+        _relaying.Dispose();
         return ValueTask.CompletedTask;
     }
 }

@@ -101,14 +101,21 @@ public static class CallbackGroups
     /// Writes <paramref name="callbacks"/> in one transaction as the service role and returns
     /// what became of each, in order. Every audit row names the message, delivery and trace of
     /// its own callback. A claim the group verified is told to the first callback of its serial.
+    /// Each of its statements waits for the database's answer as long as the command timeout of
+    /// <paramref name="database"/>'s connections, and PostgreSQL ends the session if it sits idle
+    /// inside the transaction that long: a connection that stops answering mid-write fails the
+    /// group as a transient fault instead of holding its messages for ever, and the rows its
+    /// transaction locked are released for the retry.
     /// </summary>
     public static async Task<IReadOnlyList<CallbackWritten>> WriteAsync(
         NpgsqlDataSource database, IReadOnlyList<PosCallback> callbacks, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenConnectionAsync(cancellationToken);
+        var seconds = connection.CommandTimeout;
         await using var transaction = await ServiceRole.BeginAsync(connection, null, cancellationToken);
         await connection.ExecuteAsync(new CommandDefinition(
-            $"set local lock_timeout = '{LockTimeout}'", transaction: transaction, cancellationToken: cancellationToken));
+            $"set local lock_timeout = '{LockTimeout}'; set local idle_in_transaction_session_timeout = '{seconds}s'",
+            transaction: transaction, cancellationToken: cancellationToken));
         var audit = AuditContext.For(ServiceEventRows.SourceSystem);
         var outcomes = new Dictionary<PosCallback, SyncOutcome>(callbacks.Count, ReferenceEqualityComparer.Instance);
         var verifiedSerials = new HashSet<string>(StringComparer.Ordinal);
@@ -116,7 +123,7 @@ public static class CallbackGroups
         foreach (var statement in Statements(callbacks, c => c.Record))
         {
             var written = await ServiceEventRows.WriteEachAsync(
-                transaction, [.. statement.Select(c => new RecordToWrite(c.Record, null, c.Message))], audit, cancellationToken);
+                transaction, [.. statement.Select(c => new RecordToWrite(c.Record, null, c.Message))], audit, seconds, cancellationToken);
             foreach (var callback in statement)
             {
                 outcomes[callback] = written.Outcomes[callback.Record.SourceRecordId];

@@ -102,23 +102,26 @@ public static class ServiceEventRows
     public static async Task<WriteCounts> WriteAsync(
         NpgsqlTransaction transaction, IReadOnlyCollection<RecordToWrite> records, AuditContext audit, string? messageId,
         CancellationToken cancellationToken) =>
-        (await WriteAsync(transaction, records, audit, messageId, null, cancellationToken)).Counts;
+        (await WriteAsync(transaction, records, audit, messageId, null, 0, cancellationToken)).Counts;
 
     /// <summary>
     /// <see cref="WriteAsync(NpgsqlTransaction, IReadOnlyCollection{RecordToWrite}, AuditContext, string?, CancellationToken)"/>,
     /// telling what became of each record, by its source_record_id, and which claims it verified.
+    /// <paramref name="commandTimeout"/>: how long, in seconds, its statements that may take long
+    /// wait for their answer; 0, as imports write, until cancelled.
     /// </summary>
     public static async Task<EachWritten> WriteEachAsync(
-        NpgsqlTransaction transaction, IReadOnlyCollection<RecordToWrite> records, AuditContext audit, CancellationToken cancellationToken)
+        NpgsqlTransaction transaction, IReadOnlyCollection<RecordToWrite> records, AuditContext audit, int commandTimeout,
+        CancellationToken cancellationToken)
     {
         var outcomes = new Dictionary<string, SyncOutcome>(records.Count, StringComparer.Ordinal);
-        var (counts, verifiedSerials, attached) = await WriteAsync(transaction, records, audit, null, outcomes, cancellationToken);
+        var (counts, verifiedSerials, attached) = await WriteAsync(transaction, records, audit, null, outcomes, commandTimeout, cancellationToken);
         return new EachWritten(outcomes, counts, verifiedSerials, attached);
     }
 
     static async Task<(WriteCounts Counts, string[] VerifiedSerials, IReadOnlyDictionary<string, long> AttachedBySerial)> WriteAsync(
         NpgsqlTransaction transaction, IReadOnlyCollection<RecordToWrite> records, AuditContext audit, string? messageId,
-        Dictionary<string, SyncOutcome>? outcomes, CancellationToken cancellationToken)
+        Dictionary<string, SyncOutcome>? outcomes, int commandTimeout, CancellationToken cancellationToken)
     {
         var connection = transaction.Connection!;
         var keys = records.Where(r => r.Line is not null || r.Message is not null)
@@ -159,19 +162,19 @@ public static class ServiceEventRows
         // look for claims.
         var claims = Claims.None;
         if (await connection.ExecuteScalarAsync<long>(new CommandDefinition(
-            "with " + LockClaims, transaction: transaction, commandTimeout: 0, cancellationToken: cancellationToken)) > 0)
+            "with " + LockClaims, transaction: transaction, commandTimeout: commandTimeout, cancellationToken: cancellationToken)) > 0)
         {
             await connection.ExecuteAsync(new CommandDefinition(
-                NameParkedEvidence, transaction: transaction, commandTimeout: 0, cancellationToken: cancellationToken));
+                NameParkedEvidence, transaction: transaction, commandTimeout: commandTimeout, cancellationToken: cancellationToken));
             claims = await connection.QuerySingleAsync<Claims>(new CommandDefinition(
-                "with " + DecideClaims, transaction: transaction, commandTimeout: 0, cancellationToken: cancellationToken));
+                "with " + DecideClaims, transaction: transaction, commandTimeout: commandTimeout, cancellationToken: cancellationToken));
         }
         foreach (var record in outcomes is null ? [] : records)
         {
             outcomes![record.Record.SourceRecordId] = SyncOutcome.Applied;
         }
-        var total = await ApplyAsync(transaction, messageId, outcomes, cancellationToken);
-        var (counts, attached) = await AttachVerifiedAsync(transaction, claims, total, cancellationToken);
+        var total = await ApplyAsync(transaction, messageId, outcomes, commandTimeout, cancellationToken);
+        var (counts, attached) = await AttachVerifiedAsync(transaction, claims, total, commandTimeout, cancellationToken);
         return (counts, claims.VerifiedSerials, attached);
     }
 
@@ -211,16 +214,18 @@ public static class ServiceEventRows
     /// raced; sets in <paramref name="outcomes"/> (if given) what became of each record.
     /// </summary>
     static async Task<WriteCounts> ApplyAsync(
-        NpgsqlTransaction transaction, string? messageId, Dictionary<string, SyncOutcome>? outcomes, CancellationToken cancellationToken)
+        NpgsqlTransaction transaction, string? messageId, Dictionary<string, SyncOutcome>? outcomes, int commandTimeout,
+        CancellationToken cancellationToken)
     {
         var connection = transaction.Connection!;
         var total = WriteCounts.None;
         for (var round = 1; ; round++)
         {
-            // A chunk of thousands of rows may take longer than the default 30 s on a busy database;
-            // cancellation, not a timeout, is what stops it.
+            // A chunk of thousands of rows may take longer than the default 30 s on a busy database:
+            // an import waits until cancelled (commandTimeout 0), a group of callbacks as long as
+            // its write timeout.
             var outcome = await connection.QuerySingleAsync<Outcome>(new CommandDefinition(
-                "with " + Apply, new { MessageId = messageId }, transaction, commandTimeout: 0, cancellationToken: cancellationToken));
+                "with " + Apply, new { MessageId = messageId }, transaction, commandTimeout: commandTimeout, cancellationToken: cancellationToken));
             total = total.Add(outcome.Counts);
             outcome.Tell(outcomes);
             if (outcome.Raced.Length == 0)
@@ -234,11 +239,11 @@ public static class ServiceEventRows
     }
 
     static async Task<(WriteCounts Counts, IReadOnlyDictionary<string, long> AttachedBySerial)> AttachVerifiedAsync(
-        NpgsqlTransaction transaction, Claims claims, WriteCounts written, CancellationToken cancellationToken)
+        NpgsqlTransaction transaction, Claims claims, WriteCounts written, int commandTimeout, CancellationToken cancellationToken)
     {
         var attached = claims.VerifiedSerials.Length == 0
             ? new Dictionary<string, long>()
-            : await AttachParkedBySerialAsync(transaction, claims.VerifiedSerials, cancellationToken);
+            : await AttachParkedBySerialAsync(transaction, claims.VerifiedSerials, commandTimeout, cancellationToken);
         return (written with { Verified = claims.Verified, Reviewed = claims.Reviewed, Attached = attached.Values.Sum() }, attached);
     }
 
@@ -251,11 +256,11 @@ public static class ServiceEventRows
     /// </summary>
     public static async Task<long> AttachParkedAsync(
         NpgsqlTransaction transaction, IReadOnlyCollection<string> serials, CancellationToken cancellationToken) =>
-        (await AttachParkedBySerialAsync(transaction, serials, cancellationToken)).Values.Sum();
+        (await AttachParkedBySerialAsync(transaction, serials, 0, cancellationToken)).Values.Sum();
 
     /// <summary><see cref="AttachParkedAsync"/>, telling how many records each serial's gun got.</summary>
     static async Task<Dictionary<string, long>> AttachParkedBySerialAsync(
-        NpgsqlTransaction transaction, IReadOnlyCollection<string> serials, CancellationToken cancellationToken)
+        NpgsqlTransaction transaction, IReadOnlyCollection<string> serials, int commandTimeout, CancellationToken cancellationToken)
     {
         const string parked = """
             delete from pos_incoming;
@@ -296,7 +301,7 @@ public static class ServiceEventRows
             analyze pos_incoming;
             """, new { Messages = messages.ToJsonString() }, transaction, cancellationToken: cancellationToken));
         var outcomes = records.ToDictionary(r => r.Key, _ => SyncOutcome.Applied, StringComparer.Ordinal);
-        await ApplyAsync(transaction, null, outcomes, cancellationToken);
+        await ApplyAsync(transaction, null, outcomes, commandTimeout, cancellationToken);
         // Attached, or found older than what is stored: every record but one parked again.
         return records.Where(r => outcomes[r.Key] != SyncOutcome.Parked)
             .GroupBy(r => r.Serial, StringComparer.Ordinal)

@@ -38,13 +38,21 @@ public sealed partial class PosCallbackCommitter : IAsyncDisposable
     readonly Task _writing;
 
     public PosCallbackCommitter(
-        [FromKeyedServices(PortalDatabase.TransactionScoped)] NpgsqlDataSource database,
+        IOptions<PortalDatabaseOptions> database,
         IOptions<PosOptions> options,
         TimeProvider time,
         ILogger<PosCallbackCommitter> logger)
     {
-        _database = database;
         _options = options.Value;
+        _database = NpgsqlDataSource.Create(new NpgsqlConnectionStringBuilder(database.Value.Postgres)
+        {
+            // A group keeps no state beyond its transaction (`set local`) but the staging table its
+            // commit empties: the session reset (DISCARD ALL) a pooled connection gets on its way
+            // back would cost a round trip, PostgreSQL's plan caches and that table on every group.
+            NoResetOnClose = true,
+            // How long a group waits for each answer and may sit idle in its transaction (CallbackGroups).
+            CommandTimeout = (int)Math.Ceiling(_options.CallbackWriteTimeout.TotalSeconds),
+        }.ConnectionString);
         _time = time;
         _logger = logger;
         // The loop belongs to no message: the first consumer's trace must not become every group's parent.
@@ -162,6 +170,7 @@ public sealed partial class PosCallbackCommitter : IAsyncDisposable
         _waiting.Writer.TryComplete();
         await _writing;
         _gathering.Dispose();
+        await _database.DisposeAsync();
     }
 
     sealed record Waiting(PosCallback Callback, ActivityContext Consume, CancellationToken CancellationToken)

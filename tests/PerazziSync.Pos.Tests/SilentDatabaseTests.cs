@@ -1,0 +1,75 @@
+using System.Text.Json.Nodes;
+using Dapper;
+using PerazziSync.Contracts;
+using PerazziSync.Testing;
+using Xunit;
+
+namespace PerazziSync.Pos.Tests;
+
+/// <summary>
+/// A connection of the worker's that stops answering in the middle of a group's write, the
+/// connection still open (a half-open connection, a hung pooler): on the real database and
+/// broker, with the worker reaching PostgreSQL through a proxy that freezes it.
+/// </summary>
+public sealed class SilentDatabaseTests : IAsyncLifetime
+{
+    const string Input = Queues.PosServiceRecordReceived;
+    const string Id = "WO-Q-001";
+    static readonly TimeSpan WriteTimeout = TimeSpan.FromSeconds(10);
+
+    ProductWithCuttableDatabase _stack = null!;
+
+    ProductUnderTest Product => _stack.Product;
+
+    public async Task InitializeAsync() => _stack = await ProductWithCuttableDatabase.StartAsync(new Dictionary<string, string>
+    {
+        ["Pos__CallbackWriteTimeout"] = WriteTimeout.ToString(),
+    });
+
+    public async Task DisposeAsync() => await _stack.DisposeAsync();
+
+    [Fact]
+    public async Task A_group_whose_connection_falls_silent_is_retried_on_another_after_the_write_timeout_and_lands_once()
+    {
+        await using var connection = await Product.OpenDatabaseAsync();
+        // An uncommitted insert of the record: the group's statement waits for it, its transaction open.
+        var serial = JsonNode.Parse(PosCallbacks.Fixture())!["serial_number"]!.GetValue<string>();
+        await using var blocker = await Product.OpenDatabaseAsync();
+        await using (var holding = await blocker.BeginTransactionAsync())
+        {
+            await blocker.ExecuteAsync("""
+                insert into service_events (asset_id, owner_user_id, source_system, source_record_id, status)
+                select id, owner_user_id, 'perazzi_pos', @Id, 'received' from perazzi_assets where serial_number = upper(btrim(@Serial))
+                """, new { Id, Serial = serial }, holding);
+            await ServiceEvents.SendUntilAcceptedAsync(Product, PosCallbacks.For(Id));
+            await ProductUnderTest.EventuallyAsync(
+                "the group's statement waiting for the uncommitted insert",
+                () => connection.ExecuteScalarAsync<long>("""
+                    select count(*) from pg_stat_activity
+                    where datname = current_database() and wait_event_type = 'Lock' and query like '%pos_incoming%'
+                    """),
+                n => n == 1, diagnostics: Product.Logs);
+
+            // From now on nothing the database says on that connection reaches the worker: the
+            // statement goes on once the insert is rolled back, inserts the row and its answer is lost.
+            _stack.Proxy.Freeze();
+            await holding.RollbackAsync();
+        }
+        Task<long> SilentAsync() => connection.ExecuteScalarAsync<long>("""
+            select count(*) from pg_stat_activity
+            where datname = current_database() and state like 'idle in transaction%' and query like '%pos_incoming%'
+            """);
+        await ProductUnderTest.EventuallyAsync(
+            "the statement done, its session idle in the group's transaction", SilentAsync, n => n == 1, diagnostics: Product.Logs);
+        await ProductUnderTest.EventuallyAsync(
+            "that session ended by PostgreSQL after the write timeout", SilentAsync, n => n == 0, TimeSpan.FromSeconds(30), Product.Logs);
+
+        await ProductUnderTest.EventuallyAsync(
+            "the callback written on another connection",
+            () => connection.ExecuteScalarAsync<long>("select count(*) from service_events where source_record_id = @Id", new { Id }),
+            n => n == 1, TimeSpan.FromSeconds(60), Product.Logs);
+        Assert.Equal(1L, await connection.ExecuteScalarAsync<long>(
+            "select count(*) from audit_log where action = 'service_event.upsert' and metadata->>'source_key' = @Id", new { Id }));
+        Assert.Equal(0u, await Product.Broker.DeadLetteredAsync(Input));
+    }
+}
