@@ -13,6 +13,9 @@ namespace PerazziSync.ServiceDefaults;
 
 public static class ServiceDefaultsExtensions
 {
+    /// <summary>How long each check of <c>/health/ready</c> may take before it is reported unhealthy for having timed out.</summary>
+    public static readonly TimeSpan CheckTimeout = TimeSpan.FromSeconds(5);
+
     /// <summary>Health checks, telemetry and start-up validation shared by every host.</summary>
     public static IHostApplicationBuilder AddServiceDefaults(this IHostApplicationBuilder builder)
     {
@@ -23,6 +26,16 @@ public static class ServiceDefaultsExtensions
             builder.AddManagementPort();
         }
         builder.Services.AddHealthChecks();
+        // A check waiting on a connection that fell silent (a pooled database connection, say)
+        // would hold /health/ready with it; it reports that it did not answer instead.
+        builder.Services.PostConfigure<HealthCheckServiceOptions>(options =>
+        {
+            foreach (var registration in options.Registrations)
+            {
+                var check = registration.Factory;
+                registration.Factory = services => new AnswerWithin(check(services), CheckTimeout);
+            }
+        });
         builder.Services.TryAddSingleton(TimeProvider.System);
         return builder;
     }

@@ -16,7 +16,7 @@ builder.AddMessageBus(bus =>
 });
 builder.AddBigCommerceSync();
 builder.AddPosSync();
-builder.Services.AddSingleton<DatabaseCircuit>();
+builder.AddSyncEndpoints();
 builder.Services.AddQuartzHostedService(quartz => quartz.WaitForJobsToComplete = true);
 
 var app = builder.Build();

@@ -32,7 +32,7 @@ public sealed class PosConsumerTests : IAsyncLifetime
         builder.Configuration["ConnectionStrings:Postgres"] = _database.ConnectionString;
         builder.Services.AddSingleton(TimeProvider.System);
         builder.AddPortalDatabase();
-        builder.Services.AddSingleton<DatabaseCircuit>();
+        builder.AddSyncEndpoints();
         builder.Services.AddMassTransitTestHarness(bus =>
         {
             // The harness decides "not consumed" after this long without activity; the database

@@ -4,10 +4,28 @@ using PerazziSync.ServiceDefaults;
 
 namespace PerazziSync.Worker.Sync;
 
+public static class SyncEndpointExtensions
+{
+    /// <summary>
+    /// What every sync consumer's endpoint (<see cref="SyncConsumerDefinition{TConsumer}"/>) takes
+    /// from the container: the <see cref="DatabaseCircuit"/> and the <see cref="ConsumeProgress"/>
+    /// of its attempts, with its check in <c>/health/ready</c>.
+    /// </summary>
+    public static IHostApplicationBuilder AddSyncEndpoints(this IHostApplicationBuilder builder)
+    {
+        builder.Services.AddSingleton<DatabaseCircuit>();
+        builder.Services.AddOptions<HealthOptions>().BindConfiguration(HealthOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddSingleton<ConsumeProgress>();
+        builder.Services.AddHealthChecks().AddCheck<StalledConsumersCheck>("consumers", tags: [Telemetry.ReadyTag]);
+        return builder;
+    }
+}
+
 /// <summary>
 /// Every sync consumer's endpoint: its queue from <see cref="Queues"/>, up to 16 messages at once
 /// per worker unless its definition says otherwise (as many prefetched), a count of what it dead-letters, the transient-fault retry of <see cref="RetryConfiguration.UseTransientRetry"/>
-/// and, inside it, the <see cref="DatabaseCircuit"/>, so each retry waits for the database.
+/// and, inside it, the <see cref="DatabaseCircuit"/>, so each retry waits for the database, then
+/// the <see cref="ConsumeProgress"/> of the attempts that got past it.
 /// </summary>
 public class SyncConsumerDefinition<TConsumer> : ConsumerDefinition<TConsumer>
     where TConsumer : class, IConsumer
@@ -39,6 +57,7 @@ public class SyncConsumerDefinition<TConsumer> : ConsumerDefinition<TConsumer>
         endpointConfigurator.UseFilter(new DeadLetterCountFilter(_messageType.Name));
         endpointConfigurator.UseTransientRetry();
         endpointConfigurator.UseFilter(new DatabaseCircuitFilter(context.GetRequiredService<DatabaseCircuit>(), _messageType.Name));
+        endpointConfigurator.UseFilter(new ConsumeProgressFilter(context.GetRequiredService<ConsumeProgress>(), Queues.For(_messageType)));
     }
 }
 
