@@ -104,22 +104,31 @@ public sealed class TcpProxy : IAsyncDisposable
 
     static async Task RelayAsync(TcpClient from, TcpClient to, CancellationToken cut, CancellationToken frozen)
     {
-        using var either = CancellationTokenSource.CreateLinkedTokenSource(cut, frozen);
+        var keepOpen = false;
         try
         {
+            using var either = CancellationTokenSource.CreateLinkedTokenSource(cut, frozen);
             await from.GetStream().CopyToAsync(to.GetStream(), either.Token);
         }
         catch (OperationCanceledException) when (frozen.IsCancellationRequested && !cut.IsCancellationRequested)
         {
             // Frozen: both sockets stay open, silent, until Cut closes them.
-            return;
+            keepOpen = true;
         }
         catch (Exception e) when (e is IOException or OperationCanceledException or ObjectDisposedException or SocketException or InvalidOperationException)
         {
             // Cut, or one side closed.
         }
-        from.Dispose();
-        to.Dispose();
+        finally
+        {
+            // Whatever else ended the relay closes both sides, so the client sees the connection
+            // gone rather than silent.
+            if (!keepOpen)
+            {
+                from.Dispose();
+                to.Dispose();
+            }
+        }
     }
 
     public ValueTask DisposeAsync()
