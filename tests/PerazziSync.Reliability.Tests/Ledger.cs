@@ -9,7 +9,7 @@ namespace PerazziSync.Reliability.Tests;
 sealed record Ledger(
     long ServiceEvents, long ServiceEventAudits, long DistinctServiceEventAudits,
     long Orders, long OrderAudits, long Lines, long LineAudits, long CustomerAudits,
-    long Parked, uint DeadLettered, uint Waiting)
+    long Parked, uint DeadLettered, uint Waiting, string InputQueues)
 {
     public static async Task<Ledger> ReadAsync(ProductUnderTest product, NpgsqlConnection connection, string prefix)
     {
@@ -26,13 +26,16 @@ sealed record Ledger(
                    (select count(*) from perazzi_sync.parked_events where resolved_at is null)
             """, new { Prefix = prefix });
         uint deadLettered = 0, waiting = 0;
+        var inputs = new List<QueueState>();
         foreach (var queue in Queues.Inputs)
         {
             deadLettered += await product.Broker.DeadLetteredAsync(queue);
-            waiting += await product.Broker.MessagesAsync(queue);
+            var input = await product.Broker.QueueAsync(queue);
+            inputs.Add(input.Exists ? input : throw new InvalidOperationException($"There is no queue {queue}: the worker declares each input queue when it starts."));
+            waiting += input.Messages;
         }
         var (events, eventAudits, distinctEventAudits, orders, orderAudits, lines, lineAudits, customerAudits, parked) = counts;
-        return new Ledger(events, eventAudits, distinctEventAudits, orders, orderAudits, lines, lineAudits, customerAudits, parked, deadLettered, waiting);
+        return new Ledger(events, eventAudits, distinctEventAudits, orders, orderAudits, lines, lineAudits, customerAudits, parked, deadLettered, waiting, string.Join("; ", inputs));
     }
 
     /// <summary>
@@ -52,5 +55,5 @@ sealed record Ledger(
     public override string ToString() =>
         $"service_events {ServiceEvents} (audit rows {ServiceEventAudits}, for {DistinctServiceEventAudits} records), " +
         $"orders {Orders} (audit {OrderAudits}), lines {Lines} (audit {LineAudits}), customer audit {CustomerAudits}, " +
-        $"parked {Parked}, dead-lettered {DeadLettered}, still queued {Waiting}";
+        $"parked {Parked}, dead-lettered {DeadLettered}, still queued {Waiting} ({InputQueues})";
 }

@@ -9,7 +9,9 @@ public static class SyncEndpointExtensions
     /// <summary>
     /// What every sync consumer's endpoint (<see cref="SyncConsumerDefinition{TConsumer}"/>) takes
     /// from the container: the <see cref="DatabaseCircuit"/> and the <see cref="ConsumeProgress"/>
-    /// of its attempts, with its check in <c>/health/ready</c>.
+    /// of its attempts, with its check in <c>/health/ready</c>, and the
+    /// <see cref="ClosedChannelDeliveries"/> that keep a lost broker connection from leaving a
+    /// queue without its consumer.
     /// </summary>
     public static IHostApplicationBuilder AddSyncEndpoints(this IHostApplicationBuilder builder)
     {
@@ -17,6 +19,7 @@ public static class SyncEndpointExtensions
         builder.Services.AddOptions<HealthOptions>().BindConfiguration(HealthOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddSingleton<ConsumeProgress>();
         builder.Services.AddHealthChecks().AddCheck<StalledConsumersCheck>("consumers", tags: [Telemetry.ReadyTag]);
+        builder.Services.AddReceiveObserver<ClosedChannelDeliveries>();
         return builder;
     }
 }
