@@ -12,11 +12,11 @@ namespace PerazziSync.Worker.Sync;
 /// </summary>
 /// <remarks>
 /// RabbitMQ.Client 7.2 queues outgoing frames in a buffer of 128 and leaves it open when the
-/// socket under it fails (rabbitmq-dotnet-client#1930, fixed after 7.2.2, the version used here). An acknowledgement
-/// written after that waits for room that never comes. MassTransit acknowledges inside the
-/// client's delivery handler, and the client's channel shutdown waits for those handlers, so the
-/// connection's shutdown never finishes and the endpoint never reconnects: its queue keeps its
-/// messages with no consumer. MassTransit cancels the deliveries
+/// socket under it fails (rabbitmq-dotnet-client#1930, fixed after 7.2.2, the version used
+/// here). An acknowledgement written after that waits for room that never comes. MassTransit
+/// acknowledges inside the client's delivery handler, and the client's channel shutdown waits
+/// for those handlers, so the connection's shutdown never finishes and the endpoint never
+/// reconnects: its queue keeps its messages with no consumer. MassTransit cancels the deliveries
 /// it still holds when the channel shuts down, but not one whose acknowledgement is being
 /// written. Cancelling its receive context ends that wait; a delivery on a closed channel cannot
 /// be acknowledged anyway, and the broker delivers it again.
@@ -69,8 +69,8 @@ public sealed partial class ClosedChannelDeliveries(ILogger<ClosedChannelDeliver
 
     ConcurrentDictionary<BaseReceiveContext, byte> Watch(IChannel channel)
     {
-        // Called at most once per channel in practice; a second subscription of a lost race only
-        // cancels the same deliveries twice.
+        // Once per channel in practice; the handler of a call that lost a race to add the channel
+        // finds nothing left to cancel.
         channel.ChannelShutdownAsync += (_, reason) =>
         {
             if (CancelAll(channel) is > 0 and var cancelled)
