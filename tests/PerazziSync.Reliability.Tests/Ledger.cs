@@ -30,8 +30,8 @@ sealed record Ledger(
         foreach (var queue in Queues.Inputs)
         {
             deadLettered += await product.Broker.DeadLetteredAsync(queue);
-            var input = await product.Broker.QueueAsync(queue);
-            inputs.Add(input.Exists ? input : throw new InvalidOperationException($"There is no queue {queue}: the worker declares each input queue when it starts."));
+            var input = await product.Broker.DeclaredQueueAsync(queue);
+            inputs.Add(input);
             waiting += input.Messages;
         }
         var (events, eventAudits, distinctEventAudits, orders, orderAudits, lines, lineAudits, customerAudits, parked) = counts;

@@ -103,11 +103,14 @@ public sealed class TestVirtualHost : IAsyncDisposable
     /// Messages in <paramref name="queue"/>, ready and unacknowledged. Fails when the queue does
     /// not exist: a name nothing declared must not read as an empty queue.
     /// </summary>
-    public async Task<uint> MessagesAsync(string queue)
+    public async Task<uint> MessagesAsync(string queue) => (await DeclaredQueueAsync(queue)).Messages;
+
+    /// <summary><see cref="QueueAsync"/> of a queue that must exist; fails when it does not.</summary>
+    public async Task<QueueState> DeclaredQueueAsync(string queue)
     {
         var state = await QueueAsync(queue);
         return state.Exists
-            ? state.Messages
+            ? state
             : throw new InvalidOperationException($"There is no queue {queue} in virtual host {Name}: neither the product nor the test declared one of that name.");
     }
 
