@@ -7,8 +7,12 @@ public sealed class PosOptions
 {
     public const string Section = "Pos";
 
-    /// <summary>POS callbacks a worker takes from its queue at once (its consumers' limit and prefetch).</summary>
-    public const int CallbacksInFlight = 256;
+    /// <summary>
+    /// POS callbacks a worker takes from its queue at once (its consumers' limit and prefetch):
+    /// room for the two groups being written and the next one gathering, with the callbacks
+    /// still on their way from the broker.
+    /// </summary>
+    public const int CallbacksInFlight = 512;
 
     /// <summary>Standard Webhooks secret (base64) of the POS callbacks.</summary>
     public string? WebhookSecret { get; set; }
@@ -33,10 +37,13 @@ public sealed class PosOptions
 
     /// <summary>
     /// How long a group that is not full waits for more callbacks before it is written; zero
-    /// writes whatever is waiting at once, and the next group gathers while it is written.
+    /// writes whatever is waiting at once. The next group gathers while one is written. Under a
+    /// backlog the broker sends the next callbacks one by one as a commit's acknowledgements reach
+    /// it. In the apply benchmark, groups taken at once from 256 callbacks in flight averaged 55;
+    /// gathered for 5 ms from 512, 130, and PostgreSQL spent about a quarter less CPU a callback.
     /// </summary>
     [Range(typeof(TimeSpan), "00:00:00", "00:00:05")]
-    public TimeSpan CallbackGroupWait { get; set; } = TimeSpan.Zero;
+    public TimeSpan CallbackGroupWait { get; set; } = TimeSpan.FromMilliseconds(5);
 
     /// <summary>
     /// How long the worker's write of a group of POS callbacks waits for each answer of the

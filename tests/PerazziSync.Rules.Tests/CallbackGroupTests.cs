@@ -91,16 +91,16 @@ public sealed class CallbackGroupTests
     }
 
     [Fact]
-    public void The_group_options_default_to_groups_of_200_written_at_once_waiting_a_minute_at_most_for_each_answer()
+    public void The_group_options_default_to_groups_of_200_gathered_for_5_ms_at_most_waiting_a_minute_at_most_for_each_answer()
     {
         var options = Bind();
 
-        Assert.Equal((200, TimeSpan.Zero, TimeSpan.FromMinutes(1)), (options.CallbackGroupSize, options.CallbackGroupWait, options.CallbackWriteTimeout));
+        Assert.Equal((200, TimeSpan.FromMilliseconds(5), TimeSpan.FromMinutes(1)), (options.CallbackGroupSize, options.CallbackGroupWait, options.CallbackWriteTimeout));
     }
 
     [Theory]
     [InlineData("Pos:CallbackGroupSize", "0", "CallbackGroupSize")]
-    [InlineData("Pos:CallbackGroupSize", "257", "CallbackGroupSize")]
+    [InlineData("Pos:CallbackGroupSize", "513", "CallbackGroupSize")]
     [InlineData("Pos:CallbackGroupWait", "00:00:06", "CallbackGroupWait")]
     [InlineData("Pos:CallbackGroupWait", "-00:00:01", "CallbackGroupWait")]
     [InlineData("Pos:CallbackWriteTimeout", "00:00:00", "CallbackWriteTimeout")]
