@@ -59,12 +59,19 @@ static class ApplyBenchmark
         // round's callbacks are published and the bare consumer drains its copy, then resumed on them.
         var host = product.Workers[0];
         // Its queue declared once, bound to the same exchange as the worker's: every round's callbacks land in both.
-        await (await BareConsumer.StartAsync(product.Broker.AmqpUri)).DisposeAsync();
+        await (await BareConsumer.StartAsync(product.Broker.AmqpUri, expected: 0)).DisposeAsync();
         await using var connection = await product.OpenDatabaseAsync();
         await connection.ExecuteAsync($$"""
             create function bench_committed() returns trigger language plpgsql as $$
             begin
               perform pg_notify('{{CommittedChannel}}', new.source_record_id);
+              return null;
+            end
+            $$;
+            create table bench_drain_marks (at timestamptz not null);
+            create function bench_drain_mark() returns trigger language plpgsql security definer as $$
+            begin
+              insert into public.bench_drain_marks values (clock_timestamp());
               return null;
             end
             $$;
@@ -123,7 +130,7 @@ static class ApplyBenchmark
 
         return new Section(
             "Worker applying POS callbacks",
-            $"Each round: {records:N0} POS records, each a new work order of one verified asset, written by the raw transactions; then the same records as `PosServiceRecordReceived` messages published once, landing in the worker's queue while the worker is paused (SIGSTOP) and in the bare consumer's, drained by the bare consumer started on them, then by the worker resumed on them (each rate counts from the moment its consumer starts or resumes); then {rate} callbacks/s for {seconds} s published to the running worker, each timed from its publish confirmed (accepted) to the notification that the transaction inserting its row committed (a trigger the benchmark adds for this phase only notifies the row's key; PostgreSQL delivers it at commit). The worker is one process for the whole benchmark, and before the first round both consumers drain one round's worth of callbacks that is not counted, so that neither is measured while the JIT compiler still compiles and tiers up its code, which a deployed worker has long done. The rows and audit rows are deleted after each side.",
+            $"Each round: {records:N0} POS records, each a new work order of one verified asset, written by the raw transactions; then the same records as `PosServiceRecordReceived` messages published once, landing in the worker's queue while the worker is paused (SIGSTOP) and in the bare consumer's, drained by the bare consumer started on them, then by the worker resumed on them (each rate counts from the moment its consumer starts or resumes to the bare consumer's last message or to the end of the worker's last statement inserting rows, which a statement trigger the benchmark adds for the drain records); then {rate} callbacks/s for {seconds} s published to the running worker, each timed from its publish confirmed (accepted) to the notification that the transaction inserting its row committed (a trigger the benchmark adds for this phase only notifies the row's key; PostgreSQL delivers it at commit). The worker is one process for the whole benchmark, and before the first round both consumers drain one round's worth of callbacks that is not counted, so that neither is measured while the JIT compiler still compiles and tiers up its code, which a deployed worker has long done. The rows and audit rows are deleted after each side.",
             $"The first reference is one transaction per record on {Concurrency} connections held open: the verified asset looked up by serial and the row upserted on its source key, newer versions only, with the audit context of the worker's keys set in the same round trip so that the database's audit trigger writes the same audit row, then the commit; two round trips. The second is a MassTransit consumer in the benchmark's process that only acknowledges each message, with the worker's prefetch and concurrent message limit ({Prefetch}), on the same broker.",
             [
                 Row.Relative("worker: POS callbacks applied/s", new Figure(worker, Unit.PerSecond), "upsert + audit transactions", new Figure(raw, Unit.PerSecond),
@@ -179,12 +186,15 @@ static class ApplyBenchmark
     /// <summary>Starts the bare consumer on its full queue and returns the messages it acknowledged per second once every one is.</summary>
     static async Task<double> DrainBareAsync(ProductUnderTest product, HostProcess host, int records, CpuUse cpu)
     {
-        await using var consumer = await BareConsumer.StartAsync(product.Broker.AmqpUri);
+        await using var consumer = await BareConsumer.StartAsync(product.Broker.AmqpUri, expected: records);
         var before = CpuUse.Read(host.Id);
-        var clock = Stopwatch.StartNew();
+        var started = Stopwatch.GetTimestamp();
         var atStart = consumer.Consumed;
-        await Wait.ForCountAsync($"the bare consumer to acknowledge {records:N0} messages", () => Task.FromResult(consumer.Consumed), records, Stalled);
-        var elapsed = clock.Elapsed;
+        // A count in this process, read every 10 ms so that the CPU use below ends with the drain.
+        await Wait.ForCountAsync($"the bare consumer to acknowledge {records:N0} messages", () => Task.FromResult(consumer.Consumed), records, Stalled,
+            TimeSpan.FromMilliseconds(10));
+        // Until its last message, not until the poll that saw it.
+        var elapsed = Stopwatch.GetElapsedTime(started, consumer.LastConsumedAt);
         cpu.Add(before, CpuUse.Read(host.Id), records - atStart);
         return (records - atStart) / elapsed.TotalSeconds;
     }
@@ -192,14 +202,27 @@ static class ApplyBenchmark
     /// <summary>Resumes the paused worker on its full queue and returns the records it applied per second once every one is applied.</summary>
     static async Task<double> DrainAsync(HostProcess host, NpgsqlConnection connection, int records, CpuUse cpu)
     {
-        var atStart = await CountAsync(connection);
-        var before = CpuUse.Read(host.Id);
-        var clock = Stopwatch.StartNew();
-        await SignalAsync(host, "CONT");
-        await Wait.ForCountAsync($"the worker to apply {records:N0} POS callbacks", () => CountAsync(connection), records, Stalled);
-        var elapsed = clock.Elapsed;
-        cpu.Add(before, CpuUse.Read(host.Id), records - atStart);
-        return (records - atStart) / elapsed.TotalSeconds;
+        // The drain ends with the worker's last statement inserting rows, a group's, not with the
+        // poll that saw its rows: each such statement leaves its time in bench_drain_marks.
+        await connection.ExecuteAsync("""
+            truncate bench_drain_marks;
+            create trigger bench_drain_mark after insert on service_events for each statement execute function bench_drain_mark();
+            """);
+        try
+        {
+            var atStart = await CountAsync(connection);
+            var before = CpuUse.Read(host.Id);
+            var resumedAt = await connection.ExecuteScalarAsync<DateTime>("select clock_timestamp()");
+            await SignalAsync(host, "CONT");
+            await Wait.ForCountAsync($"the worker to apply {records:N0} POS callbacks", () => CountAsync(connection), records, Stalled);
+            var elapsed = await connection.ExecuteScalarAsync<DateTime>("select max(at) from bench_drain_marks") - resumedAt;
+            cpu.Add(before, CpuUse.Read(host.Id), records - atStart);
+            return (records - atStart) / elapsed.TotalSeconds;
+        }
+        finally
+        {
+            await connection.ExecuteAsync("drop trigger bench_drain_mark on service_events");
+        }
     }
 
     /// <summary>Sends <paramref name="signal"/> (STOP or CONT) to the worker's process.</summary>
@@ -395,8 +418,9 @@ static class ApplyBenchmark
     {
         readonly IBusControl _bus;
         long _consumed;
+        long _lastConsumedAt;
 
-        BareConsumer(string amqpUri) =>
+        BareConsumer(string amqpUri, long expected) =>
             _bus = Bus.Factory.CreateUsingRabbitMq(rabbit =>
             {
                 rabbit.Host(new Uri(amqpUri));
@@ -406,7 +430,10 @@ static class ApplyBenchmark
                     endpoint.ConcurrentMessageLimit = Prefetch;
                     endpoint.Handler<PosServiceRecordReceived>(context =>
                     {
-                        Interlocked.Increment(ref _consumed);
+                        if (Interlocked.Increment(ref _consumed) == expected)
+                        {
+                            Volatile.Write(ref _lastConsumedAt, Stopwatch.GetTimestamp());
+                        }
                         return Task.CompletedTask;
                     });
                 });
@@ -414,9 +441,12 @@ static class ApplyBenchmark
 
         public long Consumed => Interlocked.Read(ref _consumed);
 
-        public static async Task<BareConsumer> StartAsync(string amqpUri)
+        /// <summary>When the expected message was consumed (a <see cref="Stopwatch"/> timestamp); 0 before.</summary>
+        public long LastConsumedAt => Volatile.Read(ref _lastConsumedAt);
+
+        public static async Task<BareConsumer> StartAsync(string amqpUri, long expected)
         {
-            var consumer = new BareConsumer(amqpUri);
+            var consumer = new BareConsumer(amqpUri, expected);
             await consumer._bus.StartAsync();
             return consumer;
         }

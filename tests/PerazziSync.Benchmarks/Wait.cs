@@ -19,14 +19,15 @@ static class Log
 
 static class Wait
 {
-    static readonly TimeSpan Poll = TimeSpan.FromMilliseconds(200);
+    static readonly TimeSpan DefaultPoll = TimeSpan.FromMilliseconds(200);
 
     /// <summary>
     /// Polls <paramref name="read"/> until it reaches <paramref name="target"/>. A count that stops
     /// moving for <paramref name="stalled"/> fails the run, saying what it waited for and how far
     /// it got; so does one that overshoots, which means the work was not what was measured.
+    /// Every 200 ms unless <paramref name="poll"/> says otherwise.
     /// </summary>
-    public static async Task ForCountAsync(string what, Func<Task<long>> read, long target, TimeSpan stalled)
+    public static async Task ForCountAsync(string what, Func<Task<long>> read, long target, TimeSpan stalled, TimeSpan? poll = null)
     {
         var clock = Stopwatch.StartNew();
         var last = long.MinValue;
@@ -52,7 +53,7 @@ static class Wait
                 throw new BenchmarkFailedException(
                     $"waited for {what}: {count:N0} of {target:N0} after {clock.Elapsed.TotalSeconds:N0} s, none more for {stalled.TotalSeconds:N0} s");
             }
-            await Task.Delay(Poll);
+            await Task.Delay(poll ?? DefaultPoll);
         }
     }
 }
