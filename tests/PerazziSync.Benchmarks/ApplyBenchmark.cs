@@ -120,7 +120,9 @@ static class ApplyBenchmark
             await ResetAsync(connection);
 
             Log.Step($"apply: round {round}/{rounds}, worker at {rate} callbacks/s for {seconds} s");
-            var (p99, check) = await SteadyAsync(product, connection, rate, seconds, round);
+            // The notification per row only here: it is the benchmark's own work, which the drains must not carry.
+            var (p99, check) = await WithTriggerAsync(connection, "bench_committed", "for each row execute function bench_committed()",
+                () => SteadyAsync(product, connection, rate, seconds, round));
             steady.Add(p99);
             steadyChecks.Add(check);
             await ResetAsync(connection);
@@ -204,11 +206,8 @@ static class ApplyBenchmark
     {
         // The drain ends with the worker's last statement inserting rows, a group's, not with the
         // poll that saw its rows: each such statement leaves its time in bench_drain_marks.
-        await connection.ExecuteAsync("""
-            truncate bench_drain_marks;
-            create trigger bench_drain_mark after insert on service_events for each statement execute function bench_drain_mark();
-            """);
-        try
+        await connection.ExecuteAsync("truncate bench_drain_marks");
+        return await WithTriggerAsync(connection, "bench_drain_mark", "for each statement execute function bench_drain_mark()", async () =>
         {
             var atStart = await CountAsync(connection);
             var before = CpuUse.Read(host.Id);
@@ -218,10 +217,24 @@ static class ApplyBenchmark
             var elapsed = await connection.ExecuteScalarAsync<DateTime>("select max(at) from bench_drain_marks") - resumedAt;
             cpu.Add(before, CpuUse.Read(host.Id), records - atStart);
             return (records - atStart) / elapsed.TotalSeconds;
+        });
+    }
+
+    /// <summary>
+    /// Runs <paramref name="phase"/> with the trigger <paramref name="name"/> after insert on
+    /// <c>service_events</c> (<paramref name="definition"/> its rest), which only that phase
+    /// reads, and drops it after.
+    /// </summary>
+    static async Task<T> WithTriggerAsync<T>(NpgsqlConnection connection, string name, string definition, Func<Task<T>> phase)
+    {
+        await connection.ExecuteAsync($"create trigger {name} after insert on service_events {definition}");
+        try
+        {
+            return await phase();
         }
         finally
         {
-            await connection.ExecuteAsync("drop trigger bench_drain_mark on service_events");
+            await connection.ExecuteAsync($"drop trigger {name} on service_events");
         }
     }
 
@@ -242,20 +255,6 @@ static class ApplyBenchmark
     /// callback was committed once.
     /// </summary>
     static async Task<(double P99, Check Check)> SteadyAsync(ProductUnderTest product, NpgsqlConnection connection, int rate, int seconds, int round)
-    {
-        // Only here: a notification per row is the benchmark's own work, which the drains must not carry.
-        await connection.ExecuteAsync("create trigger bench_committed after insert on service_events for each row execute function bench_committed()");
-        try
-        {
-            return await TimeSteadyAsync(product, connection, rate, seconds, round);
-        }
-        finally
-        {
-            await connection.ExecuteAsync("drop trigger bench_committed on service_events");
-        }
-    }
-
-    static async Task<(double P99, Check Check)> TimeSteadyAsync(ProductUnderTest product, NpgsqlConnection connection, int rate, int seconds, int round)
     {
         var bus = Publisher(product);
         await bus.StartAsync();
