@@ -1,4 +1,6 @@
+using System.ComponentModel.DataAnnotations;
 using Microsoft.Extensions.Configuration;
+using PerazziSync.Pos.Records;
 
 namespace PerazziSync.Cli;
 
@@ -21,5 +23,25 @@ static class CliConfiguration
             return null;
         }
         return value;
+    }
+
+    /// <summary>
+    /// The <c>Pos</c> section, checked as the worker checks it at start-up, or null after telling
+    /// the operator which setting is out of range.
+    /// </summary>
+    public static PosOptions? Pos(this IConfiguration configuration, TextWriter error)
+    {
+        var options = new PosOptions();
+        configuration.GetSection(PosOptions.Section).Bind(options);
+        var refused = new List<ValidationResult>();
+        if (Validator.TryValidateObject(options, new ValidationContext(options), refused, validateAllProperties: true))
+        {
+            return options;
+        }
+        foreach (var result in refused)
+        {
+            error.WriteLine($"{string.Join(", ", result.MemberNames.Select(m => $"{PosOptions.Section}:{m}"))}: {result.ErrorMessage}");
+        }
+        return null;
     }
 }

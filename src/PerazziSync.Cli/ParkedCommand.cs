@@ -94,12 +94,16 @@ static class ParkedCommand
                 error.WriteLine($"--source must be bigcommerce or {ServiceEventRows.SourceSystem}.");
                 return 2;
             }
+            if (configuration.Pos(error) is not { } pos)
+            {
+                return 2;
+            }
             var selectedKeys = parseResult.GetValue(keys) is { Length: > 0 } k ? k : null;
             var selectedReason = parseResult.GetValue(reason);
             await using var database = NpgsqlDataSource.Create(connectionString);
             var at = DateTimeOffset.UtcNow;
             var deliveryId = $"parked-retry:{at.UtcDateTime:yyyyMMdd'T'HHmmss'Z'}:{Environment.UserName}";
-            var parked = new ParkedRetry(database, OperatorAudit.From(parseResult, operatorName), deliveryId);
+            var parked = new ParkedRetry(database, OperatorAudit.From(parseResult, operatorName), deliveryId, pos.BatchWriteTimeout);
 
             if (which is null or ServiceEventRows.SourceSystem)
             {

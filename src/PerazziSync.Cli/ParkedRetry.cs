@@ -19,8 +19,9 @@ sealed class ParkedRetryException(string message, Exception inner) : Exception(m
 /// The re-attempts of <c>parked retry</c>. Each parked event an operator re-attempts gets one
 /// <c>parked.retry</c> audit row, committed with the re-attempt: for a POS record in the
 /// transaction that applies it; for a BigCommerce event once the broker confirmed its re-send.
+/// A batch of POS records waits for each answer of the database at most <paramref name="writeTimeout"/>.
 /// </summary>
-sealed class ParkedRetry(NpgsqlDataSource database, OperatorAudit audit, string deliveryId)
+sealed class ParkedRetry(NpgsqlDataSource database, OperatorAudit audit, string deliveryId, TimeSpan writeTimeout)
 {
     const string Action = "parked.retry";
     const string ObjectType = "parked_event";
@@ -44,7 +45,7 @@ sealed class ParkedRetry(NpgsqlDataSource database, OperatorAudit audit, string 
         // The service_event.upsert rows of attached records point back to this run by its delivery id.
         var writeAudit = AuditContext.For(ServiceEventRows.SourceSystem, deliveryId: deliveryId);
         long attached = 0, parked = 0, superseded = 0;
-        await ParkedServiceRecords.ReattemptAsync(database, onlyAttributable: false, reason, keys, writeAudit, cancellationToken,
+        await ParkedServiceRecords.ReattemptAsync(database, onlyAttributable: false, reason, keys, writeAudit, writeTimeout, cancellationToken,
             async (transaction, records, token) =>
             {
                 var now = (await transaction.Connection!.QueryAsync<(Guid Id, bool Resolved, string Reason, int Attempts, bool Newer)>(

@@ -34,8 +34,10 @@ static class PosImportCommand
                 error.WriteLine($"{path.FullName} does not exist.");
                 return 2;
             }
-            var options = new PosOptions();
-            configuration.GetSection(PosOptions.Section).Bind(options);
+            if (configuration.Pos(error) is not { } options)
+            {
+                return 2;
+            }
             TimeZoneInfo zone;
             try
             {
@@ -48,7 +50,7 @@ static class PosImportCommand
             }
 
             await using var database = NpgsqlDataSource.Create(connectionString);
-            var importer = new PosImporter(database, new PosRecordParser(zone), options.ImportChunkSize);
+            var importer = new PosImporter(database, new PosRecordParser(zone), options.ImportChunkSize, options.BatchWriteTimeout);
             var console = CliConsole.Create(output);
             PosImportOutcome outcome;
             try

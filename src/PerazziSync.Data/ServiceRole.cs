@@ -10,14 +10,27 @@ namespace PerazziSync.Data;
 public static class ServiceRole
 {
     /// <summary>Begins the transaction, switches to the service role and hands over <paramref name="context"/>, in one round trip.</summary>
+    public static Task<NpgsqlTransaction> BeginAsync(
+        NpgsqlConnection connection, AuditContext? context, CancellationToken cancellationToken) =>
+        BeginAsync(connection, context, null, cancellationToken);
+
+    /// <summary>
+    /// <see cref="BeginAsync(NpgsqlConnection, AuditContext?, CancellationToken)"/>, in which
+    /// PostgreSQL ends the session once it sits idle inside the transaction for
+    /// <paramref name="idleTimeout"/> (null: as the server is set): when the answer to a statement
+    /// is lost on a connection that fell silent, the rows the transaction locked are released.
+    /// </summary>
     public static async Task<NpgsqlTransaction> BeginAsync(
-        NpgsqlConnection connection, AuditContext? context, CancellationToken cancellationToken)
+        NpgsqlConnection connection, AuditContext? context, TimeSpan? idleTimeout, CancellationToken cancellationToken)
     {
         var transaction = await connection.BeginTransactionAsync(cancellationToken);
         try
         {
+            var idle = idleTimeout is { } timeout
+                ? $"set local idle_in_transaction_session_timeout = {(long)Math.Ceiling(timeout.TotalMilliseconds)}; "
+                : "";
             await connection.ExecuteAsync(new CommandDefinition(
-                "set local role service_role; select set_config('perazzi_sync.audit', @Context, true)",
+                "set local role service_role; " + idle + "select set_config('perazzi_sync.audit', @Context, true)",
                 new { Context = context?.ToJson() ?? "" }, transaction, cancellationToken: cancellationToken));
             return transaction;
         }

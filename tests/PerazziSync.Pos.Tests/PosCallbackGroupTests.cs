@@ -170,20 +170,11 @@ public sealed class PosCallbackGroupTests : IAsyncLifetime
         // with its transaction open, and the database is cut right then.
         await using var blocker = await Product.OpenDatabaseAsync();
         await using var holding = await blocker.BeginTransactionAsync();
-        await blocker.ExecuteAsync("""
-            insert into service_events (asset_id, owner_user_id, source_system, source_record_id, status)
-            select id, owner_user_id, 'perazzi_pos', 'WO-D-025', 'received' from perazzi_assets where serial_number = @Serial
-            """, new { Serial }, holding);
+        await ServiceEvents.HoldAsync(holding, "WO-D-025", Serial);
 
         await Product.StartWorkerAsync();
         await using var connection = await Product.OpenDatabaseAsync();
-        await ProductUnderTest.EventuallyAsync(
-            "the group's statement waiting for the uncommitted insert",
-            () => connection.ExecuteScalarAsync<long>("""
-                select count(*) from pg_stat_activity
-                where datname = current_database() and wait_event_type = 'Lock' and query like '%pos_incoming%'
-                """),
-            n => n == 1, diagnostics: Product.Logs);
+        await ServiceEvents.WaitForHeldWriteAsync(Product, connection, "the group's statement waiting for the uncommitted insert");
         _stack.Proxy.Cut();
         await holding.RollbackAsync();
         await ProductUnderTest.EventuallyAsync(

@@ -18,6 +18,24 @@ public sealed class PosImportTests
         }, "pos", "import", path);
 
     [Fact]
+    public async Task A_pos_setting_out_of_range_is_refused_naming_it_before_anything_is_imported()
+    {
+        await using var database = await TestDatabase.CreatePortalAsync();
+
+        var (exitCode, output) = await HostProcess.RunAsync("PerazziSync.Cli", new Dictionary<string, string>
+        {
+            ["ConnectionStrings__Postgres"] = database.ConnectionString,
+            ["Pos__BatchWriteTimeout"] = "00:00:00",
+        }, "pos", "import", Fixture("export-sample.csv"));
+
+        Assert.True(exitCode == 2, output);
+        Assert.Contains("Pos:BatchWriteTimeout", output, StringComparison.Ordinal);
+        await using var connection = await database.OpenAsync();
+        Assert.Equal(0, await connection.ExecuteScalarAsync<long>("select count(*) from perazzi_sync.pos_imports"));
+        Assert.Empty(await ServiceEvents.AllAsync(connection));
+    }
+
+    [Fact]
     public async Task Csv_sample_gives_the_outcome_its_readme_states_and_a_second_import_changes_nothing()
     {
         await using var database = await TestDatabase.CreatePortalAsync();

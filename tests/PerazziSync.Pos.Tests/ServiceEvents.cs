@@ -25,6 +25,27 @@ static class ServiceEvents
             "select source_key, reason from perazzi_sync.parked_events where source_system = 'perazzi_pos' and resolved_at is null"))
         .ToDictionary(p => p.Key, p => p.Reason);
 
+    /// <summary>
+    /// An uncommitted insert of the record <paramref name="id"/> for the asset of
+    /// <paramref name="serial"/>, in <paramref name="holding"/>: a write of that record then waits
+    /// for it with its own transaction open.
+    /// </summary>
+    public static Task HoldAsync(NpgsqlTransaction holding, string id, string serial) =>
+        holding.Connection!.ExecuteAsync("""
+            insert into service_events (asset_id, owner_user_id, source_system, source_record_id, status)
+            select id, owner_user_id, 'perazzi_pos', @Id, 'received' from perazzi_assets where serial_number = upper(btrim(@Serial))
+            """, new { Id = id, Serial = serial }, holding);
+
+    /// <summary>Waits until one statement writing staged POS records (<c>pos_incoming</c>) waits for a lock.</summary>
+    public static Task WaitForHeldWriteAsync(ProductUnderTest product, NpgsqlConnection connection, string waitingFor) =>
+        ProductUnderTest.EventuallyAsync(
+            waitingFor,
+            () => connection.ExecuteScalarAsync<long>("""
+                select count(*) from pg_stat_activity
+                where datname = current_database() and wait_event_type = 'Lock' and query like '%pos_incoming%'
+                """),
+            n => n == 1, diagnostics: product.Logs);
+
     public static Task<long> AuditCountAsync(NpgsqlConnection connection, string? sourceKey = null) =>
         connection.ExecuteScalarAsync<long>(
             "select count(*) from audit_log where action = 'service_event.upsert' and (@Key::text is null or metadata->>'source_key' = @Key)",

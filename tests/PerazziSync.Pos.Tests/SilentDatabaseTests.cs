@@ -8,17 +8,18 @@ using Xunit;
 namespace PerazziSync.Pos.Tests;
 
 /// <summary>
-/// A connection of the worker's that stops answering in the middle of a group's write, the
-/// connection still open (a half-open connection, a hung pooler): on the real database and
-/// broker, with the worker reaching PostgreSQL through a proxy that freezes it. Meanwhile the
+/// A connection of the worker's that stops answering in the middle of a write, the connection
+/// still open (a half-open connection, a hung pooler): on the real database and broker, with the
+/// worker reaching PostgreSQL through a proxy that freezes it. A group of callbacks: meanwhile the
 /// worker's readiness reports the queue stalled, which neither the broker's nor the database's
-/// check can see.
+/// check can see. A chunk of a drop-folder import: the import gives up and resumes.
 /// </summary>
 public sealed class SilentDatabaseTests : IAsyncLifetime
 {
     const string Input = Queues.PosServiceRecordReceived;
     const string Id = "WO-Q-001";
     static readonly TimeSpan WriteTimeout = TimeSpan.FromSeconds(10);
+    readonly string _folder = Directory.CreateTempSubdirectory("perazzi-silent-").FullName;
     static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(20) };
 
     ProductWithCuttableDatabase _stack = null!;
@@ -28,6 +29,10 @@ public sealed class SilentDatabaseTests : IAsyncLifetime
     public async Task InitializeAsync() => _stack = await ProductWithCuttableDatabase.StartAsync(new Dictionary<string, string>
     {
         ["Pos__CallbackWriteTimeout"] = WriteTimeout.ToString(),
+        ["Pos__BatchWriteTimeout"] = WriteTimeout.ToString(),
+        ["Pos__DropFolder"] = _folder,
+        ["Pos__DropFolderCron"] = "0/1 * * * * ?",
+        ["Pos__DropFolderSettleTime"] = "00:00:00",
         ["Health__StalledAfter"] = "00:00:01",
     });
 
@@ -40,7 +45,34 @@ public sealed class SilentDatabaseTests : IAsyncLifetime
         return (response.StatusCode, consumers?["status"]?.GetValue<string>(), body);
     }
 
-    public async Task DisposeAsync() => await _stack.DisposeAsync();
+    public async Task DisposeAsync()
+    {
+        await _stack.DisposeAsync();
+        Directory.Delete(_folder, recursive: true);
+    }
+
+    /// <summary>Sessions of the database idle inside a transaction whose last statement read the staged POS records.</summary>
+    static Task<long> SilentAsync(System.Data.IDbConnection connection) => connection.ExecuteScalarAsync<long>("""
+        select count(*) from pg_stat_activity
+        where datname = current_database() and state like 'idle in transaction%' and query like '%pos_incoming%'
+        """);
+
+    /// <summary>
+    /// Holds an uncommitted insert of <paramref name="id"/> until a statement staged in
+    /// <c>pos_incoming</c> waits for it, then freezes every connection the worker has open and
+    /// rolls the insert back: the statement goes on, inserts its rows, and its answer is lost.
+    /// </summary>
+    async Task FreezeWhileWaitingForAsync(string id, string serial, Func<Task> write)
+    {
+        await using var connection = await Product.OpenDatabaseAsync();
+        await using var blocker = await Product.OpenDatabaseAsync();
+        await using var holding = await blocker.BeginTransactionAsync();
+        await ServiceEvents.HoldAsync(holding, id, serial);
+        await write();
+        await ServiceEvents.WaitForHeldWriteAsync(Product, connection, "the worker's statement waiting for the uncommitted insert");
+        _stack.Proxy.Freeze();
+        await holding.RollbackAsync();
+    }
 
     [Fact]
     public async Task A_group_whose_connection_falls_silent_is_reported_stalled_then_retried_on_another_after_the_write_timeout_and_lands_once()
@@ -48,42 +80,17 @@ public sealed class SilentDatabaseTests : IAsyncLifetime
         var ready = await ReadyAsync();
         Assert.Equal((HttpStatusCode.OK, "Healthy"), (ready.Code, ready.Consumers));
         await using var connection = await Product.OpenDatabaseAsync();
-        // An uncommitted insert of the record: the group's statement waits for it, its transaction open.
         var serial = JsonNode.Parse(PosCallbacks.Fixture())!["serial_number"]!.GetValue<string>();
-        await using var blocker = await Product.OpenDatabaseAsync();
-        await using (var holding = await blocker.BeginTransactionAsync())
-        {
-            await blocker.ExecuteAsync("""
-                insert into service_events (asset_id, owner_user_id, source_system, source_record_id, status)
-                select id, owner_user_id, 'perazzi_pos', @Id, 'received' from perazzi_assets where serial_number = upper(btrim(@Serial))
-                """, new { Id, Serial = serial }, holding);
-            await ServiceEvents.SendUntilAcceptedAsync(Product, PosCallbacks.For(Id));
-            await ProductUnderTest.EventuallyAsync(
-                "the group's statement waiting for the uncommitted insert",
-                () => connection.ExecuteScalarAsync<long>("""
-                    select count(*) from pg_stat_activity
-                    where datname = current_database() and wait_event_type = 'Lock' and query like '%pos_incoming%'
-                    """),
-                n => n == 1, diagnostics: Product.Logs);
-
-            // From now on nothing the database says on that connection reaches the worker: the
-            // statement goes on once the insert is rolled back, inserts the row and its answer is lost.
-            _stack.Proxy.Freeze();
-            await holding.RollbackAsync();
-        }
-        Task<long> SilentAsync() => connection.ExecuteScalarAsync<long>("""
-            select count(*) from pg_stat_activity
-            where datname = current_database() and state like 'idle in transaction%' and query like '%pos_incoming%'
-            """);
+        await FreezeWhileWaitingForAsync(Id, serial, () => ServiceEvents.SendUntilAcceptedAsync(Product, PosCallbacks.For(Id)));
         await ProductUnderTest.EventuallyAsync(
-            "the statement done, its session idle in the group's transaction", SilentAsync, n => n == 1, diagnostics: Product.Logs);
+            "the statement done, its session idle in the group's transaction", () => SilentAsync(connection), n => n == 1, diagnostics: Product.Logs);
         // Every check answers within 5 s, the database's too, though its pooled connection went silent with the others.
         var stalled = await ProductUnderTest.EventuallyAsync(
             "the worker's readiness to report its POS queue stalled", ReadyAsync,
             ready => ready.Code == HttpStatusCode.ServiceUnavailable && ready.Consumers == "Unhealthy", diagnostics: Product.Logs);
         Assert.Contains($"\"{Input}\":\"1 message(s) under way", stalled.Body, StringComparison.Ordinal);
         await ProductUnderTest.EventuallyAsync(
-            "that session ended by PostgreSQL after the write timeout", SilentAsync, n => n == 0, TimeSpan.FromSeconds(30), Product.Logs);
+            "that session ended by PostgreSQL after the write timeout", () => SilentAsync(connection), n => n == 0, TimeSpan.FromSeconds(30), Product.Logs);
 
         await ProductUnderTest.EventuallyAsync(
             "the callback written on another connection",
@@ -94,5 +101,38 @@ public sealed class SilentDatabaseTests : IAsyncLifetime
         Assert.Equal(0u, await Product.Broker.DeadLetteredAsync(Input));
         await ProductUnderTest.EventuallyAsync(
             "the worker's readiness healthy again", ReadyAsync, ready => ready is (HttpStatusCode.OK, "Healthy", _), diagnostics: Product.Logs);
+    }
+
+    [Fact]
+    public async Task A_drop_folder_import_whose_connection_falls_silent_gives_up_after_the_write_timeout_and_resumes_applying_each_row_once()
+    {
+        string[] ids = ["WO-SILENT-1", "WO-SILENT-2", "WO-SILENT-3"];
+        await using var connection = await Product.OpenDatabaseAsync();
+        await FreezeWhileWaitingForAsync(ids[1], "HT-009871", async () =>
+        {
+            var part = Path.Combine(_folder, ".silent.csv.part");
+            await File.WriteAllLinesAsync(part, [
+                "source_record_id,serial_number,status,service_date,work_summary,attachments,updated_at",
+                .. ids.Select(id => $"{id},HT-009871,completed,2026-03-02T09:15:00+01:00,Annual service,,2026-03-02T09:20:00+01:00")]);
+            File.Move(part, Path.Combine(_folder, "silent.csv"));
+        });
+        await ProductUnderTest.EventuallyAsync(
+            "the statement done, its session idle in the chunk's transaction", () => SilentAsync(connection), n => n == 1, diagnostics: Product.Logs);
+        await ProductUnderTest.EventuallyAsync(
+            "that session ended by PostgreSQL after the write timeout", () => SilentAsync(connection), n => n == 0, TimeSpan.FromSeconds(30), Product.Logs);
+
+        var processed = Path.Combine(_folder, "processed", "silent.csv");
+        await ProductUnderTest.EventuallyAsync(
+            processed + " to appear, the import resumed on another connection", () => Task.FromResult(File.Exists(processed)),
+            exists => exists, TimeSpan.FromSeconds(60), Product.Logs);
+        Assert.Equal(("completed", 3L, 3L), await connection.QuerySingleAsync<(string, long, long)>(
+            "select status, rows_read, applied from perazzi_sync.pos_imports where file_name = 'silent.csv'"));
+        Assert.Equal(ids, (await connection.QueryAsync<string>(
+            "select source_record_id from service_events where source_record_id like 'WO-SILENT-%' order by 1")).ToArray());
+        Assert.Equal(ids, (await connection.QueryAsync<string>("""
+            select metadata->>'source_key' from audit_log
+            where action = 'service_event.upsert' and metadata->>'source_key' like 'WO-SILENT-%' order by 1
+            """)).ToArray());
+        Assert.False(Directory.Exists(Path.Combine(_folder, "failed")));
     }
 }

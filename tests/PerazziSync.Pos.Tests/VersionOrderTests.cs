@@ -33,7 +33,7 @@ public sealed class VersionOrderTests : IAsyncLifetime
     {
         const int rounds = 12;
         const int records = 120;
-        var importer = new PosImporter(_portal.DataSource, _parser, chunkSize: 20);
+        var importer = new PosImporter(_portal.DataSource, _parser, chunkSize: 20, new PosOptions().BatchWriteTimeout);
         var applied = 0L;
         var random = new Random(11);
         for (var round = 0; round < rounds; round++)
@@ -160,7 +160,7 @@ public sealed class VersionOrderTests : IAsyncLifetime
         await using var connection = await _portal.DataSource.OpenConnectionAsync();
         await using var transaction = await ServiceRole.BeginAsync(connection, null, CancellationToken.None);
         await ServiceEventRows.WriteAsync(
-            transaction, records.Select((r, i) => new RecordToWrite(r, i + 1)).ToList(), AuditContext.For(ServiceEventRows.SourceSystem), null, CancellationToken.None);
+            transaction, records.Select((r, i) => new RecordToWrite(r, i + 1)).ToList(), AuditContext.For(ServiceEventRows.SourceSystem), null, commandTimeout: 0, CancellationToken.None);
         await transaction.CommitAsync();
     }
 

@@ -111,4 +111,20 @@ public sealed class CallbackGroupTests
 
         Assert.Contains(named, refused.Message, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void A_batch_write_of_an_import_or_the_re_match_waits_ten_minutes_at_most_for_each_answer()
+    {
+        Assert.Equal(TimeSpan.FromMinutes(10), Bind().BatchWriteTimeout);
+    }
+
+    [Theory]
+    [InlineData("00:00:00")]
+    [InlineData("1.00:00:01")]
+    public void A_batch_write_timeout_out_of_range_is_refused_naming_it(string value)
+    {
+        var refused = Assert.Throws<OptionsValidationException>(() => Bind(("Pos:BatchWriteTimeout", value)));
+
+        Assert.Contains("BatchWriteTimeout", refused.Message, StringComparison.Ordinal);
+    }
 }

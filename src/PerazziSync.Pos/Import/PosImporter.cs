@@ -1,3 +1,4 @@
+using System.Data;
 using System.Diagnostics;
 using System.Security.Cryptography;
 using System.Text;
@@ -38,9 +39,10 @@ public sealed record PosImportProgress(long BytesRead, long BytesTotal, long Row
 /// rows, each chunk one transaction with its bookkeeping. The file's content hash makes a
 /// second import of the same bytes a no-op, and an import cut short resumes after its last
 /// committed chunk: no row is lost or applied twice. A bad row is a rejection, never a failed
-/// chunk.
+/// chunk. A chunk's statements wait for the database's answers, and its session may sit idle in
+/// the chunk's transaction, at most <paramref name="writeTimeout"/> (<see cref="PosOptions.BatchWriteTimeout"/>).
 /// </summary>
-public sealed class PosImporter(NpgsqlDataSource database, PosRecordParser parser, int chunkSize)
+public sealed class PosImporter(NpgsqlDataSource database, PosRecordParser parser, int chunkSize, TimeSpan writeTimeout)
 {
     const int RejectionsShown = 100;
 
@@ -125,7 +127,12 @@ public sealed class PosImporter(NpgsqlDataSource database, PosRecordParser parse
         }
         finally
         {
-            await connection.ExecuteAsync("select pg_advisory_unlock(hashtextextended('pos-import:' || @Hash, 0))", new { Hash = hash });
+            // A connection broken mid-import (one that fell silent, timed out) takes the lock with
+            // its session, which PostgreSQL ends.
+            if (connection.State == ConnectionState.Open)
+            {
+                await connection.ExecuteAsync("select pg_advisory_unlock(hashtextextended('pos-import:' || @Hash, 0))", new { Hash = hash });
+            }
         }
     }
 
@@ -259,12 +266,15 @@ public sealed class PosImporter(NpgsqlDataSource database, PosRecordParser parse
         }
     }
 
+    /// <summary>The statements of a chunk that may take long wait this many seconds for their answer.</summary>
+    int WriteSeconds => (int)Math.Ceiling(writeTimeout.TotalSeconds);
+
     /// <summary>Writes the chunk, its rejections and the import's progress in one transaction.</summary>
-    static async Task CommitChunkAsync(
+    async Task CommitChunkAsync(
         NpgsqlConnection connection, Guid importId, Chunk chunk, AuditContext audit, CancellationToken cancellationToken)
     {
         var rejections = chunk.Rejections;
-        await using var transaction = await ServiceRole.BeginAsync(connection, audit, cancellationToken);
+        await using var transaction = await ServiceRole.BeginAsync(connection, audit, writeTimeout, cancellationToken);
         var written = await WriteRejectingRefusedAsync(transaction, [.. chunk.Records.Values], rejections, audit, cancellationToken);
         if (rejections.Count > 0)
         {
@@ -322,7 +332,7 @@ public sealed class PosImporter(NpgsqlDataSource database, PosRecordParser parse
     /// writing halves of the chunk under savepoints, each probe rolled back, and become
     /// rejections with the error as their reason; the rest is written once.
     /// </summary>
-    static async Task<WriteCounts> WriteRejectingRefusedAsync(
+    async Task<WriteCounts> WriteRejectingRefusedAsync(
         NpgsqlTransaction transaction, List<RecordToWrite> records, List<PosRejection> rejections, AuditContext audit,
         CancellationToken cancellationToken)
     {
@@ -334,7 +344,7 @@ public sealed class PosImporter(NpgsqlDataSource database, PosRecordParser parse
         Exception chunkError;
         try
         {
-            var written = await ServiceEventRows.WriteAsync(transaction, records, audit, null, cancellationToken);
+            var written = await ServiceEventRows.WriteAsync(transaction, records, audit, null, WriteSeconds, cancellationToken);
             await transaction.ReleaseAsync("chunk", cancellationToken);
             return written;
         }
@@ -352,7 +362,7 @@ public sealed class PosImporter(NpgsqlDataSource database, PosRecordParser parse
         }
         var good = records.Except(refused.Select(r => r.Record)).ToList();
         return good.Count > 0
-            ? await ServiceEventRows.WriteAsync(transaction, good, audit, null, cancellationToken)
+            ? await ServiceEventRows.WriteAsync(transaction, good, audit, null, WriteSeconds, cancellationToken)
             : WriteCounts.None;
     }
 
@@ -360,7 +370,7 @@ public sealed class PosImporter(NpgsqlDataSource database, PosRecordParser parse
     /// Bisects <paramref name="records"/>, which the database refused with <paramref name="error"/>,
     /// down to the records at fault.
     /// </summary>
-    static async Task FindRefusedAsync(
+    async Task FindRefusedAsync(
         NpgsqlTransaction transaction, List<RecordToWrite> records, Exception error, List<(RecordToWrite, Exception)> refused,
         AuditContext audit, CancellationToken cancellationToken)
     {
@@ -380,14 +390,14 @@ public sealed class PosImporter(NpgsqlDataSource database, PosRecordParser parse
     }
 
     /// <summary>The error writing <paramref name="records"/> gives, or null; the write itself is rolled back.</summary>
-    static async Task<Exception?> ProbeAsync(
+    async Task<Exception?> ProbeAsync(
         NpgsqlTransaction transaction, List<RecordToWrite> records, AuditContext audit, CancellationToken cancellationToken)
     {
         await transaction.SaveAsync("probe", cancellationToken);
         Exception? error = null;
         try
         {
-            await ServiceEventRows.WriteAsync(transaction, records, audit, null, cancellationToken);
+            await ServiceEventRows.WriteAsync(transaction, records, audit, null, WriteSeconds, cancellationToken);
         }
         catch (Exception e) when (IsRefusedValue(e))
         {

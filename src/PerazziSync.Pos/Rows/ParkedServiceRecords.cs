@@ -24,11 +24,12 @@ public static class ParkedServiceRecords
     /// the first evidence on a claim registered after they were parked (the scheduled re-match); otherwise every record <paramref name="reason"/> and
     /// <paramref name="keys"/> select (null: any) is tried (an operator's <c>parked retry</c>).
     /// <paramref name="inSameTransaction"/>, when given, runs after each batch is written, in its
-    /// transaction (an operator's audit rows).
+    /// transaction (an operator's audit rows). A batch waits for each answer of the database, and
+    /// its session may sit idle in the batch's transaction, at most <paramref name="writeTimeout"/>.
     /// </summary>
     public static async Task<WriteCounts> ReattemptAsync(
         NpgsqlDataSource database, bool onlyAttributable, string? reason, IReadOnlyCollection<string>? keys,
-        AuditContext audit, CancellationToken cancellationToken,
+        AuditContext audit, TimeSpan writeTimeout, CancellationToken cancellationToken,
         Func<NpgsqlTransaction, IReadOnlyList<ParkedRecord>, CancellationToken, Task>? inSameTransaction = null)
     {
         const string due = """
@@ -56,7 +57,7 @@ public static class ParkedServiceRecords
         while (true)
         {
             await using var connection = await database.OpenConnectionAsync(cancellationToken);
-            await using var transaction = await ServiceRole.BeginAsync(connection, audit, cancellationToken);
+            await using var transaction = await ServiceRole.BeginAsync(connection, audit, writeTimeout, cancellationToken);
             var rows = (await connection.QueryAsync<(Guid Id, DateTime FirstSeen, string Key, string Reason, int Attempts, string Message, string? MessageId)>(new CommandDefinition(due, new
             {
                 AfterSeen = afterSeen,
@@ -78,7 +79,7 @@ public static class ParkedServiceRecords
             var counts = await ServiceEventRows.WriteAsync(
                 transaction,
                 parked.Zip(rows, (p, r) => new RecordToWrite(p.Record, null, r.MessageId is null ? null : new MessageOrigin(r.MessageId, null, null))).ToList(),
-                audit, null, cancellationToken);
+                audit, null, (int)Math.Ceiling(writeTimeout.TotalSeconds), cancellationToken);
             if (inSameTransaction is not null)
             {
                 await inSameTransaction(transaction, parked, cancellationToken);

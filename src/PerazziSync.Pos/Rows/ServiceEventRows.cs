@@ -97,18 +97,17 @@ public static class ServiceEventRows
     /// asset, newer versions only; parks the others with their reason. At most one record per
     /// source_record_id per call. The audit rows carry <paramref name="audit"/> and each record's
     /// line or message. A claim the records verify brings the asset's parked records along, in
-    /// the same transaction.
+    /// the same transaction. <paramref name="commandTimeout"/>: how long, in seconds, its
+    /// statements that may take long wait for their answer; 0 until cancelled.
     /// </summary>
     public static async Task<WriteCounts> WriteAsync(
         NpgsqlTransaction transaction, IReadOnlyCollection<RecordToWrite> records, AuditContext audit, string? messageId,
-        CancellationToken cancellationToken) =>
-        (await WriteAsync(transaction, records, audit, messageId, null, 0, cancellationToken)).Counts;
+        int commandTimeout, CancellationToken cancellationToken) =>
+        (await WriteAsync(transaction, records, audit, messageId, null, commandTimeout, cancellationToken)).Counts;
 
     /// <summary>
-    /// <see cref="WriteAsync(NpgsqlTransaction, IReadOnlyCollection{RecordToWrite}, AuditContext, string?, CancellationToken)"/>,
+    /// <see cref="WriteAsync(NpgsqlTransaction, IReadOnlyCollection{RecordToWrite}, AuditContext, string?, int, CancellationToken)"/>,
     /// telling what became of each record, by its source_record_id, and which claims it verified.
-    /// <paramref name="commandTimeout"/>: how long, in seconds, its statements that may take long
-    /// wait for their answer; 0, as imports write, until cancelled.
     /// </summary>
     public static async Task<EachWritten> WriteEachAsync(
         NpgsqlTransaction transaction, IReadOnlyCollection<RecordToWrite> records, AuditContext audit, int commandTimeout,
@@ -222,8 +221,8 @@ public static class ServiceEventRows
         for (var round = 1; ; round++)
         {
             // A chunk of thousands of rows may take longer than the default 30 s on a busy database:
-            // an import waits until cancelled (commandTimeout 0), a group of callbacks as long as
-            // its write timeout.
+            // it waits as long as its batch write timeout, a group of callbacks as long as its write
+            // timeout (Pos:BatchWriteTimeout, Pos:CallbackWriteTimeout).
             var outcome = await connection.QuerySingleAsync<Outcome>(new CommandDefinition(
                 "with " + Apply, new { MessageId = messageId }, transaction, commandTimeout: commandTimeout, cancellationToken: cancellationToken));
             total = total.Add(outcome.Counts);

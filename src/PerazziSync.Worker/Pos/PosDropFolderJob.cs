@@ -49,7 +49,7 @@ public sealed class PosDropFolderJob(
             return;
         }
         var processing = Directory.CreateDirectory(Path.Combine(root, "processing")).FullName;
-        var importer = new PosImporter(database, parser, settings.ImportChunkSize);
+        var importer = new PosImporter(database, parser, settings.ImportChunkSize, settings.BatchWriteTimeout);
 
         foreach (var left in Directory.EnumerateFiles(processing).Where(IsExport).ToList())
         {

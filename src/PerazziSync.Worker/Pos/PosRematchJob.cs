@@ -1,5 +1,7 @@
+using Microsoft.Extensions.Options;
 using Npgsql;
 using PerazziSync.Data;
+using PerazziSync.Pos.Records;
 using PerazziSync.Pos.Rows;
 using Quartz;
 
@@ -11,7 +13,7 @@ namespace PerazziSync.Worker.Pos;
 /// without an operator once the records name the claimant (or an operator verifies the claim).
 /// </summary>
 [DisallowConcurrentExecution]
-public sealed class PosRematchJob(NpgsqlDataSource database, ILogger<PosRematchJob> logger) : IJob
+public sealed class PosRematchJob(NpgsqlDataSource database, IOptions<PosOptions> options, ILogger<PosRematchJob> logger) : IJob
 {
     public static readonly JobKey Key = new("pos-rematch");
 
@@ -23,7 +25,8 @@ public sealed class PosRematchJob(NpgsqlDataSource database, ILogger<PosRematchJ
             return;
         }
         var audit = AuditContext.For(ServiceEventRows.SourceSystem, deliveryId: $"rematch:{scheduledAt.UtcDateTime:O}");
-        var counts = await ParkedServiceRecords.ReattemptAsync(database, onlyAttributable: true, null, null, audit, cancellationToken);
+        var counts = await ParkedServiceRecords.ReattemptAsync(
+            database, onlyAttributable: true, null, null, audit, options.Value.BatchWriteTimeout, cancellationToken);
         var attached = counts.Applied + counts.Unchanged + counts.Stale + counts.Attached;
         if (attached > 0)
         {
