@@ -56,6 +56,14 @@ public sealed class PosDropFolderTests : IAsyncLifetime
         await WaitForFileAsync(Path.Combine(_folder, "processed", "growing.csv"), TimeSpan.FromSeconds(30));
     }
 
+    /// <summary>Drops a CSV export of <paramref name="rows"/> into the folder whole, as a file renamed into place.</summary>
+    async Task DropAsync(string name, params string[] rows)
+    {
+        var part = Path.Combine(_folder, $".{name}.part");
+        await File.WriteAllLinesAsync(part, [Header, .. rows]);
+        File.Move(part, Path.Combine(_folder, name));
+    }
+
     /// <summary>Waits for a file to appear, failing with what it waited for.</summary>
     async Task WaitForFileAsync(string path, TimeSpan timeout) =>
         await ProductUnderTest.EventuallyAsync(path + " to appear", () => Task.FromResult(File.Exists(path)), exists => exists, timeout, _product.Logs);
@@ -75,14 +83,10 @@ public sealed class PosDropFolderTests : IAsyncLifetime
             end $$;
             create trigger refuse_stuck before insert on service_events for each row execute function public.refuse_stuck();
             """);
-        var stuck = Path.Combine(_folder, ".stuck.csv.part");
-        await File.WriteAllLinesAsync(stuck, [Header, Row("WO-STUCK", 1), Row("WO-S-OK", 2)]);
-        File.Move(stuck, Path.Combine(_folder, "stuck.csv"));
+        await DropAsync("stuck.csv", Row("WO-STUCK", 1), Row("WO-S-OK", 2));
         await WaitForFileAsync(Path.Combine(_folder, "processing", "stuck.csv"), TimeSpan.FromSeconds(30));
 
-        var later = Path.Combine(_folder, ".later.csv.part");
-        await File.WriteAllLinesAsync(later, [Header, .. Enumerable.Range(0, 20).Select(i => Row("WO-LATER", i))]);
-        File.Move(later, Path.Combine(_folder, "later.csv"));
+        await DropAsync("later.csv", [.. Enumerable.Range(0, 20).Select(i => Row("WO-LATER", i))]);
 
         await WaitForFileAsync(Path.Combine(_folder, "processed", "later.csv"), TimeSpan.FromSeconds(30));
         Assert.Equal(20, await connection.ExecuteScalarAsync<long>("select count(*) from service_events where source_record_id like 'WO-LATER-%'"));
@@ -98,15 +102,44 @@ public sealed class PosDropFolderTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_file_whose_writes_keep_failing_transiently_is_never_given_up_and_is_imported_once_they_stop()
+    {
+        await using var connection = await _product.OpenDatabaseAsync();
+        // The first four writes of the file's records fail as a deadlock or a serialization failure
+        // does, which is nobody's fault: more times than the attempts a file gets.
+        await connection.ExecuteAsync("""
+            create sequence public.flaky_writes;
+            create function public.fail_flaky() returns trigger language plpgsql security definer as $$
+            begin
+              if new.source_record_id like 'WO-FLAKY-%' and nextval('public.flaky_writes') <= 4 then
+                raise exception 'could not serialize access to %', new.source_record_id using errcode = 'serialization_failure';
+              end if;
+              return new;
+            end $$;
+            create trigger fail_flaky before insert on service_events for each row execute function public.fail_flaky();
+            """);
+        await DropAsync("flaky.csv", Row("WO-FLAKY", 1), Row("WO-FLAKY", 2));
+
+        await WaitForFileAsync(Path.Combine(_folder, "processed", "flaky.csv"), TimeSpan.FromSeconds(60));
+        Assert.True(await connection.ExecuteScalarAsync<long>("select last_value from public.flaky_writes") >= 5);
+        Assert.Equal((1, "completed", 2L), await connection.QuerySingleAsync<(int, string, long)>(
+            "select attempts, status, applied from perazzi_sync.pos_imports where file_name = 'flaky.csv'"));
+        Assert.Equal(["WO-FLAKY-0000001", "WO-FLAKY-0000002"], (await connection.QueryAsync<string>("""
+            select metadata->>'source_key' from audit_log
+            where action = 'service_event.upsert' and metadata->>'source_key' like 'WO-FLAKY-%' order by 1
+            """)).ToArray());
+        Assert.False(Directory.Exists(Path.Combine(_folder, "failed")));
+        Assert.Contains("could not serialize access to WO-FLAKY-0000001", _product.Logs(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task A_file_that_cannot_be_read_goes_to_failed_at_once_and_the_files_after_it_are_imported()
     {
         // Reading a process's own memory at offset 0 fails with EIO: a file whose bytes cannot be
         // read even by root, who reads past any permission bits.
         File.CreateSymbolicLink(Path.Combine(_folder, "unreadable.csv"), "/proc/self/mem");
         await WaitForFileAsync(Path.Combine(_folder, "failed", "unreadable.csv.error.txt"), TimeSpan.FromSeconds(30));
-        var later = Path.Combine(_folder, ".later.csv.part");
-        await File.WriteAllLinesAsync(later, [Header, .. Enumerable.Range(0, 5).Select(i => Row("WO-AFTER", i))]);
-        File.Move(later, Path.Combine(_folder, "later.csv"));
+        await DropAsync("later.csv", [.. Enumerable.Range(0, 5).Select(i => Row("WO-AFTER", i))]);
 
         await WaitForFileAsync(Path.Combine(_folder, "processed", "later.csv"), TimeSpan.FromSeconds(30));
         await using var connection = await _product.OpenDatabaseAsync();

@@ -56,10 +56,14 @@ public sealed class PosImporter(NpgsqlDataSource database, PosRecordParser parse
 
     const int MaxErrorLength = 2_000;
 
+    /// <summary>How long an attempt ended by a transient fault tries to give its attempt back.</summary>
+    static readonly TimeSpan GiveBackPatience = TimeSpan.FromSeconds(10);
+
     /// <summary>
     /// Imports <paramref name="path"/>, or returns null without reading it when
     /// <paramref name="waitIfBusy"/> is false and another process is importing the same content.
-    /// Every start of an import counts as an attempt until a chunk commits; with
+    /// Every start of an import counts as an attempt until a chunk commits, but one that a
+    /// transient fault or a cancellation ends gives its attempt back; with
     /// <paramref name="maxAttempts"/>, the attempt that fails (or would start) after that many
     /// without progress gives the file up with a <see cref="PosExportException"/>.
     /// </summary>
@@ -102,7 +106,12 @@ public sealed class PosImporter(NpgsqlDataSource database, PosRecordParser parse
             {
                 await ReadAndCommitAsync(connection, path, fileName, format, state, progress, cancellationToken);
             }
-            catch (Exception e) when (e is not OperationCanceledException && e is not NpgsqlException { IsTransient: true })
+            catch (Exception e) when (e is OperationCanceledException or NpgsqlException { IsTransient: true })
+            {
+                await GiveBackAttemptAsync(state.Id, e as NpgsqlException);
+                throw;
+            }
+            catch (Exception e)
             {
                 if (e is PosExportException)
                 {
@@ -133,6 +142,28 @@ public sealed class PosImporter(NpgsqlDataSource database, PosRecordParser parse
             {
                 await connection.ExecuteAsync("select pg_advisory_unlock(hashtextextended('pos-import:' || @Hash, 0))", new { Hash = hash });
             }
+        }
+    }
+
+    /// <summary>
+    /// An attempt that the database's fault (unreachable, silent, a deadlock) or the process
+    /// stopping ended is not the file's: it no longer counts, so that no outage gives a file up.
+    /// Told on a connection of its own, the one of the import may be broken; if the database
+    /// cannot be told, the attempt counts, as a killed process's does.
+    /// </summary>
+    async Task GiveBackAttemptAsync(Guid importId, NpgsqlException? fault)
+    {
+        using var patience = new CancellationTokenSource(GiveBackPatience);
+        try
+        {
+            await using var connection = await database.OpenConnectionAsync(patience.Token);
+            await connection.ExecuteAsync(new CommandDefinition(
+                "update perazzi_sync.pos_imports set attempts = attempts - 1, error = coalesce(@Error, error) where id = @Id and status = 'running'",
+                new { Id = importId, Error = StorableText.Of(fault?.Message, MaxErrorLength) }, cancellationToken: patience.Token));
+        }
+        catch (Exception e) when (e is NpgsqlException or OperationCanceledException)
+        {
+            // Still away: this attempt counts.
         }
     }
 

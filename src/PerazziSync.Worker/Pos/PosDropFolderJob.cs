@@ -20,8 +20,9 @@ namespace PerazziSync.Worker.Pos;
 /// One file never holds up the others: a file that cannot be read goes to <c>failed/</c> at
 /// once, one whose import fails for another reason is tried again at the next polls and given up
 /// after <see cref="MaxAttempts"/> attempts without progress (counted in the database, so a
-/// worker that dies on it counts too), and the files after it are imported meanwhile. Only an
-/// unreachable database ends a poll early: every file would fail the same way.
+/// worker that dies on it counts too; a transient fault's does not), and the files after it are
+/// imported meanwhile. Only a transient fault of the database ends a poll early: every file would
+/// fail the same way.
 /// </remarks>
 [DisallowConcurrentExecution]
 public sealed class PosDropFolderJob(
