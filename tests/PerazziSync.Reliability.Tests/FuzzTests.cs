@@ -121,8 +121,8 @@ public sealed class FuzzTests(ITestOutputHelper output)
             Assert.Empty(refusedFuzz);
 
             // Files that are not exports at all. A CSV without the required columns cannot be read
-            // and is refused whole, saying which columns it lacks; NDJSON has no header, so each
-            // of its lines is refused on its own; an empty file is read as an export of no rows.
+            // and is refused whole, saying which columns it lacks, and an empty one, without even
+            // its header, saying so; NDJSON has no header, so each of its lines is refused on its own.
             var unreadable = new Dictionary<string, string>();
             var notExports = new[]
             {
@@ -145,16 +145,17 @@ public sealed class FuzzTests(ITestOutputHelper output)
                     unreadable[name] = e.Message;
                 }
             }
-            Assert.Equal(["garbage.csv", "no-columns.csv"], unreadable.Keys.Order());
-            Assert.All(unreadable.Values, reason => Assert.StartsWith("the CSV header lacks source_record_id", reason, StringComparison.Ordinal));
+            Assert.Equal(["empty.csv", "garbage.csv", "no-columns.csv"], unreadable.Keys.Order());
+            Assert.StartsWith("the CSV file is empty", unreadable["empty.csv"], StringComparison.Ordinal);
+            Assert.All(unreadable.Where(u => u.Key != "empty.csv").Select(u => u.Value),
+                reason => Assert.StartsWith("the CSV header lacks source_record_id", reason, StringComparison.Ordinal));
             var garbage = imported["garbage.ndjson"];
             Assert.True(garbage.RowsRead > 0 && garbage.Rejected == garbage.RowsRead && garbage.Applied == 0,
                 $"garbage.ndjson: {garbage.RowsRead} lines read, {garbage.Rejected} rejected, {garbage.Applied} applied");
-            Assert.Equal((0L, 0L), (imported["empty.csv"].RowsRead, imported["empty.csv"].Applied));
 
             await using var connection = await database.OpenAsync();
-            Assert.Equal(["failed", "failed"], await connection.QueryAsync<string>(
-                "select status from perazzi_sync.pos_imports where file_name in ('garbage.csv', 'no-columns.csv')"));
+            Assert.Equal(["failed", "failed", "failed"], await connection.QueryAsync<string>(
+                "select status from perazzi_sync.pos_imports where file_name in ('empty.csv', 'garbage.csv', 'no-columns.csv')"));
             var written = (await connection.QueryAsync<string>("select source_record_id from service_events")).ToHashSet(StringComparer.Ordinal);
             output.WriteLine($"{badLines} bad lines in 24 files: {rejected} lines rejected with a reason, {written.Count} good records applied; " +
                 $"of 4 files that are not exports, {unreadable.Count} refused whole ({string.Join(", ", unreadable.Keys.Order())}), " +

@@ -25,6 +25,23 @@ public sealed class ExportReaderTests
 
     static string Row(int i) => $"WO-{i},MX8-1,completed,,\"summary, {i}\",,2026-03-10T10:00:00Z";
 
+    [Theory]
+    [InlineData("")]
+    [InlineData("\n\r\n\n")]
+    public async Task A_csv_file_without_even_its_header_is_refused_as_empty(string content)
+    {
+        var refused = await Assert.ThrowsAsync<PosExportException>(() => ReadAsync("csv", content));
+
+        Assert.Contains("empty", refused.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_csv_file_of_its_header_alone_and_an_empty_ndjson_file_hold_no_rows()
+    {
+        Assert.Empty(await ReadAsync("csv", Header + "\n"));
+        Assert.Empty(await ReadAsync("ndjson", ""));
+    }
+
     [Fact]
     public async Task A_quoted_field_over_several_lines_is_one_row_numbered_by_the_line_it_starts_on()
     {

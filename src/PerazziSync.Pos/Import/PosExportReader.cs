@@ -58,9 +58,10 @@ public static class PosExportReader
             DetectColumnCountChanges = false,
         };
         using var csv = new CsvReader(text, configuration);
+        // A CSV export without its header is none: a file truncated to nothing, or not written yet.
         if (!await csv.ReadAsync() || !csv.ReadHeader())
         {
-            yield break;
+            throw new PosExportException("the CSV file is empty: an export begins with its header line");
         }
         var header = csv.HeaderRecord!.Select(h => h.Trim()).ToArray();
         var missing = Columns.Where(c => c is "source_record_id" or "serial_number" or "status" or "updated_at")
