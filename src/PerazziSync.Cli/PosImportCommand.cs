@@ -52,12 +52,18 @@ static class PosImportCommand
             await using var database = NpgsqlDataSource.Create(connectionString);
             var importer = new PosImporter(database, new PosRecordParser(zone), options.ImportChunkSize, options.BatchWriteTimeout);
             var console = CliConsole.Create(output);
+            Task<PosImportOutcome?> ImportAsync(bool waitIfBusy) => console.Profile.Capabilities.Interactive
+                ? WithProgressBarAsync(console, importer, path, waitIfBusy, cancellationToken)
+                : importer.ImportAsync(path.FullName, new LineProgress(output), cancellationToken, waitIfBusy);
             PosImportOutcome outcome;
             try
             {
-                outcome = console.Profile.Capabilities.Interactive
-                    ? await WithProgressBarAsync(console, importer, path, cancellationToken)
-                    : (await importer.ImportAsync(path.FullName, new LineProgress(output), cancellationToken))!;
+                if (await ImportAsync(waitIfBusy: false) is not { } imported)
+                {
+                    output.WriteLine($"Another import of the same content as {path.Name} is running; waiting for it to end (Ctrl+C stops waiting).");
+                    imported = (await ImportAsync(waitIfBusy: true))!;
+                }
+                outcome = imported;
             }
             catch (PosExportException e)
             {
@@ -70,18 +76,21 @@ static class PosImportCommand
         return new Command("pos", "Perazzi POS batch exports.") { import };
     }
 
-    static async Task<PosImportOutcome> WithProgressBarAsync(
-        IAnsiConsole console, PosImporter importer, FileInfo path, CancellationToken cancellationToken)
+    static async Task<PosImportOutcome?> WithProgressBarAsync(
+        IAnsiConsole console, PosImporter importer, FileInfo path, bool waitIfBusy, CancellationToken cancellationToken)
     {
         PosImportOutcome? outcome = null;
         await console.Progress().StartAsync(async context =>
         {
             var task = context.AddTask(path.Name, maxValue: Math.Max(path.Length, 1));
             outcome = await importer.ImportAsync(path.FullName,
-                new Progress<PosImportProgress>(p => task.Value = p.BytesRead), cancellationToken);
-            task.Value = task.MaxValue;
+                new Progress<PosImportProgress>(p => task.Value = p.BytesRead), cancellationToken, waitIfBusy);
+            if (outcome is not null)
+            {
+                task.Value = task.MaxValue;
+            }
         });
-        return outcome!;
+        return outcome;
     }
 
     /// <summary>Progress as plain lines when the output is not a terminal (logs, CI).</summary>

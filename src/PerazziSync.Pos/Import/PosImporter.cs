@@ -80,8 +80,10 @@ public sealed class PosImporter(NpgsqlDataSource database, PosRecordParser parse
         // One importer per file content at a time, across processes.
         if (waitIfBusy)
         {
+            // As long as the other import takes, until cancelled: not the connection's command timeout.
             await connection.ExecuteAsync(new CommandDefinition(
-                "select pg_advisory_lock(hashtextextended('pos-import:' || @Hash, 0))", new { Hash = hash }, cancellationToken: cancellationToken));
+                "select pg_advisory_lock(hashtextextended('pos-import:' || @Hash, 0))", new { Hash = hash }, commandTimeout: 0,
+                cancellationToken: cancellationToken));
         }
         else if (!await connection.ExecuteScalarAsync<bool>(new CommandDefinition(
             "select pg_try_advisory_lock(hashtextextended('pos-import:' || @Hash, 0))", new { Hash = hash }, cancellationToken: cancellationToken)))
