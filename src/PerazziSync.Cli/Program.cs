@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Npgsql;
 using PerazziSync.Cli;
 using PerazziSync.Cli.Assets;
 using PerazziSync.Cli.Demo;
@@ -18,4 +19,28 @@ var root = new RootCommand("PerazziSync operations: database migrations, POS bat
 // Ctrl+C or SIGTERM cancels the running verb's token and gives it this long to record what it
 // has done (the audit rows of re-sends the broker confirmed) before the process ends anyway;
 // without it the runtime ends the process at once.
-return await root.Parse(args).InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = TimeSpan.FromSeconds(10) });
+var invocation = new InvocationConfiguration
+{
+    ProcessTerminationTimeout = TimeSpan.FromSeconds(10),
+    EnableDefaultExceptionHandler = false,
+};
+try
+{
+    return await root.Parse(args).InvokeAsync(invocation);
+}
+catch (OperationCanceledException)
+{
+    return 1;
+}
+catch (NpgsqlException e)
+{
+    // The database unreachable, not answering, refusing the login or a statement: an operator
+    // needs its reason, not a stack trace.
+    invocation.Error.WriteLine($"PostgreSQL: {CliErrors.Reason(e)}");
+    return 1;
+}
+catch (Exception e)
+{
+    invocation.Error.WriteLine($"Unhandled exception: {e}");
+    return 1;
+}

@@ -1,6 +1,8 @@
 using System.Globalization;
+using System.Security.Cryptography;
 using System.Text;
 using Dapper;
+using Npgsql;
 using PerazziSync.Testing;
 using Xunit;
 
@@ -33,6 +35,67 @@ public sealed class PosImportTests
         await using var connection = await database.OpenAsync();
         Assert.Equal(0, await connection.ExecuteScalarAsync<long>("select count(*) from perazzi_sync.pos_imports"));
         Assert.Empty(await ServiceEvents.AllAsync(connection));
+    }
+
+    [Fact]
+    public async Task An_import_of_content_another_import_holds_waits_for_it_past_the_command_timeout_then_imports()
+    {
+        await using var database = await TestDatabase.CreatePortalAsync();
+        var path = Fixture("export-sample.csv");
+        var hash = Convert.ToHexStringLower(SHA256.HashData(await File.ReadAllBytesAsync(path)));
+        await using var other = await database.OpenAsync();
+        await other.ExecuteAsync("select pg_advisory_lock(hashtextextended('pos-import:' || @Hash, 0))", new { Hash = hash });
+
+        // Every statement of the Cli's connections gives up after 2 s, unless told otherwise.
+        await using var waiting = HostProcess.Start("PerazziSync.Cli", new Dictionary<string, string>
+        {
+            ["ConnectionStrings__Postgres"] = database.ConnectionString + ";Command Timeout=2",
+        }, "pos", "import", path);
+        await ProductUnderTest.EventuallyAsync(
+            "the import waiting for the other's lock",
+            () => other.ExecuteScalarAsync<long>(
+                "select count(*) from pg_stat_activity where datname = current_database() and wait_event = 'advisory'"),
+            n => n == 1, diagnostics: () => waiting.Output);
+        Assert.Contains("Another import of the same content as export-sample.csv is running; waiting for it to end", waiting.Output, StringComparison.Ordinal);
+        await Task.Delay(TimeSpan.FromSeconds(4));
+        Assert.False(waiting.HasExited, waiting.Output);
+
+        await other.ExecuteAsync("select pg_advisory_unlock(hashtextextended('pos-import:' || @Hash, 0))", new { Hash = hash });
+
+        Assert.True(await waiting.WaitForExitAsync(TimeSpan.FromSeconds(60)) == 0, waiting.Output);
+        Assert.Equal("completed", (await ServiceEvents.ImportAsync(other, "export-sample.csv")).Status);
+        Assert.Equal(3, await ServiceEvents.AuditCountAsync(other));
+    }
+
+    [Fact]
+    public async Task A_database_that_cannot_be_reached_or_refuses_the_login_is_named_with_its_reason_not_a_stack_trace()
+    {
+        var closed = LoopbackPort.Reserve();
+
+        var unreachable = await HostProcess.RunAsync("PerazziSync.Cli", new Dictionary<string, string>
+        {
+            ["ConnectionStrings__Postgres"] = $"Host=127.0.0.1;Port={closed};Username=postgres;Password=not-the-password;Database=portal",
+        }, "pos", "import", Fixture("export-sample.csv"));
+
+        Assert.Equal(1, unreachable.ExitCode);
+        Assert.Contains($"PostgreSQL: Failed to connect to 127.0.0.1:{closed}", unreachable.Output, StringComparison.Ordinal);
+
+        await using var database = await TestDatabase.CreatePortalAsync();
+        var builder = new NpgsqlConnectionStringBuilder(database.ConnectionString) { Password = "not-the-password" };
+        var refused = await HostProcess.RunAsync("PerazziSync.Cli", new Dictionary<string, string>
+        {
+            ["ConnectionStrings__Postgres"] = builder.ConnectionString,
+        }, "migrate");
+
+        Assert.Equal(1, refused.ExitCode);
+        Assert.Contains("PostgreSQL: password authentication failed", refused.Output, StringComparison.Ordinal);
+        Assert.Contains("SQLSTATE 28P01", refused.Output, StringComparison.Ordinal);
+        foreach (var output in new[] { unreachable.Output, refused.Output })
+        {
+            Assert.DoesNotContain("Unhandled exception", output, StringComparison.Ordinal);
+            Assert.DoesNotContain("   at ", output, StringComparison.Ordinal);
+            Assert.DoesNotContain("not-the-password", output, StringComparison.Ordinal);
+        }
     }
 
     [Fact]

@@ -1,3 +1,4 @@
+using System.Data;
 using System.Net;
 using System.Text.Json.Nodes;
 using Dapper;
@@ -52,7 +53,7 @@ public sealed class SilentDatabaseTests : IAsyncLifetime
     }
 
     /// <summary>Sessions of the database idle inside a transaction whose last statement read the staged POS records.</summary>
-    static Task<long> SilentAsync(System.Data.IDbConnection connection) => connection.ExecuteScalarAsync<long>("""
+    static Task<long> SilentAsync(IDbConnection connection) => connection.ExecuteScalarAsync<long>("""
         select count(*) from pg_stat_activity
         where datname = current_database() and state like 'idle in transaction%' and query like '%pos_incoming%'
         """);
