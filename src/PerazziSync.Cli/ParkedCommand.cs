@@ -117,10 +117,14 @@ static class ParkedCommand
                 var resends = await parked.DueBigCommerceAsync(selectedReason, selectedKeys, at, cancellationToken);
                 if (resends.Count > 0)
                 {
-                    if (configuration.Require("ConnectionStrings:RabbitMq", error) is null)
+                    // A broker that cannot be reached is said at once: the bus would retry its
+                    // connection for as long as the verb runs.
+                    var (probe, exitCode) = await CliBroker.ConnectAsync(configuration, "perazzisync parked retry", error, cancellationToken);
+                    if (probe is null)
                     {
-                        return 2;
+                        return exitCode;
                     }
+                    await probe.DisposeAsync();
                     await using var bus = await CliBus.StartAsync(configuration, cancellationToken);
                     try
                     {

@@ -46,6 +46,30 @@ public sealed class ParkedRetryByHandTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_retry_of_bigcommerce_events_says_at_once_that_the_broker_cannot_be_reached_and_leaves_them_parked()
+    {
+        await using var connection = await _product.OpenDatabaseAsync();
+        await connection.ExecuteAsync("""
+            select perazzi_sync.park('bigcommerce', 'order:602', 'guest_order', 'BigCommerceOrderChanged',
+                                     '{"StoreHash": "abc123", "OrderId": 602}'::jsonb, null, null, null)
+            """);
+        var closed = LoopbackPort.Reserve();
+        var environment = new Cli(_product).Environment;
+        environment["ConnectionStrings__RabbitMq"] = $"amqp://guest:not-the-password@127.0.0.1:{closed}/";
+
+        await using var retry = HostProcess.Start("PerazziSync.Cli", environment, "parked", "retry", "--source", "bigcommerce");
+        var exitCode = await retry.WaitForExitAsync(TimeSpan.FromSeconds(30));
+
+        Assert.True(exitCode == 1, retry.Output);
+        Assert.Contains($"RabbitMQ at 127.0.0.1:{closed}/ cannot be reached", retry.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", retry.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain("not-the-password", retry.Output, StringComparison.Ordinal);
+        Assert.Equal((1, false), await connection.QuerySingleAsync<(int, bool)>(
+            "select attempts, resolved_at is not null from perazzi_sync.parked_events where source_key = 'order:602'"));
+        Assert.Equal(0, await connection.ExecuteScalarAsync<long>("select count(*) from audit_log where action = 'parked.retry'"));
+    }
+
+    [Fact]
     public async Task A_bigcommerce_order_parked_for_an_unconfirmed_email_arrives_when_the_operator_retries_it()
     {
         await using var connection = await _product.OpenDatabaseAsync();

@@ -1,7 +1,5 @@
 using System.CommandLine;
 using PerazziSync.Cli.DeadLetters;
-using RabbitMQ.Client;
-using RabbitMQ.Client.Exceptions;
 using Spectre.Console;
 
 namespace PerazziSync.Cli.Dlq;
@@ -40,27 +38,10 @@ static partial class DlqCommand
         CancellationToken cancellationToken)
     {
         var error = parseResult.InvocationConfiguration.Error;
-        var uri = CliConfiguration.Load().Require("ConnectionStrings:RabbitMq", error);
-        if (uri is null)
+        var (connection, exitCode) = await CliBroker.ConnectAsync(CliConfiguration.Load(), "perazzisync dlq", error, cancellationToken);
+        if (connection is null)
         {
-            return 2;
-        }
-        if (!Uri.TryCreate(uri, UriKind.Absolute, out var amqp) || amqp.Scheme is not ("amqp" or "amqps"))
-        {
-            error.WriteLine("ConnectionStrings:RabbitMq is not an amqp:// URI.");
-            return 2;
-        }
-        var factory = new ConnectionFactory { Uri = amqp, ClientProvidedName = "perazzisync dlq" };
-        IConnection connection;
-        try
-        {
-            connection = await factory.CreateConnectionAsync(cancellationToken);
-        }
-        catch (BrokerUnreachableException e)
-        {
-            // The host and port only: the URI carries the password.
-            error.WriteLine($"RabbitMQ at {amqp.Host}:{amqp.Port}{amqp.AbsolutePath} cannot be reached: {e.InnerException?.Message ?? e.Message}");
-            return 1;
+            return exitCode;
         }
         await using (connection)
         {
