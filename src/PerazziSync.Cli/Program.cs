@@ -1,5 +1,4 @@
 using System.CommandLine;
-using Npgsql;
 using PerazziSync.Cli;
 using PerazziSync.Cli.Assets;
 using PerazziSync.Cli.Demo;
@@ -32,11 +31,11 @@ catch (OperationCanceledException)
 {
     return 1;
 }
-catch (NpgsqlException e)
+catch (Exception e) when (CliErrors.Describe(e) is { } reason)
 {
-    // The database unreachable, not answering, refusing the login or a statement: an operator
-    // needs its reason, not a stack trace.
-    invocation.Error.WriteLine($"PostgreSQL: {CliErrors.Reason(e)}");
+    // The database or the store unreachable, not answering, refusing the login or the request:
+    // an operator needs its reason, not a stack trace.
+    invocation.Error.WriteLine(reason);
     return 1;
 }
 catch (Exception e)

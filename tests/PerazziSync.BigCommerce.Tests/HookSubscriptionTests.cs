@@ -34,16 +34,18 @@ public sealed class HookSubscriptionTests : IAsyncLifetime
         await _database.DisposeAsync();
     }
 
+    Dictionary<string, string> Settings() => new()
+    {
+        ["ConnectionStrings__Postgres"] = _database.ConnectionString,
+        ["BigCommerce__ApiBaseUrl"] = _store.BaseUrl,
+        ["BigCommerce__StoreHash"] = ProductUnderTest.StoreHash,
+        ["BigCommerce__AccessToken"] = FakeBigCommerce.AccessToken,
+        ["BigCommerce__WebhookHeaderName"] = SharedHeader,
+        ["BigCommerce__WebhookHeaderValue"] = SharedValue,
+    };
+
     Task<(int ExitCode, string Output)> HooksAsync(params string[] arguments) =>
-        HostProcess.RunAsync("PerazziSync.Cli", new Dictionary<string, string>
-        {
-            ["ConnectionStrings__Postgres"] = _database.ConnectionString,
-            ["BigCommerce__ApiBaseUrl"] = _store.BaseUrl,
-            ["BigCommerce__StoreHash"] = ProductUnderTest.StoreHash,
-            ["BigCommerce__AccessToken"] = FakeBigCommerce.AccessToken,
-            ["BigCommerce__WebhookHeaderName"] = SharedHeader,
-            ["BigCommerce__WebhookHeaderValue"] = SharedValue,
-        }, ["hooks", .. arguments]);
+        HostProcess.RunAsync("PerazziSync.Cli", Settings(), ["hooks", .. arguments]);
 
     async Task<List<(string Action, string HookId, string Scope, string Operator, string OsUser, string Host, string DbUser)>> AuditAsync()
     {
@@ -52,6 +54,30 @@ public sealed class HookSubscriptionTests : IAsyncLifetime
             select action, object_id, metadata->>'scope', metadata->>'operator', metadata->>'os_user', metadata->>'host', metadata->>'db_session_user'
             from audit_log where object_type = 'bigcommerce_hook' order by created_at, metadata->>'scope'
             """)).AsList();
+    }
+
+    [Fact]
+    public async Task A_store_that_cannot_be_reached_or_refuses_the_token_is_named_in_one_line_without_a_stack_trace()
+    {
+        var closed = LoopbackPort.Reserve();
+        var unreachable = Settings();
+        unreachable["BigCommerce__ApiBaseUrl"] = $"http://127.0.0.1:{closed}";
+        var refusedToken = Settings();
+        refusedToken["BigCommerce__AccessToken"] = "not-the-token";
+
+        var away = await HostProcess.RunAsync("PerazziSync.Cli", unreachable, "hooks", "status");
+        var refused = await HostProcess.RunAsync("PerazziSync.Cli", refusedToken, "hooks", "ensure", "--destination", Destination);
+
+        Assert.True(away.ExitCode == 1, away.Output);
+        Assert.Contains($"The request failed: Connection refused (127.0.0.1:{closed})", away.Output, StringComparison.Ordinal);
+        Assert.True(refused.ExitCode == 1, refused.Output);
+        Assert.Contains("BigCommerce answered 401 to GET stores/", refused.Output, StringComparison.Ordinal);
+        foreach (var output in new[] { away.Output, refused.Output })
+        {
+            Assert.DoesNotContain("   at ", output, StringComparison.Ordinal);
+            Assert.DoesNotContain("not-the-token", output, StringComparison.Ordinal);
+        }
+        Assert.Empty(await AuditAsync());
     }
 
     [Fact]

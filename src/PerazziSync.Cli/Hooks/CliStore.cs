@@ -31,7 +31,10 @@ sealed class CliStore(IHost host) : IDisposable
         }
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
         builder.Configuration.AddConfiguration(configuration);
-        builder.Logging.AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace).SetMinimumLevel(LogLevel.Warning);
+        // Not the retry strategy's lines, each with its exception's stack: the verb says once
+        // what the store finally answered, or why it could not be reached.
+        builder.Logging.AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace).SetMinimumLevel(LogLevel.Warning)
+            .AddFilter("Polly", LogLevel.None);
         builder.Services.AddSingleton(_ => NpgsqlDataSource.Create(connectionString));
         builder.AddBigCommerceClient();
         var host = builder.Build();
