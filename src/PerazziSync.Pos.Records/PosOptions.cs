@@ -59,8 +59,8 @@ public sealed class PosOptions
     /// <summary>
     /// How long a batch write of POS records (a chunk of an import, from the drop folder or the
     /// Cli; a batch of the re-match or of <c>parked retry</c>) waits for each answer of the
-    /// database, and how long its session may sit idle inside the batch's transaction before
-    /// PostgreSQL ends it. A chunk of 5,000 records takes about a second. A connection that stops
+    /// database, and how long its session may sit idle inside the batch's transaction (an
+    /// import's session, between its chunks too) before PostgreSQL ends it. A chunk of 5,000 records takes about a second. A connection that stops
     /// answering mid-write (a half-open connection, a hung pooler) then fails the batch as a
     /// transient fault, and the rows its transaction locked are released: the import resumes
     /// after its last committed chunk at the next poll or run, instead of waiting for ever.

@@ -68,6 +68,46 @@ public sealed class PosImportTests
     }
 
     [Fact]
+    public async Task An_import_whose_connection_falls_silent_outside_a_chunk_frees_the_file_for_the_next_import()
+    {
+        await using var database = await TestDatabase.CreatePortalAsync();
+        await using var proxy = await ServiceProxies.PostgresAsync();
+        var path = Fixture("export-sample.csv");
+        var hash = Convert.ToHexStringLower(SHA256.HashData(await File.ReadAllBytesAsync(path)));
+        await using var other = await database.OpenAsync();
+        await other.ExecuteAsync("select pg_advisory_lock(hashtextextended('pos-import:' || @Hash, 0))", new { Hash = hash });
+        await using var silent = HostProcess.Start("PerazziSync.Cli", new Dictionary<string, string>
+        {
+            ["ConnectionStrings__Postgres"] = proxy.Through(database.ConnectionString),
+            ["Pos__BatchWriteTimeout"] = "00:00:03",
+        }, "pos", "import", path);
+        await ProductUnderTest.EventuallyAsync(
+            "the import waiting for the other's lock",
+            () => other.ExecuteScalarAsync<long>(
+                "select count(*) from pg_stat_activity where datname = current_database() and wait_event = 'advisory'"),
+            n => n == 1, diagnostics: () => silent.Output);
+
+        // The lock is granted to the waiting session once released, and the answer saying so is lost.
+        proxy.Freeze();
+        await other.ExecuteAsync("select pg_advisory_unlock(hashtextextended('pos-import:' || @Hash, 0))", new { Hash = hash });
+        Task<long> HeldAsync() => other.ExecuteScalarAsync<long>("""
+            select count(*) from pg_locks l join pg_stat_activity a on a.pid = l.pid
+            where l.locktype = 'advisory' and l.granted and a.datname = current_database()
+            """);
+        await ProductUnderTest.EventuallyAsync("the silent session holding the lock", HeldAsync, n => n == 1, diagnostics: () => silent.Output);
+        await ProductUnderTest.EventuallyAsync(
+            "PostgreSQL ending the silent session after Pos__BatchWriteTimeout, and the lock with it", HeldAsync, n => n == 0,
+            TimeSpan.FromSeconds(30), () => silent.Output);
+
+        var (exitCode, output) = await ImportAsync(database, path);
+
+        Assert.True(exitCode == 0, output);
+        Assert.DoesNotContain("Another import", output, StringComparison.Ordinal);
+        Assert.Equal("completed", (await ServiceEvents.ImportAsync(other, "export-sample.csv")).Status);
+        Assert.Equal(3, await ServiceEvents.AuditCountAsync(other));
+    }
+
+    [Fact]
     public async Task A_database_that_cannot_be_reached_or_refuses_the_login_is_named_with_its_reason_not_a_stack_trace()
     {
         var closed = LoopbackPort.Reserve();

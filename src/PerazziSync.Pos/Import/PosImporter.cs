@@ -39,8 +39,9 @@ public sealed record PosImportProgress(long BytesRead, long BytesTotal, long Row
 /// rows, each chunk one transaction with its bookkeeping. The file's content hash makes a
 /// second import of the same bytes a no-op, and an import cut short resumes after its last
 /// committed chunk: no row is lost or applied twice. A bad row is a rejection, never a failed
-/// chunk. A chunk's statements wait for the database's answers, and its session may sit idle in
-/// the chunk's transaction, at most <paramref name="writeTimeout"/> (<see cref="PosOptions.BatchWriteTimeout"/>).
+/// chunk. A chunk's statements wait for the database's answers, and its session may sit idle, in
+/// the chunk's transaction or between them, at most <paramref name="writeTimeout"/>
+/// (<see cref="PosOptions.BatchWriteTimeout"/>).
 /// </summary>
 public sealed class PosImporter(NpgsqlDataSource database, PosRecordParser parser, int chunkSize, TimeSpan writeTimeout)
 {
@@ -77,6 +78,12 @@ public sealed class PosImporter(NpgsqlDataSource database, PosRecordParser parse
         var fileName = StorableText.Of(Path.GetFileName(path), MaxFileNameLength)!;
 
         await using var connection = await database.OpenConnectionAsync(cancellationToken);
+        // Should the connection fall silent outside a chunk's transaction (the answer granting the
+        // lock below lost, say), PostgreSQL ends the idle session and the lock with it, instead of
+        // the file waiting until the server notices the connection gone. Reset before the
+        // connection goes back to the pool.
+        await connection.ExecuteAsync(new CommandDefinition(
+            $"set idle_session_timeout = {(long)Math.Ceiling(writeTimeout.TotalMilliseconds)}", cancellationToken: cancellationToken));
         // One importer per file content at a time, across processes.
         if (waitIfBusy)
         {
@@ -88,6 +95,7 @@ public sealed class PosImporter(NpgsqlDataSource database, PosRecordParser parse
         else if (!await connection.ExecuteScalarAsync<bool>(new CommandDefinition(
             "select pg_try_advisory_lock(hashtextextended('pos-import:' || @Hash, 0))", new { Hash = hash }, cancellationToken: cancellationToken)))
         {
+            await connection.ExecuteAsync("reset idle_session_timeout");
             return null;
         }
         try
@@ -142,7 +150,8 @@ public sealed class PosImporter(NpgsqlDataSource database, PosRecordParser parse
             // its session, which PostgreSQL ends.
             if (connection.State == ConnectionState.Open)
             {
-                await connection.ExecuteAsync("select pg_advisory_unlock(hashtextextended('pos-import:' || @Hash, 0))", new { Hash = hash });
+                await connection.ExecuteAsync(
+                    "select pg_advisory_unlock(hashtextextended('pos-import:' || @Hash, 0)); reset idle_session_timeout", new { Hash = hash });
             }
         }
     }
