@@ -37,30 +37,38 @@ public sealed class PosImportTests
         Assert.Empty(await ServiceEvents.AllAsync(connection));
     }
 
+    /// <summary>Takes (<c>pg_advisory_lock</c>) or releases the lock an import of <paramref name="path"/>'s content holds, as another import would.</summary>
+    static async Task ContentLockAsync(NpgsqlConnection connection, string path, string function) =>
+        await connection.ExecuteAsync($"select {function}(hashtextextended('pos-import:' || @Hash, 0))",
+            new { Hash = Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(path))) });
+
+    /// <summary>Waits until <paramref name="cli"/>'s import waits for the lock another import holds.</summary>
+    static async Task WaitingForTheLockAsync(NpgsqlConnection connection, HostProcess cli) =>
+        await ProductUnderTest.EventuallyAsync(
+            "the import waiting for the other's lock",
+            () => connection.ExecuteScalarAsync<long>(
+                "select count(*) from pg_stat_activity where datname = current_database() and wait_event = 'advisory'"),
+            n => n == 1, diagnostics: () => cli.Output);
+
     [Fact]
     public async Task An_import_of_content_another_import_holds_waits_for_it_past_the_command_timeout_then_imports()
     {
         await using var database = await TestDatabase.CreatePortalAsync();
         var path = Fixture("export-sample.csv");
-        var hash = Convert.ToHexStringLower(SHA256.HashData(await File.ReadAllBytesAsync(path)));
         await using var other = await database.OpenAsync();
-        await other.ExecuteAsync("select pg_advisory_lock(hashtextextended('pos-import:' || @Hash, 0))", new { Hash = hash });
+        await ContentLockAsync(other, path, "pg_advisory_lock");
 
         // Every statement of the Cli's connections gives up after 2 s, unless told otherwise.
         await using var waiting = HostProcess.Start("PerazziSync.Cli", new Dictionary<string, string>
         {
             ["ConnectionStrings__Postgres"] = database.ConnectionString + ";Command Timeout=2",
         }, "pos", "import", path);
-        await ProductUnderTest.EventuallyAsync(
-            "the import waiting for the other's lock",
-            () => other.ExecuteScalarAsync<long>(
-                "select count(*) from pg_stat_activity where datname = current_database() and wait_event = 'advisory'"),
-            n => n == 1, diagnostics: () => waiting.Output);
+        await WaitingForTheLockAsync(other, waiting);
         Assert.Contains("Another import of the same content as export-sample.csv is running; waiting for it to end", waiting.Output, StringComparison.Ordinal);
         await Task.Delay(TimeSpan.FromSeconds(4));
         Assert.False(waiting.HasExited, waiting.Output);
 
-        await other.ExecuteAsync("select pg_advisory_unlock(hashtextextended('pos-import:' || @Hash, 0))", new { Hash = hash });
+        await ContentLockAsync(other, path, "pg_advisory_unlock");
 
         Assert.True(await waiting.WaitForExitAsync(TimeSpan.FromSeconds(60)) == 0, waiting.Output);
         Assert.Equal("completed", (await ServiceEvents.ImportAsync(other, "export-sample.csv")).Status);
@@ -73,23 +81,18 @@ public sealed class PosImportTests
         await using var database = await TestDatabase.CreatePortalAsync();
         await using var proxy = await ServiceProxies.PostgresAsync();
         var path = Fixture("export-sample.csv");
-        var hash = Convert.ToHexStringLower(SHA256.HashData(await File.ReadAllBytesAsync(path)));
         await using var other = await database.OpenAsync();
-        await other.ExecuteAsync("select pg_advisory_lock(hashtextextended('pos-import:' || @Hash, 0))", new { Hash = hash });
+        await ContentLockAsync(other, path, "pg_advisory_lock");
         await using var silent = HostProcess.Start("PerazziSync.Cli", new Dictionary<string, string>
         {
             ["ConnectionStrings__Postgres"] = proxy.Through(database.ConnectionString),
             ["Pos__BatchWriteTimeout"] = "00:00:03",
         }, "pos", "import", path);
-        await ProductUnderTest.EventuallyAsync(
-            "the import waiting for the other's lock",
-            () => other.ExecuteScalarAsync<long>(
-                "select count(*) from pg_stat_activity where datname = current_database() and wait_event = 'advisory'"),
-            n => n == 1, diagnostics: () => silent.Output);
+        await WaitingForTheLockAsync(other, silent);
 
         // The lock is granted to the waiting session once released, and the answer saying so is lost.
         proxy.Freeze();
-        await other.ExecuteAsync("select pg_advisory_unlock(hashtextextended('pos-import:' || @Hash, 0))", new { Hash = hash });
+        await ContentLockAsync(other, path, "pg_advisory_unlock");
         Task<long> HeldAsync() => other.ExecuteScalarAsync<long>("""
             select count(*) from pg_locks l join pg_stat_activity a on a.pid = l.pid
             where l.locktype = 'advisory' and l.granted and a.datname = current_database()
