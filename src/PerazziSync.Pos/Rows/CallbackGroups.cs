@@ -112,10 +112,9 @@ public static class CallbackGroups
     {
         await using var connection = await database.OpenConnectionAsync(cancellationToken);
         var seconds = connection.CommandTimeout;
-        await using var transaction = await ServiceRole.BeginAsync(connection, null, cancellationToken);
+        await using var transaction = await ServiceRole.BeginAsync(connection, null, TimeSpan.FromSeconds(seconds), cancellationToken);
         await connection.ExecuteAsync(new CommandDefinition(
-            $"set local lock_timeout = '{LockTimeout}'; set local idle_in_transaction_session_timeout = '{seconds}s'",
-            transaction: transaction, cancellationToken: cancellationToken));
+            $"set local lock_timeout = '{LockTimeout}'", transaction: transaction, cancellationToken: cancellationToken));
         var audit = AuditContext.For(ServiceEventRows.SourceSystem);
         var outcomes = new Dictionary<PosCallback, SyncOutcome>(callbacks.Count, ReferenceEqualityComparer.Instance);
         var verifiedSerials = new HashSet<string>(StringComparer.Ordinal);
