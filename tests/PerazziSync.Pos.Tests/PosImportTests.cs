@@ -42,12 +42,16 @@ public sealed class PosImportTests
         await connection.ExecuteAsync($"select {function}(hashtextextended('pos-import:' || @Hash, 0))",
             new { Hash = Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(path))) });
 
-    /// <summary>Waits until <paramref name="cli"/>'s import waits for the lock another import holds.</summary>
+    /// <summary>Waits until <paramref name="cli"/>'s import waits for the lock another import holds, trying it again and again.</summary>
     static async Task WaitingForTheLockAsync(NpgsqlConnection connection, HostProcess cli) =>
         await ProductUnderTest.EventuallyAsync(
             "the import waiting for the other's lock",
-            () => connection.ExecuteScalarAsync<long>(
-                "select count(*) from pg_stat_activity where datname = current_database() and wait_event = 'advisory'"),
+            async () => cli.Output.Contains("Another import of the same content", StringComparison.Ordinal)
+                ? await connection.ExecuteScalarAsync<long>("""
+                    select count(*) from pg_stat_activity
+                    where datname = current_database() and pid <> pg_backend_pid() and query like '%advisory_lock(%'
+                    """)
+                : 0,
             n => n == 1, diagnostics: () => cli.Output);
 
     [Fact]
@@ -76,7 +80,7 @@ public sealed class PosImportTests
     }
 
     [Fact]
-    public async Task An_import_whose_connection_falls_silent_outside_a_chunk_frees_the_file_for_the_next_import()
+    public async Task An_import_whose_connection_falls_silent_while_it_waits_gives_up_and_frees_the_file_for_the_next_import()
     {
         await using var database = await TestDatabase.CreatePortalAsync();
         await using var proxy = await ServiceProxies.PostgresAsync();
@@ -85,13 +89,13 @@ public sealed class PosImportTests
         await ContentLockAsync(other, path, "pg_advisory_lock");
         await using var silent = HostProcess.Start("PerazziSync.Cli", new Dictionary<string, string>
         {
-            ["ConnectionStrings__Postgres"] = proxy.Through(database.ConnectionString),
+            ["ConnectionStrings__Postgres"] = proxy.Through(database.ConnectionString) + ";Command Timeout=6",
             ["Pos__BatchWriteTimeout"] = "00:00:03",
         }, "pos", "import", path);
         await WaitingForTheLockAsync(other, silent);
 
-        // The lock is granted to the waiting session once released, and the answer saying so is lost.
-        proxy.Freeze();
+        // Once released, the lock is granted to the waiting import, and the answer saying so is lost.
+        proxy.FreezeAnswers();
         await ContentLockAsync(other, path, "pg_advisory_unlock");
         Task<long> HeldAsync() => other.ExecuteScalarAsync<long>("""
             select count(*) from pg_locks l join pg_stat_activity a on a.pid = l.pid
@@ -101,6 +105,10 @@ public sealed class PosImportTests
         await ProductUnderTest.EventuallyAsync(
             "PostgreSQL ending the silent session after Pos__BatchWriteTimeout, and the lock with it", HeldAsync, n => n == 0,
             TimeSpan.FromSeconds(30), () => silent.Output);
+        // The import hears nothing more, and gives up after the command timeout.
+        Assert.True(await silent.WaitForExitAsync(TimeSpan.FromSeconds(60)) == 1, silent.Output);
+        Assert.Contains("PostgreSQL: ", silent.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", silent.Output, StringComparison.Ordinal);
 
         var (exitCode, output) = await ImportAsync(database, path);
 

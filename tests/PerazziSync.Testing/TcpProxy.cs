@@ -6,8 +6,9 @@ namespace PerazziSync.Testing;
 /// <summary>
 /// A loopback TCP relay in front of a server, which a test can cut and restore: to a client it
 /// looks as if the server went down (connections reset, new ones refused) and came back. It can
-/// also freeze the connections open at a moment: they stay open and carry nothing more, as a
-/// half-open connection or a hung pooler would, while new connections are relayed.
+/// also freeze the connections open at a moment: they stay open and carry nothing more (or
+/// nothing more back from the server), as a half-open connection or a hung pooler would, while new
+/// connections are relayed.
 /// </summary>
 public sealed class TcpProxy : IAsyncDisposable
 {
@@ -16,6 +17,7 @@ public sealed class TcpProxy : IAsyncDisposable
     TcpListener? _listener;
     CancellationTokenSource _running = new();
     CancellationTokenSource _relaying = new();
+    CancellationTokenSource _answering = new();
 
     public TcpProxy(string targetHost, int targetPort)
     {
@@ -63,9 +65,15 @@ public sealed class TcpProxy : IAsyncDisposable
     /// <summary>The connections open now carry nothing more either way and stay open; new ones are relayed.</summary>
     public void Freeze()
     {
-        var open = Interlocked.Exchange(ref _relaying, new CancellationTokenSource());
-        open.Cancel();
+        Interlocked.Exchange(ref _relaying, new CancellationTokenSource()).Cancel();
+        Interlocked.Exchange(ref _answering, new CancellationTokenSource()).Cancel();
     }
+
+    /// <summary>
+    /// The connections open now carry nothing more from the server and stay open; the server still
+    /// gets what the client sends, so its answers are lost. New connections are relayed.
+    /// </summary>
+    public void FreezeAnswers() => Interlocked.Exchange(ref _answering, new CancellationTokenSource()).Cancel();
 
     async Task AcceptAsync(TcpListener listener, CancellationToken cancellationToken)
     {
@@ -96,9 +104,8 @@ public sealed class TcpProxy : IAsyncDisposable
                 _open.Add(inbound);
                 _open.Add(outbound);
             }
-            var frozen = _relaying.Token;
-            _ = RelayAsync(inbound, outbound, cancellationToken, frozen);
-            _ = RelayAsync(outbound, inbound, cancellationToken, frozen);
+            _ = RelayAsync(inbound, outbound, cancellationToken, _relaying.Token);
+            _ = RelayAsync(outbound, inbound, cancellationToken, _answering.Token);
         }
     }
 
@@ -136,6 +143,7 @@ public sealed class TcpProxy : IAsyncDisposable
         Cut();
         _running.Dispose();
         _relaying.Dispose();
+        _answering.Dispose();
         return ValueTask.CompletedTask;
     }
 }

@@ -60,6 +60,9 @@ public sealed class PosImporter(NpgsqlDataSource database, PosRecordParser parse
     /// <summary>How long an attempt ended by a transient fault tries to give its attempt back.</summary>
     static readonly TimeSpan GiveBackPatience = TimeSpan.FromSeconds(10);
 
+    /// <summary>How often an import waiting for another import of the same content tries its lock.</summary>
+    static readonly TimeSpan LockRetryPause = TimeSpan.FromSeconds(1);
+
     /// <summary>
     /// Imports <paramref name="path"/>, or returns null without reading it when
     /// <paramref name="waitIfBusy"/> is false and another process is importing the same content.
@@ -84,19 +87,20 @@ public sealed class PosImporter(NpgsqlDataSource database, PosRecordParser parse
         // connection goes back to the pool.
         await connection.ExecuteAsync(new CommandDefinition(
             $"set idle_session_timeout = {(long)Math.Ceiling(writeTimeout.TotalMilliseconds)}", cancellationToken: cancellationToken));
-        // One importer per file content at a time, across processes.
-        if (waitIfBusy)
-        {
-            // As long as the other import takes, until cancelled: not the connection's command timeout.
-            await connection.ExecuteAsync(new CommandDefinition(
-                "select pg_advisory_lock(hashtextextended('pos-import:' || @Hash, 0))", new { Hash = hash }, commandTimeout: 0,
-                cancellationToken: cancellationToken));
-        }
-        else if (!await connection.ExecuteScalarAsync<bool>(new CommandDefinition(
+        // One importer per file content at a time, across processes. The lock is tried again and
+        // again rather than waited for in one statement: each try has the connection's command
+        // timeout, so a connection that falls silent during a long wait fails the import instead
+        // of waiting for ever. The pause stays under the idle session timeout set above.
+        var pause = TimeSpan.FromTicks(Math.Min(LockRetryPause.Ticks, writeTimeout.Ticks / 2));
+        while (!await connection.ExecuteScalarAsync<bool>(new CommandDefinition(
             "select pg_try_advisory_lock(hashtextextended('pos-import:' || @Hash, 0))", new { Hash = hash }, cancellationToken: cancellationToken)))
         {
-            await connection.ExecuteAsync("reset idle_session_timeout");
-            return null;
+            if (!waitIfBusy)
+            {
+                await connection.ExecuteAsync("reset idle_session_timeout");
+                return null;
+            }
+            await Task.Delay(pause, cancellationToken);
         }
         try
         {
