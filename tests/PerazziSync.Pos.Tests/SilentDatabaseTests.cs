@@ -13,7 +13,8 @@ namespace PerazziSync.Pos.Tests;
 /// still open (a half-open connection, a hung pooler): on the real database and broker, with the
 /// worker reaching PostgreSQL through a proxy that freezes it. A group of callbacks: meanwhile the
 /// worker's readiness reports the queue stalled, which neither the broker's nor the database's
-/// check can see. A chunk of a drop-folder import: the import gives up and resumes.
+/// check can see. A chunk of a drop-folder import: the import gives up and resumes. A batch of the
+/// re-match: a later firing attaches the records.
 /// </summary>
 public sealed class SilentDatabaseTests : IAsyncLifetime
 {
@@ -135,5 +136,33 @@ public sealed class SilentDatabaseTests : IAsyncLifetime
             where action = 'service_event.upsert' and metadata->>'source_key' like 'WO-SILENT-%' order by 1
             """)).ToArray());
         Assert.False(Directory.Exists(Path.Combine(_folder, "failed")));
+    }
+
+    [Fact]
+    public async Task A_rematch_batch_whose_connection_falls_silent_gives_up_after_the_write_timeout_and_a_later_firing_attaches_the_record_once()
+    {
+        const string id = "WO-SILENT-REMATCH";
+        const string serial = "ZZ-SILENT-1";
+        await using var connection = await Product.OpenDatabaseAsync();
+        // A gun whose claim was rejected: its records are parked and the re-match passes them by.
+        await connection.ExecuteAsync(
+            "insert into perazzi_assets (owner_user_id, serial_number, model, verification_status) values (@Marco, @Serial, 'MX8', 'rejected')",
+            new { PortalUsers.Marco, Serial = serial });
+        await ServiceEvents.SendUntilAcceptedAsync(Product, PosCallbacks.For(id, serialNumber: serial));
+        await ProductUnderTest.EventuallyAsync(
+            id + " parked", () => ServiceEvents.OpenParkedAsync(connection), parked => parked.ContainsKey(id), diagnostics: Product.Logs);
+
+        await FreezeWhileWaitingForAsync(id, serial, () => connection.ExecuteAsync(
+            "update perazzi_assets set verification_status = 'verified' where serial_number = @Serial", new { Serial = serial }));
+        await ProductUnderTest.EventuallyAsync(
+            "the statement done, its session idle in the batch's transaction", () => SilentAsync(connection), n => n == 1, diagnostics: Product.Logs);
+        await ProductUnderTest.EventuallyAsync(
+            "that session ended by PostgreSQL after the write timeout", () => SilentAsync(connection), n => n == 0, TimeSpan.FromSeconds(30), Product.Logs);
+
+        await ProductUnderTest.EventuallyAsync(
+            id + " attached by a later firing on another connection", () => ServiceEvents.OpenParkedAsync(connection),
+            parked => !parked.ContainsKey(id), TimeSpan.FromSeconds(60), Product.Logs);
+        Assert.Equal(PortalUsers.Marco, (await ServiceEvents.AllAsync(connection))[id].OwnerUserId);
+        Assert.Equal(1L, await ServiceEvents.AuditCountAsync(connection, id));
     }
 }
