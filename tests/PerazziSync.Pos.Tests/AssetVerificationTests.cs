@@ -335,6 +335,52 @@ public sealed class AssetVerificationTests(AssetVerificationTests.Fixture fixtur
         Assert.Empty(await AssetAuditAsync(asset));
     }
 
+    [Fact]
+    public async Task A_claim_on_someone_elses_serial_is_released_by_an_operator_and_the_owners_own_claim_then_verifies()
+    {
+        var owner = await UserAsync("owner.fourteen@example.com", confirmed: true);
+        var squatter = await UserAsync("squatter.fourteen@example.com", confirmed: true);
+        var squat = await ClaimAsync(squatter, "MX8-V0014");
+        await SendAsync("WO-V14-A", "MX8-V0014", "2026-03-01T10:00:00Z", email: "owner.fourteen@example.com");
+        await WaitForClaimAsync("MX8-V0014", c => c.Reason == "email_mismatch");
+        var cli = new Cli(_product);
+        var rejected = await cli.RunAsync("assets", "reject", "MX8-V0014", "--reason", "not the workshop's customer", "--as", "Dana");
+        Assert.True(rejected.ExitCode == 0, rejected.Output);
+        // Rejected, the serial is still taken: the owner cannot claim it.
+        var taken = await Assert.ThrowsAsync<PostgresException>(() => ClaimAsync(owner, "MX8-V0014"));
+        Assert.Equal(PostgresErrorCodes.UniqueViolation, taken.SqlState);
+
+        var release = await cli.RunAsync("assets", "release", " mx8-v0014 ", "--reason", "registered by someone who does not own it", "--as", "Dana");
+
+        Assert.True(release.ExitCode == 0, release.Output);
+        Assert.Contains("MX8-V0014 released as Dana", release.Output, StringComparison.Ordinal);
+        Assert.Equal(0, await _connection.ExecuteScalarAsync<long>("select count(*) from perazzi_assets where serial_number = 'MX8-V0014'"));
+        Assert.Null(await ClaimRowAsync("MX8-V0014"));
+        var audit = await AssetAuditAsync(squat);
+        Assert.Equal(["asset.reject", "asset.release"], audit.Select(a => a.Action));
+        Assert.Equal("operator", audit[1].ActorRole);
+        var metadata = JsonNode.Parse(audit[1].Metadata)!;
+        Assert.Equal("registered by someone who does not own it", (string?)metadata["reason"]);
+        Assert.Equal("Dana", (string?)metadata["operator"]);
+        Assert.Equal("rejected", (string?)metadata["previous_status"]);
+        Assert.Equal(squatter.ToString(), (string?)metadata["owner_user_id"]);
+        Assert.True(await ServiceEvents.OpenParkedAsync(_connection) is var parked && parked.ContainsKey("WO-V14-A"));
+
+        // The owner claims the serial; the workshop's next record names them, and their gun's history appears.
+        await ClaimAsync(owner, "MX8-V0014");
+        await SendAsync("WO-V14-B", "MX8-V0014", "2026-03-02T10:00:00Z", email: "owner.fourteen@example.com");
+        var verified = await WaitForAsync("the owner's claim verified by pos_match", () => AssetAsync("MX8-V0014"), a => a.Status == "verified");
+        Assert.Equal((owner, "pos_match"), (verified.Owner, verified.Method));
+        var events = await ServiceEvents.AllAsync(_connection);
+        Assert.Equal((owner, owner), (events["WO-V14-A"].OwnerUserId, events["WO-V14-B"].OwnerUserId));
+
+        // A verified gun is no claim to release.
+        var again = await cli.RunAsync("assets", "release", "MX8-V0014", "--reason", "by mistake", "--as", "Dana");
+        Assert.True(again.ExitCode == 1, again.Output);
+        Assert.Contains("MX8-V0014 is verified", again.Output, StringComparison.Ordinal);
+        Assert.Equal("verified", (await AssetAsync("MX8-V0014")).Status);
+    }
+
     sealed record Asset(Guid Id, Guid Owner, string Status, string? Method, DateTime? VerifiedAt);
 
     sealed record Claim(string Status, string? Reason, string? PosSourceRecordId, DateTime LastSeenAt);

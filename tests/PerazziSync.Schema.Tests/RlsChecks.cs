@@ -211,6 +211,72 @@ public static class RlsChecks
                     from audit_log where object_type = 'perazzi_asset'
                     """));
         }),
+        new("An admin's audit context is ignored: the asset.verify row names the admin, not an operator or a POS record", async s =>
+        {
+            await s.AsUserAsync(Admin);
+            await s.ExecuteAsync("""
+                select set_config('perazzi_sync.audit',
+                  '{"operator":"alice (workshop)","basis":"pos_customer_email","pos_source_record_id":"WO-2026-0042","message_id":"forged"}', true)
+                """);
+            Assert.Equal(1, await s.ExecuteAsync(
+                "update perazzi_assets set verification_status = 'verified', verification_method = 'pos_match', verified_at = now() where serial_number = 'SC3-555001'"));
+            await s.AsDatabaseOwnerAsync();
+            var (role, actor, metadata) = await s.QuerySingleAsync<(string, Guid, string)>(
+                "select actor_role, actor_user_id, metadata::text from audit_log where action = 'asset.verify'");
+            Assert.Equal(("authenticated", Admin), (role, actor));
+            foreach (var forged in new[] { "operator", "basis", "WO-2026-0042", "forged", "db_session_user" })
+            {
+                Assert.DoesNotContain(forged, metadata, StringComparison.Ordinal);
+            }
+        }),
+        new("Every change of a gun's verification gets an audit row: a verified gun set back, its method or date changed", async s =>
+        {
+            await s.AsUserAsync(Admin);
+            Assert.Equal(1, await s.ExecuteAsync(
+                "update perazzi_assets set verification_status = 'pending', verification_method = null, verified_at = null where serial_number = 'MX8-123456'"));
+            Assert.Equal(1, await s.ExecuteAsync("update perazzi_assets set verification_method = 'pos_match' where serial_number = 'HT-009871'"));
+            Assert.Equal(1, await s.ExecuteAsync("update perazzi_assets set model = 'MX2000/8 Sporting' where serial_number = 'MX2000-77341'"));
+            await s.AsDatabaseOwnerAsync();
+            Assert.Equal(
+                "asset.verification_change HT-009871 verified dealer_review pos_match,asset.verification_change MX8-123456 pending dealer_review -",
+                await s.ScalarAsync<string>(
+                    """
+                    select string_agg(action || ' ' || (metadata->>'serial_number') || ' ' || (metadata->>'verification_status') || ' '
+                                      || (metadata->>'previous_verification_method') || ' ' || coalesce(metadata->>'verification_method', '-'),
+                                      ',' order by metadata->>'serial_number')
+                    from audit_log where object_type = 'perazzi_asset' and actor_user_id = @admin
+                    """, new { admin = Admin }));
+        }),
+        new("Owner withdraws own claim, never a verified gun, one with history or another owner's; each deletion audited", async s =>
+        {
+            await s.AsUserAsync(Jane);
+            Assert.Equal(1, await s.ExecuteAsync(
+                "insert into perazzi_assets (owner_user_id, serial_number) values (@jane, 'ZZ-000010')", new { jane = Jane }));
+            Assert.Equal(1, await s.ExecuteAsync("delete from perazzi_assets where serial_number = 'ZZ-000010'"));
+            Assert.Equal(0, await s.ExecuteAsync("delete from perazzi_assets where serial_number = 'HT-009871'"));
+            Assert.Equal(0, await s.ExecuteAsync("delete from perazzi_assets where serial_number = 'SC3-555001'"));
+            await s.AsUserAsync(Admin);
+            // MX8-123456 set back to a claim by an admin keeps its workshop history.
+            Assert.Equal(1, await s.ExecuteAsync("update perazzi_assets set verification_status = 'pending' where serial_number = 'MX8-123456'"));
+            Assert.Equal(0, await s.ExecuteAsync("delete from perazzi_assets where serial_number = 'MX8-123456'"));
+            await s.AsUserAsync(Marco);
+            Assert.Equal(1, await s.ExecuteAsync("delete from perazzi_assets where serial_number = 'SC3-555001'"));
+            // The serial is free for its owner's claim.
+            await s.AsUserAsync(Jane);
+            Assert.Equal(1, await s.ExecuteAsync(
+                "insert into perazzi_assets (owner_user_id, serial_number) values (@jane, 'SC3-555001')", new { jane = Jane }));
+            await s.AsDatabaseOwnerAsync();
+            Assert.Equal(3, await s.CountAsync(
+                "select count(*) from perazzi_assets where serial_number in ('HT-009871', 'MX8-123456', 'SC3-555001')"));
+            Assert.Equal(
+                $"authenticated {Jane} ZZ-000010 unverified,authenticated {Marco} SC3-555001 pending",
+                await s.ScalarAsync<string>(
+                    """
+                    select string_agg(actor_role || ' ' || actor_user_id || ' ' || (metadata->>'serial_number') || ' ' || (metadata->>'previous_status'),
+                                      ',' order by metadata->>'serial_number' desc)
+                    from audit_log where action = 'asset.release'
+                    """));
+        }),
         new("Audit log is readable by admins only", async s =>
         {
             await s.AsUserAsync(Jane);

@@ -3,18 +3,21 @@ using System.CommandLine;
 namespace PerazziSync.Cli.Assets;
 
 /// <summary>
-/// <c>assets review | verify | reject</c>: the claims on guns that their POS records could not
-/// verify, and an operator's decision on them (<c>dealer_review</c>); the verbs, one file each.
+/// <c>assets review | verify | reject | release</c>: the claims on guns that their POS records could
+/// not verify, an operator's decision on them (<c>dealer_review</c>), and a claim deleted so that
+/// its serial can be claimed again; the verbs, one file each (decisions together).
 /// </summary>
 static partial class AssetsCommand
 {
     public static Command Create()
     {
         var assets = new Command("assets",
-            "Claimed guns: review the claims their POS records did not verify, and verify or reject them (docs/sync-rules.md).");
+            "Claimed guns: review the claims their POS records did not verify, verify or reject them, " +
+            "or release a claim that holds someone else's serial (docs/sync-rules.md).");
         assets.Subcommands.Add(Review());
         assets.Subcommands.Add(Verify());
         assets.Subcommands.Add(Reject());
+        assets.Subcommands.Add(Release());
         return assets;
     }
 }
