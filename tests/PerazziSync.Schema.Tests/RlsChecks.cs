@@ -170,20 +170,6 @@ public static class RlsChecks
             Assert.Equal(0, await s.CountAsync("select count(*) from assistant_conversations"));
             Assert.Equal(0, await s.CountAsync("select count(*) from assistant_messages"));
         }),
-        new("Admin reads a conversation only through the audited functions, which record it", async s =>
-        {
-            await s.AsUserAsync(Admin);
-            Assert.Equal(JaneConversation, await s.ScalarAsync<Guid>("select id from support_list_conversations(@jane)", new { jane = Jane }));
-            Assert.Equal(2, await s.CountAsync("select count(*) from support_read_conversation(@c)", new { c = JaneConversation }));
-            await s.AsDatabaseOwnerAsync();
-            Assert.Equal(
-                "admin support.conversation.list auth_user " + Jane + ",admin support.conversation.read assistant_conversation " + JaneConversation,
-                await s.ScalarAsync<string>(
-                    """
-                    select string_agg(actor_role || ' ' || action || ' ' || object_type || ' ' || object_id, ',' order by action)
-                    from audit_log where actor_user_id = @admin
-                    """, new { admin = Admin }));
-        }),
         new("Admin changes roles and verifies assets", async s =>
         {
             await s.AsUserAsync(Admin);
@@ -307,20 +293,44 @@ public static class RlsChecks
             Assert.Equal("admin", role);
             Assert.True(age < TimeSpan.FromMinutes(1), $"created_at is {age} old");
         }),
-        new("Support reads a conversation only through the audited function", async s =>
+        new("Support and admins read a conversation only through the audited functions, after an access request committed before", async s =>
         {
+            var args = new { jane = Jane, c = JaneConversation };
             await s.AsUserAsync(Support);
             Assert.Equal(0, await s.CountAsync("select count(*) from assistant_messages"));
-            Assert.Equal(2, await s.CountAsync("select count(*) from support_read_conversation(@c)", new { c = JaneConversation }));
-            await s.AsUserAsync(Marco);
-            await s.DeniedAsync("select * from support_read_conversation(@c)", new { c = JaneConversation });
-            await s.DeniedAsync("select * from support_list_conversations(@jane)", new { jane = Jane });
-            await s.AsAnonAsync();
-            await s.DeniedAsync("select * from support_read_conversation(@c)", new { c = JaneConversation });
+            await s.DeniedAsync("select * from support_read_conversation(@c)", args);
+            // Asked for in the same transaction, access is not granted: a rollback would take the request back.
+            Assert.True(await s.ScalarAsync<DateTime>("select support_request_access(@jane)", args) > DateTime.UtcNow);
+            await s.DeniedAsync("select * from support_read_conversation(@c)", args);
+            await s.DeniedAsync("select * from support_list_conversations(@jane)", args);
+            // Access rows committed before: the support user's a minute ago, the admin's expired.
             await s.AsDatabaseOwnerAsync();
-            Assert.Equal(1, await s.CountAsync(
-                "select count(*) from audit_log where action = 'support.conversation.read' and actor_user_id = @support and actor_role = 'support' and object_id = @c",
-                new { support = Support, c = JaneConversation.ToString() }));
+            await s.ExecuteAsync("""
+                insert into audit_log (actor_user_id, actor_role, action, object_type, object_id, created_at)
+                values (@support, 'support', 'support.conversation.access', 'auth_user', @jane, now() - interval '1 minute'),
+                       (@admin, 'admin', 'support.conversation.access', 'auth_user', @jane, now() - interval '16 minutes')
+                """, new { support = Support, admin = Admin, jane = Jane.ToString() });
+            await s.AsUserAsync(Support);
+            Assert.Equal(JaneConversation, await s.ScalarAsync<Guid>("select id from support_list_conversations(@jane)", args));
+            Assert.Equal(2, await s.CountAsync("select count(*) from support_read_conversation(@c)", args));
+            await s.DeniedAsync("select * from support_read_conversation(@c)", new { c = MarcoConversation });
+            await s.AsUserAsync(Admin);
+            await s.DeniedAsync("select * from support_read_conversation(@c)", args);
+            Assert.Equal(0, await s.CountAsync("select count(*) from assistant_messages where user_id = @jane", args));
+            await s.AsUserAsync(Marco);
+            await s.DeniedAsync("select support_request_access(@jane)", args);
+            await s.DeniedAsync("select * from support_read_conversation(@c)", args);
+            await s.DeniedAsync("select * from support_list_conversations(@jane)", args);
+            await s.AsAnonAsync();
+            await s.DeniedAsync("select * from support_read_conversation(@c)", args);
+            await s.AsDatabaseOwnerAsync();
+            Assert.Equal(
+                $"support.conversation.access auth_user {Jane},support.conversation.access auth_user {Jane},support.conversation.list auth_user {Jane},support.conversation.read assistant_conversation {JaneConversation}",
+                await s.ScalarAsync<string>(
+                    """
+                    select string_agg(action || ' ' || object_type || ' ' || object_id, ',' order by action)
+                    from audit_log where actor_user_id = @support and actor_role = 'support'
+                    """, new { support = Support }));
         }),
         new("Anonymous visitors read only public retrieval rows", async s =>
         {

@@ -88,6 +88,7 @@ public sealed class SupabaseCompatibilityTests : IAsyncLifetime
             "authenticated is_admin()",
             "authenticated support_list_conversations(uuid)",
             "authenticated support_read_conversation(uuid)",
+            "authenticated support_request_access(uuid)",
             "service_role is_admin()",
             "service_role perazzi_sync.claimant_email_verdicts(uuid[],text[])",
             "service_role perazzi_sync.confirmed_portal_user(text)",
