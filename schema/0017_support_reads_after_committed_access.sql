@@ -6,23 +6,6 @@
 -- of its own; listing and reading answer only once that row is committed, for 15 minutes. Each
 -- still writes its own row as well.
 
--- Whether `reader` has a committed access row for `owner`'s conversations from the last 15
--- minutes. One written by the current transaction (savepoints included) has its start time,
--- now(), and does not count: it is not committed, and a rollback would take it back.
-create function perazzi_sync.support_access_granted(reader uuid, owner uuid) returns boolean
-  language sql stable
-  set search_path = ''
-  as $$
-    select exists (
-      select from public.audit_log a
-      where a.action = 'support.conversation.access'
-        and a.actor_user_id = reader
-        and a.object_type = 'auth_user' and a.object_id = owner::text
-        and a.created_at > now() - interval '15 minutes'
-        and a.created_at <> now())
-  $$;
-revoke all on function perazzi_sync.support_access_granted(uuid, uuid) from public;
-
 -- The role of the caller if support staff or an admin; raises otherwise.
 create function perazzi_sync.support_reader_role() returns text
   language plpgsql stable
@@ -39,6 +22,33 @@ begin
 end
 $$;
 revoke all on function perazzi_sync.support_reader_role() from public;
+
+-- The role of the caller if support staff or an admin with a committed access row for `owner`'s
+-- conversations from the last 15 minutes; raises otherwise. A row written by the current
+-- transaction (savepoints included) has its start time, now(), and does not count: it is not
+-- committed, and a rollback would take it back.
+create function perazzi_sync.require_support_access(owner uuid) returns text
+  language plpgsql stable
+  set search_path = ''
+  as $$
+declare
+  reader_role text := perazzi_sync.support_reader_role();
+begin
+  if not exists (
+    select from public.audit_log a
+    where a.action = 'support.conversation.access'
+      and a.actor_user_id = auth.uid()
+      and a.object_type = 'auth_user' and a.object_id = owner::text
+      and a.created_at > now() - interval '15 minutes'
+      and a.created_at <> now()) then
+    raise exception 'no access to this user''s conversations'
+      using errcode = '42501',
+            hint = 'Ask for it with support_request_access(owner) in a request of its own, which must commit first.';
+  end if;
+  return reader_role;
+end
+$$;
+revoke all on function perazzi_sync.require_support_access(uuid) from public;
 
 create function support_request_access(owner uuid) returns timestamptz
   language plpgsql security definer
@@ -59,13 +69,8 @@ create or replace function support_list_conversations(owner uuid)
   set search_path = ''
   as $$
 declare
-  reader_role text := perazzi_sync.support_reader_role();
+  reader_role text := perazzi_sync.require_support_access(owner);
 begin
-  if not perazzi_sync.support_access_granted(auth.uid(), owner) then
-    raise exception 'no access to this user''s conversations'
-      using errcode = '42501',
-            hint = 'Ask for it with support_request_access(owner) in a request of its own, which must commit first.';
-  end if;
   insert into public.audit_log (actor_user_id, actor_role, action, object_type, object_id)
   values (auth.uid(), reader_role, 'support.conversation.list', 'auth_user', owner::text);
   return query
@@ -81,14 +86,10 @@ create or replace function support_read_conversation(conversation uuid)
   set search_path = ''
   as $$
 declare
-  reader_role text := perazzi_sync.support_reader_role();
-  owner uuid := (select c.user_id from public.assistant_conversations c where c.id = conversation);
+  -- An unknown conversation has no owner, and no access is granted to it.
+  reader_role text := perazzi_sync.require_support_access(
+    (select c.user_id from public.assistant_conversations c where c.id = conversation));
 begin
-  if owner is null or not perazzi_sync.support_access_granted(auth.uid(), owner) then
-    raise exception 'no access to this conversation''s owner''s conversations'
-      using errcode = '42501',
-            hint = 'Ask for it with support_request_access(owner) in a request of its own, which must commit first.';
-  end if;
   insert into public.audit_log (actor_user_id, actor_role, action, object_type, object_id)
   values (auth.uid(), reader_role, 'support.conversation.read', 'assistant_conversation', conversation::text);
   return query
