@@ -5,12 +5,16 @@ namespace PerazziSync.Cli;
 static class CliConsole
 {
     /// <summary>
-    /// A Spectre console on the command's output. Written to a file or a pipe it is wide, so
+    /// A Spectre console on the command's output, which escapes what the terminal would obey in
+    /// the text it renders (<see cref="TerminalText"/>). Written to a file or a pipe it is wide, so
     /// tables keep each row on one line for grep and logs.
     /// </summary>
     public static IAnsiConsole Create(TextWriter output)
     {
-        var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(output) });
+        // Spectre writes its own escape sequences (colours, the progress bar) to the terminal itself.
+        var terminal = output is TerminalText.Writer escaping ? escaping.Inner : output;
+        var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(terminal) });
+        TerminalText.Attach(console);
         if (!console.Profile.Capabilities.Interactive)
         {
             console.Profile.Width = 240;

@@ -18,10 +18,14 @@ var root = new RootCommand("PerazziSync operations: database migrations, POS bat
 // Ctrl+C or SIGTERM cancels the running verb's token and gives it this long to record what it
 // has done (the audit rows of re-sends the broker confirmed) before the process ends anyway;
 // without it the runtime ends the process at once.
+// Text from users (names, serials, records, messages) is printed with its control characters
+// escaped, never obeyed by the operator's terminal.
 var invocation = new InvocationConfiguration
 {
     ProcessTerminationTimeout = TimeSpan.FromSeconds(10),
     EnableDefaultExceptionHandler = false,
+    Output = new TerminalText.Writer(Console.Out),
+    Error = new TerminalText.Writer(Console.Error),
 };
 try
 {
