@@ -112,6 +112,13 @@ public sealed partial class PosRecordParser(TimeZoneInfo zone)
         {
             return PosParseResult.Reject(Shorten(id), $"source_record_id is longer than {MaxIdLength} characters");
         }
+        // The keys are shown wherever the record goes (the portal, logs, the Cli, the review of a
+        // claim): a control character there is a terminal's command, never a work order's name.
+        if (ControlCharacter(id) is { } idControl)
+        {
+            return PosParseResult.Reject(
+                new string([.. id.Select(c => char.IsControl(c) ? '?' : c)]), $"source_record_id contains the control character {idControl}");
+        }
         var serial = Blank(fields.GetValueOrDefault("serial_number"))?.Trim();
         if (string.IsNullOrEmpty(serial))
         {
@@ -120,6 +127,10 @@ public sealed partial class PosRecordParser(TimeZoneInfo zone)
         if (serial.Length > MaxSerialLength)
         {
             return PosParseResult.Reject(id, $"serial_number is longer than {MaxSerialLength} characters");
+        }
+        if (ControlCharacter(serial) is { } serialControl)
+        {
+            return PosParseResult.Reject(id, $"serial_number contains the control character {serialControl}");
         }
         var status = Blank(fields.GetValueOrDefault("status"))?.Trim();
         if (status is null || !Statuses.Contains(status))
@@ -234,6 +245,19 @@ public sealed partial class PosRecordParser(TimeZoneInfo zone)
     }
 
     static string? Blank(string? value) => string.IsNullOrWhiteSpace(value) ? null : value;
+
+    /// <summary>The first control character of <paramref name="value"/>, as <c>U+001B</c>; null when it has none.</summary>
+    static string? ControlCharacter(string value)
+    {
+        foreach (var c in value)
+        {
+            if (char.IsControl(c))
+            {
+                return $"U+{(int)c:X4}";
+            }
+        }
+        return null;
+    }
 
     static string Shorten(string value) => StorableText.Of(value, 41)!;
 
