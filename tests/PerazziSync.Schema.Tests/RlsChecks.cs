@@ -245,6 +245,12 @@ public static class RlsChecks
             // MX8-123456 set back to a claim by an admin keeps its workshop history.
             Assert.Equal(1, await s.ExecuteAsync("update perazzi_assets set verification_status = 'pending' where serial_number = 'MX8-123456'"));
             Assert.Equal(0, await s.ExecuteAsync("delete from perazzi_assets where serial_number = 'MX8-123456'"));
+            // SC3-555001's claim was weighed: its review item goes with it, which Marco has no privilege on.
+            await s.AsDatabaseOwnerAsync();
+            await s.ExecuteAsync("""
+                insert into perazzi_sync.asset_claims (asset_id, serial_number, claimant_user_id, status, reason)
+                select id, serial_number, owner_user_id, 'open', 'no_pos_identity' from perazzi_assets where serial_number = 'SC3-555001'
+                """);
             await s.AsUserAsync(Marco);
             Assert.Equal(1, await s.ExecuteAsync("delete from perazzi_assets where serial_number = 'SC3-555001'"));
             // The serial is free for its owner's claim.
@@ -254,6 +260,7 @@ public static class RlsChecks
             await s.AsDatabaseOwnerAsync();
             Assert.Equal(3, await s.CountAsync(
                 "select count(*) from perazzi_assets where serial_number in ('HT-009871', 'MX8-123456', 'SC3-555001')"));
+            Assert.Equal(0, await s.CountAsync("select count(*) from perazzi_sync.asset_claims where serial_number = 'SC3-555001'"));
             Assert.Equal(
                 $"authenticated {Jane} ZZ-000010 unverified,authenticated {Marco} SC3-555001 pending",
                 await s.ScalarAsync<string>(
