@@ -344,6 +344,7 @@ public sealed class AssetVerificationTests(AssetVerificationTests.Fixture fixtur
         await SendAsync("WO-V14-A", "MX8-V0014", "2026-03-01T10:00:00Z", email: "owner.fourteen@example.com");
         await WaitForClaimAsync("MX8-V0014", c => c.Reason == "email_mismatch");
         var cli = new Cli(_product);
+        Assert.Contains("perazzisync assets release SERIAL --reason TEXT", (await cli.RunAsync("assets", "review")).Output, StringComparison.Ordinal);
         var rejected = await cli.RunAsync("assets", "reject", "MX8-V0014", "--reason", "not the workshop's customer", "--as", "Dana");
         Assert.True(rejected.ExitCode == 0, rejected.Output);
         // Rejected, the serial is still taken: the owner cannot claim it.

@@ -83,6 +83,7 @@ static partial class AssetsCommand
             }
             console.WriteLine($"{pending.Count} claim(s) awaiting verification, {pending.Count(c => c.Review == "open")} open for review.");
             console.WriteLine("Decide with: perazzisync assets verify SERIAL --as NAME, or perazzisync assets reject SERIAL --reason TEXT --as NAME.");
+            console.WriteLine("A claim on someone else's gun keeps its serial from its owner, rejected or not: free it with perazzisync assets release SERIAL --reason TEXT --as NAME.");
             return 0;
         });
         return command;
