@@ -116,7 +116,7 @@ public sealed partial class PosRecordParser(TimeZoneInfo zone)
         // claim): a control character there is a terminal's command, never a work order's name.
         if (ControlCharacter(id) is { } idControl)
         {
-            return PosParseResult.Reject(Printable(id), $"source_record_id contains the control character {idControl}");
+            return PosParseResult.Reject(PrintableText.Of(id), $"source_record_id contains the control character {idControl}");
         }
         var serial = Blank(fields.GetValueOrDefault("serial_number"))?.Trim();
         if (string.IsNullOrEmpty(serial))
@@ -259,9 +259,7 @@ public sealed partial class PosRecordParser(TimeZoneInfo zone)
     }
 
     /// <summary>What a reason quotes of a value: its start, control characters as <c>?</c> (reasons are logged and printed).</summary>
-    static string Shorten(string value) => Printable(StorableText.Of(value, 41)!);
-
-    static string Printable(string value) => value.Any(char.IsControl) ? new string([.. value.Select(c => char.IsControl(c) ? '?' : c)]) : value;
+    static string Shorten(string value) => PrintableText.Of(StorableText.Of(value, 41)!);
 
     [GeneratedRegex(@"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,7})?)?)?(Z|[+-]\d{2}:?\d{2})?$")]
     private static partial Regex IsoDateTime();

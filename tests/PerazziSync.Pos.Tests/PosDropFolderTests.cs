@@ -150,6 +150,19 @@ public sealed class PosDropFolderTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_file_named_with_an_escape_sequence_is_logged_with_its_control_characters_as_question_marks()
+    {
+        const string name = "empty\u001b[2K.csv";
+        await File.WriteAllTextAsync(Path.Combine(_folder, name), "");
+
+        await WaitForFileAsync(Path.Combine(_folder, "failed", name + ".error.txt"), TimeSpan.FromSeconds(30));
+        await ProductUnderTest.EventuallyAsync(
+            "the worker's log line about the failed file", () => Task.FromResult(_product.Logs()),
+            logs => logs.Contains("POS export empty?[2K.csv failed: the CSV file is empty", StringComparison.Ordinal), diagnostics: _product.Logs);
+        Assert.DoesNotContain('\u001b', _product.Logs());
+    }
+
+    [Fact]
     public async Task Killing_the_worker_mid_import_and_starting_another_applies_every_row_exactly_once()
     {
         const int rows = 150_000;

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using Microsoft.Extensions.Options;
 using Npgsql;
+using PerazziSync.Contracts;
 using PerazziSync.Pos.Import;
 using PerazziSync.Pos.Records;
 using PerazziSync.Worker.Sync;
@@ -100,6 +101,8 @@ public sealed class PosDropFolderJob(
     async Task<bool> ImportAsync(PosImporter importer, string root, string path, CancellationToken cancellationToken)
     {
         var name = Path.GetFileName(path);
+        // Anyone who can write to the folder names its files: logged, a name shows its control characters as '?'.
+        var logged = PrintableText.Of(name);
         string? failure = null;
         try
         {
@@ -109,7 +112,7 @@ public sealed class PosDropFolderJob(
                 // Another worker is importing this content right now.
                 return true;
             }
-            WorkerLog.PosFileImported(logger, name, outcome.Applied, outcome.Parked, outcome.Rejected);
+            WorkerLog.PosFileImported(logger, logged, outcome.Applied, outcome.Parked, outcome.Rejected);
         }
         catch (PosExportException e)
         {
@@ -126,17 +129,17 @@ public sealed class PosDropFolderJob(
         }
         catch (Exception e) when (TransientFaults.Is(e))
         {
-            WorkerLog.PosFileWaiting(logger, name, e.Message);
+            WorkerLog.PosFileWaiting(logger, logged, e.Message);
             return false;
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
-            WorkerLog.PosFileAttemptFailed(logger, e, name, MaxAttempts);
+            WorkerLog.PosFileAttemptFailed(logger, e, logged, MaxAttempts);
             return true;
         }
         if (failure is not null)
         {
-            WorkerLog.PosFileFailed(logger, name, failure);
+            WorkerLog.PosFileFailed(logger, logged, PrintableText.Of(failure));
             await File.WriteAllTextAsync(Path.Combine(Directory.CreateDirectory(Path.Combine(root, "failed")).FullName,
                 name + ".error.txt"), failure, cancellationToken);
         }
