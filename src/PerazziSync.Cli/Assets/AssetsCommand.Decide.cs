@@ -86,7 +86,7 @@ static partial class AssetsCommand
         {
             return 2;
         }
-        var run = $"assets-{(decision == "verified" ? "verify" : "reject")}:{DateTimeOffset.UtcNow:yyyyMMdd'T'HHmmss'Z'}:{Environment.UserName}";
+        var run = RunId(decision == "verified" ? "verify" : "reject");
         await using var connection = new NpgsqlConnection(connectionString);
         await connection.OpenAsync(cancellationToken);
         await using var transaction = await ServiceRole.BeginAsync(
@@ -95,8 +95,7 @@ static partial class AssetsCommand
             new CommandDefinition(claim, new { Serial = serial }, transaction, cancellationToken: cancellationToken));
         if (asset is not { } found)
         {
-            error.WriteLine($"No asset has the serial {serial.Trim().ToUpperInvariant()}.");
-            return 1;
+            return NoSuchSerial(error, serial);
         }
         if (found.Status is not ("unverified" or "pending"))
         {

@@ -52,7 +52,7 @@ static partial class AssetsCommand
             error.WriteLine("--reason must say why the claim is released.");
             return 2;
         }
-        var run = $"assets-release:{DateTimeOffset.UtcNow:yyyyMMdd'T'HHmmss'Z'}:{Environment.UserName}";
+        var run = RunId("release");
         await using var connection = new NpgsqlConnection(connectionString);
         await connection.OpenAsync(cancellationToken);
         await using var transaction = await ServiceRole.BeginAsync(
@@ -61,8 +61,7 @@ static partial class AssetsCommand
             new CommandDefinition(claim, new { Serial = serial }, transaction, cancellationToken: cancellationToken));
         if (asset is not { } found)
         {
-            error.WriteLine($"No asset has the serial {serial.Trim().ToUpperInvariant()}.");
-            return 1;
+            return NoSuchSerial(error, serial);
         }
         if (found.Status == "verified")
         {

@@ -20,4 +20,14 @@ static partial class AssetsCommand
         assets.Subcommands.Add(Release());
         return assets;
     }
+
+    /// <summary>The delivery id of one run of a verb in its audit rows, e.g. <c>assets-verify:20261127T120000Z:alice</c>.</summary>
+    static string RunId(string verb) => $"assets-{verb}:{DateTimeOffset.UtcNow:yyyyMMdd'T'HHmmss'Z'}:{Environment.UserName}";
+
+    /// <summary>Says that no asset has <paramref name="serial"/> (as stored: trimmed, upper case); the verb's exit code.</summary>
+    static int NoSuchSerial(TextWriter error, string serial)
+    {
+        error.WriteLine($"No asset has the serial {serial.Trim().ToUpperInvariant()}.");
+        return 1;
+    }
 }
