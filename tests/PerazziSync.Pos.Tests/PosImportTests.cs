@@ -94,9 +94,14 @@ public sealed class PosImportTests
         }, "pos", "import", path);
         await WaitingForTheLockAsync(other, silent);
 
-        // Once released, the lock is granted to the waiting import, and the answer saying so is lost.
-        proxy.FreezeAnswers();
+        // The import's next try is held back until the lock is released: it is granted the lock,
+        // and the answer saying so is lost. (Held only once the answer to the try before it is
+        // back, so no refusal is what gets lost.)
+        proxy.HoldRequests();
+        await ProductUnderTest.EventuallyAsync("the import's next try held in the proxy", () => Task.FromResult(proxy.HeldRequests), n => n == 1, diagnostics: () => silent.Output);
         await ContentLockAsync(other, path, "pg_advisory_unlock");
+        proxy.FreezeAnswers();
+        proxy.ReleaseRequests();
         Task<long> HeldAsync() => other.ExecuteScalarAsync<long>("""
             select count(*) from pg_locks l join pg_stat_activity a on a.pid = l.pid
             where l.locktype = 'advisory' and l.granted and a.datname = current_database()

@@ -8,7 +8,8 @@ namespace PerazziSync.Testing;
 /// looks as if the server went down (connections reset, new ones refused) and came back. It can
 /// also freeze the connections open at a moment: they stay open and carry nothing more (or
 /// nothing more back from the server), as a half-open connection or a hung pooler would, while new
-/// connections are relayed.
+/// connections are relayed. And it can hold what clients send for a while, to order a client's
+/// next request after something else the test does.
 /// </summary>
 public sealed class TcpProxy : IAsyncDisposable
 {
@@ -18,6 +19,8 @@ public sealed class TcpProxy : IAsyncDisposable
     CancellationTokenSource _running = new();
     CancellationTokenSource _relaying = new();
     CancellationTokenSource _answering = new();
+    volatile TaskCompletionSource _requestsPass = Passing();
+    int _heldRequests;
 
     public TcpProxy(string targetHost, int targetPort)
     {
@@ -75,6 +78,22 @@ public sealed class TcpProxy : IAsyncDisposable
     /// </summary>
     public void FreezeAnswers() => Interlocked.Exchange(ref _answering, new CancellationTokenSource()).Cancel();
 
+    /// <summary>What clients send from now on waits in the proxy until <see cref="ReleaseRequests"/>.</summary>
+    public void HoldRequests() => _requestsPass = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>Sends on what <see cref="HoldRequests"/> held, and lets requests through again.</summary>
+    public void ReleaseRequests() => _requestsPass.TrySetResult();
+
+    /// <summary>How many connections have a request held in the proxy now.</summary>
+    public int HeldRequests => Volatile.Read(ref _heldRequests);
+
+    static TaskCompletionSource Passing()
+    {
+        var passing = new TaskCompletionSource();
+        passing.SetResult();
+        return passing;
+    }
+
     async Task AcceptAsync(TcpListener listener, CancellationToken cancellationToken)
     {
         while (!cancellationToken.IsCancellationRequested)
@@ -104,18 +123,36 @@ public sealed class TcpProxy : IAsyncDisposable
                 _open.Add(inbound);
                 _open.Add(outbound);
             }
-            _ = RelayAsync(inbound, outbound, cancellationToken, _relaying.Token);
-            _ = RelayAsync(outbound, inbound, cancellationToken, _answering.Token);
+            _ = RelayAsync(inbound, outbound, requests: true, cancellationToken, _relaying.Token);
+            _ = RelayAsync(outbound, inbound, requests: false, cancellationToken, _answering.Token);
         }
     }
 
-    static async Task RelayAsync(TcpClient from, TcpClient to, CancellationToken cut, CancellationToken frozen)
+    async Task RelayAsync(TcpClient from, TcpClient to, bool requests, CancellationToken cut, CancellationToken frozen)
     {
         var keepOpen = false;
         try
         {
             using var either = CancellationTokenSource.CreateLinkedTokenSource(cut, frozen);
-            await from.GetStream().CopyToAsync(to.GetStream(), either.Token);
+            var buffer = new byte[16 * 1024];
+            int read;
+            while ((read = await from.GetStream().ReadAsync(buffer, either.Token)) > 0)
+            {
+                var pass = _requestsPass.Task;
+                if (requests && !pass.IsCompleted)
+                {
+                    Interlocked.Increment(ref _heldRequests);
+                    try
+                    {
+                        await pass.WaitAsync(either.Token);
+                    }
+                    finally
+                    {
+                        Interlocked.Decrement(ref _heldRequests);
+                    }
+                }
+                await to.GetStream().WriteAsync(buffer.AsMemory(0, read), either.Token);
+            }
         }
         catch (OperationCanceledException) when (frozen.IsCancellationRequested && !cut.IsCancellationRequested)
         {
