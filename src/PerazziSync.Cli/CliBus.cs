@@ -33,9 +33,13 @@ sealed class CliBus(IHost host) : IAsyncDisposable
         }
     }
 
-    /// <summary>Publishes <paramref name="message"/> with <paramref name="messageId"/>; returns once the broker confirmed it.</summary>
+    /// <summary>Publishes <paramref name="message"/> with <paramref name="messageId"/>; returns once the broker confirmed it into a queue.</summary>
     public Task PublishAsync(object message, Guid messageId, CancellationToken cancellationToken) =>
-        host.Services.GetRequiredService<IBus>().Publish(message, message.GetType(), context => context.MessageId = messageId, cancellationToken);
+        host.Services.GetRequiredService<IBus>().Publish(message, message.GetType(), context =>
+        {
+            context.MessageId = messageId;
+            context.MustReachAQueue();
+        }, cancellationToken);
 
     /// <summary>Stops the bus; a publish it still retries after <paramref name="timeout"/> is abandoned.</summary>
     public async Task StopAsync(TimeSpan timeout)

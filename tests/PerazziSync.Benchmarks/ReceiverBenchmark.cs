@@ -85,7 +85,12 @@ static class ReceiverBenchmark
             Func<long, Task<bool>> publish = async i =>
             {
                 var message = new BigCommerceOrderChanged(ProductUnderTest.StoreHash, OrderId(i), "store/order/updated", $"bench-{i}", DateTimeOffset.UtcNow);
-                await bus.Publish(message, context => context.MessageId = NewId.NextGuid());
+                // Mandatory, as the receiver's publish is (MandatoryPublish).
+                await bus.Publish(message, context =>
+                {
+                    context.MessageId = NewId.NextGuid();
+                    context.GetPayload<RabbitMqSendContext>().Mandatory = true;
+                });
                 return true;
             };
 

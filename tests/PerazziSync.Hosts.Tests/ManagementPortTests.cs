@@ -64,7 +64,9 @@ public sealed class ManagementPortTests
         await using var product = await ProductUnderTest.StartAsync(workers: 0);
 
         Assert.Equal(product.ReceiverUrl, product.ReceiverManagementUrl);
+        var probe = await product.Broker.ProbeAsync<PosServiceRecordReceived>();
         Assert.Equal(HttpStatusCode.OK, (await product.PosWebhooks.SendAsync(PosCallbacks.Fixture())).StatusCode);
+        Assert.Single(await product.Broker.DrainAsync(probe));
         foreach (var path in Operational)
         {
             Assert.Equal(HttpStatusCode.OK, await StatusAsync(product.ReceiverUrl + path));

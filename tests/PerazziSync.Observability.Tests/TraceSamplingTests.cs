@@ -1,4 +1,5 @@
 using System.Net;
+using PerazziSync.Contracts;
 using PerazziSync.Testing;
 using Xunit;
 
@@ -32,6 +33,8 @@ public sealed class TraceSamplingTests
                 ["Tracing__SlowerThan"] = "00:01:00",
             });
 
+        // A queue to take the accepted callbacks, as a worker's would.
+        await product.Broker.ProbeAsync<BigCommerceOrderChanged>();
         for (var order = 1; order <= 5; order++)
         {
             var accepted = await product.BigCommerceWebhooks.SendAsync(

@@ -1,5 +1,6 @@
 using MassTransit;
 using PerazziSync.Contracts;
+using PerazziSync.ServiceDefaults;
 
 namespace PerazziSync.Receiver.Webhooks;
 
@@ -20,8 +21,12 @@ static class ConfirmedPublish
         confirm.CancelAfter(timeout);
         try
         {
-            // Publish returns once RabbitMQ confirmed the message: only then may we answer 200.
-            await publisher.Publish(message, message.GetType(), context => context.MessageId = messageId, confirm.Token);
+            // Publish returns once RabbitMQ confirmed the message into a queue: only then may we answer 200.
+            await publisher.Publish(message, message.GetType(), context =>
+            {
+                context.MessageId = messageId;
+                context.MustReachAQueue();
+            }, confirm.Token);
         }
         catch (Exception e) when (!cancellationToken.IsCancellationRequested)
         {

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Options;
 using Npgsql;
 using PerazziSync.Contracts;
 using PerazziSync.Data;
+using PerazziSync.ServiceDefaults;
 using Quartz;
 
 namespace PerazziSync.Worker.BigCommerce;
@@ -49,7 +50,7 @@ public sealed class ParkedBigCommerceRetryJob(
             var again = ParkedBigCommerceMessages.Renew(messageType, message, now, retry);
             if (again is not null)
             {
-                await publisher.Publish(again, again.GetType(), cancellationToken);
+                await publisher.Publish(again, again.GetType(), context => context.MustReachAQueue(), cancellationToken);
             }
         }
         if (parked.Count > 0)
