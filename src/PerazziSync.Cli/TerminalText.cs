@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using PerazziSync.Contracts;
 using Spectre.Console;
 using Spectre.Console.Rendering;
 
@@ -38,9 +39,7 @@ static class TerminalText
     }
 
     /// <summary>Control characters but the line feed and the tab, and Unicode's bidirectional formatting characters.</summary>
-    static bool Obeyed(char c) =>
-        (char.IsControl(c) && c is not ('\n' or '\t'))
-        || c is '\u061C' or '\u200E' or '\u200F' or (>= '\u202A' and <= '\u202E') or (>= '\u2066' and <= '\u2069');
+    static bool Obeyed(char c) => PrintableText.Misleads(c) && c is not ('\n' or '\t');
 
     /// <summary>A writer for the Cli's plain lines (standard output, standard error) that escapes what <paramref name="inner"/> would obey.</summary>
     public sealed class Writer(TextWriter inner) : TextWriter

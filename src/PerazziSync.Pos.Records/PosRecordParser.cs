@@ -113,10 +113,11 @@ public sealed partial class PosRecordParser(TimeZoneInfo zone)
             return PosParseResult.Reject(Shorten(id), $"source_record_id is longer than {MaxIdLength} characters");
         }
         // The keys are shown wherever the record goes (the portal, logs, the Cli, the review of a
-        // claim): a control character there is a terminal's command, never a work order's name.
-        if (ControlCharacter(id) is { } idControl)
+        // claim): a control character there is a terminal's command and a bidirectional override
+        // makes one serial read as another, never part of a work order's name.
+        if (Misleading(id) is { } idMisleads)
         {
-            return PosParseResult.Reject(PrintableText.Of(id), $"source_record_id contains the control character {idControl}");
+            return PosParseResult.Reject(PrintableText.Of(id), $"source_record_id contains {idMisleads}");
         }
         var serial = Blank(fields.GetValueOrDefault("serial_number"))?.Trim();
         if (string.IsNullOrEmpty(serial))
@@ -127,9 +128,9 @@ public sealed partial class PosRecordParser(TimeZoneInfo zone)
         {
             return PosParseResult.Reject(id, $"serial_number is longer than {MaxSerialLength} characters");
         }
-        if (ControlCharacter(serial) is { } serialControl)
+        if (Misleading(serial) is { } serialMisleads)
         {
-            return PosParseResult.Reject(id, $"serial_number contains the control character {serialControl}");
+            return PosParseResult.Reject(id, $"serial_number contains {serialMisleads}");
         }
         var status = Blank(fields.GetValueOrDefault("status"))?.Trim();
         if (status is null || !Statuses.Contains(status))
@@ -245,21 +246,24 @@ public sealed partial class PosRecordParser(TimeZoneInfo zone)
 
     static string? Blank(string? value) => string.IsNullOrWhiteSpace(value) ? null : value;
 
-    /// <summary>The first control character of <paramref name="value"/>, as <c>U+001B</c>; null when it has none.</summary>
-    static string? ControlCharacter(string value)
+    /// <summary>
+    /// The first character of <paramref name="value"/> that <see cref="PrintableText"/> would
+    /// replace, named with its code (<c>the control character U+001B</c>); null when it has none.
+    /// </summary>
+    static string? Misleading(string value)
     {
         foreach (var c in value)
         {
-            if (char.IsControl(c))
+            if (PrintableText.Misleads(c))
             {
-                return $"U+{(int)c:X4}";
+                return $"the {(char.IsControl(c) ? "control" : "bidirectional formatting")} character U+{(int)c:X4}";
             }
         }
         return null;
     }
 
-    /// <summary>What a reason quotes of a value: its start, control characters as <c>?</c> (reasons are logged and printed).</summary>
-    static string Shorten(string value) => PrintableText.Of(StorableText.Of(value, 41)!);
+    /// <summary>What a reason quotes of a value: its start, as <see cref="PrintableText"/> (reasons are logged and printed).</summary>
+    static string Shorten(string value) => PrintableText.Of(value, 41);
 
     [GeneratedRegex(@"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,7})?)?)?(Z|[+-]\d{2}:?\d{2})?$")]
     private static partial Regex IsoDateTime();

@@ -150,6 +150,18 @@ public sealed class BigCommerceWebhookTests(ReceiverFixture fixture) : IClassFix
         var oversized = await webhooks.SendAsync(
             BigCommerceFixtures.Callback("webhook-order-created.json", StoreHash, 218).Replace("\"hash\"", $"\"padding\":\"{new string('x', 5000)}\",\"hash\"", StringComparison.Ordinal));
         var plainText = await Http.SendAsync(webhooks.SignedRequest(body, "msg_text", DateTimeOffset.UtcNow, "text/plain"));
+        // Valid JSON whose strings escape half a surrogate pair: no text to read.
+        var loneSurrogates = new[]
+        {
+            "{\"scope\":\"store/order/\\ud800\",\"producer\":\"stores/teststore\",\"data\":{\"type\":\"order\",\"id\":218}}",
+            "{\"scope\":\"store/order/created\",\"producer\":\"stores/\\udc00\",\"data\":{\"type\":\"order\",\"id\":218}}",
+            "{\"scope\":\"store/order/created\",\"producer\":\"stores/teststore\",\"data\":{\"type\":\"order\",\"id\":\"21\\ud8008\"}}",
+        };
+        var undecodable = new List<HttpResponseMessage>();
+        foreach (var callback in loneSurrogates)
+        {
+            undecodable.Add(await webhooks.SendAsync(callback));
+        }
 
         Assert.Equal(HttpStatusCode.Unauthorized, badSignature.StatusCode);
         Assert.Equal(HttpStatusCode.Unauthorized, staleTimestamp.StatusCode);
@@ -162,7 +174,37 @@ public sealed class BigCommerceWebhookTests(ReceiverFixture fixture) : IClassFix
         Assert.Equal(HttpStatusCode.RequestEntityTooLarge, oversized.StatusCode);
         Assert.Equal(HttpStatusCode.UnsupportedMediaType, plainText.StatusCode);
         Assert.Contains("data.id", await missingId.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        foreach (var response in undecodable)
+        {
+            Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+            Assert.Contains("lone UTF-16 surrogate", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        }
         Assert.Empty(await Product.Broker.DrainAsync(probe));
+    }
+
+    [Fact]
+    public async Task A_scope_or_store_with_control_characters_is_logged_with_them_as_question_marks()
+    {
+        var scope = "store/x\u001b[31mFAKE\nwarn: forged line";
+        var store = "stores/other\u202e\r\ninfo: forged too";
+        var unhandled = await Product.BigCommerceWebhooks.SendAsync(new JsonObject
+        {
+            ["scope"] = scope, ["producer"] = $"stores/{StoreHash}", ["data"] = new JsonObject { ["id"] = 1 },
+        }.ToJsonString());
+        var otherStore = await Product.BigCommerceWebhooks.SendAsync(new JsonObject
+        {
+            ["scope"] = "store/order/created", ["producer"] = store, ["data"] = new JsonObject { ["id"] = 1 },
+        }.ToJsonString());
+
+        Assert.Contains("unhandled_scope", await unhandled.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Contains("other_store", await otherStore.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        var logs = await ProductUnderTest.EventuallyAsync("the receiver's lines about both callbacks", () => Task.FromResult(Product.Logs()),
+            l => l.Contains("store/x?[31mFAKE?warn: forged line", StringComparison.Ordinal)
+                && l.Contains("stores/other???info: forged too", StringComparison.Ordinal));
+        Assert.DoesNotContain('\u001b', logs);
+        Assert.DoesNotContain('\u202e', logs);
+        Assert.DoesNotContain("\nwarn: forged", logs, StringComparison.Ordinal);
+        Assert.DoesNotContain("\ninfo: forged", logs, StringComparison.Ordinal);
     }
 
     [Theory]

@@ -41,6 +41,9 @@ public sealed class PosRecordTests
     [InlineData("""{"source_record_id":"WO-\u001b[2K1","serial_number":"MX8-1","status":"completed","updated_at":"2026-03-10T10:00:00Z"}""", "source_record_id contains the control character U+001B")]
     [InlineData("""{"source_record_id":"WO-1","serial_number":"MX8-\t1","status":"completed","updated_at":"2026-03-10T10:00:00Z"}""", "serial_number contains the control character U+0009")]
     [InlineData("""{"source_record_id":"WO-1","serial_number":"MX8-1","status":"x\u001b[2K","updated_at":"2026-03-10T10:00:00Z"}""", "status 'x?[2K' is not one of")]
+    [InlineData("""{"source_record_id":"WO-\u202e1-OW","serial_number":"MX8-1","status":"completed","updated_at":"2026-03-10T10:00:00Z"}""", "source_record_id contains the bidirectional formatting character U+202E")]
+    [InlineData("""{"source_record_id":"WO-1","serial_number":"MX8-\u20661","status":"completed","updated_at":"2026-03-10T10:00:00Z"}""", "serial_number contains the bidirectional formatting character U+2066")]
+    [InlineData("""{"source_record_id":"WO-1","serial_number":"MX8-1","status":"x\u202edone","updated_at":"2026-03-10T10:00:00Z"}""", "status 'x?done' is not one of")]
     public void A_record_that_cannot_be_used_says_why(string json, string reason)
     {
         var result = Parse(json);

@@ -12,6 +12,9 @@ public static class BigCommerceWebhooks
 {
     const string Route = "bigcommerce";
 
+    /// <summary>How much of a scope or producer a log line quotes: the caller chose them.</summary>
+    const int LoggedLength = 100;
+
     static readonly HashSet<string> OrderScopes = new(BigCommerceScopes.Order, StringComparer.Ordinal);
 
     static readonly HashSet<string> CustomerScopes = new(BigCommerceScopes.Customer, StringComparer.Ordinal);
@@ -78,14 +81,14 @@ public static class BigCommerceWebhooks
 
         if (callback.Producer is { } producer && producer != $"stores/{options.StoreHash}")
         {
-            ReceiverLog.OtherStore(logger, producer);
+            ReceiverLog.OtherStore(logger, PrintableText.Of(producer, LoggedLength));
             return Acknowledged("other_store");
         }
         var isOrder = OrderScopes.Contains(callback.Scope);
         var isDeliveryException = callback.Scope == BigCommerceScopes.HookDeliveryException;
         if (!isOrder && !isDeliveryException && !CustomerScopes.Contains(callback.Scope))
         {
-            ReceiverLog.UnhandledScope(logger, callback.Scope);
+            ReceiverLog.UnhandledScope(logger, PrintableText.Of(callback.Scope, LoggedLength));
             return Acknowledged("unhandled_scope");
         }
         if (callback.EntityId is not { } entityId)
@@ -170,7 +173,7 @@ public static class BigCommerceWebhooks
             {
                 throw new JsonException("The body must be a JSON object.");
             }
-            if (!root.TryGetProperty("scope", out var scope) || scope.ValueKind != JsonValueKind.String || scope.GetString() is not { Length: > 0 } scopeText)
+            if (!root.TryGetProperty("scope", out var scope) || scope.ValueKind != JsonValueKind.String || Text(scope, "scope") is not { Length: > 0 } scopeText)
             {
                 throw new JsonException("\"scope\" is required and must be a string.");
             }
@@ -178,21 +181,25 @@ public static class BigCommerceWebhooks
             {
                 throw new JsonException("\"data\" is required and must be an object.");
             }
-            var producer = root.TryGetProperty("producer", out var p) && p.ValueKind == JsonValueKind.String ? p.GetString() : null;
+            var producer = root.TryGetProperty("producer", out var p) && p.ValueKind == JsonValueKind.String ? Text(p, "producer") : null;
             long? id = data.TryGetProperty("id", out var idValue) ? idValue.ValueKind switch
             {
                 JsonValueKind.Number when idValue.TryGetInt64(out var n) && n > 0 => n,
-                JsonValueKind.String when long.TryParse(idValue.GetString(), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var n) && n > 0 => n,
+                JsonValueKind.String when long.TryParse(Text(idValue, "data.id"), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var n) && n > 0 => n,
                 _ => null,
             } : null;
             int? errorCode = data.TryGetProperty("error_code", out var code) && code.ValueKind == JsonValueKind.Number && code.TryGetInt32(out var c) ? c : null;
-            var message = data.TryGetProperty("message", out var m) && m.ValueKind == JsonValueKind.String ? StorableText.Of(m.GetString(), 1000) : null;
+            var message = data.TryGetProperty("message", out var m) && m.ValueKind == JsonValueKind.String ? StorableText.Of(Text(m, "data.message"), 1000) : null;
             DateTimeOffset? createdAt = root.TryGetProperty("created_at", out var created) && created.ValueKind == JsonValueKind.Number
                 && created.TryGetInt64(out var seconds) && seconds is > 0 and < 253402300800
                 ? DateTimeOffset.FromUnixTimeSeconds(seconds)
                 : null;
             return new Callback(scopeText, producer, id, errorCode, message, createdAt);
         }
+
+        /// <summary>The string <paramref name="value"/>; one that escapes half a surrogate pair is no text and makes the body malformed.</summary>
+        static string Text(JsonElement value, string name) =>
+            JsonText.Of(value) ?? throw new JsonException($"\"{name}\" is not valid Unicode text (it escapes a lone UTF-16 surrogate).");
     }
 }
 
