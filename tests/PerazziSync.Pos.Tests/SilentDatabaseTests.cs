@@ -106,6 +106,39 @@ public sealed class SilentDatabaseTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_lone_callback_whose_session_postgres_ends_for_idling_in_its_transaction_is_retried_not_dead_lettered()
+    {
+        const string id = "WO-Q-IDLE";
+        await using var connection = await Product.OpenDatabaseAsync();
+        await using var blocker = await Product.OpenDatabaseAsync();
+        var serial = JsonNode.Parse(PosCallbacks.Fixture())!["serial_number"]!.GetValue<string>();
+        await using (var holding = await blocker.BeginTransactionAsync())
+        {
+            await ServiceEvents.HoldAsync(holding, id, serial);
+            await ServiceEvents.SendUntilAcceptedAsync(Product, PosCallbacks.For(id));
+            await ServiceEvents.WaitForHeldWriteAsync(Product, connection, "the worker's statement waiting for the uncommitted insert");
+            // From now on the worker's requests wait in the proxy while the server's answers still
+            // reach it: its statement completes, the next one never arrives, and PostgreSQL ends
+            // the session idle in its transaction with a FATAL error the worker does receive.
+            _stack.Proxy.HoldRequests();
+            await holding.RollbackAsync();
+        }
+        await ProductUnderTest.EventuallyAsync(
+            "the statement done, its session idle in the group's transaction", () => SilentAsync(connection), n => n == 1, diagnostics: Product.Logs);
+        await ProductUnderTest.EventuallyAsync(
+            "that session ended by PostgreSQL after the write timeout", () => SilentAsync(connection), n => n == 0, TimeSpan.FromSeconds(30), Product.Logs);
+        _stack.Proxy.ReleaseRequests();
+
+        await ProductUnderTest.EventuallyAsync(
+            "the callback written again on another connection",
+            () => connection.ExecuteScalarAsync<long>("select count(*) from service_events where source_record_id = @Id", new { Id = id }),
+            n => n == 1, TimeSpan.FromSeconds(60), Product.Logs);
+        Assert.Equal(1L, await connection.ExecuteScalarAsync<long>(
+            "select count(*) from audit_log where action = 'service_event.upsert' and metadata->>'source_key' = @Id", new { Id = id }));
+        Assert.Equal(0u, await Product.Broker.DeadLetteredAsync(Input));
+    }
+
+    [Fact]
     public async Task A_drop_folder_import_whose_connection_falls_silent_gives_up_after_the_write_timeout_and_resumes_applying_each_row_once()
     {
         string[] ids = ["WO-SILENT-1", "WO-SILENT-2", "WO-SILENT-3"];

@@ -57,10 +57,12 @@ public sealed partial class DatabaseCircuit(
     /// Whether <paramref name="exception"/> says the database cannot be reached: the connection
     /// was refused, reset or lost, the server is shutting down or out of connections. A timeout
     /// alone does not say it (a statement waiting for a lock times out the same way as one whose
-    /// server is gone), so then a fresh connection asks the server.
+    /// server is gone), nor does the server ending a session that sat idle (its connection may
+    /// have stalled, or the server itself), so then a fresh connection asks the server.
     /// </summary>
     public async Task<bool> IsOutageAsync(Exception exception, CancellationToken cancellationToken) =>
-        IsConnectionFault(exception) || (exception is NpgsqlException { InnerException: TimeoutException } && !await AnswersAsync(cancellationToken));
+        IsConnectionFault(exception)
+        || ((exception is NpgsqlException { InnerException: TimeoutException } || DatabaseFaults.IsIdleTimeout(exception)) && !await AnswersAsync(cancellationToken));
 
     static bool IsConnectionFault(Exception exception) => exception switch
     {

@@ -1,6 +1,7 @@
 using MassTransit;
 using Npgsql;
 using PerazziSync.BigCommerce.Api;
+using PerazziSync.Data;
 using Polly.Timeout;
 
 namespace PerazziSync.Worker.Sync;
@@ -15,7 +16,7 @@ static class TransientFaults
     {
         BigCommerceRequestException bigCommerce => bigCommerce.IsTransient,
         HttpRequestException or TimeoutRejectedException or TimeoutException => true,
-        NpgsqlException database => database.IsTransient,
+        NpgsqlException database => DatabaseFaults.IsTransient(database),
         _ => false,
     };
 }
@@ -34,7 +35,7 @@ public static class RetryConfiguration
     {
         endpoint.UseMessageRetry(retry =>
         {
-            retry.Handle<NpgsqlException>(e => e.IsTransient);
+            retry.Handle<NpgsqlException>(DatabaseFaults.IsTransient);
             retry.Exponential(int.MaxValue, TimeSpan.FromMilliseconds(200), TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(1));
         });
         endpoint.UseMessageRetry(retry =>
