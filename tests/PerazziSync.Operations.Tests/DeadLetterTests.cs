@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using Dapper;
 using Npgsql;
 using PerazziSync.Contracts;
@@ -124,6 +125,51 @@ public sealed class DeadLetterTests : IAsyncLifetime
         Assert.Equal(1u, await _broker.MessagesAsync(orphans));
         await using var connection = await _database.OpenAsync();
         Assert.Equal(0, await connection.ExecuteScalarAsync<long>("select count(*) from audit_log where action = 'dlq.replay'"));
+    }
+
+    [Fact]
+    public async Task A_message_that_is_not_a_MassTransit_envelope_is_listed_and_purged_and_refused_by_replay_while_the_others_move()
+    {
+        const string notUnderstood = "its body is not a MassTransit envelope the Cli understands";
+        var typeAsText = DeadLetter.Pos("WO-M-TYPE", "System.Runtime.Serialization.SerializationException", "no envelope", Morning);
+        var envelope = JsonNode.Parse(typeAsText.Envelope())!;
+        envelope["messageType"] = "urn:message:PerazziSync.Contracts:PosServiceRecordReceived";
+        typeAsText = typeAsText with { Body = envelope.ToJsonString() };
+        var good = DeadLetter.Pos("WO-M-GOOD", "System.FormatException", "bad", Morning.AddMinutes(1));
+        var notJson = DeadLetter.Pos("WO-M-TEXT", "System.Runtime.Serialization.SerializationException", "no envelope", Morning.AddMinutes(2))
+            with { Body = "work order WO-M-TEXT, not JSON" };
+        await _broker.DeadLetterAsync(ErrorQueue, [typeAsText, good, notJson]);
+
+        var list = await _cli.RunAsync("dlq", "list");
+        Assert.True(list.ExitCode == 0, list.Output);
+        Assert.Contains("3 matching message(s).", list.Output, StringComparison.Ordinal);
+        Assert.Contains(good.MessageId.ToString(), list.Output, StringComparison.Ordinal);
+        Assert.Contains($"{typeAsText.MessageId} in {ErrorQueue}: {notUnderstood} (messageType is not a list of type names).", list.Output, StringComparison.Ordinal);
+        Assert.Contains($"{notJson.MessageId} in {ErrorQueue}: {notUnderstood} (not JSON).", list.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain($"{good.MessageId} in {ErrorQueue}:", list.Output, StringComparison.Ordinal);
+
+        var show = await _cli.RunAsync("dlq", "show", notJson.MessageId.ToString());
+        Assert.True(show.ExitCode == 0, show.Output);
+        Assert.Contains("work order WO-M-TEXT, not JSON", show.Output, StringComparison.Ordinal);
+
+        var replayGood = await _cli.RunAsync("dlq", "replay", "--id", good.MessageId.ToString());
+        Assert.True(replayGood.ExitCode == 0, replayGood.Output);
+        Assert.Contains("1 message(s) replayed", replayGood.Output, StringComparison.Ordinal);
+        // Everything selected: the two are refused, each with its reason, and stay.
+        var replayAll = await _cli.RunAsync("dlq", "replay");
+        Assert.True(replayAll.ExitCode == 1, replayAll.Output);
+        Assert.Contains("0 message(s) replayed", replayAll.Output, StringComparison.Ordinal);
+        Assert.Contains($"Not replayed: {typeAsText.MessageId} in {ErrorQueue}: {notUnderstood}", replayAll.Output, StringComparison.Ordinal);
+        Assert.Contains($"Not replayed: {notJson.MessageId} in {ErrorQueue}: {notUnderstood}", replayAll.Output, StringComparison.Ordinal);
+        Assert.Equal([good.MessageId.ToString()], (await _broker.DrainAsync(Input)).Select(m => m.MessageId));
+
+        var purge = await _cli.RunAsync("dlq", "purge", "--yes", "--id", typeAsText.MessageId.ToString());
+        Assert.True(purge.ExitCode == 0, purge.Output);
+        Assert.Equal([notJson.MessageId.ToString()], (await _broker.DrainAsync(ErrorQueue)).Select(m => m.MessageId));
+        await using var connection = await _database.OpenAsync();
+        var audit = (await connection.QueryAsync<(string Action, string ObjectId)>(
+            "select action, object_id from audit_log where actor_role = 'operator' order by action")).ToList();
+        Assert.Equal([("dlq.purge", typeAsText.MessageId.ToString()), ("dlq.replay", good.MessageId.ToString())], audit);
     }
 
     [Fact]

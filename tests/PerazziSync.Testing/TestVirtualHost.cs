@@ -247,22 +247,30 @@ public sealed class TestVirtualHost : IAsyncDisposable
             new CreateChannelOptions(publisherConfirmationsEnabled: true, publisherConfirmationTrackingEnabled: true));
         foreach (var chunk in letters.Chunk(500))
         {
-            await Task.WhenAll(chunk.Select(letter => channel.BasicPublishAsync("", queue, mandatory: true, new BasicProperties
+            await Task.WhenAll(chunk.Select(letter =>
             {
-                MessageId = letter.MessageId.ToString(),
-                ContentType = "application/vnd.masstransit+json",
-                Persistent = true,
-                Headers = new Dictionary<string, object?>
+                var headers = new Dictionary<string, object?>
                 {
                     ["x-origin"] = "receiver",
                     ["MT-Reason"] = "fault",
                     ["MT-Fault-ExceptionType"] = letter.ExceptionType,
                     ["MT-Fault-Message"] = letter.ExceptionMessage,
-                    ["MT-Fault-MessageType"] = "PerazziSync.Contracts." + letter.MessageType,
                     ["MT-Fault-Timestamp"] = letter.FaultedAt.UtcDateTime.ToString("O", CultureInfo.InvariantCulture),
                     ["MT-Host-MachineName"] = "worker-1",
-                },
-            }, Encoding.UTF8.GetBytes(letter.Envelope())).AsTask()));
+                };
+                // MassTransit names the message type of a consumer's fault, never of a body it could not read.
+                if (letter.Body is null)
+                {
+                    headers["MT-Fault-MessageType"] = "PerazziSync.Contracts." + letter.MessageType;
+                }
+                return channel.BasicPublishAsync("", queue, mandatory: true, new BasicProperties
+                {
+                    MessageId = letter.MessageId.ToString(),
+                    ContentType = "application/vnd.masstransit+json",
+                    Persistent = true,
+                    Headers = headers,
+                }, Encoding.UTF8.GetBytes(letter.Body ?? letter.Envelope())).AsTask();
+            }));
         }
     }
 
@@ -292,6 +300,12 @@ public sealed record DeadLetter(
     /// <summary>A POS callback message for work order <paramref name="sourceRecordId"/>.</summary>
     public static DeadLetter Pos(string sourceRecordId, string exceptionType, string exceptionMessage, DateTimeOffset faultedAt) =>
         new(Guid.NewGuid(), "PosServiceRecordReceived", sourceRecordId, exceptionType, exceptionMessage, faultedAt);
+
+    /// <summary>
+    /// The body of a message MassTransit could not read (a malformed envelope, not JSON at all),
+    /// dead-lettered as such: without the <c>MT-Fault-MessageType</c> header. Null: <see cref="Envelope"/>.
+    /// </summary>
+    public string? Body { get; init; }
 
     public string Envelope()
     {

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using PerazziSync.Contracts;
 using RabbitMQ.Client;
 
 namespace PerazziSync.Cli.DeadLetters;
@@ -21,12 +22,10 @@ sealed class DeadLetter
         Body = body;
         Headers = (properties.Headers ?? new Dictionary<string, object?>())
             .ToDictionary(h => h.Key, h => HeaderText(h.Value), StringComparer.OrdinalIgnoreCase);
-        var envelope = ParseEnvelope(body);
-        MessageId = properties.MessageId ?? envelope?["messageId"]?.GetValue<string>();
-        MessageType = ShortTypeName(Header("MT-Fault-MessageType")
-            ?? envelope?["messageType"]?.AsArray().FirstOrDefault()?.GetValue<string>());
-        Message = envelope?["message"] as JsonObject;
-        SourceKey = SourceKeyOf(MessageType, Message);
+        Unreadable = ReadEnvelope(body, out var envelopeId, out var envelopeType, out var message);
+        MessageId = properties.MessageId ?? envelopeId;
+        MessageType = ShortTypeName(Header("MT-Fault-MessageType") ?? envelopeType);
+        SourceKey = SourceKeyOf(MessageType, message);
         FaultedAt = DateTimeOffset.TryParse(Header("MT-Fault-Timestamp"), CultureInfo.InvariantCulture,
             DateTimeStyles.AssumeUniversal, out var at) ? at : null;
         ExceptionType = Header("MT-Fault-ExceptionType");
@@ -40,11 +39,16 @@ sealed class DeadLetter
     public IReadOnlyDictionary<string, string?> Headers { get; }
     public string? MessageId { get; }
     public string? MessageType { get; }
-    public JsonObject? Message { get; }
     public string? SourceKey { get; }
     public DateTimeOffset? FaultedAt { get; }
     public string? ExceptionType { get; }
     public string? ExceptionMessage { get; }
+
+    /// <summary>
+    /// Why the body is not a MassTransit envelope the Cli understands, or null when it is. Such a
+    /// message is listed, shown and purged like any other, but never replayed.
+    /// </summary>
+    public string? Unreadable { get; }
 
     /// <summary>The queue the message was consumed from: the dead-letter queue's name without its suffix.</summary>
     public string InputQueue => DeadLetterQueues.InputOf(Queue);
@@ -94,17 +98,63 @@ sealed class DeadLetter
         }
     }
 
-    static JsonObject? ParseEnvelope(byte[] body)
+    /// <summary>
+    /// The parts of a MassTransit envelope the Cli reads: <c>messageId</c> (a string, when there),
+    /// <c>messageType</c> (a list of type names) and <c>message</c> (an object). Whoever can publish
+    /// to an input queue can put any body there, and MassTransit dead-letters a body it cannot read
+    /// as it came: one such message must not stop the verbs on every other. Returns what is wrong
+    /// with the body, or null.
+    /// </summary>
+    static string? ReadEnvelope(byte[] body, out string? messageId, out string? messageType, out JsonElement? message)
     {
+        const string notAnEnvelope = "its body is not a MassTransit envelope the Cli understands";
+        (messageId, messageType, message) = (null, null, null);
+        JsonElement envelope;
         try
         {
-            return JsonNode.Parse(body) as JsonObject;
+            using var document = JsonDocument.Parse(body);
+            envelope = document.RootElement.Clone();
         }
         catch (JsonException)
         {
-            return null;
+            return $"{notAnEnvelope} (not JSON)";
         }
+        if (envelope.ValueKind != JsonValueKind.Object)
+        {
+            return $"{notAnEnvelope} (not a JSON object)";
+        }
+        if (Property(envelope, "messageId") is { ValueKind: not JsonValueKind.Null } id)
+        {
+            if (id.ValueKind != JsonValueKind.String || Text(id) is not { } text)
+            {
+                return $"{notAnEnvelope} (messageId is not a string)";
+            }
+            messageId = text;
+        }
+        if (Property(envelope, "messageType") is not { ValueKind: JsonValueKind.Array } types
+            || types.GetArrayLength() == 0 || types[0].ValueKind != JsonValueKind.String || Text(types[0]) is not { } type)
+        {
+            return $"{notAnEnvelope} (messageType is not a list of type names)";
+        }
+        messageType = type;
+        if (Property(envelope, "message") is not { ValueKind: JsonValueKind.Object } content)
+        {
+            return $"{notAnEnvelope} (no message object)";
+        }
+        message = content;
+        return null;
     }
+
+    static JsonElement? Property(JsonElement? parent, string name) =>
+        parent is { ValueKind: JsonValueKind.Object } value && value.TryGetProperty(name, out var property) ? property : null;
+
+    /// <summary>A string's text or a number as written; null for anything else.</summary>
+    static string? Text(JsonElement? value) => value switch
+    {
+        { ValueKind: JsonValueKind.String } text => JsonText.Of(text),
+        { ValueKind: JsonValueKind.Number } number => number.GetRawText(),
+        _ => null,
+    };
 
     static string? HeaderText(object? value) => value switch
     {
@@ -128,15 +178,11 @@ sealed class DeadLetter
     }
 
     /// <summary>The key the sync knows the message's entity by, as parking and the audit log use it.</summary>
-    static string? SourceKeyOf(string? messageType, JsonObject? message)
+    static string? SourceKeyOf(string? messageType, JsonElement? message) => messageType switch
     {
-        static string? Text(JsonNode? node) => node is JsonValue value ? value.ToString() : null;
-        return messageType switch
-        {
-            "BigCommerceOrderChanged" => Text(message?["orderId"]) is { } id ? $"order:{id}" : null,
-            "BigCommerceCustomerChanged" => Text(message?["customerId"]) is { } id ? $"customer:{id}" : null,
-            "PosServiceRecordReceived" => Text(message?["record"]?["sourceRecordId"]),
-            _ => null,
-        };
-    }
+        "BigCommerceOrderChanged" => Text(Property(message, "orderId")) is { } id ? $"order:{id}" : null,
+        "BigCommerceCustomerChanged" => Text(Property(message, "customerId")) is { } id ? $"customer:{id}" : null,
+        "PosServiceRecordReceived" => Text(Property(Property(message, "record"), "sourceRecordId")),
+        _ => null,
+    };
 }

@@ -3,8 +3,11 @@ using RabbitMQ.Client.Exceptions;
 
 namespace PerazziSync.Cli.DeadLetters;
 
-/// <summary>What a walk through one dead-letter queue found and did.</summary>
-sealed record MoveOutcome(string Queue, long Scanned, long Selected, long Moved);
+/// <summary>
+/// What a walk through one dead-letter queue found and did. <paramref name="Refused"/>: the
+/// selected messages a replay left where they are, their bodies not being envelopes it can send back.
+/// </summary>
+sealed record MoveOutcome(string Queue, long Scanned, long Selected, long Moved, IReadOnlyList<DeadLetter> Refused);
 
 /// <summary>A replay or purge stopped part-way; what it did before is kept and audited.</summary>
 sealed class DeadLetterMoveException(string message, Exception? inner = null) : Exception(message, inner);
@@ -52,7 +55,7 @@ sealed class DeadLetterMoves(DeadLetterQueues queues, DeadLetterAudit audit)
             Moved += batch.Length;
         }
         progress?.Report(new ScanProgress(held.Queue, held.Scanned, held.Scanned));
-        return new MoveOutcome(held.Queue, held.Scanned, held.Letters.Count, moved);
+        return new MoveOutcome(held.Queue, held.Scanned, held.Letters.Count, moved, []);
     }
 
     /// <summary>Sends each selected message back to its input queue, as it was first sent.</summary>
@@ -60,6 +63,7 @@ sealed class DeadLetterMoves(DeadLetterQueues queues, DeadLetterAudit audit)
         string queue, DeadLetterFilter filter, IProgress<ScanProgress>? progress, CancellationToken cancellationToken)
     {
         var batch = new List<DeadLetter>(BatchSize);
+        var refused = new List<DeadLetter>();
         long scanned = 0, selected = 0, moved = 0;
 
         async ValueTask FlushAsync(IChannel channel, CancellationToken token)
@@ -106,6 +110,12 @@ sealed class DeadLetterMoves(DeadLetterQueues queues, DeadLetterAudit audit)
                     return;
                 }
                 selected++;
+                if (letter.Unreadable is not null)
+                {
+                    // The consumer could not read it either: sent back, it would only fail again.
+                    refused.Add(letter);
+                    return;
+                }
                 batch.Add(letter);
                 if (batch.Count == BatchSize)
                 {
@@ -113,7 +123,7 @@ sealed class DeadLetterMoves(DeadLetterQueues queues, DeadLetterAudit audit)
                 }
             },
             FlushAsync, progress, cancellationToken);
-        return new MoveOutcome(queue, scanned, selected, moved);
+        return new MoveOutcome(queue, scanned, selected, moved, refused);
     }
 
     /// <summary>Publishes the batch at once and waits for the broker's confirms; returns the confirmed ones.</summary>

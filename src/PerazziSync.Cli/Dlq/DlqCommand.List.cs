@@ -25,7 +25,9 @@ static partial class DlqCommand
 
             var filter = selection.Filter(parseResult);
             var matching = await BrowseAsync(queues, counts.Where(c => c.Messages > 0).Select(c => c.Queue), filter, cancellationToken);
-            console.Write(MessageTable(matching.Take(parseResult.GetValue(limit))));
+            var shown = matching.Take(parseResult.GetValue(limit)).ToList();
+            console.Write(MessageTable(shown));
+            WriteUnreadable(console, shown);
             console.WriteLine(matching.Count > parseResult.GetValue(limit)
                 ? $"{matching.Count} matching message(s); the first {parseResult.GetValue(limit)} shown (--limit)."
                 : $"{matching.Count} matching message(s).");

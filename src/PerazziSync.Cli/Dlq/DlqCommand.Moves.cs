@@ -52,7 +52,12 @@ static partial class DlqCommand
         }
         console.Write(table);
         console.WriteLine($"{outcomes.Sum(o => o.Moved)} message(s) {verb} by {who.Claimed}; each has an audit_log row.");
-        return 0;
+        var refused = outcomes.SelectMany(o => o.Refused).ToList();
+        foreach (var letter in refused)
+        {
+            error.WriteLine($"Not {verb}: {Unreadable(letter)}");
+        }
+        return refused.Count == 0 ? 0 : 1;
     }
 
     static async Task<MoveOutcome> WithProgressBarAsync(

@@ -37,6 +37,7 @@ static partial class DlqCommand
                     return 0;
                 }
                 console.Write(MessageTable(selected.Take(20)));
+                WriteUnreadable(console, selected.Take(20));
                 var question = $"Delete these {selected.Count} message(s) for good?";
                 if (!parseResult.GetValue(yes))
                 {

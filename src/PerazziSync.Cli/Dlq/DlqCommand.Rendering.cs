@@ -22,5 +22,19 @@ static partial class DlqCommand
         return table;
     }
 
+    /// <summary>The messages among <paramref name="letters"/> whose body the Cli cannot read, one line each.</summary>
+    static void WriteUnreadable(IAnsiConsole console, IEnumerable<DeadLetter> letters)
+    {
+        foreach (var letter in letters.Where(l => l.Unreadable is not null))
+        {
+            console.WriteLine(Unreadable(letter));
+        }
+    }
+
+    /// <summary>A message whose body the Cli cannot read: which one, why, and what the verbs do with it.</summary>
+    static string Unreadable(DeadLetter letter) =>
+        $"{letter.MessageId ?? "(no message id)"} in {letter.Queue}: {letter.Unreadable}. " +
+        "Replay refuses it; dlq show prints its body; dlq purge removes it.";
+
     static string Number(long value) => value.ToString(CultureInfo.InvariantCulture);
 }

@@ -26,7 +26,8 @@ static partial class DlqCommand
             {
                 var selected = await BrowseAsync(queues, sources, filter, cancellationToken);
                 console.Write(MessageTable(selected));
-                foreach (var group in selected.GroupBy(l => l.Queue))
+                WriteUnreadable(console, selected);
+                foreach (var group in selected.Where(l => l.Unreadable is null).GroupBy(l => l.Queue))
                 {
                     console.WriteLine($"{group.Count()} message(s) would be replayed from {group.Key} to {DeadLetterQueues.InputOf(group.Key)}.");
                 }

@@ -31,6 +31,7 @@ static partial class DlqCommand
                     headers.AddRow(Markup.Escape(name), Markup.Escape(value ?? ""));
                 }
                 console.Write(headers);
+                WriteUnreadable(console, [letter]);
                 console.WriteLine(letter.PrettyBody());
             }
             return 0;
