@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Runtime.InteropServices;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using PerazziSync.Contracts;
@@ -51,7 +50,7 @@ public sealed partial class PosRecordParser(TimeZoneInfo zone)
         // raw_payload is stored as jsonb: the whole record, extra fields and keys included,
         // must be something jsonb holds, or the chunk (or the callback's message) that carries
         // it would fail in the database.
-        if (NotStorable(record) is { } unstorable)
+        if (JsonbValue.Problem(record) is { } unstorable)
         {
             return PosParseResult.Reject(id?.Trim(), $"PostgreSQL cannot store the record: it contains {unstorable}");
         }
@@ -203,44 +202,6 @@ public sealed partial class PosRecordParser(TimeZoneInfo zone)
             // At the ends of the calendar (0001-01-01T00:00 east of Greenwich) the instant has no
             // DateTimeOffset.
             return null;
-        }
-    }
-
-    /// <summary>What in the JSON value jsonb cannot hold, or null.</summary>
-    static string? NotStorable(JsonElement value)
-    {
-        switch (value.ValueKind)
-        {
-            case JsonValueKind.Object:
-                foreach (var property in value.EnumerateObject())
-                {
-                    if (JsonText.NameOf(property) is not { } name)
-                    {
-                        return "a lone UTF-16 surrogate";
-                    }
-                    if ((StorableText.Problem(name) ?? NotStorable(property.Value)) is { } problem)
-                    {
-                        return problem;
-                    }
-                }
-                return null;
-            case JsonValueKind.Array:
-                foreach (var item in value.EnumerateArray())
-                {
-                    if (NotStorable(item) is { } problem)
-                    {
-                        return problem;
-                    }
-                }
-                return null;
-            case JsonValueKind.String:
-                return JsonText.Of(value) is { } text ? StorableText.Problem(text) : "a lone UTF-16 surrogate";
-            case JsonValueKind.Number:
-                return JsonbNumber.Fits(JsonMarshal.GetRawUtf8Value(value))
-                    ? null
-                    : $"the number {Shorten(value.GetRawText())}, too large or too precise for a numeric";
-            default:
-                return null;
         }
     }
 

@@ -1,10 +1,11 @@
 using System.Text;
+using System.Text.Json;
 using PerazziSync.Contracts;
 using Xunit;
 
 namespace PerazziSync.Rules.Tests;
 
-/// <summary>Text and numbers the portal's database can store.</summary>
+/// <summary>Text, numbers and JSON the portal's database can store.</summary>
 public sealed class StorableTests
 {
     [Fact]
@@ -36,4 +37,17 @@ public sealed class StorableTests
     [InlineData("0e999999999", true)]
     public void A_number_fits_jsonb_within_numerics_bounds(string number, bool fits) =>
         Assert.Equal(fits, JsonbNumber.Fits(Encoding.ASCII.GetBytes(number)));
+
+    [Theory]
+    [InlineData("""{"a":[1,"b",{"c":null,"d":true}],"e":"\ud83d\ude00"}""", null)]
+    [InlineData("""{"a":"x\u0000y"}""", "a NUL character")]
+    [InlineData("""{"x\u0000":1}""", "a NUL character")]
+    [InlineData("""["\ud800"]""", "a lone UTF-16 surrogate")]
+    [InlineData("""{"\udc00":1}""", "a lone UTF-16 surrogate")]
+    [InlineData("""{"n":[1e999999]}""", "the number 1e999999, too large or too precise for a numeric")]
+    public void Json_fits_jsonb_unless_it_holds_a_nul_a_lone_surrogate_or_a_number_beyond_numeric(string json, string? problem)
+    {
+        using var document = JsonDocument.Parse(json);
+        Assert.Equal(problem, JsonbValue.Problem(document.RootElement));
+    }
 }
