@@ -3,6 +3,7 @@ using Dapper;
 using Npgsql;
 using PerazziSync.Contracts;
 using PerazziSync.Testing;
+using RabbitMQ.Client;
 using Xunit;
 
 namespace PerazziSync.Operations.Tests;
@@ -170,6 +171,37 @@ public sealed class DeadLetterTests : IAsyncLifetime
         var audit = (await connection.QueryAsync<(string Action, string ObjectId)>(
             "select action, object_id from audit_log where actor_role = 'operator' order by action")).ToList();
         Assert.Equal([("dlq.purge", typeAsText.MessageId.ToString()), ("dlq.replay", good.MessageId.ToString())], audit);
+    }
+
+    [Fact]
+    public async Task Headers_differing_only_in_case_a_timestamp_beyond_the_calendar_and_a_lone_surrogate_in_the_body_stop_no_verb()
+    {
+        var headers = DeadLetter.Pos("WO-H-1", "System.FormatException", "bad", Morning) with
+        {
+            OtherHeaders = new Dictionary<string, object?> { ["X-Origin"] = "another app", ["x-sent"] = new AmqpTimestamp(long.MaxValue) },
+        };
+        var surrogate = DeadLetter.Pos("WO-H-2", "System.FormatException", "bad", Morning);
+        surrogate = surrogate with { Body = surrogate.Envelope().Replace("Replaced firing pin spring", @"\ud800", StringComparison.Ordinal) };
+        await _broker.DeadLetterAsync(ErrorQueue, [headers, surrogate]);
+
+        var list = await _cli.RunAsync("dlq", "list");
+        Assert.True(list.ExitCode == 0, list.Output);
+        Assert.Contains("2 matching message(s).", list.Output, StringComparison.Ordinal);
+        Assert.Contains("WO-H-1", list.Output, StringComparison.Ordinal);
+        Assert.Contains("WO-H-2", list.Output, StringComparison.Ordinal);
+
+        var shownHeaders = await _cli.RunAsync("dlq", "show", headers.MessageId.ToString());
+        Assert.True(shownHeaders.ExitCode == 0, shownHeaders.Output);
+        Assert.Matches(@"x-origin\s*│\s*receiver", shownHeaders.Output);
+        Assert.Matches(@"X-Origin\s*│\s*another app", shownHeaders.Output);
+        Assert.Matches($@"x-sent\s*│\s*{long.MaxValue}", shownHeaders.Output);
+        var shownSurrogate = await _cli.RunAsync("dlq", "show", surrogate.MessageId.ToString());
+        Assert.True(shownSurrogate.ExitCode == 0, shownSurrogate.Output);
+        Assert.Contains(@"""workSummary"":""\ud800""", shownSurrogate.Output, StringComparison.Ordinal);
+
+        var replay = await _cli.RunAsync("dlq", "replay");
+        Assert.True(replay.ExitCode == 0, replay.Output);
+        Assert.Equal([headers.MessageId.ToString(), surrogate.MessageId.ToString()], (await _broker.DrainAsync(Input)).Select(m => m.MessageId));
     }
 
     [Fact]

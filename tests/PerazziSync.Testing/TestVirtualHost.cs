@@ -263,6 +263,10 @@ public sealed class TestVirtualHost : IAsyncDisposable
                 {
                     headers["MT-Fault-MessageType"] = "PerazziSync.Contracts." + letter.MessageType;
                 }
+                foreach (var (name, value) in letter.OtherHeaders ?? new Dictionary<string, object?>())
+                {
+                    headers[name] = value;
+                }
                 return channel.BasicPublishAsync("", queue, mandatory: true, new BasicProperties
                 {
                     MessageId = letter.MessageId.ToString(),
@@ -306,6 +310,9 @@ public sealed record DeadLetter(
     /// dead-lettered as such: without the <c>MT-Fault-MessageType</c> header. Null: <see cref="Envelope"/>.
     /// </summary>
     public string? Body { get; init; }
+
+    /// <summary>Headers the original sender set besides <c>x-origin</c>: any name (AMQP's are case-sensitive), any AMQP type.</summary>
+    public IReadOnlyDictionary<string, object?>? OtherHeaders { get; init; }
 
     public string Envelope()
     {

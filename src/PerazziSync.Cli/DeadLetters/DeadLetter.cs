@@ -14,14 +14,20 @@ sealed class DeadLetter
     // happened on). A replay removes them: the message goes back as it was first sent.
     static readonly string[] FaultHeaderPrefixes = ["MT-Fault-", "MT-Host-", "MT-Reason"];
 
+    // The seconds DateTimeOffset can show (years 1 to 9999); a timestamp header may hold any 64-bit number.
+    const long MinUnixTime = -62_135_596_800;
+    const long MaxUnixTime = 253_402_300_799;
+
     DeadLetter(string queue, ulong deliveryTag, IReadOnlyBasicProperties properties, byte[] body)
     {
         Queue = queue;
         DeliveryTag = deliveryTag;
         Properties = properties;
         Body = body;
+        // As the broker has them: AMQP header names are case-sensitive, and a sender may set two
+        // that differ only in case.
         Headers = (properties.Headers ?? new Dictionary<string, object?>())
-            .ToDictionary(h => h.Key, h => HeaderText(h.Value), StringComparer.OrdinalIgnoreCase);
+            .ToDictionary(h => h.Key, h => HeaderText(h.Value), StringComparer.Ordinal);
         Unreadable = ReadEnvelope(body, out var envelopeId, out var envelopeType, out var message);
         MessageId = properties.MessageId ?? envelopeId;
         MessageType = ShortTypeName(Header("MT-Fault-MessageType") ?? envelopeType);
@@ -57,7 +63,10 @@ sealed class DeadLetter
         // The client reuses the body's buffer once the next frame arrives: keep a copy.
         new(queue, result.DeliveryTag, result.BasicProperties, result.Body.ToArray());
 
-    public string? Header(string name) => Headers.TryGetValue(name, out var value) ? value : null;
+    /// <summary>A header by its name in any case, the exact spelling first.</summary>
+    public string? Header(string name) =>
+        Headers.TryGetValue(name, out var value) ? value
+        : Headers.FirstOrDefault(h => string.Equals(h.Key, name, StringComparison.OrdinalIgnoreCase)).Value;
 
     /// <summary>The properties to send the message again with: the same, minus the fault headers.</summary>
     public BasicProperties ReplayProperties()
@@ -72,14 +81,17 @@ sealed class DeadLetter
         return properties;
     }
 
-    /// <summary>The body as indented JSON, or as text when it is not JSON.</summary>
+    /// <summary>
+    /// The body as indented JSON, or as text when it is not JSON or holds a lone surrogate escape
+    /// (<c>\ud800</c>), which .NET cannot write again.
+    /// </summary>
     public string PrettyBody()
     {
         try
         {
             return JsonNode.Parse(Body)?.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) ?? "";
         }
-        catch (JsonException)
+        catch (Exception e) when (e is JsonException or InvalidOperationException)
         {
             return Encoding.UTF8.GetString(Body);
         }
@@ -160,7 +172,9 @@ sealed class DeadLetter
     {
         null => null,
         byte[] bytes => Encoding.UTF8.GetString(bytes),
-        AmqpTimestamp timestamp => DateTimeOffset.FromUnixTimeSeconds(timestamp.UnixTime).ToString("O", CultureInfo.InvariantCulture),
+        AmqpTimestamp { UnixTime: >= MinUnixTime and <= MaxUnixTime } timestamp =>
+            DateTimeOffset.FromUnixTimeSeconds(timestamp.UnixTime).ToString("O", CultureInfo.InvariantCulture),
+        AmqpTimestamp beyondTheCalendar => beyondTheCalendar.UnixTime.ToString(CultureInfo.InvariantCulture),
         IEnumerable<object?> list when value is not string => string.Join(", ", list.Select(HeaderText)),
         IFormattable formattable => formattable.ToString(null, CultureInfo.InvariantCulture),
         _ => value.ToString(),
