@@ -1,3 +1,4 @@
+using System.Text;
 using System.Text.Json.Nodes;
 using Dapper;
 using Npgsql;
@@ -226,6 +227,95 @@ public sealed class DeadLetterTests : IAsyncLifetime
             "select metadata->'body'->'message'->'record'->>'sourceRecordId' from audit_log where action = 'dlq.purge' order by 1")).ToList();
         Assert.Equal(["WO-D-0", "WO-D-2", "WO-D-4"], kept);
     }
+    [Fact]
+    public async Task Purge_of_bodies_and_keys_the_database_cannot_store_completes_and_keeps_each_body_exactly()
+    {
+        var nul = DeadLetter.Pos("WO-N-\0-1", "System.FormatException", "updated_at '\0' is not a date", Morning);
+        var surrogate = DeadLetter.Pos("WO-N-2", "System.FormatException", "bad", Morning);
+        surrogate = surrogate with { Body = surrogate.Envelope().Replace("Replaced firing pin spring", @"\ud800", StringComparison.Ordinal) };
+        var huge = DeadLetter.Pos("WO-N-3", "System.FormatException", "bad", Morning);
+        huge = huge with { Body = huge.Envelope().Replace("\"Replaced firing pin spring\"", "1e999999", StringComparison.Ordinal) };
+        var good = DeadLetter.Pos("WO-N-4", "System.FormatException", "bad", Morning);
+        await _broker.DeadLetterAsync(ErrorQueue, [nul, surrogate, huge, good]);
+
+        var purge = await _cli.RunAsync("dlq", "purge", "--yes");
+
+        Assert.True(purge.ExitCode == 0, purge.Output);
+        Assert.Contains("4 message(s) purged", purge.Output, StringComparison.Ordinal);
+        Assert.Equal(0u, await _broker.MessagesAsync(ErrorQueue));
+        await using var connection = await _database.OpenAsync();
+        var rows = (await connection.QueryAsync<(string ObjectId, string Key, string Exception, string? Base64, string? JsonKey)>("""
+            select object_id, metadata->>'source_key', metadata->>'exception_message',
+                   metadata->'body'->>'base64', metadata->'body'->'message'->'record'->>'sourceRecordId'
+            from audit_log where action = 'dlq.purge'
+            """)).ToDictionary(r => r.ObjectId);
+        Assert.Equal(4, rows.Count);
+        // The text is stored with U+FFFD for what the database refuses; the body, exactly, in base64.
+        var nulRow = rows[nul.MessageId.ToString()];
+        Assert.Equal(("WO-N-\uFFFD-1", "updated_at '\uFFFD' is not a date"), (nulRow.Key, nulRow.Exception));
+        Assert.Equal(nul.Envelope(), Encoding.UTF8.GetString(Convert.FromBase64String(nulRow.Base64!)));
+        Assert.Equal(surrogate.Body, Encoding.UTF8.GetString(Convert.FromBase64String(rows[surrogate.MessageId.ToString()].Base64!)));
+        Assert.Equal(huge.Body, Encoding.UTF8.GetString(Convert.FromBase64String(rows[huge.MessageId.ToString()].Base64!)));
+        Assert.Null(rows[good.MessageId.ToString()].Base64);
+        Assert.Equal("WO-N-4", rows[good.MessageId.ToString()].JsonKey);
+    }
+
+    [Fact]
+    public async Task Replay_of_a_key_and_an_exception_the_database_cannot_store_is_audited_once_and_a_second_run_sends_nothing()
+    {
+        var nul = DeadLetter.Pos("WO-N-\0-5", "System.FormatException", "updated_at '\0' is not a date", Morning);
+        var good = DeadLetter.Pos("WO-N-6", "System.FormatException", "bad", Morning);
+        await _broker.DeadLetterAsync(ErrorQueue, [nul, good]);
+
+        var replay = await _cli.RunAsync("dlq", "replay");
+        var again = await _cli.RunAsync("dlq", "replay");
+
+        Assert.True(replay.ExitCode == 0, replay.Output);
+        Assert.True(again.ExitCode == 0, again.Output);
+        Assert.Contains("0 message(s) replayed", again.Output, StringComparison.Ordinal);
+        Assert.Equal(0u, await _broker.MessagesAsync(ErrorQueue));
+        Assert.Equal([nul.MessageId.ToString(), good.MessageId.ToString()], (await _broker.DrainAsync(Input)).Select(m => m.MessageId));
+        await using var connection = await _database.OpenAsync();
+        var audit = (await connection.QueryAsync<(string ObjectId, string Key, string Exception)>(
+            "select object_id, metadata->>'source_key', metadata->>'exception_message' from audit_log where action = 'dlq.replay'"))
+            .OrderBy(r => r.Key, StringComparer.Ordinal).ToList();
+        Assert.Equal(
+            [
+                (good.MessageId.ToString(), "WO-N-6", "bad"),
+                (nul.MessageId.ToString(), "WO-N-\uFFFD-5", "updated_at '\uFFFD' is not a date"),
+            ],
+            audit);
+    }
+
+    [Fact]
+    public async Task A_replay_whose_audit_rows_the_database_refuses_takes_the_sent_messages_out_and_names_them_instead_of_sending_them_again()
+    {
+        List<DeadLetter> letters = [DeadLetter.Pos("WO-A-1", "System.FormatException", "bad", Morning), DeadLetter.Pos("WO-A-2", "System.FormatException", "bad", Morning)];
+        await _broker.DeadLetterAsync(ErrorQueue, letters);
+        await using (var superuser = await _database.OpenAsSuperuserAsync())
+        {
+            await superuser.ExecuteAsync("""
+                create function refuse_dlq_replay() returns trigger language plpgsql security definer as $$
+                begin
+                  raise exception 'dlq.replay rows refused';
+                end $$;
+                create trigger refuse_dlq_replay before insert on audit_log
+                  for each row when (new.action = 'dlq.replay') execute function refuse_dlq_replay();
+                """);
+        }
+
+        var replay = await _cli.RunAsync("dlq", "replay");
+        var again = await _cli.RunAsync("dlq", "replay");
+
+        Assert.True(replay.ExitCode == 1, replay.Output);
+        Assert.Contains("dlq.replay rows refused", replay.Output, StringComparison.Ordinal);
+        Assert.All(letters, l => Assert.Contains(l.MessageId.ToString(), replay.Output, StringComparison.Ordinal));
+        Assert.True(again.ExitCode == 0, again.Output);
+        Assert.Contains("0 message(s) replayed", again.Output, StringComparison.Ordinal);
+        Assert.Equal(0u, await _broker.MessagesAsync(ErrorQueue));
+        Assert.Equal(letters.Select(l => l.MessageId.ToString()), (await _broker.DrainAsync(Input)).Select(m => m.MessageId));
+    }
+
     [Fact]
     public async Task Purge_at_a_terminal_deletes_the_delivery_it_showed_and_not_one_with_the_same_id_dead_lettered_while_it_asked()
     {

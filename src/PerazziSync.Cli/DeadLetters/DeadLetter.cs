@@ -97,17 +97,25 @@ sealed class DeadLetter
         }
     }
 
-    /// <summary>The body for an audit row: JSON as it is, anything else in base64.</summary>
+    /// <summary>
+    /// The body for an audit row: JSON as it is when jsonb can hold it; anything else in base64 (not
+    /// JSON, or JSON with a NUL, a lone surrogate or a number jsonb refuses), so that the row can
+    /// always be written and keeps the body exactly.
+    /// </summary>
     public JsonNode BodyForAudit()
     {
         try
         {
-            return JsonNode.Parse(Body) ?? JsonValue.Create("");
+            using var document = JsonDocument.Parse(Body);
+            if (JsonbValue.Problem(document.RootElement) is null)
+            {
+                return JsonNode.Parse(Body) ?? JsonValue.Create("");
+            }
         }
         catch (JsonException)
         {
-            return new JsonObject { ["base64"] = Convert.ToBase64String(Body) };
         }
+        return new JsonObject { ["base64"] = Convert.ToBase64String(Body) };
     }
 
     /// <summary>

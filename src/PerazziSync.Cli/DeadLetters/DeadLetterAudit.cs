@@ -2,11 +2,16 @@ using System.Globalization;
 using System.Text.Json.Nodes;
 using Dapper;
 using Npgsql;
+using PerazziSync.Contracts;
 using PerazziSync.Data;
 
 namespace PerazziSync.Cli.DeadLetters;
 
-/// <summary>One <c>audit_log</c> row per message an operator replayed or purged, in one transaction per batch.</summary>
+/// <summary>
+/// One <c>audit_log</c> row per message an operator replayed or purged, in one transaction per
+/// batch. What a row quotes of a message came from whoever sent it; it is made storable, since a
+/// row the database refuses fails the whole batch's, run after run.
+/// </summary>
 sealed class DeadLetterAudit(NpgsqlDataSource database, OperatorAudit operatorAudit)
 {
     public const string Replay = "dlq.replay";
@@ -50,19 +55,19 @@ sealed class DeadLetterAudit(NpgsqlDataSource database, OperatorAudit operatorAu
 
     Task WriteAsync(NpgsqlTransaction transaction, string action, IReadOnlyList<DeadLetter> letters, CancellationToken cancellationToken) =>
         operatorAudit.WriteAsync(transaction, action, "message",
-            letters.Select(l => (l.MessageId ?? "", Metadata(action, l))).ToList(), cancellationToken);
+            letters.Select(l => (Storable(l.MessageId) ?? "", Metadata(action, l))).ToList(), cancellationToken);
 
     static JsonObject Metadata(string action, DeadLetter letter)
     {
         var metadata = new JsonObject
         {
             ["queue"] = letter.Queue,
-            ["message_id"] = letter.MessageId,
-            ["message_type"] = letter.MessageType,
-            ["source_key"] = letter.SourceKey,
+            ["message_id"] = Storable(letter.MessageId),
+            ["message_type"] = Storable(letter.MessageType),
+            ["source_key"] = Storable(letter.SourceKey),
             ["faulted_at"] = letter.FaultedAt?.ToString("O", CultureInfo.InvariantCulture),
-            ["exception_type"] = letter.ExceptionType,
-            ["exception_message"] = letter.ExceptionMessage,
+            ["exception_type"] = Storable(letter.ExceptionType),
+            ["exception_message"] = Storable(letter.ExceptionMessage),
         };
         if (action == Replay)
         {
@@ -75,4 +80,7 @@ sealed class DeadLetterAudit(NpgsqlDataSource database, OperatorAudit operatorAu
         }
         return metadata;
     }
+
+    /// <summary>NUL and lone surrogates as U+FFFD; nothing cut, the row being the record of what was there.</summary>
+    static string? Storable(string? text) => StorableText.Of(text, int.MaxValue);
 }

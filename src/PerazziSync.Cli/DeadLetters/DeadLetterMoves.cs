@@ -1,3 +1,4 @@
+using Npgsql;
 using RabbitMQ.Client;
 using RabbitMQ.Client.Exceptions;
 
@@ -9,7 +10,7 @@ namespace PerazziSync.Cli.DeadLetters;
 /// </summary>
 sealed record MoveOutcome(string Queue, long Scanned, long Selected, long Moved, IReadOnlyList<DeadLetter> Refused);
 
-/// <summary>A replay or purge stopped part-way; what it did before is kept and audited.</summary>
+/// <summary>A replay or purge stopped part-way; what it did before is kept and audited, or named when the database refused its rows.</summary>
 sealed class DeadLetterMoveException(string message, Exception? inner = null) : Exception(message, inner);
 
 /// <summary>
@@ -17,7 +18,8 @@ sealed class DeadLetterMoveException(string message, Exception? inner = null) : 
 /// message is acknowledged (removed from the queue) only after its batch is done: republished
 /// and confirmed by the broker, then audited; or, for a purge, audited. A process killed at any
 /// point leaves every message either still in the dead-letter queue or replayed (or audited as
-/// purged), and at worst both.
+/// purged), and at worst both. A replayed batch whose audit rows the database refuses is
+/// acknowledged all the same and named, so that no later run sends it again.
 /// </summary>
 sealed class DeadLetterMoves(DeadLetterQueues queues, DeadLetterAudit audit)
 {
@@ -74,6 +76,7 @@ sealed class DeadLetterMoves(DeadLetterQueues queues, DeadLetterAudit audit)
             }
             IReadOnlyList<DeadLetter> done;
             Exception? failure = null;
+            NpgsqlException? unaudited = null;
             await using (var rows = await audit.BeginAsync(token))
             {
                 try
@@ -85,7 +88,17 @@ sealed class DeadLetterMoves(DeadLetterQueues queues, DeadLetterAudit audit)
                     done = partial.Confirmed;
                     failure = partial.InnerException;
                 }
-                await rows.CommitAsync(DeadLetterAudit.Replay, done, token);
+                try
+                {
+                    await rows.CommitAsync(DeadLetterAudit.Replay, done, token);
+                }
+                catch (NpgsqlException e)
+                {
+                    // The messages are in their input queue whatever the database says. Left in
+                    // the dead-letter queue as well, each later run would send them again and
+                    // fail the same way: they leave it, and the operator is told which they are.
+                    unaudited = e;
+                }
             }
             foreach (var letter in done)
             {
@@ -94,6 +107,13 @@ sealed class DeadLetterMoves(DeadLetterQueues queues, DeadLetterAudit audit)
             moved += done.Count;
             Moved += done.Count;
             batch.Clear();
+            if (unaudited is not null)
+            {
+                throw new DeadLetterMoveException(
+                    $"{queue}: {done.Count} message(s) replayed, but their audit rows could not be written " +
+                    $"({CliErrors.Describe(unaudited) ?? unaudited.Message}); they left the dead-letter queue so that no later run sends them again: " +
+                    string.Join(", ", done.Select(l => l.MessageId ?? "(no message id)")), unaudited);
+            }
             if (failure is not null)
             {
                 throw new DeadLetterMoveException(
@@ -139,7 +159,7 @@ sealed class DeadLetterMoves(DeadLetterQueues queues, DeadLetterAudit audit)
         try
         {
             await Task.WhenAll(publishes);
-            return batch;
+            return [.. batch];
         }
         catch (Exception e) when (e is PublishException or AlreadyClosedException or OperationInterruptedException)
         {

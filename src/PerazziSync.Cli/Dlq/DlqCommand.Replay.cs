@@ -14,7 +14,8 @@ static partial class DlqCommand
         var operatorName = OperatorAudit.Option();
         var command = new Command("replay",
             "Send the selected dead letters back to their input queue with their message id and headers (minus the fault headers). " +
-            "Each leaves the dead-letter queue only after the broker confirmed it and its audit row (dlq.replay) is written.");
+            "Each leaves the dead-letter queue only after the broker confirmed it and its audit row (dlq.replay) is written; " +
+            "should the database refuse the row, it leaves all the same and its message id is printed.");
         selection.AddTo(command);
         command.Options.Add(dryRun);
         command.Options.Add(operatorName);
