@@ -117,7 +117,7 @@ public sealed class DeadLetterTests : IAsyncLifetime
     public async Task Replay_to_a_queue_that_is_gone_fails_clearly_and_keeps_the_message()
     {
         // The dead letters of an input queue that is not there (any more).
-        const string orphans = "no-such-input" + Queues.ErrorSuffix;
+        const string orphans = Queues.BigCommerceCustomerChanged + Queues.ErrorSuffix;
         await _broker.DeadLetterAsync(orphans, [DeadLetter.Pos("WO-G-1", "System.FormatException", "bad", Morning)]);
 
         var replay = await _cli.RunAsync("dlq", "replay", "--queue", orphans);
@@ -374,11 +374,40 @@ public sealed class DeadLetterTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task An_unknown_queue_or_an_unreachable_broker_is_a_clear_error_without_the_password()
+    public async Task A_queue_that_is_not_the_products_is_refused_and_nothing_of_it_moves()
     {
-        var unknown = await _cli.RunAsync("dlq", "list", "--queue", "no-such-queue");
-        Assert.Equal(1, unknown.ExitCode);
-        Assert.Contains("No dead-letter queue no-such-queue", unknown.Output, StringComparison.Ordinal);
+        // Another application's queue and its dead letters on the same broker.
+        const string billing = "billing-invoice";
+        await _broker.DeclareQueueAsync(billing);
+        await _broker.DeadLetterAsync(billing + Queues.ErrorSuffix, [DeadLetter.Pos("INV-1", "System.FormatException", "bad", Morning)]);
+
+        foreach (var verb in new[] { "list", "replay", "purge --yes" })
+        {
+            foreach (var queue in new[] { billing + Queues.ErrorSuffix, billing })
+            {
+                var refused = await _cli.RunAsync(["dlq", .. verb.Split(' '), "--queue", queue]);
+                Assert.True(refused.ExitCode == 2, $"dlq {verb} --queue {queue}: exit code {refused.ExitCode}\n{refused.Output}");
+                Assert.Contains($"--queue {queue} is not one of the product's queues", refused.Output, StringComparison.Ordinal);
+                Assert.Contains(ErrorQueue, refused.Output, StringComparison.Ordinal);
+                Assert.Contains(Queues.BigCommerceOrderChanged + Queues.SkippedSuffix, refused.Output, StringComparison.Ordinal);
+            }
+        }
+        var show = await _cli.RunAsync("dlq", "show", Guid.NewGuid().ToString(), "--queue", billing + Queues.ErrorSuffix);
+        Assert.True(show.ExitCode == 2, show.Output);
+
+        Assert.Equal(1u, await _broker.MessagesAsync(billing + Queues.ErrorSuffix));
+        Assert.Equal(0u, await _broker.MessagesAsync(billing));
+        await using var connection = await _database.OpenAsync();
+        Assert.Equal(0, await connection.ExecuteScalarAsync<long>("select count(*) from audit_log where action like 'dlq.%'"));
+    }
+
+    [Fact]
+    public async Task An_absent_queue_or_an_unreachable_broker_is_a_clear_error_without_the_password()
+    {
+        const string absent = Queues.BigCommerceHookDeliveryFailed + Queues.SkippedSuffix;
+        var missing = await _cli.RunAsync("dlq", "list", "--queue", absent);
+        Assert.Equal(1, missing.ExitCode);
+        Assert.Contains($"No dead-letter queue {absent}", missing.Output, StringComparison.Ordinal);
 
         var unreachable = await new Cli(_database.ConnectionString, "amqp://ops:s3cret-pw@127.0.0.1:1/").RunAsync("dlq", "list");
         Assert.Equal(1, unreachable.ExitCode);

@@ -21,17 +21,17 @@ sealed class DeadLetterQueues(IConnection connection)
 
     /// <summary>
     /// The dead-letter queues <paramref name="queue"/> names: all of the product's when null; an
-    /// input queue's two; or one given by its full name.
+    /// input queue's two; or one of the product's by its full name. Null for any other name: the
+    /// broker's other queues, <c>_error</c> or not, belong to other applications, whose messages
+    /// a replay would move and audit as the product's.
     /// </summary>
-    public static IReadOnlyList<string> Named(string? queue) => queue switch
+    public static IReadOnlyList<string>? Named(string? queue) => queue switch
     {
         null or "" => All.ToList(),
-        _ when IsDeadLetterQueue(queue) => [queue],
-        _ => [queue + Queues.ErrorSuffix, queue + Queues.SkippedSuffix],
+        _ when All.Contains(queue, StringComparer.Ordinal) => [queue],
+        _ when Queues.Inputs.Contains(queue, StringComparer.Ordinal) => [queue + Queues.ErrorSuffix, queue + Queues.SkippedSuffix],
+        _ => null,
     };
-
-    public static bool IsDeadLetterQueue(string queue) =>
-        queue.EndsWith(Queues.ErrorSuffix, StringComparison.Ordinal) || queue.EndsWith(Queues.SkippedSuffix, StringComparison.Ordinal);
 
     public static string InputOf(string queue) =>
         queue.EndsWith(Queues.ErrorSuffix, StringComparison.Ordinal) ? queue[..^Queues.ErrorSuffix.Length]

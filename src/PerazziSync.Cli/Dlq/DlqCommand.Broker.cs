@@ -1,5 +1,6 @@
 using System.CommandLine;
 using PerazziSync.Cli.DeadLetters;
+using PerazziSync.Contracts;
 using Spectre.Console;
 
 namespace PerazziSync.Cli.Dlq;
@@ -30,7 +31,8 @@ static partial class DlqCommand
 
     /// <summary>
     /// Connects to the broker and counts the dead-letter queues <paramref name="queueOption"/>
-    /// selects, once, for <paramref name="action"/>; a queue named there that does not exist is an error.
+    /// selects, once, for <paramref name="action"/>; a queue named there that is not the product's
+    /// is refused before connecting, one that does not exist is an error.
     /// </summary>
     static async Task<int> WithBrokerAsync(
         ParseResult parseResult, Option<string?> queueOption,
@@ -38,6 +40,13 @@ static partial class DlqCommand
         CancellationToken cancellationToken)
     {
         var error = parseResult.InvocationConfiguration.Error;
+        var named = parseResult.GetValue(queueOption);
+        if (DeadLetterQueues.Named(named) is not { } names)
+        {
+            error.WriteLine($"--queue {named} is not one of the product's queues. It takes an input queue " +
+                $"({string.Join(", ", Queues.Inputs)}) or one of their dead-letter queues ({string.Join(", ", DeadLetterQueues.All)}).");
+            return 2;
+        }
         var (connection, exitCode) = await CliBroker.ConnectAsync(CliConfiguration.Load(), "perazzisync dlq", error, cancellationToken);
         if (connection is null)
         {
@@ -46,8 +55,7 @@ static partial class DlqCommand
         await using (connection)
         {
             var queues = new DeadLetterQueues(connection);
-            var named = parseResult.GetValue(queueOption);
-            var counts = await queues.CountAsync(DeadLetterQueues.Named(named), cancellationToken);
+            var counts = await queues.CountAsync(names, cancellationToken);
             if (!string.IsNullOrEmpty(named) && counts.Count == 0)
             {
                 error.WriteLine($"No dead-letter queue {named} on this broker (the product's: {string.Join(", ", DeadLetterQueues.All)}).");

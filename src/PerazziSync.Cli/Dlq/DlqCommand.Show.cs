@@ -10,7 +10,7 @@ static partial class DlqCommand
     static Command Show()
     {
         var id = new Argument<string>("ID") { Description = "The message id, as dlq list prints it" };
-        var queue = new Option<string?>("--queue") { Description = "Where to look; default: all of the product's dead-letter queues" };
+        var queue = new Option<string?>("--queue") { Description = "Where to look: one of the product's input queues or dead-letter queues; default: all of its dead-letter queues" };
         var command = new Command("show", "One dead letter: its headers (MassTransit's fault headers among them) and its body.") { id, queue };
         command.SetAction((parseResult, cancellationToken) => WithBrokerAsync(parseResult, queue, async (queues, counts, console) =>
         {

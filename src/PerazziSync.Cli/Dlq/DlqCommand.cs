@@ -10,7 +10,7 @@ static partial class DlqCommand
     {
         public Option<string?> Queue { get; } = new("--queue")
         {
-            Description = "An input queue (both its _error and _skipped) or one dead-letter queue by its full name; default: all of the product's",
+            Description = "One of the product's input queues (both its _error and _skipped) or one of their dead-letter queues by its full name; default: all of them",
         };
 
         public Option<string?> Type { get; } = new("--type") { Description = "Message type, e.g. BigCommerceOrderChanged" };
