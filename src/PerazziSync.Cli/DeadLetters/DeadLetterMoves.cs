@@ -49,9 +49,10 @@ sealed class DeadLetterMoves(DeadLetterQueues queues, DeadLetterAudit audit)
             {
                 await rows.CommitAsync(DeadLetterAudit.Purge, batch, cancellationToken);
             }
+            // Audited as purged: they go, interrupted or not.
             foreach (var letter in batch)
             {
-                await held.Channel.BasicAckAsync(letter.DeliveryTag, multiple: false, cancellationToken);
+                await held.Channel.BasicAckAsync(letter.DeliveryTag, multiple: false, CancellationToken.None);
             }
             moved += batch.Length;
             Moved += batch.Length;
@@ -79,9 +80,13 @@ sealed class DeadLetterMoves(DeadLetterQueues queues, DeadLetterAudit audit)
             NpgsqlException? unaudited = null;
             await using (var rows = await audit.BeginAsync(token))
             {
+                // From the first publish on, the batch is seen through even when the operator
+                // interrupts: what the broker confirms was sent and gets its row and its
+                // acknowledgement (the Cli has 10 s after Ctrl+C or SIGTERM for that); otherwise
+                // it would be in its input queue with no row, and in the dead-letter queue still.
                 try
                 {
-                    done = await RepublishAsync(channel, batch, token);
+                    done = await RepublishAsync(channel, batch);
                 }
                 catch (PartialReplayException partial)
                 {
@@ -90,7 +95,7 @@ sealed class DeadLetterMoves(DeadLetterQueues queues, DeadLetterAudit audit)
                 }
                 try
                 {
-                    await rows.CommitAsync(DeadLetterAudit.Replay, done, token);
+                    await rows.CommitAsync(DeadLetterAudit.Replay, done, CancellationToken.None);
                 }
                 catch (NpgsqlException e)
                 {
@@ -102,7 +107,7 @@ sealed class DeadLetterMoves(DeadLetterQueues queues, DeadLetterAudit audit)
             }
             foreach (var letter in done)
             {
-                await channel.BasicAckAsync(letter.DeliveryTag, multiple: false, token);
+                await channel.BasicAckAsync(letter.DeliveryTag, multiple: false, CancellationToken.None);
             }
             moved += done.Count;
             Moved += done.Count;
@@ -146,15 +151,17 @@ sealed class DeadLetterMoves(DeadLetterQueues queues, DeadLetterAudit audit)
         return new MoveOutcome(queue, scanned, selected, moved, refused);
     }
 
-    /// <summary>Publishes the batch at once and waits for the broker's confirms; returns the confirmed ones.</summary>
-    static async Task<IReadOnlyList<DeadLetter>> RepublishAsync(
-        IChannel channel, IReadOnlyList<DeadLetter> batch, CancellationToken cancellationToken)
+    /// <summary>
+    /// Publishes the batch at once and waits for the broker's confirms, whether or not the
+    /// operator interrupts meanwhile; returns the confirmed ones.
+    /// </summary>
+    static async Task<IReadOnlyList<DeadLetter>> RepublishAsync(IChannel channel, IReadOnlyList<DeadLetter> batch)
     {
         // Through the default exchange straight to the input queue, mandatory: should the queue
         // be gone, the broker returns the message and it stays in the dead-letter queue.
         var publishes = batch
             .Select(letter => channel.BasicPublishAsync("", letter.InputQueue, mandatory: true,
-                letter.ReplayProperties(), letter.Body, cancellationToken).AsTask())
+                letter.ReplayProperties(), letter.Body, CancellationToken.None).AsTask())
             .ToList();
         try
         {

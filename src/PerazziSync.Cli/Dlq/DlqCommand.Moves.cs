@@ -40,6 +40,11 @@ static partial class DlqCommand
             error.WriteLine(e.Message);
             return 1;
         }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            error.WriteLine($"Interrupted: {moves.Moved} message(s) {verb}, each with its audit row; the rest stay in the dead-letter queue.");
+            return 1;
+        }
         var table = new Table().AddColumn("queue").AddColumn("to")
             .AddColumn(new TableColumn("scanned").RightAligned())
             .AddColumn(new TableColumn("selected").RightAligned())
