@@ -110,7 +110,7 @@ public sealed partial class FakeBigCommerce : IAsyncDisposable
             fake.Conforming(context, "min_date_modified", "min_id", "max_id", "include", "consignment_structure", "sort", "page", "limit")
             ?? fake.ListOrders(context));
         app.MapGet($"/stores/{storeHash}/v3/customers", (HttpContext context) =>
-            fake.Conforming(context, "id:in", "date_modified:min", "sort", "page", "limit") ?? fake.Customers(context.Request));
+            fake.Conforming(context, "id:in", "date_modified:min", "sort", "page", "limit") ?? fake.Customers(context));
         app.MapFallback((HttpContext context) => fake.Refuse(context, 404, $"{context.Request.Method} {context.Request.Path} is not an operation the product uses"));
         await app.StartAsync();
         return fake;
@@ -302,39 +302,89 @@ public sealed partial class FakeBigCommerce : IAsyncDisposable
         return slice.Length == 0 ? Results.NoContent() : Json(new JsonArray(slice));
     }
 
-    IResult Customers(HttpRequest request)
+    /// <summary>Values of <c>sort</c> the Customers V3 spec lists.</summary>
+    static readonly HashSet<string> CustomerSorts =
+        ["date_created:asc", "date_created:desc", "last_name:asc", "last_name:desc", "date_modified:asc", "date_modified:desc"];
+
+    /// <summary>The largest page of <c>GET /v3/customers</c>: a larger <c>limit</c> gets this many, as <c>meta.pagination.per_page</c> says.</summary>
+    public const int MostCustomersPerPage = 250;
+
+    /// <summary>
+    /// <c>GET /v3/customers</c>: filtered by <c>id:in</c> and <c>date_modified:min</c>, sorted
+    /// (by id when no <c>sort</c> is given), paged by <c>page</c> and <c>limit</c> (default 50), with
+    /// the pagination of what was asked and found.
+    /// </summary>
+    IResult Customers(HttpContext context)
     {
-        JsonNode[] data;
-        if (request.Query["id:in"].ToString() is { Length: > 0 } ids)
+        var query = context.Request.Query;
+        var page = Integer(query, "page") ?? 1;
+        var limit = Integer(query, "limit") ?? 50;
+        if (page < 1 || limit < 1)
+        {
+            return Refuse(context, 400, $"page {page} and limit {limit}: both from 1");
+        }
+        var perPage = (int)Math.Min(limit, MostCustomersPerPage);
+        var sort = query["sort"].ToString();
+        if (sort.Length > 0 && !CustomerSorts.Contains(sort))
+        {
+            return Refuse(context, 422, $"sort={sort} is not one of {string.Join(", ", CustomerSorts)}");
+        }
+        DateTimeOffset? since = null;
+        if (query["date_modified:min"].ToString() is { Length: > 0 } from)
+        {
+            if (!DateTimeOffset.TryParse(from, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var parsed))
+            {
+                return Refuse(context, 422, $"date_modified:min={from} is not a date");
+            }
+            since = parsed;
+        }
+        IEnumerable<JsonObject> selected = _customers.Values;
+        if (query["id:in"].ToString() is { Length: > 0 } ids)
         {
             var wanted = ids.Split(',').Select(i => long.Parse(i, CultureInfo.InvariantCulture)).ToHashSet();
             foreach (var id in wanted)
             {
                 Count($"customer:{id}");
             }
-            data = _customers.Where(c => wanted.Contains(c.Key)).Select(c => c.Value.DeepClone()).ToArray();
+            selected = selected.Where(c => wanted.Contains(Number(c["id"])));
         }
         else
         {
             Count("customers:list");
-            data = _customers.Values.Select(c => c.DeepClone()).ToArray();
         }
+        if (since is { } min)
+        {
+            selected = selected.Where(c => CustomerDate(c, "date_modified") is not { } modified || modified >= min);
+        }
+        var (field, direction) = sort.Split(':') is [var f, var d] ? (f, d) : ("id", "asc");
+        Func<JsonObject, IComparable?> key = field switch
+        {
+            "date_created" or "date_modified" => c => CustomerDate(c, field),
+            "last_name" => c => c["last_name"]?.ToString(),
+            _ => c => Number(c["id"]),
+        };
+        var sorted = direction == "asc"
+            ? selected.OrderBy(key).ThenBy(c => Number(c["id"]))
+            : selected.OrderByDescending(key).ThenByDescending(c => Number(c["id"]));
+        var all = sorted.ToList();
+        var slice = all.Skip((int)((page - 1) * perPage)).Take(perPage).Select(c => (JsonNode)c.DeepClone()).ToArray();
         return Json(new JsonObject
         {
-            ["data"] = new JsonArray(data),
-            ["meta"] = new JsonObject
-            {
-                ["pagination"] = new JsonObject
-                {
-                    ["total"] = data.Length,
-                    ["count"] = data.Length,
-                    ["per_page"] = 250,
-                    ["current_page"] = 1,
-                    ["total_pages"] = 1,
-                },
-            },
+            ["data"] = new JsonArray(slice),
+            ["meta"] = new JsonObject { ["pagination"] = Pagination(all.Count, slice.Length, perPage, (int)page) },
         });
     }
+
+    /// <summary>
+    /// A customer's ISO-8601 date; null when it cannot be read. BigCommerce filters and sorts by
+    /// the dates it keeps, whatever it writes into the customer, so a customer a test stores with
+    /// an unreadable <c>date_modified</c> is listed by every <c>date_modified:min</c>.
+    /// </summary>
+    static DateTimeOffset? CustomerDate(JsonObject customer, string name) =>
+        customer[name] is JsonValue value && value.TryGetValue<string>(out var text)
+        && DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var at)
+            ? at
+            : null;
 
     void Count(string key) => _requests.AddOrUpdate(key, 1, (_, n) => n + 1);
 
