@@ -14,6 +14,12 @@ static partial class WorkerLog
     [LoggerMessage(LogLevel.Information, "Reconciliation of store {StoreHash} listed and applied {Orders} orders and {Customers} customers")]
     public static partial void Reconciled(ILogger logger, string storeHash, int orders, int customers);
 
+    [LoggerMessage(LogLevel.Warning, "Reconciliation: BigCommerce listed {EntityType} {Id} malformed ({Reason}); published as a change, whose consumer dead-letters it")]
+    public static partial void ListedMalformed(ILogger logger, string entityType, long id, string reason);
+
+    [LoggerMessage(LogLevel.Warning, "Reconciliation: BigCommerce listed a {EntityType} without a readable id ({Reason}); skipped")]
+    public static partial void ListedWithoutId(ILogger logger, string entityType, string reason);
+
     [LoggerMessage(LogLevel.Information, "POS record {SourceRecordId}: {Outcome}")]
     public static partial void PosOutcome(ILogger logger, string sourceRecordId, string outcome);
 

@@ -50,9 +50,9 @@ public sealed class CustomerListingTests : IAsyncLifetime
         }
 
         var listed = new List<long>();
-        await foreach (var snapshot in _sync.Get<BigCommerceClient>().ListCustomersAsync(since, CancellationToken.None))
+        await foreach (var entry in _sync.Get<BigCommerceClient>().ListCustomersAsync(since, CancellationToken.None))
         {
-            listed.Add(snapshot.Customer.Id);
+            listed.Add(entry.Snapshot!.Customer.Id);
         }
 
         Assert.Equal(Enumerable.Range(21, 500).Select(n => 7000L + n).Reverse(), listed);

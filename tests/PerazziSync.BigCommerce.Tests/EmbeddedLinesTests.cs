@@ -136,9 +136,9 @@ public sealed class EmbeddedLinesTests : IAsyncLifetime
         }
 
         var listed = new List<OrderSnapshot>();
-        await foreach (var snapshot in Client.ListOrdersAsync(since, 6001, 6300, CancellationToken.None))
+        await foreach (var entry in Client.ListOrdersAsync(since, 6001, 6300, CancellationToken.None))
         {
-            listed.Add(snapshot);
+            listed.Add(entry.Snapshot!);
         }
 
         Assert.Equal(Enumerable.Range(6001, 300).Select(i => (long)i), listed.Select(s => s.Order.Id));

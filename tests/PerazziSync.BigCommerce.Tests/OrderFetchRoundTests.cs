@@ -133,6 +133,9 @@ public sealed class OrderFetchRoundTests : IAsyncLifetime
         {
             Assert.Equal(id, (await awaited[id]).Snapshot!.Order.Id);
         }
+        // All four from the one listing, the order after the malformed one too: none fetched again alone.
+        Assert.Equal(1, _store.OrderListings);
+        Assert.All(new long[] { 8201, 8202, 8203, 8204 }, id => Assert.Equal((1, 0), (_store.OrderListed(id), _store.OrderFetches(id))));
 
         // Every attempt of the next fetch fails: its callback gets the transient failure, and its
         // retry a fetch of its own, not the failure again.

@@ -1,10 +1,16 @@
+using System.Globalization;
+using System.Text.Json.Nodes;
 using Dapper;
+using PerazziSync.Contracts;
 using PerazziSync.Testing;
 using Xunit;
 
 namespace PerazziSync.BigCommerce.Tests;
 
-/// <summary>The scheduled reconciliation heals missed webhooks, once per firing across two workers.</summary>
+/// <summary>
+/// The scheduled reconciliation heals missed webhooks, once per firing across two workers; an
+/// entity BigCommerce lists malformed fails alone.
+/// </summary>
 public sealed class ReconciliationTests : IAsyncLifetime
 {
     ProductUnderTest _product = null!;
@@ -43,5 +49,63 @@ public sealed class ReconciliationTests : IAsyncLifetime
         Assert.InRange(store.OrderListings, claimed.Count, claimed.Count + 1);
         Assert.InRange(store.CustomerListings, claimed.Count - 1, claimed.Count + 1);
         Assert.Equal(2, _product.Workers.Count(w => !w.HasExited));
+    }
+
+    [Fact]
+    public async Task A_malformed_order_or_customer_in_the_listing_ends_alone_in_its_error_queue_and_the_sweep_applies_the_rest()
+    {
+        var store = _product.BigCommerce;
+        var modified = DateTimeOffset.FromUnixTimeSeconds(DateTimeOffset.UtcNow.AddMinutes(-1).ToUnixTimeSeconds());
+        store.PutCustomer(BigCommerceFixtures.Customer(11, "janedoe@example.com"));
+        foreach (var id in new long[] { 701, 702, 703 })
+        {
+            var order = BigCommerceFixtures.Order(id, 11, modified);
+            if (id == 702)
+            {
+                order["total_inc_tax"] = "a lot";
+            }
+            store.PutOrder(order, BigCommerceFixtures.Lines(id));
+        }
+        // Customers only the customer sweep brings: Marco's, and one whose date is no date.
+        var iso = modified.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
+        var marco = BigCommerceFixtures.Customer(12, "marco.rossi@example.it");
+        marco["date_modified"] = iso;
+        store.PutCustomer(marco);
+        var broken = BigCommerceFixtures.Customer(14, "broken@example.com");
+        broken["date_modified"] = "last Tuesday";
+        store.PutCustomer(broken);
+
+        await ProductUnderTest.EventuallyAsync("orders 701 and 703 applied from the listing around 702",
+            async () => (await Rows.OrderAsync(_product, 701), await Rows.OrderAsync(_product, 703)),
+            orders => orders.Item1 is not null && orders.Item2 is not null, diagnostics: _product.Logs);
+        await ProductUnderTest.EventuallyAsync("customer 12 applied by the customer sweep, after the orders'",
+            () => Rows.CustomerCountAsync(_product, 12), n => n == 1, diagnostics: _product.Logs);
+        await ProductUnderTest.EventuallyAsync("order 702 dead-lettered by the order consumer",
+            () => _product.Broker.DeadLetteredAsync(Queues.BigCommerceOrderChanged), n => n >= 1, diagnostics: _product.Logs);
+        await ProductUnderTest.EventuallyAsync("customer 14 dead-lettered by the customer consumer",
+            () => _product.Broker.DeadLetteredAsync(Queues.BigCommerceCustomerChanged), n => n >= 1, diagnostics: _product.Logs);
+
+        Assert.Null(await Rows.OrderAsync(_product, 702));
+        Assert.Equal(0, await Rows.CustomerCountAsync(_product, 14));
+        // Each firing that lists them again hands them over again; every dead letter is theirs, for its parse failure.
+        var orderLetters = await _product.Broker.DrainWithHeadersAsync(Queues.BigCommerceOrderChanged + Queues.ErrorSuffix);
+        Assert.NotEmpty(orderLetters);
+        Assert.All(orderLetters, letter =>
+        {
+            Assert.Equal(702, JsonNode.Parse(letter.Body)!["message"]!["orderId"]!.GetValue<long>());
+            Assert.Contains("BigCommercePayloadException", letter.Headers["MT-Fault-ExceptionType"], StringComparison.Ordinal);
+            Assert.Contains("total_inc_tax", letter.Headers["MT-Fault-Message"], StringComparison.Ordinal);
+        });
+        var customerLetters = await _product.Broker.DrainWithHeadersAsync(Queues.BigCommerceCustomerChanged + Queues.ErrorSuffix);
+        Assert.NotEmpty(customerLetters);
+        Assert.All(customerLetters, letter => Assert.Equal(14, JsonNode.Parse(letter.Body)!["message"]!["customerId"]!.GetValue<long>()));
+
+        // The watermarks moved past what was listed, so later firings list from there.
+        await using var connection = await _product.OpenDatabaseAsync();
+        var watermarks = (await connection.QueryAsync<(string EntityType, DateTime ModifiedSince)>(
+            "select entity_type, modified_since from perazzi_sync.reconcile_watermarks order by entity_type")).ToList();
+        Assert.Equal([("customer", modified.UtcDateTime), ("order", modified.UtcDateTime)],
+            watermarks.Select(w => (w.EntityType, w.ModifiedSince.ToUniversalTime())).ToList());
+        Assert.True(store.BadRequests == 0, string.Join("\n", store.Refusals));
     }
 }

@@ -53,9 +53,10 @@ public sealed partial class BigCommerceClient(HttpClient http, IOptions<BigComme
     /// trusted costs one request more, for its <c>/products</c>. Every snapshot's
     /// <see cref="OrderSnapshot.FetchStartedAt"/> is when its page was requested. Pages go by id:
     /// an order modified while they are read keeps its place, where by modification time it would
-    /// move to the end and shift an unread order onto a page already read.
+    /// move to the end and shift an unread order onto a page already read. An order that cannot
+    /// be read comes as a malformed entry, and the orders after it still come.
     /// </summary>
-    public async IAsyncEnumerable<OrderSnapshot> ListOrdersAsync(
+    public async IAsyncEnumerable<Listed<OrderSnapshot>> ListOrdersAsync(
         DateTimeOffset since, long? minId, long? maxId, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var from = Uri.EscapeDataString(since.ToUniversalTime().ToString("yyyy-MM-dd'T'HH:mm:ss'+00:00'", CultureInfo.InvariantCulture));
@@ -71,12 +72,59 @@ public sealed partial class BigCommerceClient(HttpClient http, IOptions<BigComme
             }
             foreach (var order in orders.EnumerateArray())
             {
-                yield return await SnapshotAsync(order, listedAt, cancellationToken);
+                yield return await ListedOrderAsync(order, listedAt, cancellationToken);
             }
             if (orders.GetArrayLength() < ListPageSize)
             {
                 yield break;
             }
+        }
+    }
+
+    async Task<Listed<OrderSnapshot>> ListedOrderAsync(JsonElement raw, DateTimeOffset listedAt, CancellationToken cancellationToken)
+    {
+        if (raw.ValueKind != JsonValueKind.Object)
+        {
+            return new(null, null, new BigCommercePayloadException($"A listed order is not an object: {raw.ValueKind}"));
+        }
+        try
+        {
+            var snapshot = await SnapshotAsync(raw, listedAt, cancellationToken);
+            return new(snapshot.Order.Id, snapshot, null);
+        }
+        catch (BigCommercePayloadException e)
+        {
+            return new(ListedId(raw), null, e);
+        }
+    }
+
+    static Listed<CustomerSnapshot> ListedCustomer(JsonElement raw, DateTimeOffset listedAt)
+    {
+        if (raw.ValueKind != JsonValueKind.Object)
+        {
+            return new(null, null, new BigCommercePayloadException($"A listed customer is not an object: {raw.ValueKind}"));
+        }
+        try
+        {
+            var customer = BigCommerceCustomer.Parse(raw);
+            return new(customer.Id, new CustomerSnapshot(customer, listedAt), null);
+        }
+        catch (BigCommercePayloadException e)
+        {
+            return new(ListedId(raw), null, e);
+        }
+    }
+
+    /// <summary>The id of an entry that cannot be parsed, when it has one that can be.</summary>
+    static long? ListedId(JsonElement entry)
+    {
+        try
+        {
+            return Json.OptionalInt64(entry, "id") is > 0 and var id ? id : null;
+        }
+        catch (BigCommercePayloadException)
+        {
+            return null;
         }
     }
 
@@ -146,8 +194,9 @@ public sealed partial class BigCommerceClient(HttpClient http, IOptions<BigComme
     /// The customers modified at or after <paramref name="since"/>, 250 a request; each
     /// snapshot's <see cref="CustomerSnapshot.FetchStartedAt"/> is when its page was requested.
     /// Pages go by creation time, which a change does not move (see <see cref="ListOrdersAsync"/>).
+    /// A customer that cannot be read comes as a malformed entry, and the customers after it still come.
     /// </summary>
-    public async IAsyncEnumerable<CustomerSnapshot> ListCustomersAsync(
+    public async IAsyncEnumerable<Listed<CustomerSnapshot>> ListCustomersAsync(
         DateTimeOffset since, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var from = Uri.EscapeDataString(since.ToUniversalTime().ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture));
@@ -162,7 +211,7 @@ public sealed partial class BigCommerceClient(HttpClient http, IOptions<BigComme
             }
             foreach (var customer in data.EnumerateArray())
             {
-                yield return new CustomerSnapshot(BigCommerceCustomer.Parse(customer), listedAt);
+                yield return ListedCustomer(customer, listedAt);
             }
             if (data.GetArrayLength() < ListPageSize || IsLastPage(envelope))
             {

@@ -67,6 +67,15 @@ public sealed record OrderSnapshot(BigCommerceOrder Order, IReadOnlyList<BigComm
 /// <summary>A customer as BigCommerce returned it, parsed.</summary>
 public sealed record CustomerSnapshot(BigCommerceCustomer Customer, DateTimeOffset FetchStartedAt);
 
+/// <summary>
+/// One entry of a listing: its snapshot, or why it cannot be read. A malformed entry fails alone;
+/// the listing goes on with the next one.
+/// </summary>
+/// <param name="Id">The entry's id; null when not even that can be read.</param>
+/// <param name="Snapshot">The entry parsed; null when it is malformed.</param>
+/// <param name="Malformed">Why the entry cannot be read; null when it can.</param>
+public sealed record Listed<T>(long? Id, T? Snapshot, BigCommercePayloadException? Malformed) where T : class;
+
 /// <summary>A BigCommerce response that can never be processed as it is.</summary>
 public sealed class BigCommercePayloadException(string message) : Exception(message);
 

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Dapper;
+using MassTransit;
 using Microsoft.Extensions.Options;
 using Npgsql;
 using PerazziSync.BigCommerce.Api;
@@ -8,6 +9,7 @@ using PerazziSync.BigCommerce.Rows;
 using PerazziSync.BigCommerce.Sync;
 using PerazziSync.Contracts;
 using PerazziSync.Data;
+using PerazziSync.ServiceDefaults;
 using Quartz;
 
 namespace PerazziSync.Worker.BigCommerce;
@@ -18,13 +20,16 @@ namespace PerazziSync.Worker.BigCommerce;
 /// operator: orders come 250 a request with their lines embedded and their new customers 50 a
 /// request, customers 250 a request; nothing is fetched again one by one. Where a quiet
 /// subscription left a gap that began earlier (<see cref="ReconcileGaps"/>), the listing starts
-/// there instead and closes the gap.
+/// there instead and closes the gap. An entity BigCommerce lists malformed fails alone, as its
+/// callback would: it is published as a change, which its consumer fetches by itself, fails for
+/// good and dead-letters, where <c>perazzisync dlq</c> shows it; the sweep goes on without it.
 /// </summary>
 [DisallowConcurrentExecution]
 public sealed class BigCommerceReconciliationJob(
     NpgsqlDataSource database,
     BigCommerceClient bigCommerce,
     OrderApplication orders,
+    IPublishEndpoint publisher,
     IOptions<BigCommerceOptions> apiOptions,
     IOptions<BigCommerceSyncOptions> syncOptions,
     TimeProvider time,
@@ -47,20 +52,26 @@ public sealed class BigCommerceReconciliationJob(
         var firing = $"reconcile:{scheduledAt.UtcDateTime:yyyyMMdd'T'HHmmss'Z'}";
 
         var orderCount = await SweepAsync(store, "order", since => bigCommerce.ListOrdersAsync(since, null, null, cancellationToken),
-            snapshot => snapshot.Order.DateModified, batch => ApplyOrdersAsync(store, firing, batch, cancellationToken), cancellationToken);
+            snapshot => snapshot.Order.DateModified, batch => ApplyOrdersAsync(store, firing, batch, cancellationToken),
+            orderId => new BigCommerceOrderChanged(store, orderId, Scope, firing, time.GetUtcNow()), cancellationToken);
         var customerCount = await SweepAsync(store, "customer", since => bigCommerce.ListCustomersAsync(since, cancellationToken),
-            snapshot => snapshot.Customer.DateModified, batch => ApplyCustomersAsync(store, firing, batch, cancellationToken), cancellationToken);
+            snapshot => snapshot.Customer.DateModified, batch => ApplyCustomersAsync(store, firing, batch, cancellationToken),
+            customerId => new BigCommerceCustomerChanged(store, customerId, Scope, firing, time.GetUtcNow()), cancellationToken);
         WorkerLog.Reconciled(logger, store, orderCount, customerCount);
     }
 
-    /// <summary>Applies, <see cref="OrdersAtOnce"/> at a time, what the listing returns, then moves the watermark.</summary>
+    /// <summary>
+    /// Applies, <see cref="OrdersAtOnce"/> at a time, what the listing returns, hands each
+    /// malformed entry to its consumer (<paramref name="changed"/>), then moves the watermark.
+    /// </summary>
     async Task<int> SweepAsync<T>(
         string store,
         string entityType,
-        Func<DateTimeOffset, IAsyncEnumerable<T>> list,
+        Func<DateTimeOffset, IAsyncEnumerable<Listed<T>>> list,
         Func<T, DateTimeOffset?> modified,
         Func<IReadOnlyList<T>, Task> apply,
-        CancellationToken cancellationToken)
+        Func<long, object> changed,
+        CancellationToken cancellationToken) where T : class
     {
         var settings = syncOptions.Value;
         var startedAt = time.GetUtcNow();
@@ -76,8 +87,13 @@ public sealed class BigCommerceReconciliationJob(
         var count = 0;
         DateTimeOffset? newest = watermark;
         var batch = new List<T>();
-        await foreach (var snapshot in list(since))
+        await foreach (var entry in list(since))
         {
+            if (entry.Snapshot is not { } snapshot)
+            {
+                await HandOffAsync(entityType, entry.Id, entry.Malformed!, changed, cancellationToken);
+                continue;
+            }
             batch.Add(snapshot);
             count++;
             if (modified(snapshot) is { } at && (newest is null || at > newest))
@@ -105,6 +121,23 @@ public sealed class BigCommerceReconciliationJob(
             await ReconcileGaps.CloseAsync(database, store, entityType, since, startedAt, cancellationToken);
         }
         return count;
+    }
+
+    /// <summary>
+    /// A malformed entity is published as a change, as a callback of it would be: not applied here,
+    /// it must not stop the sweep, nor pass unseen.
+    /// </summary>
+    async Task HandOffAsync(string entityType, long? id, BigCommercePayloadException malformed, Func<long, object> changed, CancellationToken cancellationToken)
+    {
+        var reason = PrintableText.Of(malformed.Message);
+        if (id is not { } entityId)
+        {
+            WorkerLog.ListedWithoutId(logger, entityType, reason);
+            return;
+        }
+        var message = changed(entityId);
+        await publisher.Publish(message, message.GetType(), context => context.MustReachAQueue(), cancellationToken);
+        WorkerLog.ListedMalformed(logger, entityType, entityId, reason);
     }
 
     async Task ApplyOrdersAsync(string store, string firing, IReadOnlyList<OrderSnapshot> batch, CancellationToken cancellationToken)

@@ -211,26 +211,34 @@ public sealed class OrderFetches(
                 // retry of an old change, a store clock far behind) is fetched alone below.
                 var since = run.Min(id => round[id].EarliestReceivedAt) - settings.ListLookback;
                 var wanted = run.ToHashSet();
+                var malformed = new HashSet<long>();
                 try
                 {
-                    await foreach (var snapshot in bigCommerce.ListOrdersAsync(since, run[0], run[^1], cancellationToken))
+                    await foreach (var entry in bigCommerce.ListOrdersAsync(since, run[0], run[^1], cancellationToken))
                     {
-                        if (wanted.Contains(snapshot.Order.Id))
+                        if (entry.Id is not { } orderId || !wanted.Contains(orderId))
                         {
-                            found[snapshot.Order.Id] = snapshot;
+                            continue;
+                        }
+                        if (entry.Snapshot is { } snapshot)
+                        {
+                            found[orderId] = snapshot;
+                        }
+                        else
+                        {
+                            // It fails alone, not its neighbours: the rest of the listing is kept.
+                            malformed.Add(orderId);
+                            Fail(round, [orderId], entry.Malformed!);
                         }
                     }
                 }
-                catch (BigCommercePayloadException)
-                {
-                    // One order BigCommerce returns malformed must fail alone, not its neighbours.
-                }
                 catch (Exception e) when (e is not OperationCanceledException)
                 {
-                    Fail(round, run.Where(id => !found.ContainsKey(id)), e);
+                    Fail(round, run.Where(id => !found.ContainsKey(id) && !malformed.Contains(id)), e);
                     continue;
                 }
-                alone.AddRange(run.Where(id => !found.ContainsKey(id)));
+                // An entry without a readable id leaves its order among those fetched alone.
+                alone.AddRange(run.Where(id => !found.ContainsKey(id) && !malformed.Contains(id)));
             }
 
             var gone = new HashSet<long>();
