@@ -109,3 +109,85 @@ public sealed class ReconciliationTests : IAsyncLifetime
         Assert.True(store.BadRequests == 0, string.Join("\n", store.Refusals));
     }
 }
+
+/// <summary>
+/// The reconciliation's watermark never passes the moment its sweep began, so a change to an
+/// order on a page already read is listed by the next firing, however much later a change on a
+/// later page is dated.
+/// </summary>
+public sealed class ReconciliationWatermarkTests : IAsyncLifetime
+{
+    static readonly TimeSpan Overlap = TimeSpan.FromSeconds(1);
+
+    ProductUnderTest _product = null!;
+
+    public async Task InitializeAsync() =>
+        _product = await ProductUnderTest.StartAsync(settings: new Dictionary<string, string>
+        {
+            ["BigCommerce__ReconcileCron"] = "0/3 * * * * ?",
+            ["BigCommerce__ReconcileOverlap"] = Overlap.ToString(),
+        });
+
+    public async Task DisposeAsync() => await _product.DisposeAsync();
+
+    [Fact]
+    public async Task An_order_changed_on_a_page_already_read_is_listed_by_the_next_firing_though_a_later_page_shows_a_later_change()
+    {
+        var store = _product.BigCommerce;
+        store.PutCustomer(BigCommerceFixtures.Customer(11, "janedoe@example.com"));
+        var before = DateTimeOffset.UtcNow.AddMinutes(-1);
+        // One more than a page: 1251 comes on the second page.
+        for (long id = 1001; id <= 1251; id++)
+        {
+            store.PutOrder(BigCommerceFixtures.Order(id, 11, before), BigCommerceFixtures.Lines(id));
+        }
+
+        var sweeps = 0;
+        DateTimeOffset? firstSweepListed = null;
+        (DateTime? Watermark, string Since)? secondSweep = null;
+        store.OnRequest = async request =>
+        {
+            if (!request.Path.Value!.EndsWith("/v2/orders", StringComparison.Ordinal) || request.Query.ContainsKey("min_id"))
+            {
+                return;
+            }
+            var page = request.Query["page"].ToString();
+            if (page == "1" && Interlocked.Increment(ref sweeps) is var sweep)
+            {
+                if (sweep == 1)
+                {
+                    firstSweepListed = DateTimeOffset.UtcNow;
+                }
+                else if (sweep == 2)
+                {
+                    // What the first sweep stored, read before the second one stores anything.
+                    await using var connection = await _product.OpenDatabaseAsync();
+                    var watermark = await connection.ExecuteScalarAsync<DateTime?>(
+                        "select modified_since from perazzi_sync.reconcile_watermarks where entity_type = 'order'");
+                    secondSweep = (watermark, request.Query["min_date_modified"].ToString());
+                }
+            }
+            else if (page == "2" && Volatile.Read(ref sweeps) == 1)
+            {
+                // While the first sweep reads its second page: an order of the first page
+                // changes, and an order of this page changes more than the overlap later.
+                store.PutOrder(BigCommerceFixtures.Order(1001, 11, DateTimeOffset.UtcNow, "Shipped"), BigCommerceFixtures.Lines(1001));
+                await Task.Delay(Overlap + TimeSpan.FromSeconds(1.5));
+                store.PutOrder(BigCommerceFixtures.Order(1251, 11, DateTimeOffset.UtcNow, "Shipped"), BigCommerceFixtures.Lines(1251));
+            }
+        };
+
+        await ProductUnderTest.EventuallyAsync("order 1251 shipped, from the first sweep's second page",
+            () => Rows.OrderAsync(_product, 1251), o => o?.Status == "Shipped", TimeSpan.FromSeconds(60), _product.Logs);
+        await ProductUnderTest.EventuallyAsync("order 1001 shipped, from a later sweep",
+            () => Rows.OrderAsync(_product, 1001), o => o?.Status == "Shipped", TimeSpan.FromSeconds(60), _product.Logs);
+
+        var (stored, since) = secondSweep!.Value;
+        var watermark = new DateTimeOffset(DateTime.SpecifyKind(stored!.Value, DateTimeKind.Utc));
+        Assert.True(watermark <= firstSweepListed, $"the first sweep stored {watermark:O}, after it began listing at {firstSweepListed:O}");
+        // The next firing lists from the watermark, less the overlap (BigCommerce takes whole seconds).
+        var listedFrom = DateTimeOffset.Parse(since, CultureInfo.InvariantCulture);
+        Assert.Equal(DateTimeOffset.FromUnixTimeSeconds((watermark - Overlap).ToUnixTimeSeconds()), listedFrom);
+        Assert.True(store.BadRequests == 0, string.Join("\n", store.Refusals));
+    }
+}

@@ -166,6 +166,12 @@ public sealed partial class FakeBigCommerce : IAsyncDisposable
     /// <summary>Requests that were held, answered or not.</summary>
     public int HeldRequests => Volatile.Read(ref _held);
 
+    /// <summary>
+    /// Runs as each request that passed the token, header and rate-limit checks arrives, before
+    /// it is answered: a test changes the store between two pages of a listing with it.
+    /// </summary>
+    public Func<HttpRequest, Task>? OnRequest { get; set; }
+
     /// <summary>Every request fails with 500 with this probability.</summary>
     public void FailAtRandom(double rate) => _randomFailureRate = rate;
 
@@ -277,6 +283,10 @@ public sealed partial class FakeBigCommerce : IAsyncDisposable
         {
             Interlocked.Increment(ref _held);
             await hold.Task;
+        }
+        if (OnRequest is { } arriving)
+        {
+            await arriving(request);
         }
         await next(context);
     }

@@ -62,7 +62,8 @@ public sealed class BigCommerceReconciliationJob(
 
     /// <summary>
     /// Applies, <see cref="OrdersAtOnce"/> at a time, what the listing returns, hands each
-    /// malformed entry to its consumer (<paramref name="changed"/>), then moves the watermark.
+    /// malformed entry to its consumer (<paramref name="changed"/>), then moves the watermark to
+    /// the newest change listed, but no later than the sweep's start.
     /// </summary>
     async Task<int> SweepAsync<T>(
         string store,
@@ -109,6 +110,14 @@ public sealed class BigCommerceReconciliationJob(
         if (batch.Count > 0)
         {
             await apply(batch);
+        }
+        // Never past the moment the sweep began: pages go by id, so an entity on a page already
+        // read can change while later pages are read, and a later page's newer change would
+        // otherwise carry the watermark past that one for good. The overlap absorbs the skew
+        // between the store's clock and this one.
+        if (newest > startedAt)
+        {
+            newest = startedAt;
         }
         // Only after everything listed is applied: a crash before this point means the next
         // firing lists the same entities again, which the idempotent writes absorb.
