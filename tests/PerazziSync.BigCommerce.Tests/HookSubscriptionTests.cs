@@ -183,6 +183,33 @@ public sealed class HookSubscriptionTests : IAsyncLifetime
         Assert.True(_store.BadRequests == 0, string.Join("\n", _store.Refusals));
     }
 
+    [Fact]
+    public async Task A_create_BigCommerce_made_but_answered_502_is_not_sent_again_and_ends_as_one_hook_audited_once()
+    {
+        _store.LoseCreateAnswers(1, HttpStatusCode.BadGateway);
+
+        var ensure = await HooksAsync("ensure", "--destination", Destination, "--as", "ops.anna");
+
+        Assert.True(ensure.ExitCode == 0, ensure.Output);
+        Assert.Equal(1, _store.CreateAnswersLost);
+        var hooks = _store.Hooks;
+        foreach (var scope in BigCommerceScopes.Subscribed)
+        {
+            Assert.Single(hooks, h => h["scope"]!.GetValue<string>() == scope);
+        }
+        Assert.Equal(BigCommerceScopes.Subscribed.Count, hooks.Count);
+        var audit = await AuditAsync();
+        Assert.All(audit, row => Assert.Equal("hooks.create", row.Action));
+        Assert.Equal(hooks.Select(h => h["id"]!.ToString()).Order(), audit.Select(a => a.HookId).Order());
+        Assert.Contains("BigCommerce answered 502 to POST", ensure.Output, StringComparison.Ordinal);
+
+        var again = await HooksAsync("ensure", "--destination", Destination);
+
+        Assert.True(again.ExitCode == 0, again.Output);
+        Assert.Contains("Nothing to change", again.Output, StringComparison.Ordinal);
+        Assert.True(_store.BadRequests == 0, string.Join("\n", _store.Refusals));
+    }
+
     [Theory]
     [InlineData("http://perazzi.example/webhooks/bigcommerce", "only over HTTPS")]
     [InlineData("https://perazzi.example:8443/webhooks/bigcommerce", "only to port 443")]

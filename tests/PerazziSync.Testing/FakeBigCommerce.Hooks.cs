@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Net;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
@@ -27,6 +28,9 @@ public sealed partial class FakeBigCommerce
     readonly List<string> _emails = [];
     long _nextHookId = 20172984;
     int _hookWrites;
+    int _createAnswersToLose;
+    int _createAnswersLost;
+    int _lostAnswerStatus;
 
     /// <summary>The store's hooks as BigCommerce would list them.</summary>
     public IReadOnlyList<JsonObject> Hooks
@@ -42,6 +46,32 @@ public sealed partial class FakeBigCommerce
 
     /// <summary>POST, PUT and DELETE requests to the hooks that the store accepted.</summary>
     public int HookWrites => Volatile.Read(ref _hookWrites);
+
+    /// <summary>
+    /// The next <paramref name="count"/> hooks created are made, and then answered
+    /// <paramref name="status"/> instead of with the hook, as when BigCommerce's gateway loses the
+    /// answer (a 502, a 504).
+    /// </summary>
+    public void LoseCreateAnswers(int count, HttpStatusCode status)
+    {
+        lock (_hookGate)
+        {
+            _createAnswersToLose = count;
+            _lostAnswerStatus = (int)status;
+        }
+    }
+
+    /// <summary>Hooks made whose answer <see cref="LoseCreateAnswers"/> replaced.</summary>
+    public int CreateAnswersLost
+    {
+        get
+        {
+            lock (_hookGate)
+            {
+                return _createAnswersLost;
+            }
+        }
+    }
 
     /// <summary>A hook made outside the product (by hand in the control panel, another integration); returns its id.</summary>
     public long AddHook(string scope, string destination, bool isActive = true, IReadOnlyDictionary<string, string>? headers = null, DateTimeOffset? updatedAt = null)
@@ -191,6 +221,12 @@ public sealed partial class FakeBigCommerce
                 body["headers"]?.DeepClone().AsObject(),
                 DateTimeOffset.UtcNow);
             _hooks[hook["id"]!.GetValue<long>()] = hook;
+            if (_createAnswersToLose > 0)
+            {
+                _createAnswersToLose--;
+                _createAnswersLost++;
+                return Results.Json(new { status = _lostAnswerStatus, title = "The gateway lost the answer" }, statusCode: _lostAnswerStatus);
+            }
             return Json(Envelope(hook));
         }
     }

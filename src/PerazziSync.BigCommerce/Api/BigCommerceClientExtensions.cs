@@ -12,7 +12,8 @@ public static class BigCommerceClientExtensions
 {
     /// <summary>
     /// The typed BigCommerce client: options from the <c>BigCommerce</c> section, validated at
-    /// start-up; retries with exponential backoff and jitter on 5xx, 408, 429 and timeouts; every
+    /// start-up; retries with exponential backoff and jitter on 5xx, 408, 429 and timeouts (a POST
+    /// only on 429: it is not safe to repeat); every
     /// attempt drawn from the store's shared request budget. Needs an <c>NpgsqlDataSource</c>.
     /// Without a store (<see cref="BigCommerceOptions.WaitsForStore"/>) it is registered all the
     /// same; nothing calls it.
@@ -52,6 +53,12 @@ public static class BigCommerceClientExtensions
                 MaxDelay = TimeSpan.FromSeconds(15),
                 ShouldHandle = args => ValueTask.FromResult(args.Outcome switch
                 {
+                    // A POST creates (a hook): one BigCommerce carried out but whose answer was
+                    // lost, to a 502 or 504 of its gateway or a timeout, would be made twice by
+                    // another attempt. Only a 429 says it was not carried out. Whoever posted
+                    // lists again to see what became of it; GET, PUT and DELETE repeat safely.
+                    _ when args.Context.GetRequestMessage()?.Method == HttpMethod.Post =>
+                        args.Outcome.Result?.StatusCode == HttpStatusCode.TooManyRequests,
                     { Exception: HttpRequestException or Polly.Timeout.TimeoutRejectedException } => true,
                     { Result: { } response } => (int)response.StatusCode >= 500
                         || response.StatusCode is HttpStatusCode.TooManyRequests or HttpStatusCode.RequestTimeout,

@@ -1,10 +1,12 @@
 using System.CommandLine;
 using System.Globalization;
 using Npgsql;
+using PerazziSync.BigCommerce.Api;
 using PerazziSync.BigCommerce.Hooks;
 using PerazziSync.BigCommerce.Records;
 using PerazziSync.BigCommerce.Rows;
 using PerazziSync.Data;
+using Polly.Timeout;
 using Spectre.Console;
 
 namespace PerazziSync.Cli.Hooks;
@@ -112,7 +114,7 @@ static class HooksCommand
             {
                 foreach (var change in changes)
                 {
-                    var result = await ApplyAsync(store, expected, change, cancellationToken);
+                    var result = await ApplyAsync(store, expected, change, console, cancellationToken);
                     await using var transaction = await ServiceRole.BeginAsync(watch.Connection, null, cancellationToken);
                     // Not cancellable: the change is made, and gets its row.
                     await audit.WriteAsync(transaction, change.Action, HookAudit.ObjectType,
@@ -122,7 +124,7 @@ static class HooksCommand
                     console.MarkupLineInterpolated($"{change.Action} {change.Scope}: hook {result.Id}");
                 }
             }
-            catch (PerazziSync.BigCommerce.Api.BigCommerceRequestException e)
+            catch (BigCommerceRequestException e)
             {
                 error.WriteLine($"{e.Message}; {made} change(s) made before it, each audited.");
                 return 1;
@@ -168,17 +170,48 @@ static class HooksCommand
         return HookReview.Of(hooks, admin, expected);
     }
 
-    static async Task<BigCommerceHook> ApplyAsync(CliStore store, HookExpectation expected, HookChange change, CancellationToken cancellationToken)
+    static async Task<BigCommerceHook> ApplyAsync(
+        CliStore store, HookExpectation expected, HookChange change, IAnsiConsole console, CancellationToken cancellationToken)
     {
         switch (change.Action)
         {
             case HookChange.Create:
-                return await store.Client.CreateHookAsync(change.Scope, expected.Destination!.AbsoluteUri, expected.HeadersFor(null), cancellationToken);
+                return await CreateAsync(store, expected, change.Scope, console, cancellationToken);
             case HookChange.Delete:
                 await store.Client.DeleteHookAsync(change.Hook!.Id, cancellationToken);
                 return change.Hook;
             default:
                 return await store.Client.UpdateHookAsync(change.Hook!.Id, change.Changes!, cancellationToken);
+        }
+    }
+
+    /// <summary>
+    /// Creates the scope's hook. The client does not repeat a POST: one whose answer was lost (a
+    /// 5xx of BigCommerce's gateway, a timeout) may have been carried out all the same, and a
+    /// second would make two hooks, every callback delivered twice. So the hooks are listed again:
+    /// the scope's hook at the destination, when there is one now, is the one this create made
+    /// (the plan found none, and the advisory lock keeps other writers out), audited as such. When
+    /// there is none the failure stands, and the next run creates it.
+    /// </summary>
+    static async Task<BigCommerceHook> CreateAsync(
+        CliStore store, HookExpectation expected, string scope, IAnsiConsole console, CancellationToken cancellationToken)
+    {
+        var destination = expected.Destination!;
+        try
+        {
+            return await store.Client.CreateHookAsync(scope, destination.AbsoluteUri, expected.HeadersFor(null), cancellationToken);
+        }
+        catch (Exception e) when (e is BigCommerceRequestException { IsTransient: true } or HttpRequestException or TimeoutRejectedException)
+        {
+            var made = (await store.Client.ListHooksAsync(cancellationToken))
+                .Where(h => h.Scope == scope && HookDestination.Same(h.Destination, destination))
+                .MinBy(h => h.Id);
+            if (made is null)
+            {
+                throw;
+            }
+            console.WriteLine($"{CliErrors.Describe(e)}; listed again: BigCommerce made hook {made.Id} all the same.");
+            return made;
         }
     }
 
