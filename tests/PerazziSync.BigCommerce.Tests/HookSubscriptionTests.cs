@@ -210,6 +210,32 @@ public sealed class HookSubscriptionTests : IAsyncLifetime
         Assert.True(_store.BadRequests == 0, string.Join("\n", _store.Refusals));
     }
 
+    [Fact]
+    public async Task A_hook_deleted_between_the_review_and_its_correction_is_made_again()
+    {
+        var inactive = _store.AddHook("store/order/created", Destination, isActive: false, headers: new Dictionary<string, string> { [SharedHeader] = SharedValue });
+        _store.OnRequest = request =>
+        {
+            if (request.Method == "PUT" && request.Path.Value!.EndsWith($"/v3/hooks/{inactive}", StringComparison.Ordinal))
+            {
+                _store.RemoveHook(inactive);
+            }
+            return Task.CompletedTask;
+        };
+
+        var ensure = await HooksAsync("ensure", "--destination", Destination);
+
+        Assert.True(ensure.ExitCode == 0, ensure.Output);
+        Assert.Contains($"Hook {inactive} (store/order/created) was deleted meanwhile", ensure.Output, StringComparison.Ordinal);
+        var hook = Assert.Single(_store.Hooks, h => h["scope"]!.GetValue<string>() == "store/order/created");
+        Assert.True(hook["is_active"]!.GetValue<bool>());
+        Assert.Equal(BigCommerceScopes.Subscribed.Count, _store.Hooks.Count);
+        var audit = await AuditAsync();
+        Assert.All(audit, row => Assert.Equal("hooks.create", row.Action));
+        Assert.Contains(audit, row => row.HookId == hook["id"]!.ToString());
+        Assert.True(_store.BadRequests == 0, string.Join("\n", _store.Refusals));
+    }
+
     [Theory]
     [InlineData("http://perazzi.example/webhooks/bigcommerce", "only over HTTPS")]
     [InlineData("https://perazzi.example:8443/webhooks/bigcommerce", "only to port 443")]

@@ -134,4 +134,48 @@ public sealed class HookDeliveryExceptionTests : IAsyncLifetime
         Assert.True(since is { } s && s.ToUniversalTime() <= failedAt, $"no order gap opened from the failure ({failedAt:O}) on: {since:O}");
         Assert.True(store.BadRequests == 0, string.Join("\n", store.Refusals));
     }
+
+    [Fact]
+    public async Task A_hook_deleted_before_the_check_could_reactivate_it_is_reported_missing_without_a_dead_letter_and_ensure_makes_it_again()
+    {
+        var store = _product.BigCommerce;
+        await Subscribed.EnsureAsync(_product);
+        var hook = Subscribed.HookOf(_product, "store/order/created");
+        store.DeactivateHook(hook);
+        // Someone deletes it between the check's listing and its re-activation.
+        store.OnRequest = request =>
+        {
+            if (request.Method == "PUT" && request.Path.Value!.EndsWith($"/v3/hooks/{hook}", StringComparison.Ordinal))
+            {
+                store.RemoveHook(hook);
+            }
+            return Task.CompletedTask;
+        };
+        var callback = BigCommerceFixtures.Load("webhook-hook-deliveryException.json");
+        callback["producer"] = $"stores/{ProductUnderTest.StoreHash}";
+        callback["data"]!["id"] = hook;
+        callback["data"]!["error_code"] = 90002;
+        callback["created_at"] = DateTimeOffset.UtcNow.AddMinutes(-5).ToUnixTimeSeconds();
+
+        var response = await _product.BigCommerceWebhooks.SendAsync(callback.ToJsonString());
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var worker = _product.WorkerManagementUrls[0];
+        await ProductUnderTest.EventuallyAsync("store/order/created reported missing",
+            () => Metrics.ReadAsync(worker, "perazzisync_bigcommerce_hooks", "scope=\"store/order/created\"", "state=\"missing\""), n => n == 1,
+            diagnostics: _product.Logs);
+        Assert.Equal(1, await Metrics.ReadAsync(worker, "perazzisync_bigcommerce_hooks_delivery_exceptions_total", "error_code=\"90002\""));
+        Assert.Equal(0u, await _product.Broker.DeadLetteredAsync(Queues.BigCommerceHookDeliveryFailed));
+        Assert.DoesNotContain(store.Hooks, h => h["id"]!.GetValue<long>() == hook);
+        await using (var connection = await _product.OpenDatabaseAsync())
+        {
+            Assert.NotNull(await connection.ExecuteScalarAsync<DateTime?>(
+                "select since from perazzi_sync.reconcile_gaps where store_hash = @Store and entity_type = 'order'", new { Store = ProductUnderTest.StoreHash }));
+        }
+
+        store.OnRequest = null;
+        await Subscribed.EnsureAsync(_product);
+        Assert.True(Subscribed.IsActive(_product, Subscribed.HookOf(_product, "store/order/created")));
+        Assert.True(store.BadRequests == 0, string.Join("\n", store.Refusals));
+    }
 }

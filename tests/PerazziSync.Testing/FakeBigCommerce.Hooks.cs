@@ -84,6 +84,15 @@ public sealed partial class FakeBigCommerce
         }
     }
 
+    /// <summary>Deletes a hook outside the product (by hand in the control panel, another integration).</summary>
+    public void RemoveHook(long id)
+    {
+        lock (_hookGate)
+        {
+            _hooks.Remove(id);
+        }
+    }
+
     /// <summary>Deactivates a hook as BigCommerce does after 90 days without events or exhausted retries.</summary>
     public void DeactivateHook(long id, DateTimeOffset? at = null)
     {

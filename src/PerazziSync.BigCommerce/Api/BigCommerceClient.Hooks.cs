@@ -55,8 +55,12 @@ public sealed partial class BigCommerceClient
         return Hook(await SendAsync(HttpMethod.Post, $"stores/{Store}/v3/hooks", request, cancellationToken), "POST /v3/hooks");
     }
 
-    /// <summary>Changes what <paramref name="changes"/> names of hook <paramref name="hookId"/>, nothing else.</summary>
-    public async Task<BigCommerceHook> UpdateHookAsync(long hookId, HookChanges changes, CancellationToken cancellationToken)
+    /// <summary>
+    /// Changes what <paramref name="changes"/> names of hook <paramref name="hookId"/>, nothing
+    /// else; null when BigCommerce no longer has the hook (404: deleted by hand, by another
+    /// integration, since it was listed).
+    /// </summary>
+    public async Task<BigCommerceHook?> UpdateHookAsync(long hookId, HookChanges changes, CancellationToken cancellationToken)
     {
         var request = new JsonObject();
         if (changes.IsActive is { } active)
@@ -75,7 +79,8 @@ public sealed partial class BigCommerceClient
         {
             throw new ArgumentException("An update names at least one field", nameof(changes));
         }
-        return Hook(await SendAsync(HttpMethod.Put, HookPath(hookId), request, cancellationToken), "PUT /v3/hooks/{id}");
+        var response = await SendAsync(HttpMethod.Put, HookPath(hookId), request, cancellationToken);
+        return response.Body is null ? null : Hook(response, "PUT /v3/hooks/{id}");
     }
 
     /// <summary>Deletes hook <paramref name="hookId"/>; false when BigCommerce no longer had it.</summary>

@@ -53,10 +53,21 @@ public sealed partial class HookWatch(
         var found = HookReview.Of(hooks, admin, expected);
 
         var now = hooks.ToList();
-        foreach (var scope in found.Scopes.Where(s => s.Hook is { IsActive: false }))
+        var tried = new HashSet<long>();
+        while (HookReview.Of(now, admin, expected).Scopes.FirstOrDefault(s => s.Hook is { IsActive: false } hook && !tried.Contains(hook.Id))
+               is { Hook: { } inactive } scope)
         {
-            var change = new HookChange(HookChange.Activate, scope.Scope, scope.Hook, new HookChanges(IsActive: true), [HookProblem.Inactive]);
-            var activated = await bigCommerce.UpdateHookAsync(scope.Hook!.Id, change.Changes!, cancellationToken);
+            tried.Add(inactive.Id);
+            var change = new HookChange(HookChange.Activate, scope.Scope, inactive, new HookChanges(IsActive: true), [HookProblem.Inactive]);
+            if (await bigCommerce.UpdateHookAsync(inactive.Id, change.Changes!, cancellationToken) is not { } activated)
+            {
+                // Deleted since it was listed. Not a fault of the check (nor of the delivery
+                // exception that asked for it): the scope is judged again on a fresh listing,
+                // where another hook may serve it, or it is reported missing for `hooks ensure`.
+                Vanished(logger, inactive.Id, scope.Scope);
+                now = (await bigCommerce.ListHooksAsync(cancellationToken)).ToList();
+                continue;
+            }
             now[now.FindIndex(h => h.Id == activated.Id)] = activated;
             var metadata = HookAudit.Metadata(store, change, activated);
             metadata["trigger"] = trigger.Name;
@@ -118,6 +129,9 @@ public sealed partial class HookWatch(
 
     [LoggerMessage(LogLevel.Warning, "Re-activated BigCommerce hook {HookId} ({Scope}), found inactive ({Trigger})")]
     static partial void Reactivated(ILogger logger, long hookId, string scope, string trigger);
+
+    [LoggerMessage(LogLevel.Warning, "BigCommerce hook {HookId} ({Scope}) was deleted before it could be re-activated; the subscriptions are judged again without it")]
+    static partial void Vanished(ILogger logger, long hookId, string scope);
 
     [LoggerMessage(LogLevel.Information, "The next reconciliation lists {EntityType}s from {Since}: {Scope} was quiet")]
     static partial void GapOpened(ILogger logger, string entityType, DateTimeOffset since, string scope);

@@ -112,9 +112,9 @@ static class HooksCommand
             var made = 0;
             try
             {
-                foreach (var change in changes)
+                foreach (var planned in changes)
                 {
-                    var result = await ApplyAsync(store, expected, change, console, cancellationToken);
+                    var (change, result) = await ApplyAsync(store, expected, planned, console, cancellationToken);
                     await using var transaction = await ServiceRole.BeginAsync(watch.Connection, null, cancellationToken);
                     // Not cancellable: the change is made, and gets its row.
                     await audit.WriteAsync(transaction, change.Action, HookAudit.ObjectType,
@@ -170,18 +170,27 @@ static class HooksCommand
         return HookReview.Of(hooks, admin, expected);
     }
 
-    static async Task<BigCommerceHook> ApplyAsync(
+    /// <summary>Makes <paramref name="change"/>; returns the change made, which differs when the hook to update was deleted meanwhile.</summary>
+    static async Task<(HookChange Change, BigCommerceHook Hook)> ApplyAsync(
         CliStore store, HookExpectation expected, HookChange change, IAnsiConsole console, CancellationToken cancellationToken)
     {
         switch (change.Action)
         {
             case HookChange.Create:
-                return await CreateAsync(store, expected, change.Scope, console, cancellationToken);
+                return (change, await CreateAsync(store, expected, change.Scope, console, cancellationToken));
             case HookChange.Delete:
                 await store.Client.DeleteHookAsync(change.Hook!.Id, cancellationToken);
-                return change.Hook;
+                return (change, change.Hook);
             default:
-                return await store.Client.UpdateHookAsync(change.Hook!.Id, change.Changes!, cancellationToken);
+                if (await store.Client.UpdateHookAsync(change.Hook!.Id, change.Changes!, cancellationToken) is { } updated)
+                {
+                    return (change, updated);
+                }
+                // Deleted since the review (by hand, by another integration): the scope has no
+                // hook now, so it gets one.
+                console.WriteLine($"Hook {change.Hook.Id} ({change.Scope}) was deleted meanwhile: creating the scope's hook instead.");
+                var missing = new HookChange(HookChange.Create, change.Scope, null, null, [HookProblem.Missing]);
+                return (missing, await CreateAsync(store, expected, change.Scope, console, cancellationToken));
         }
     }
 
