@@ -14,7 +14,7 @@ static partial class WorkerLog
     [LoggerMessage(LogLevel.Information, "Reconciliation of store {StoreHash} listed and applied {Orders} orders and {Customers} customers")]
     public static partial void Reconciled(ILogger logger, string storeHash, int orders, int customers);
 
-    [LoggerMessage(LogLevel.Warning, "Reconciliation: BigCommerce listed {EntityType} {Id} malformed ({Reason}); published as a change, whose consumer dead-letters it")]
+    [LoggerMessage(LogLevel.Warning, "Reconciliation: BigCommerce {EntityType} {Id} cannot be read ({Reason}); published as a change, whose consumer dead-letters it")]
     public static partial void ListedMalformed(ILogger logger, string entityType, long id, string reason);
 
     [LoggerMessage(LogLevel.Warning, "Reconciliation: BigCommerce listed a {EntityType} without a readable id ({Reason}); skipped")]

@@ -148,6 +148,33 @@ public sealed class OrderFetchRoundTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_new_customer_the_store_returns_malformed_is_left_to_its_order_and_the_other_orders_get_theirs()
+    {
+        _store.PutCustomer(BigCommerceFixtures.Customer(11, "janedoe@example.com"));
+        var broken = BigCommerceFixtures.Customer(16, "broken@example.com");
+        broken["date_modified"] = "last Tuesday";
+        _store.PutCustomer(broken);
+        PutOrder(9999, customerId: 0);
+        var blocker = await RoundUnderWayAsync(9999);
+        PutOrder(8401);
+        PutOrder(8402, customerId: 16);
+        var awaited = new long[] { 8401, 8402 }
+            .ToDictionary(id => id, id => Fetches.FetchAsync(id, DateTimeOffset.UtcNow - ClockSkew, CancellationToken.None));
+        await Task.Delay(500);
+        _store.Release();
+        await blocker;
+
+        var good = await awaited[8401];
+        var left = await awaited[8402];
+
+        Assert.Equal(("janedoe@example.com", true), (good.Customer?.Customer.Email, good.CustomerLooked));
+        // Not looked up for the order: applying it fetches customer 16 alone, and fails alone.
+        Assert.Equal((8402L, false, (CustomerSnapshot?)null), (left.Snapshot!.Order.Id, left.CustomerLooked, left.Customer));
+        Assert.Equal((1, 1), (_store.CustomerFetches(11), _store.CustomerFetches(16)));
+        await Assert.ThrowsAsync<BigCommercePayloadException>(() => _sync.Get<BigCommerceClient>().GetCustomerAsync(16, CancellationToken.None));
+    }
+
+    [Fact]
     public async Task Orders_changing_without_pause_are_fetched_in_one_round_per_interval_not_one_per_callback()
     {
         // A callback every 100 ms for 4 s, each for an order of its own, as in a flash sale.

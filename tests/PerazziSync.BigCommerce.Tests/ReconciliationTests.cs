@@ -66,7 +66,8 @@ public sealed class ReconciliationTests : IAsyncLifetime
             }
             store.PutOrder(order, BigCommerceFixtures.Lines(id));
         }
-        // Customers only the customer sweep brings: Marco's, and one whose date is no date.
+        // Customers the customer sweep brings: Marco's, and one whose date is no date, whose
+        // order 704 the order sweep brings it with first.
         var iso = modified.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
         var marco = BigCommerceFixtures.Customer(12, "marco.rossi@example.it");
         marco["date_modified"] = iso;
@@ -74,28 +75,30 @@ public sealed class ReconciliationTests : IAsyncLifetime
         var broken = BigCommerceFixtures.Customer(14, "broken@example.com");
         broken["date_modified"] = "last Tuesday";
         store.PutCustomer(broken);
+        store.PutOrder(BigCommerceFixtures.Order(704, 14, modified), BigCommerceFixtures.Lines(704));
 
         await ProductUnderTest.EventuallyAsync("orders 701 and 703 applied from the listing around 702",
             async () => (await Rows.OrderAsync(_product, 701), await Rows.OrderAsync(_product, 703)),
             orders => orders.Item1 is not null && orders.Item2 is not null, diagnostics: _product.Logs);
         await ProductUnderTest.EventuallyAsync("customer 12 applied by the customer sweep, after the orders'",
             () => Rows.CustomerCountAsync(_product, 12), n => n == 1, diagnostics: _product.Logs);
-        await ProductUnderTest.EventuallyAsync("order 702 dead-lettered by the order consumer",
-            () => _product.Broker.DeadLetteredAsync(Queues.BigCommerceOrderChanged), n => n >= 1, diagnostics: _product.Logs);
+        await ProductUnderTest.EventuallyAsync("orders 702 and 704 dead-lettered by the order consumer",
+            () => _product.Broker.DeadLetteredAsync(Queues.BigCommerceOrderChanged), n => n >= 2, diagnostics: _product.Logs);
         await ProductUnderTest.EventuallyAsync("customer 14 dead-lettered by the customer consumer",
             () => _product.Broker.DeadLetteredAsync(Queues.BigCommerceCustomerChanged), n => n >= 1, diagnostics: _product.Logs);
 
         Assert.Null(await Rows.OrderAsync(_product, 702));
+        Assert.Null(await Rows.OrderAsync(_product, 704));
         Assert.Equal(0, await Rows.CustomerCountAsync(_product, 14));
         // Each firing that lists them again hands them over again; every dead letter is theirs, for its parse failure.
         var orderLetters = await _product.Broker.DrainWithHeadersAsync(Queues.BigCommerceOrderChanged + Queues.ErrorSuffix);
-        Assert.NotEmpty(orderLetters);
-        Assert.All(orderLetters, letter =>
-        {
-            Assert.Equal(702, JsonNode.Parse(letter.Body)!["message"]!["orderId"]!.GetValue<long>());
-            Assert.Contains("BigCommercePayloadException", letter.Headers["MT-Fault-ExceptionType"], StringComparison.Ordinal);
-            Assert.Contains("total_inc_tax", letter.Headers["MT-Fault-Message"], StringComparison.Ordinal);
-        });
+        var failures = orderLetters.Select(letter => (
+            OrderId: JsonNode.Parse(letter.Body)!["message"]!["orderId"]!.GetValue<long>(),
+            Type: letter.Headers["MT-Fault-ExceptionType"],
+            Message: letter.Headers["MT-Fault-Message"])).ToList();
+        Assert.Equal([702L, 704L], failures.Select(f => f.OrderId).Distinct().Order());
+        Assert.All(failures, f => Assert.Contains("BigCommercePayloadException", f.Type, StringComparison.Ordinal));
+        Assert.All(failures, f => Assert.Contains(f.OrderId == 702 ? "total_inc_tax" : "date_modified", f.Message, StringComparison.Ordinal));
         var customerLetters = await _product.Broker.DrainWithHeadersAsync(Queues.BigCommerceCustomerChanged + Queues.ErrorSuffix);
         Assert.NotEmpty(customerLetters);
         Assert.All(customerLetters, letter => Assert.Equal(14, JsonNode.Parse(letter.Body)!["message"]!["customerId"]!.GetValue<long>()));

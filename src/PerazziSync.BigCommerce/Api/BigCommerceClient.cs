@@ -156,19 +156,29 @@ public sealed partial class BigCommerceClient(HttpClient http, IOptions<BigComme
         return lines;
     }
 
-    /// <summary>The customer, or null when BigCommerce has no customer with that id (any more).</summary>
+    /// <summary>
+    /// The customer, or null when BigCommerce has no customer with that id (any more); throws
+    /// <see cref="BigCommercePayloadException"/> when it cannot be read.
+    /// </summary>
     public async Task<CustomerSnapshot?> GetCustomerAsync(long customerId, CancellationToken cancellationToken) =>
-        (await GetCustomersAsync([customerId], cancellationToken)).GetValueOrDefault(customerId);
+        (await GetCustomersAsync([customerId], cancellationToken)).GetValueOrDefault(customerId) switch
+        {
+            null => null,
+            { Snapshot: { } snapshot } => snapshot,
+            { Malformed: var malformed } => throw malformed!,
+        };
 
     /// <summary>
     /// The customers BigCommerce knows among <paramref name="customerIds"/>, by id: one request for
     /// up to <see cref="CustomerPageSize"/> of them. An id missing from the answer is a customer
-    /// BigCommerce does not know (any more).
+    /// BigCommerce does not know (any more); a customer that cannot be read is a malformed entry,
+    /// and fails alone. An entry without a readable id may be any customer the answer lacks, so
+    /// each of those is taken as malformed, never as unknown (which would unlink it).
     /// </summary>
-    public async Task<IReadOnlyDictionary<long, CustomerSnapshot>> GetCustomersAsync(
+    public async Task<IReadOnlyDictionary<long, Listed<CustomerSnapshot>>> GetCustomersAsync(
         IReadOnlyCollection<long> customerIds, CancellationToken cancellationToken)
     {
-        var found = new Dictionary<long, CustomerSnapshot>();
+        var found = new Dictionary<long, Listed<CustomerSnapshot>>();
         foreach (var chunk in customerIds.Distinct().Chunk(CustomerPageSize))
         {
             var ids = string.Join(',', chunk.Select(id => id.ToString(CultureInfo.InvariantCulture)));
@@ -178,12 +188,24 @@ public sealed partial class BigCommerceClient(HttpClient http, IOptions<BigComme
                 continue;
             }
             var wanted = chunk.ToHashSet();
+            BigCommercePayloadException? withoutId = null;
             foreach (var customer in data.EnumerateArray())
             {
-                var parsed = BigCommerceCustomer.Parse(customer);
-                if (wanted.Contains(parsed.Id))
+                var entry = ListedCustomer(customer, startedAt);
+                if (entry.Id is not { } id)
                 {
-                    found[parsed.Id] = new CustomerSnapshot(parsed, startedAt);
+                    withoutId ??= entry.Malformed;
+                }
+                else if (wanted.Contains(id))
+                {
+                    found[id] = entry;
+                }
+            }
+            if (withoutId is not null)
+            {
+                foreach (var id in chunk.Where(id => !found.ContainsKey(id)))
+                {
+                    found[id] = new(id, null, withoutId);
                 }
             }
         }

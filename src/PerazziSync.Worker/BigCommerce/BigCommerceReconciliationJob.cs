@@ -53,7 +53,7 @@ public sealed class BigCommerceReconciliationJob(
 
         var orderCount = await SweepAsync(store, "order", since => bigCommerce.ListOrdersAsync(since, null, null, cancellationToken),
             snapshot => snapshot.Order.DateModified, batch => ApplyOrdersAsync(store, firing, batch, cancellationToken),
-            orderId => new BigCommerceOrderChanged(store, orderId, Scope, firing, time.GetUtcNow()), cancellationToken);
+            orderId => OrderChanged(store, firing, orderId), cancellationToken);
         var customerCount = await SweepAsync(store, "customer", since => bigCommerce.ListCustomersAsync(since, cancellationToken),
             snapshot => snapshot.Customer.DateModified, batch => ApplyCustomersAsync(store, firing, batch, cancellationToken),
             customerId => new BigCommerceCustomerChanged(store, customerId, Scope, firing, time.GetUtcNow()), cancellationToken);
@@ -159,11 +159,23 @@ public sealed class BigCommerceReconciliationJob(
                 var orderId = snapshot.Order.Id;
                 // Parked, it is re-attempted as the callback it stands for.
                 var message = new BigCommerceOrderChanged(store, orderId, Scope, firing, snapshot.FetchStartedAt);
-                var outcome = await orders.ApplyAsync(store, orderId, order, null, false, Audit(SourceSystem.OrderKey(orderId), store, firing),
-                    new Parkable(nameof(BigCommerceOrderChanged), JsonSerializer.Serialize(message), null), token);
-                WorkerLog.OrderOutcome(logger, orderId, Scope, outcome.Name());
+                try
+                {
+                    var outcome = await orders.ApplyAsync(store, orderId, order, null, false, Audit(SourceSystem.OrderKey(orderId), store, firing),
+                        new Parkable(nameof(BigCommerceOrderChanged), JsonSerializer.Serialize(message), null), token);
+                    WorkerLog.OrderOutcome(logger, orderId, Scope, outcome.Name());
+                }
+                catch (BigCommercePayloadException e)
+                {
+                    // Its new customer came malformed (fetched alone to apply the order): the
+                    // order fails alone, as a malformed entry of the listing does.
+                    await HandOffAsync("order", orderId, new BigCommercePayloadException($"customer {snapshot.Order.CustomerId}: {e.Message}"),
+                        id => OrderChanged(store, firing, id), token);
+                }
             });
     }
+
+    BigCommerceOrderChanged OrderChanged(string store, string firing, long orderId) => new(store, orderId, Scope, firing, time.GetUtcNow());
 
     async Task ApplyCustomersAsync(string store, string firing, IReadOnlyList<CustomerSnapshot> batch, CancellationToken cancellationToken)
     {

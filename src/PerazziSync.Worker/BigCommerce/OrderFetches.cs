@@ -11,7 +11,7 @@ namespace PerazziSync.Worker.BigCommerce;
 
 /// <summary>An order as a round of fetches found it, with its customer when that had no row yet.</summary>
 /// <param name="Snapshot">The order; null when BigCommerce does not know it (any more).</param>
-/// <param name="CustomerLooked">The order's customer had no row, so it was fetched too.</param>
+/// <param name="CustomerLooked">The order's customer had no row, so it was fetched too (and could be read).</param>
 /// <param name="Customer">That customer; null when not looked for or when BigCommerce does not know it.</param>
 public sealed record FetchedOrder(OrderSnapshot? Snapshot, bool CustomerLooked, CustomerSnapshot? Customer);
 
@@ -308,7 +308,9 @@ public sealed class OrderFetches(
 
     /// <summary>
     /// The orders, each with its customer when that has no row yet: those customers are fetched
-    /// together, 50 a request, instead of one by one when each order is applied.
+    /// together, 50 a request, instead of one by one when each order is applied. A customer
+    /// BigCommerce returns malformed is left to be fetched when its order is applied, where it
+    /// fails that order alone, not the others it came with.
     /// </summary>
     public static async Task<IReadOnlyList<FetchedOrder>> WithNewCustomersAsync(
         BigCommerceClient bigCommerce, NpgsqlDataSource database, IReadOnlyCollection<OrderSnapshot> snapshots, CancellationToken cancellationToken)
@@ -320,12 +322,13 @@ public sealed class OrderFetches(
             known = await CustomerRows.ExistingAsync(connection, customerIds, cancellationToken);
         }
         var missing = customerIds.Where(id => !known.Contains(id)).ToList();
-        var fetched = missing.Count == 0 ? new Dictionary<long, CustomerSnapshot>() : await bigCommerce.GetCustomersAsync(missing, cancellationToken);
+        var fetched = missing.Count == 0 ? new Dictionary<long, Listed<CustomerSnapshot>>() : await bigCommerce.GetCustomersAsync(missing, cancellationToken);
         return snapshots.Select(snapshot =>
         {
             var customerId = snapshot.Order.CustomerId;
-            var looked = customerId > 0 && !known.Contains(customerId);
-            return new FetchedOrder(snapshot, looked, looked ? fetched.GetValueOrDefault(customerId) : null);
+            var customer = fetched.GetValueOrDefault(customerId);
+            var looked = customerId > 0 && !known.Contains(customerId) && customer?.Malformed is null;
+            return new FetchedOrder(snapshot, looked, looked ? customer?.Snapshot : null);
         }).ToList();
     }
 
