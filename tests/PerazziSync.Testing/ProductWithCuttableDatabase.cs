@@ -28,9 +28,14 @@ public sealed class ProductWithCuttableDatabase : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// The proxy goes first: the sessions of connections it froze (one caught while logging in
+    /// among them, which no signal ends until PostgreSQL's authentication timeout) end when it
+    /// closes their sockets, and only then can the test's database be dropped.
+    /// </summary>
     public async ValueTask DisposeAsync()
     {
-        await Product.DisposeAsync();
         await Proxy.DisposeAsync();
+        await Product.DisposeAsync();
     }
 }
