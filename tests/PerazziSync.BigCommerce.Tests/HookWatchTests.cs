@@ -87,6 +87,17 @@ public sealed class HookDeliveryExceptionTests : IAsyncLifetime
 
     public async Task DisposeAsync() => await _product.DisposeAsync();
 
+    /// <summary>The fixture's <c>store/hook/deliveryException</c> callback for <paramref name="hook"/>, from this store, five minutes ago.</summary>
+    static JsonObject DeliveryException(long hook)
+    {
+        var callback = BigCommerceFixtures.Load("webhook-hook-deliveryException.json");
+        callback["producer"] = $"stores/{ProductUnderTest.StoreHash}";
+        callback["data"]!["id"] = hook;
+        callback["data"]!["error_code"] = 90002;
+        callback["created_at"] = DateTimeOffset.UtcNow.AddMinutes(-5).ToUnixTimeSeconds();
+        return callback;
+    }
+
     [Fact]
     public async Task A_delivery_exception_triggers_the_check_which_reactivates_the_hook_and_reports_the_blocked_domain_with_its_reason()
     {
@@ -96,11 +107,7 @@ public sealed class HookDeliveryExceptionTests : IAsyncLifetime
         store.DeactivateHook(hook);
         store.BlockDomain("perazzi.example", TimeSpan.FromHours(1),
             ("Non-200 response received when delivering to https://perazzi.example/webhooks/bigcommerce", 12, DateTimeOffset.UtcNow.AddMinutes(-30)));
-        var callback = BigCommerceFixtures.Load("webhook-hook-deliveryException.json");
-        callback["producer"] = $"stores/{ProductUnderTest.StoreHash}";
-        callback["data"]!["id"] = hook;
-        callback["data"]!["error_code"] = 90002;
-        callback["created_at"] = DateTimeOffset.UtcNow.AddMinutes(-5).ToUnixTimeSeconds();
+        var callback = DeliveryException(hook);
 
         var response = await _product.BigCommerceWebhooks.SendAsync(callback.ToJsonString());
 
@@ -151,13 +158,7 @@ public sealed class HookDeliveryExceptionTests : IAsyncLifetime
             }
             return Task.CompletedTask;
         };
-        var callback = BigCommerceFixtures.Load("webhook-hook-deliveryException.json");
-        callback["producer"] = $"stores/{ProductUnderTest.StoreHash}";
-        callback["data"]!["id"] = hook;
-        callback["data"]!["error_code"] = 90002;
-        callback["created_at"] = DateTimeOffset.UtcNow.AddMinutes(-5).ToUnixTimeSeconds();
-
-        var response = await _product.BigCommerceWebhooks.SendAsync(callback.ToJsonString());
+        var response = await _product.BigCommerceWebhooks.SendAsync(DeliveryException(hook).ToJsonString());
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         var worker = _product.WorkerManagementUrls[0];
