@@ -78,6 +78,20 @@ public sealed class PosSyncTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_callback_whose_text_holds_the_replacement_character_is_applied_with_it()
+    {
+        await using var connection = await _product.OpenDatabaseAsync();
+        var record = JsonNode.Parse(PosCallbacks.For("WO-FFFD-1"))!;
+        record["work_summary"] = "Stock for M\uFFFDller";
+
+        var response = await _product.PosWebhooks.SendAsync(record.ToJsonString());
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        await OutcomesAsync("WO-FFFD-1", 1);
+        Assert.Equal("Stock for M\uFFFDller", (await ServiceEvents.AllAsync(connection))["WO-FFFD-1"].WorkSummary);
+    }
+
+    [Fact]
     public async Task Invalid_callbacks_are_refused_with_the_reason_and_nothing_is_published()
     {
         var probe = await _product.Broker.ProbeAsync<PosServiceRecordReceived>();

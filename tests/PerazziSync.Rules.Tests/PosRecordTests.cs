@@ -52,6 +52,19 @@ public sealed class PosRecordTests
     }
 
     [Fact]
+    public void A_replacement_character_is_invalid_bytes_in_an_export_but_text_where_the_caller_checked_the_bytes()
+    {
+        const string json = """{"source_record_id":"WO-1","serial_number":"MX8-1","status":"completed","updated_at":"2026-03-10T10:00:00Z","work_summary":"M\ufffdller"}""";
+        using var document = JsonDocument.Parse(json);
+
+        var exported = _parser.FromJson(document.RootElement, json);
+        var checkedFirst = _parser.FromJson(document.RootElement, json, checkedUtf8: true);
+
+        Assert.Equal("the record is not valid UTF-8 text", exported.Error);
+        Assert.Equal("M\uFFFDller", checkedFirst.Record!.WorkSummary);
+    }
+
+    [Fact]
     public void The_customer_identity_is_read_trimmed_and_a_blank_one_is_none()
     {
         var named = Parse("""{"source_record_id":"WO-1","serial_number":"MX8-1","status":"completed","updated_at":"2026-03-10T10:00:00Z","customer_email":"  Jane@Example.com ","customer_name":" Jane Doe "}""").Record!;

@@ -55,7 +55,8 @@ public static class PosWebhooks
         try
         {
             using var document = JsonDocument.Parse(body);
-            parsed = parser.FromJson(document.RootElement, Encoding.UTF8.GetString(body!));
+            // The body was refused above unless it is UTF-8 throughout: a U+FFFD in it was sent as one.
+            parsed = parser.FromJson(document.RootElement, Encoding.UTF8.GetString(body!), checkedUtf8: true);
         }
         catch (JsonException e)
         {
