@@ -81,33 +81,31 @@ public sealed partial class BigCommerceClient(HttpClient http, IOptions<BigComme
         }
     }
 
-    async Task<Listed<OrderSnapshot>> ListedOrderAsync(JsonElement raw, DateTimeOffset listedAt, CancellationToken cancellationToken)
-    {
-        if (raw.ValueKind != JsonValueKind.Object)
+    async Task<Listed<OrderSnapshot>> ListedOrderAsync(JsonElement raw, DateTimeOffset listedAt, CancellationToken cancellationToken) =>
+        await ListedAsync(raw, "order", async order =>
         {
-            return new(null, null, new BigCommercePayloadException($"A listed order is not an object: {raw.ValueKind}"));
-        }
-        try
-        {
-            var snapshot = await SnapshotAsync(raw, listedAt, cancellationToken);
-            return new(snapshot.Order.Id, snapshot, null);
-        }
-        catch (BigCommercePayloadException e)
-        {
-            return new(ListedId(raw), null, e);
-        }
-    }
+            var snapshot = await SnapshotAsync(order, listedAt, cancellationToken);
+            return (snapshot.Order.Id, snapshot);
+        });
 
-    static Listed<CustomerSnapshot> ListedCustomer(JsonElement raw, DateTimeOffset listedAt)
+    static async Task<Listed<CustomerSnapshot>> ListedCustomerAsync(JsonElement raw, DateTimeOffset listedAt) =>
+        await ListedAsync(raw, "customer", customer =>
+        {
+            var parsed = BigCommerceCustomer.Parse(customer);
+            return Task.FromResult((parsed.Id, new CustomerSnapshot(parsed, listedAt)));
+        });
+
+    /// <summary>One entry of a listing as <paramref name="read"/> reads it, or as malformed: not an object, or what <paramref name="read"/> refused.</summary>
+    static async Task<Listed<T>> ListedAsync<T>(JsonElement raw, string entity, Func<JsonElement, Task<(long Id, T Snapshot)>> read) where T : class
     {
         if (raw.ValueKind != JsonValueKind.Object)
         {
-            return new(null, null, new BigCommercePayloadException($"A listed customer is not an object: {raw.ValueKind}"));
+            return new(null, null, new BigCommercePayloadException($"A listed {entity} is not an object: {raw.ValueKind}"));
         }
         try
         {
-            var customer = BigCommerceCustomer.Parse(raw);
-            return new(customer.Id, new CustomerSnapshot(customer, listedAt), null);
+            var (id, snapshot) = await read(raw);
+            return new(id, snapshot, null);
         }
         catch (BigCommercePayloadException e)
         {
@@ -191,7 +189,7 @@ public sealed partial class BigCommerceClient(HttpClient http, IOptions<BigComme
             BigCommercePayloadException? withoutId = null;
             foreach (var customer in data.EnumerateArray())
             {
-                var entry = ListedCustomer(customer, startedAt);
+                var entry = await ListedCustomerAsync(customer, startedAt);
                 if (entry.Id is not { } id)
                 {
                     withoutId ??= entry.Malformed;
@@ -233,7 +231,7 @@ public sealed partial class BigCommerceClient(HttpClient http, IOptions<BigComme
             }
             foreach (var customer in data.EnumerateArray())
             {
-                yield return ListedCustomer(customer, listedAt);
+                yield return await ListedCustomerAsync(customer, listedAt);
             }
             if (data.GetArrayLength() < ListPageSize || IsLastPage(envelope))
             {
