@@ -147,6 +147,9 @@ public sealed class BigCommerceWebhookTests(ReceiverFixture fixture) : IClassFix
         var malformed = await webhooks.SendAsync("{\"scope\": \"store/order/created\", \"data\": {");
         var notAnObject = await webhooks.SendAsync("[1,2,3]");
         var missingId = await webhooks.SendAsync("{\"scope\":\"store/order/created\",\"producer\":\"stores/teststore\",\"data\":{\"type\":\"order\"}}");
+        // Signed with the store's secret, but naming no store: as likely another store's as this one's.
+        var noProducer = await webhooks.SendAsync("{\"scope\":\"store/order/created\",\"data\":{\"type\":\"order\",\"id\":218}}");
+        var numericProducer = await webhooks.SendAsync("{\"scope\":\"store/order/created\",\"producer\":7,\"data\":{\"type\":\"order\",\"id\":218}}");
         var oversized = await webhooks.SendAsync(
             BigCommerceFixtures.Callback("webhook-order-created.json", StoreHash, 218).Replace("\"hash\"", $"\"padding\":\"{new string('x', 5000)}\",\"hash\"", StringComparison.Ordinal));
         var plainText = await Http.SendAsync(webhooks.SignedRequest(body, "msg_text", DateTimeOffset.UtcNow, "text/plain"));
@@ -174,6 +177,11 @@ public sealed class BigCommerceWebhookTests(ReceiverFixture fixture) : IClassFix
         Assert.Equal(HttpStatusCode.RequestEntityTooLarge, oversized.StatusCode);
         Assert.Equal(HttpStatusCode.UnsupportedMediaType, plainText.StatusCode);
         Assert.Contains("data.id", await missingId.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        foreach (var response in new[] { noProducer, numericProducer })
+        {
+            Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+            Assert.Contains("must name the store as stores/<hash>", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        }
         foreach (var response in undecodable)
         {
             Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);

@@ -79,9 +79,9 @@ public static class BigCommerceWebhooks
             return Rejected(new(StatusCodes.Status400BadRequest, "malformed", e.Message));
         }
 
-        if (callback.Producer is { } producer && producer != $"stores/{options.StoreHash}")
+        if (callback.Producer != $"stores/{options.StoreHash}")
         {
-            ReceiverLog.OtherStore(logger, PrintableText.Of(producer, LoggedLength));
+            ReceiverLog.OtherStore(logger, PrintableText.Of(callback.Producer, LoggedLength));
             return Acknowledged("other_store");
         }
         var isOrder = OrderScopes.Contains(callback.Scope);
@@ -163,7 +163,7 @@ public static class BigCommerceWebhooks
     /// <see cref="EntityId"/> is the order, customer or hook; a delivery exception adds its error
     /// code and message, and BigCommerce's <c>created_at</c>.
     /// </summary>
-    sealed record Callback(string Scope, string? Producer, long? EntityId, int? ErrorCode, string? Message, DateTimeOffset? CreatedAt)
+    sealed record Callback(string Scope, string Producer, long? EntityId, int? ErrorCode, string? Message, DateTimeOffset? CreatedAt)
     {
         public static Callback Parse(byte[] body)
         {
@@ -181,7 +181,12 @@ public static class BigCommerceWebhooks
             {
                 throw new JsonException("\"data\" is required and must be an object.");
             }
-            var producer = root.TryGetProperty("producer", out var p) && p.ValueKind == JsonValueKind.String ? Text(p, "producer") : null;
+            // BigCommerce names the store in every callback; one that does not cannot be told from another store's.
+            if (!root.TryGetProperty("producer", out var p) || p.ValueKind != JsonValueKind.String)
+            {
+                throw new JsonException("\"producer\" is required and must name the store as stores/<hash>.");
+            }
+            var producer = Text(p, "producer");
             long? id = data.TryGetProperty("id", out var idValue) ? idValue.ValueKind switch
             {
                 JsonValueKind.Number when idValue.TryGetInt64(out var n) && n > 0 => n,
