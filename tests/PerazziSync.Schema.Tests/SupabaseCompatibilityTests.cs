@@ -97,6 +97,76 @@ public sealed class SupabaseCompatibilityTests : IAsyncLifetime
         ], executable);
     }
 
+    /// <summary>
+    /// Supabase's default privileges grant everything on each new table, view and sequence in
+    /// <c>public</c> to the API roles: every relation a migration creates, in any schema they may
+    /// use, holds only what is listed here, column by column where the grant is.
+    /// </summary>
+    [Fact]
+    public async Task Only_the_table_privileges_meant_for_an_api_role_are_held_by_it()
+    {
+        var held = (await _connection.QueryAsync<string>(
+            """
+            with api_roles (rolname) as (values ('anon'), ('authenticated')),
+            privileges (privilege) as (
+              values ('select'), ('insert'), ('update'), ('delete'), ('truncate'), ('references'), ('trigger')),
+            relations as (
+              select c.oid, c.oid::regclass::text as name, c.relkind, r.rolname
+              from pg_class c
+              cross join api_roles r
+              where c.relkind in ('r', 'p', 'v', 'm', 'f', 'S')
+                and c.relnamespace not in ('pg_catalog'::regnamespace, 'information_schema'::regnamespace)
+                and has_schema_privilege(r.rolname, c.relnamespace, 'usage')
+            )
+            select t.rolname || ' ' || p.privilege || ' ' || t.name
+            from relations t cross join privileges p
+            where t.relkind <> 'S' and has_table_privilege(t.rolname, t.oid, p.privilege)
+            union all
+            select t.rolname || ' ' || p.privilege || ' ' || t.name || ' (' || string_agg(a.attname, ', ' order by a.attnum) || ')'
+            from relations t
+            cross join privileges p
+            join pg_attribute a on a.attrelid = t.oid and a.attnum > 0 and not a.attisdropped
+            where t.relkind <> 'S' and p.privilege in ('select', 'insert', 'update', 'references')
+              and not has_table_privilege(t.rolname, t.oid, p.privilege)
+              and has_column_privilege(t.rolname, t.oid, a.attname, p.privilege)
+            group by t.rolname, p.privilege, t.name
+            union all
+            select t.rolname || ' usage, select or update ' || t.name
+            from relations t
+            where t.relkind = 'S' and has_sequence_privilege(t.rolname, t.oid, 'usage, select, update')
+            order by 1
+            """)).ToList();
+
+        Assert.Equal(
+        [
+            "anon select chunks",
+            "anon select documents",
+            "anon select embeddings",
+            "authenticated delete assistant_conversations",
+            "authenticated delete perazzi_assets",
+            "authenticated insert assistant_conversations (user_id, title, status, last_message_at)",
+            "authenticated insert assistant_messages (conversation_id, user_id, role, content, citations, model, response_id, metadata)",
+            "authenticated insert audit_log (action, object_type, object_id, ip, user_agent, metadata)",
+            "authenticated insert perazzi_assets (owner_user_id, serial_number, model, platform)",
+            "authenticated insert profiles (id, display_name)",
+            "authenticated select assistant_conversations",
+            "authenticated select assistant_messages",
+            "authenticated select audit_log",
+            "authenticated select chunks",
+            "authenticated select commerce_customers",
+            "authenticated select commerce_order_items (id, commerce_order_id, bigcommerce_line_id, sku, product_id, name, quantity, price)",
+            "authenticated select commerce_orders (id, commerce_customer_id, bigcommerce_order_id, order_number, status, total_amount, currency, placed_at, source_modified_at, created_at, updated_at)",
+            "authenticated select documents",
+            "authenticated select embeddings",
+            "authenticated select perazzi_assets",
+            "authenticated select profiles",
+            "authenticated select service_events (id, asset_id, owner_user_id, source_system, source_record_id, service_date, status, work_summary, attachments, source_modified_at, created_at, updated_at)",
+            "authenticated update assistant_conversations (title, status, last_message_at)",
+            "authenticated update perazzi_assets (model, platform, verification_status, verification_method, verified_at)",
+            "authenticated update profiles (display_name, role)",
+        ], held);
+    }
+
     [Fact]
     public async Task Existing_retrieval_rows_stay_public_and_get_an_owner_column()
     {
