@@ -270,6 +270,34 @@ public static class RlsChecks
                     from audit_log where action = 'asset.release'
                     """));
         }),
+        new("Owner reads a gun's workshop history only while it is verified, and cannot delete the gun with its hidden history", async s =>
+        {
+            const string janesHistory = "select count(*) from service_events where source_record_id = 'WO-MX8-123456'";
+            await s.AsUserAsync(Jane);
+            Assert.Equal(1, await s.CountAsync(janesHistory));
+            // An admin finds the gun is not Jane's after all: its history is no longer hers to read.
+            await s.AsUserAsync(Admin);
+            Assert.Equal(1, await s.ExecuteAsync("update perazzi_assets set verification_status = 'rejected' where serial_number = 'MX8-123456'"));
+            await s.AsUserAsync(Jane);
+            Assert.Equal(0, await s.CountAsync(janesHistory));
+            // Set back to a claim awaiting a new review: hidden as well, and still guarding the gun against deletion.
+            await s.AsUserAsync(Admin);
+            Assert.Equal(1, await s.CountAsync(janesHistory));
+            Assert.Equal(1, await s.ExecuteAsync("update perazzi_assets set verification_status = 'pending' where serial_number = 'MX8-123456'"));
+            await s.AsUserAsync(Jane);
+            Assert.Equal(0, await s.CountAsync(janesHistory));
+            Assert.True(await s.ScalarAsync<bool>("select asset_has_workshop_history(id) from perazzi_assets where serial_number = 'MX8-123456'"));
+            Assert.Equal(0, await s.ExecuteAsync("delete from perazzi_assets where serial_number = 'MX8-123456'"));
+            // Verified again, the history is back; the question is answered for no one else's gun.
+            await s.AsUserAsync(Admin);
+            Assert.Equal(1, await s.ExecuteAsync("update perazzi_assets set verification_status = 'verified' where serial_number = 'MX8-123456'"));
+            var marcosGun = await s.ScalarAsync<Guid>("select id from perazzi_assets where serial_number = 'MX2000-77341'");
+            await s.AsUserAsync(Jane);
+            Assert.Equal(1, await s.CountAsync(janesHistory));
+            Assert.Null(await s.ScalarAsync<bool?>("select asset_has_workshop_history(@marcosGun)", new { marcosGun }));
+            await s.AsDatabaseOwnerAsync();
+            Assert.Equal(2, await s.CountAsync("select count(*) from service_events"));
+        }),
         new("Audit log is readable by admins only", async s =>
         {
             await s.AsUserAsync(Jane);

@@ -85,6 +85,7 @@ public sealed class SupabaseCompatibilityTests : IAsyncLifetime
         Assert.Equal(
         [
             "anon is_admin()",
+            "authenticated asset_has_workshop_history(uuid)",
             "authenticated is_admin()",
             "authenticated support_list_conversations(uuid)",
             "authenticated support_read_conversation(uuid)",
