@@ -270,6 +270,36 @@ public static class RlsChecks
                     from audit_log where action = 'asset.release'
                     """));
         }),
+        new("A rejected claim holds its serial until an admin or an operator releases it: its claimant cannot withdraw it to claim the gun anew", async s =>
+        {
+            // As `assets reject` leaves a claim: rejected by dealer review, its review item holding the operator's reason.
+            await s.AsServiceRoleAsync();
+            Assert.Equal(1, await s.ExecuteAsync(
+                "update perazzi_assets set verification_status = 'rejected', verification_method = 'dealer_review' where serial_number = 'SC3-555001'"));
+            await s.ExecuteAsync("""
+                insert into perazzi_sync.asset_claims (asset_id, serial_number, claimant_user_id, status, reason, basis, decided_at, decided_by, note)
+                select id, serial_number, owner_user_id, 'rejected', 'email_mismatch', 'dealer_review', now(), 'alice', 'not the customer of record'
+                from perazzi_assets where serial_number = 'SC3-555001'
+                """);
+            await s.AsUserAsync(Marco);
+            Assert.Equal(0, await s.ExecuteAsync("delete from perazzi_assets where serial_number = 'SC3-555001'"));
+            await s.AsDatabaseOwnerAsync();
+            Assert.Equal("rejected not the customer of record", await s.ScalarAsync<string>(
+                """
+                select a.verification_status || ' ' || c.note
+                from perazzi_assets a join perazzi_sync.asset_claims c on c.asset_id = a.id
+                where a.serial_number = 'SC3-555001'
+                """));
+            await s.AsUserAsync(Admin);
+            Assert.Equal(1, await s.ExecuteAsync("delete from perazzi_assets where serial_number = 'SC3-555001'"));
+            await s.AsDatabaseOwnerAsync();
+            Assert.Equal(0, await s.CountAsync("select count(*) from perazzi_sync.asset_claims where serial_number = 'SC3-555001'"));
+            Assert.Equal($"asset.release authenticated {Admin} rejected", await s.ScalarAsync<string>(
+                """
+                select string_agg(action || ' ' || actor_role || ' ' || actor_user_id || ' ' || (metadata->>'previous_status'), ',')
+                from audit_log where action = 'asset.release'
+                """));
+        }),
         new("Owner reads a gun's workshop history only while it is verified, and cannot delete the gun with its hidden history", async s =>
         {
             const string janesHistory = "select count(*) from service_events where source_record_id = 'WO-MX8-123456'";
