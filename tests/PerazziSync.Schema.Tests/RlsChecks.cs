@@ -40,6 +40,15 @@ public static class RlsChecks
             Assert.Equal(0, await s.CountAsync(
                 "select count(*) from commerce_order_items i join commerce_orders o on o.id = i.commerce_order_id where o.bigcommerce_order_id = '212'"));
         }),
+        new("Owner sees which of their orders the store archived", async s =>
+        {
+            await s.AsServiceRoleAsync();
+            Assert.Equal(1, await s.ExecuteAsync("update commerce_orders set archived_at = '2026-03-01T10:00:00Z' where bigcommerce_order_id = '211'"));
+            await s.AsUserAsync(Jane);
+            Assert.Equal(
+                new DateTime(2026, 3, 1, 10, 0, 0, DateTimeKind.Utc),
+                await s.ScalarAsync<DateTime?>("select archived_at from commerce_orders where bigcommerce_order_id = '211'"));
+        }),
         new("Owner reads own conversations and messages and never another owner's", async s =>
         {
             await s.AsUserAsync(Jane);

@@ -156,7 +156,7 @@ public sealed class SupabaseCompatibilityTests : IAsyncLifetime
             "authenticated select chunks",
             "authenticated select commerce_customers",
             "authenticated select commerce_order_items (id, commerce_order_id, bigcommerce_line_id, sku, product_id, name, quantity, price)",
-            "authenticated select commerce_orders (id, commerce_customer_id, bigcommerce_order_id, order_number, status, total_amount, currency, placed_at, source_modified_at, created_at, updated_at)",
+            "authenticated select commerce_orders (id, commerce_customer_id, bigcommerce_order_id, order_number, status, total_amount, currency, placed_at, source_modified_at, created_at, updated_at, archived_at)",
             "authenticated select documents",
             "authenticated select embeddings",
             "authenticated select perazzi_assets",
