@@ -49,8 +49,11 @@ pg_dir() {
   if [ -n "$pg_user" ]; then
     mkdir -p "$dir"
     if ! su postgres -s /bin/sh -c "test -x '$state'" 2>/dev/null; then
-      dir=/var/tmp/perazzisync-$(printf '%s' "$repo" | cksum | cut -d' ' -f1)/postgres
+      local base; base=/var/tmp/perazzisync-$(printf '%s' "$repo" | cksum | cut -d' ' -f1)
+      dir=$base/postgres
       mkdir -p "$dir"
+      # Made under any umask: the postgres user must be able to pass through it.
+      chmod 0711 "$base"
     fi
     chown postgres: "$dir"
   fi

@@ -4,7 +4,9 @@
 # and waits for a store (README, "Connect a store").
 
 if [ ! -f .env ]; then
-  umask 077
+  # Only .env is private: in a subshell, so that this file, sourced, leaves the caller's umask
+  # alone (with 077 the services' state directory under .local/ is closed to PostgreSQL's user).
+  (umask 077
   {
     echo "COMPOSE_PROJECT_NAME=perazzisync"
     echo "POSTGRES_PASSWORD=$(head -c 24 /dev/urandom | base64 | tr -d '/+=')"
@@ -17,7 +19,7 @@ if [ ! -f .env ]; then
     echo "BigCommerce__WebhookSecret=$(head -c 32 /dev/urandom | base64)"
     echo "# Standard Webhooks secret shared with the Perazzi POS (base64)."
     echo "Pos__WebhookSecret=$(head -c 32 /dev/urandom | base64)"
-  } > .env
+  } > .env)
   echo "[settings] wrote .env" >&2
 fi
 # Added by later releases: an older .env gets them too.

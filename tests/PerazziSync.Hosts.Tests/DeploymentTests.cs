@@ -190,6 +190,27 @@ public sealed partial class DeploymentTests
     }
 
     [Fact]
+    public async Task The_first_runs_settings_keep_env_private_and_leave_the_callers_umask_alone()
+    {
+        // deploy/run.sh and deploy/cli.sh source settings.sh, then create .local/ (the services'
+        // state, which PostgreSQL's own user must reach when run.sh runs as root) and the drop
+        // folder: a umask of 077 leaking from the first run's .env would close them to it.
+        var checkout = Directory.CreateTempSubdirectory("perazzi-settings-");
+        try
+        {
+            Copy(Repository.PathOf("deploy", "settings.sh"), Path.Combine(checkout.FullName, "deploy"));
+            var (exitCode, output) = await RunAsync(checkout.FullName,
+                "exec bash -c 'umask 022; . deploy/settings.sh 2>/dev/null; umask; stat -c %a .env \"$Pos__DropFolder\"'");
+            Assert.True(exitCode == 0, output);
+            Assert.Equal(["0022", "600", "755"], output.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        }
+        finally
+        {
+            checkout.Delete(recursive: true);
+        }
+    }
+
+    [Fact]
     public void Every_metric_on_the_grafana_dashboard_is_one_the_product_emits()
     {
         var dashboard = File.ReadAllText(Repository.PathOf("deploy", "observability", "grafana", "dashboards", "perazzisync.json"));
