@@ -29,7 +29,12 @@ var invocation = new InvocationConfiguration
 };
 try
 {
-    return await root.Parse(args).InvokeAsync(invocation);
+    var parsed = root.Parse(args);
+    var exitCode = await parsed.InvokeAsync(invocation);
+    // A command line the Cli cannot read (an unknown verb, a required option or argument
+    // missing, a value it cannot parse or out of range) did no work: 2, as missing configuration,
+    // so that a monitor reading 1 as "not well" (hooks status) is not told so by a typo.
+    return parsed.Errors.Count > 0 ? 2 : exitCode;
 }
 catch (OperationCanceledException)
 {

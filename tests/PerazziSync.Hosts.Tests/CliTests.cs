@@ -43,6 +43,23 @@ public sealed class CliTests
         Assert.Contains("ConnectionStrings__Postgres", output, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("no-such-verb")]
+    [InlineData("hooks", "ensure")]
+    [InlineData("pos", "import")]
+    [InlineData("dlq", "list", "--since", "yesterday")]
+    [InlineData("dlq", "list", "--limit", "-5")]
+    public async Task A_command_line_it_cannot_read_exits_2_saying_why_before_any_work(params string[] arguments)
+    {
+        // No connection strings: a command line read as valid would stop at them instead, also
+        // with 2, so the message is what tells the two apart.
+        var (exitCode, output) = await HostProcess.RunAsync("PerazziSync.Cli", new Dictionary<string, string>(), arguments);
+
+        Assert.Equal(2, exitCode);
+        Assert.DoesNotContain("is not set (environment variable", output, StringComparison.Ordinal);
+        Assert.Contains("Usage:", output, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task Parked_list_shows_open_parked_events_filtered_by_source_and_reason()
     {

@@ -11,6 +11,13 @@ static partial class DlqCommand
     {
         var selection = new Selection();
         var limit = new Option<int>("--limit") { Description = "Messages to print at most", DefaultValueFactory = _ => 100 };
+        limit.Validators.Add(result =>
+        {
+            if (result.GetValueOrDefault<int>() < 1)
+            {
+                result.AddError("--limit must be at least 1.");
+            }
+        });
         var command = new Command("list", "Counts per dead-letter queue, then the messages that match the filters.");
         selection.AddTo(command);
         command.Options.Add(limit);
