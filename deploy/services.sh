@@ -107,6 +107,8 @@ rabbit_env() {
     RABBITMQ_ENABLED_PLUGINS_FILE=$dir/enabled_plugins RABBITMQ_CONFIG_FILE=$dir/rabbitmq \
     RABBITMQ_ADVANCED_CONFIG_FILE=$dir/advanced.config RABBITMQ_CONF_ENV_FILE=$dir/rabbitmq-env.conf \
     ERL_EPMD_ADDRESS=127.0.0.1
+  # The node's distribution port (RABBITMQ_DIST_PORT) on loopback too, not on every interface.
+  export RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="-kernel inet_dist_use_interface {127,0,0,1}"
 }
 
 start_rabbitmq() {

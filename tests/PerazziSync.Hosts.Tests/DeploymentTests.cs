@@ -211,6 +211,55 @@ public sealed partial class DeploymentTests
     }
 
     [Fact]
+    public async Task The_local_services_listen_on_loopback_only_the_erlang_distribution_port_too()
+    {
+        // deploy/services.sh says it binds PostgreSQL and RabbitMQ to 127.0.0.1 only; RabbitMQ's
+        // node also listens on PERAZZI_RABBIT_DIST_PORT for other Erlang nodes, and the cookie
+        // alone guarded that one on every interface.
+        var state = Directory.CreateTempSubdirectory("perazzi-services-");
+        // Reachable by the postgres user, as a checkout is, so that PostgreSQL's data stays in it.
+        Assert.Equal(0, (await RunAsync(state.FullName, "chmod 755 .")).ExitCode);
+        var ports = Enumerable.Range(0, 4).Select(_ => LoopbackPort.Reserve()).ToArray();
+        (string, string)[] environment =
+        [
+            ("PERAZZI_STATE_DIR", state.FullName), ("PERAZZI_PG_PORT", $"{ports[0]}"), ("PERAZZI_AMQP_PORT", $"{ports[1]}"),
+            ("PERAZZI_RABBIT_MGMT_PORT", $"{ports[2]}"), ("PERAZZI_RABBIT_DIST_PORT", $"{ports[3]}"),
+        ];
+        try
+        {
+            var (started, output) = await RunAsync(Repository.PathOf("."), "deploy/services.sh start", environment);
+            Assert.True(started == 0, output);
+            var listeners = Listeners();
+            foreach (var port in ports)
+            {
+                Assert.True(listeners.Any(l => l.Port == port), $"nothing listens on port {port}:\n{output}");
+                Assert.All(listeners.Where(l => l.Port == port), l => Assert.True(l.Loopback, $"port {port} listens on {l.Address}"));
+            }
+        }
+        finally
+        {
+            await RunAsync(Repository.PathOf("."), "deploy/services.sh stop", environment);
+            state.Delete(recursive: true);
+        }
+    }
+
+    static readonly string[] ProcNetTcp = ["/proc/net/tcp", "/proc/net/tcp6"];
+
+    /// <summary>The machine's listening TCP sockets (/proc/net/tcp and tcp6): port, address as the kernel writes it, and whether it is loopback.</summary>
+    static List<(int Port, string Address, bool Loopback)> Listeners() =>
+        ProcNetTcp
+            .Where(File.Exists)
+            .SelectMany(file => File.ReadAllLines(file).Skip(1))
+            .Select(line => line.Split(' ', StringSplitOptions.RemoveEmptyEntries))
+            .Where(fields => fields[3] == "0A")
+            .Select(fields => fields[1].Split(':'))
+            .Select(local => (
+                Convert.ToInt32(local[1], 16),
+                local[0],
+                local[0] is "0100007F" or "00000000000000000000000001000000"))
+            .ToList();
+
+    [Fact]
     public void Every_metric_on_the_grafana_dashboard_is_one_the_product_emits()
     {
         var dashboard = File.ReadAllText(Repository.PathOf("deploy", "observability", "grafana", "dashboards", "perazzisync.json"));
