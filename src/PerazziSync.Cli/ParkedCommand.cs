@@ -9,9 +9,12 @@ namespace PerazziSync.Cli;
 
 static class ParkedCommand
 {
+    /// <summary>The source systems events are parked from; any other --source would select nothing, silently.</summary>
+    static readonly string[] Sources = ["bigcommerce", "perazzi_pos"];
+
     public static Command Create()
     {
-        var source = new Option<string?>("--source") { Description = "bigcommerce or perazzi_pos" };
+        var source = new Option<string?>("--source") { Description = "bigcommerce or perazzi_pos" }.AcceptOnlyFromAmong(Sources);
         var reason = new Option<string?>("--reason") { Description = "e.g. guest_order, no_confirmed_portal_user, unknown_serial, asset_not_verified" };
         var all = new Option<bool>("--all") { Description = "include events attributed since" };
         var list = new Command("list", "List parked events: valid events that could not be attributed yet, with their reason.")
@@ -69,7 +72,7 @@ static class ParkedCommand
     /// </summary>
     static Command Retry()
     {
-        var source = new Option<string?>("--source") { Description = "bigcommerce or perazzi_pos; default both" };
+        var source = new Option<string?>("--source") { Description = "bigcommerce or perazzi_pos; default both" }.AcceptOnlyFromAmong(Sources);
         var reason = new Option<string?>("--reason") { Description = "only events parked for this reason" };
         var keys = new Option<string[]>("--key") { Description = "source key, e.g. order:218 or WO-2026-0003 (repeatable)", AllowMultipleArgumentsPerToken = true };
         var operatorName = OperatorAudit.Option();

@@ -49,6 +49,8 @@ public sealed class CliTests
     [InlineData("pos", "import")]
     [InlineData("dlq", "list", "--since", "yesterday")]
     [InlineData("dlq", "list", "--limit", "-5")]
+    [InlineData("parked", "list", "--source", "pos")]
+    [InlineData("parked", "retry", "--source", "shopify")]
     public async Task A_command_line_it_cannot_read_exits_2_saying_why_before_any_work(params string[] arguments)
     {
         // No connection strings: a command line read as valid would stop at them instead, also
