@@ -12,10 +12,13 @@ set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 state=${PERAZZI_STATE_DIR:-$repo/.local}
-pg_port=${PERAZZI_PG_PORT:-55432}
-amqp_port=${PERAZZI_AMQP_PORT:-55672}
-mgmt_port=${PERAZZI_RABBIT_MGMT_PORT:-55673}
-dist_port=${PERAZZI_RABBIT_DIST_PORT:-55674}
+# The ports these services were last started on, kept with their data: a later shell without the
+# PERAZZI_* variables (deploy/cli.sh, `stop`) reaches the same servers. A variable set now wins.
+saved_port() { if [ -f "$state/ports" ]; then sed -n "s/^$1=//p" "$state/ports" | head -1; fi; }
+pg_port=${PERAZZI_PG_PORT:-$(saved_port pg)}; pg_port=${pg_port:-55432}
+amqp_port=${PERAZZI_AMQP_PORT:-$(saved_port amqp)}; amqp_port=${amqp_port:-55672}
+mgmt_port=${PERAZZI_RABBIT_MGMT_PORT:-$(saved_port mgmt)}; mgmt_port=${mgmt_port:-55673}
+dist_port=${PERAZZI_RABBIT_DIST_PORT:-$(saved_port dist)}; dist_port=${dist_port:-55674}
 pg_bin=/usr/lib/postgresql/15/bin
 rabbit_bin=/usr/lib/rabbitmq/bin
 node=perazzisync-$amqp_port@localhost
@@ -150,6 +153,7 @@ stop_all() {
 case "${1:-start}" in
   start)
     mkdir -p "$state"
+    printf 'pg=%s\namqp=%s\nmgmt=%s\ndist=%s\n' "$pg_port" "$amqp_port" "$mgmt_port" "$dist_port" > "$state/ports"
     install_missing
     start_postgres
     start_rabbitmq

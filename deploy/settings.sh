@@ -32,14 +32,21 @@ if ! grep -q '^Pos__DropFolder=' .env; then
 fi
 if ! grep -q '^RECEIVER_URLS=' .env; then
   echo "# Where the receiver listens without Docker (and where perazzisync demo sends its callbacks)." >> .env
-  echo "RECEIVER_URLS=http://127.0.0.1:8080" >> .env
+  echo "RECEIVER_URLS=${RECEIVER_URLS:-http://127.0.0.1:8080}" >> .env
 fi
 
+if [ -n "${WORKER_URLS:-}" ] && ! grep -q '^WORKER_URLS=' .env; then
+  echo "WORKER_URLS=$WORKER_URLS" >> .env
+fi
+
+# Every setting of the product's hosts and Cli in .env (README, "Configuration"), but the
+# connection strings, which deploy/services.sh gives; the compose passwords stay unexported.
 while IFS= read -r line; do
   # Split at the first '=' only: base64 values end in '='.
   key=${line%%=*} value=${line#*=}
   case "$key" in
-    BigCommerce__*|Receiver__*|Pos__*|RECEIVER_URLS|WORKER_URLS)
+    ConnectionStrings__*|*[!A-Za-z0-9_]*|'') ;;
+    *__*|OTEL_*|RECEIVER_URLS|WORKER_URLS)
       if [ -z "${!key:-}" ] && [ -n "$value" ]; then export "$key=$value"; fi ;;
   esac
 done < .env

@@ -211,6 +211,34 @@ public sealed partial class DeploymentTests
     }
 
     [Fact]
+    public async Task Settings_in_env_and_the_first_runs_addresses_reach_every_later_shell()
+    {
+        var checkout = Directory.CreateTempSubdirectory("perazzi-settings-");
+        try
+        {
+            Copy(Repository.PathOf("deploy", "settings.sh"), Path.Combine(checkout.FullName, "deploy"));
+            var (first, firstOutput) = await RunAsync(checkout.FullName,
+                "exec bash -c '. deploy/settings.sh 2>/dev/null'", ("RECEIVER_URLS", "http://127.0.0.1:9180"), ("WORKER_URLS", "http://127.0.0.1:9181"));
+            Assert.True(first == 0, firstOutput);
+            File.AppendAllLines(Path.Combine(checkout.FullName, ".env"),
+                ["Messaging__QueueType=quorum", "OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4318", "ConnectionStrings__Postgres=Host=elsewhere"]);
+
+            var (later, output) = await RunAsync(checkout.FullName,
+                "exec env -u RECEIVER_URLS -u WORKER_URLS -u Messaging__QueueType -u OTEL_EXPORTER_OTLP_ENDPOINT -u ConnectionStrings__Postgres bash -c "
+                + "'. deploy/settings.sh 2>/dev/null; printf \"%s\\n\" \"$RECEIVER_URLS\" \"$WORKER_URLS\" \"$Messaging__QueueType\" \"$OTEL_EXPORTER_OTLP_ENDPOINT\" \"[${ConnectionStrings__Postgres:-}]\"'");
+
+            Assert.True(later == 0, output);
+            Assert.Equal(
+                ["http://127.0.0.1:9180", "http://127.0.0.1:9181", "quorum", "http://127.0.0.1:4318", "[]"],
+                output.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        }
+        finally
+        {
+            checkout.Delete(recursive: true);
+        }
+    }
+
+    [Fact]
     public async Task The_local_services_listen_on_loopback_only_the_erlang_distribution_port_too()
     {
         // deploy/services.sh says it binds PostgreSQL and RabbitMQ to 127.0.0.1 only; RabbitMQ's
@@ -235,6 +263,18 @@ public sealed partial class DeploymentTests
                 Assert.True(listeners.Any(l => l.Port == port), $"nothing listens on port {port}:\n{output}");
                 Assert.All(listeners.Where(l => l.Port == port), l => Assert.True(l.Loopback, $"port {port} listens on {l.Address}"));
             }
+
+            // A later shell without the port variables (deploy/cli.sh, a stop) reaches the same servers.
+            (string, string)[] unmoved = [("PERAZZI_STATE_DIR", state.FullName), .. environment[1..].Select(e => (e.Item1, ""))];
+            var (again, exports) = await RunAsync(Repository.PathOf("."), "deploy/services.sh start 2>/dev/null", unmoved);
+            Assert.True(again == 0, exports);
+            Assert.Contains($"Port={ports[0]};", exports, StringComparison.Ordinal);
+            Assert.Contains($"@127.0.0.1:{ports[1]}/", exports, StringComparison.Ordinal);
+            Assert.Contains($"http://127.0.0.1:{ports[2]}/", exports, StringComparison.Ordinal);
+            var (stopped, stopOutput) = await RunAsync(Repository.PathOf("."), "deploy/services.sh stop", unmoved);
+            Assert.True(stopped == 0, stopOutput);
+            var stillListening = ports.Where(port => Listeners().Any(l => l.Port == port)).ToList();
+            Assert.True(stillListening.Count == 0, $"still listening on {string.Join(", ", stillListening)} after the stop:\n{stopOutput}");
         }
         finally
         {
