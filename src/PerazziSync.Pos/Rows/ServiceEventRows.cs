@@ -511,10 +511,11 @@ public static class ServiceEventRows
             """;
 
     /// <summary>
-    /// The write itself, after <c>with</c>: reads <c>pos_incoming</c>, decides each verified record
-    /// against its stored row (locked, in key order so concurrent writers never deadlock), inserts
-    /// the new ones, updates the newer ones (an update that changes nothing is skipped by the
-    /// database), parks the rest and resolves what was parked before. A record that was new when
+    /// The write itself, after <c>with</c>: reads <c>pos_incoming</c>, decides each record against
+    /// its stored row (locked, in key order so concurrent writers never deadlock), inserts the new
+    /// ones of verified assets, updates the newer ones (an update that changes nothing is skipped by
+    /// the database), finds the older ones stale whatever their serial, parks the other records of
+    /// serials not verified and resolves what was parked before. A record that was new when
     /// the statement began but whose row another writer inserted meanwhile is returned in
     /// <c>Raced</c> and written by the caller's next round, which sees that row: no write ever
     /// replaces a version it has not compared with.
@@ -541,10 +542,15 @@ public static class ServiceEventRows
                 for update of e
               ) e
             ), decided as (
+              -- Every record: a version older than the stored one is stale (and one equal to it
+              -- unchanged) whatever its serial says now, so it is never parked, where it would weigh
+              -- a claim on that serial as if it were the work order's current version.
               select m.source_record_id, o.id as old_id,
                      case
-                       when o.id is null then 'insert'
                        when (coalesce(o.source_modified_at, '-infinity'), o.digest) > (m.updated_at, m.digest) then 'stale'
+                       when m.verification_status is distinct from 'verified' then
+                         case when (coalesce(o.source_modified_at, '-infinity'), o.digest) = (m.updated_at, m.digest) then 'same' else 'park' end
+                       when o.id is null then 'insert'
                        else 'update'
                      end as decision,
                      -- The version stored once this record is written (or found older): parked
@@ -554,7 +560,6 @@ public static class ServiceEventRows
                      case when (m.updated_at, m.digest) >= (coalesce(o.source_modified_at, '-infinity'), o.digest) or o.id is null
                           then m.digest else o.digest end as kept_digest
               from matched m left join old o using (source_record_id)
-              where m.verification_status = 'verified'
             ), inserted as (
               insert into service_events as t
                 (asset_id, owner_user_id, source_system, source_record_id, status, service_date, work_summary,
@@ -592,24 +597,25 @@ public static class ServiceEventRows
                          'UpdatedAt', m.updated_at, 'RawPayload', m.raw_payload::text,
                          'CustomerEmail', m.customer_email, 'CustomerName', m.customer_name),
                        coalesce(m.message_id, @MessageId), m.updated_at, m.digest)
-              from matched m
-              where m.verification_status is distinct from 'verified'
+              from matched m join decided d using (source_record_id)
+              where d.decision = 'park'
             ), resolved as (
               select perazzi_sync.resolve_parked('perazzi_pos', d.source_record_id, d.kept_version, d.kept_digest) as done
               from decided d
-              where d.decision <> 'insert' or d.source_record_id in (select source_record_id from inserted)
+              where d.decision not in ('insert', 'park') or d.source_record_id in (select source_record_id from inserted)
             )
             select (select count(*) from inserted) + (select count(*) from updated) as "Applied",
-                   (select count(*) from decided where decision = 'update' and source_record_id not in (select source_record_id from updated)) as "Unchanged",
+                   (select count(*) from decided where decision = 'same'
+                      or decision = 'update' and source_record_id not in (select source_record_id from updated)) as "Unchanged",
                    (select count(*) from decided where decision = 'stale') as "Stale",
                    (select count(*) from parked) as "Parked",
                    -- Selected so that the parked events are resolved: a CTE nothing reads is not run.
                    (select count(*) from resolved where done) as "Resolved",
                    array(select source_record_id from decided where decision = 'insert'
                          and source_record_id not in (select source_record_id from inserted)) as "Raced",
-                   array(select source_record_id from decided where decision = 'update'
-                         and source_record_id not in (select source_record_id from updated)) as "UnchangedKeys",
+                   array(select source_record_id from decided where decision = 'same'
+                         or decision = 'update' and source_record_id not in (select source_record_id from updated)) as "UnchangedKeys",
                    array(select source_record_id from decided where decision = 'stale') as "StaleKeys",
-                   array(select source_record_id from matched where verification_status is distinct from 'verified') as "ParkedKeys"
+                   array(select source_record_id from decided where decision = 'park') as "ParkedKeys"
             """;
 }
