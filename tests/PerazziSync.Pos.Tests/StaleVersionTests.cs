@@ -97,4 +97,24 @@ public sealed class StaleVersionTests : IAsyncLifetime
         Assert.Equal(SyncOutcome.Unchanged, await CallbackAsync(Record("WO-TYPO-1", StoredSerial, "2026-03-02T10:00:00Z", "janedoe@example.com")));
         Assert.DoesNotContain("WO-TYPO-1", (await OpenParkedAsync()).Keys);
     }
+
+    [Fact]
+    public async Task A_version_parked_while_a_racing_writer_stored_a_newer_one_weighs_no_claim_on_the_serial_it_names()
+    {
+        // The newer version, with the corrected serial, written and not yet committed.
+        await using var racing = await _portal.DataSource.OpenConnectionAsync();
+        await using var newer = await ServiceRole.BeginAsync(racing, null, CancellationToken.None);
+        await ServiceEventRows.WriteAsync(
+            newer, [new RecordToWrite(Record("WO-RACE-1", StoredSerial, "2026-03-02T10:00:00Z", "janedoe@example.com"), 1)],
+            AuditContext.For(ServiceEventRows.SourceSystem), null, commandTimeout: 0, CancellationToken.None);
+        // Meanwhile the older one, with the typo: the newer row is not visible yet, so it is parked.
+        Assert.Equal(SyncOutcome.Parked, await CallbackAsync(Record("WO-RACE-1", "MX8-RACE01", "2026-03-01T10:00:00Z", "other.racer@example.com")));
+        await newer.CommitAsync();
+        Assert.Contains("WO-RACE-1", (await OpenParkedAsync()).Keys);
+
+        var claim = await ClaimAsync("other.racer@example.com", "MX8-RACE01");
+        Assert.Equal(SyncOutcome.Parked, await CallbackAsync(Record("WO-RACE-2", "MX8-RACE01", "2026-03-03T10:00:00Z", null)));
+
+        Assert.Equal(("unverified", "open", "no_pos_identity"), await ClaimStateAsync(claim));
+    }
 }
