@@ -118,7 +118,7 @@ public sealed class PosImporter(NpgsqlDataSource database, PosRecordParser parse
             }
             try
             {
-                await ReadAndCommitAsync(connection, path, fileName, format, state, progress, cancellationToken);
+                await ReadAndCommitAsync(connection, path, hash, fileName, format, state, progress, cancellationToken);
             }
             catch (Exception e) when (e is OperationCanceledException || (e is NpgsqlException database && DatabaseFaults.IsTransient(database)))
             {
@@ -187,11 +187,17 @@ public sealed class PosImporter(NpgsqlDataSource database, PosRecordParser parse
             "update perazzi_sync.pos_imports set status = 'failed', error = @Error, finished_at = now() where id = @Id",
             new { Id = importId, Error = StorableText.Of(reason, MaxErrorLength) }, cancellationToken: cancellationToken));
 
+    /// <summary>
+    /// Reads the file and commits it chunk by chunk; then checks that what was read is the content
+    /// <paramref name="hash"/> names (the import's key), since a file can be rewritten, truncated
+    /// or appended to between the hash and the end of the import.
+    /// </summary>
     async Task ReadAndCommitAsync(
-        NpgsqlConnection connection, string path, string fileName, string format, ImportState state,
+        NpgsqlConnection connection, string path, string hash, string fileName, string format, ImportState state,
         IProgress<PosImportProgress>? progress, CancellationToken cancellationToken)
     {
         await using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan);
+        await using var read = new HashingStream(file);
         var audit = AuditContext.For(ServiceEventRows.SourceSystem)
             .With("import_id", state.Id.ToString())
             .With("file_name", fileName);
@@ -200,7 +206,7 @@ public sealed class PosImporter(NpgsqlDataSource database, PosRecordParser parse
         // with writing this one, and at most two chunks are ever in memory.
         var chunks = Channel.CreateBounded<Chunk>(new BoundedChannelOptions(1) { SingleReader = true, SingleWriter = true });
         using var stopReading = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var reading = Task.Run(() => ReadChunksAsync(file, format, state.NextLine, chunks.Writer, stopReading.Token), stopReading.Token);
+        var reading = Task.Run(() => ReadChunksAsync(read, file, format, state.NextLine, chunks.Writer, stopReading.Token), stopReading.Token);
         var rowsRead = state.RowsRead;
         try
         {
@@ -218,6 +224,17 @@ public sealed class PosImporter(NpgsqlDataSource database, PosRecordParser parse
             // the file closes under it. Its own failure, if any, was already seen through the channel.
             await stopReading.CancelAsync();
             await reading.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
+        if (read.Hash() != hash)
+        {
+            // The records read were in the file when they were read, and stay applied; but this
+            // import is not the import of the content it is keyed by, which would otherwise be
+            // found completed, or resumed after lines it never read, by the next import of it.
+            await connection.ExecuteAsync(new CommandDefinition(
+                "update perazzi_sync.pos_imports set content_hash = 'changed during import ' || id where id = @Id",
+                new { state.Id }, cancellationToken: cancellationToken));
+            throw new PosExportException(
+                "the file changed while it was imported (written, truncated or replaced); the rows read were applied, import it again once it is complete");
         }
     }
 
@@ -243,13 +260,15 @@ public sealed class PosImporter(NpgsqlDataSource database, PosRecordParser parse
         public long BytesRead { get; set; }
     }
 
-    async Task ReadChunksAsync(Stream file, string format, long firstLine, ChannelWriter<Chunk> chunks, CancellationToken cancellationToken)
+    /// <summary>Parses <paramref name="content"/>, read from <paramref name="file"/> (whose position tells the progress), into chunks.</summary>
+    async Task ReadChunksAsync(
+        Stream content, FileStream file, string format, long firstLine, ChannelWriter<Chunk> chunks, CancellationToken cancellationToken)
     {
         Exception? failure = null;
         try
         {
             var chunk = new Chunk { NextLine = firstLine };
-            await foreach (var row in PosExportReader.ReadAsync(file, format, parser, cancellationToken))
+            await foreach (var row in PosExportReader.ReadAsync(content, format, parser, cancellationToken))
             {
                 if (row.Line < firstLine)
                 {
