@@ -87,4 +87,26 @@ public sealed class PosImportContentTests : IAsyncLifetime
             ["completed", "failed"],
             (await connection.QueryAsync<string>("select status from perazzi_sync.pos_imports order by status")).ToList());
     }
+
+    [Fact]
+    public async Task Two_lines_of_one_record_at_the_same_version_end_as_the_database_orders_equal_versions_not_as_the_file_lists_them()
+    {
+        var lines = new[] { Line("WO-TIE-1", "one variant"), Line("WO-TIE-1", "another variant") };
+        await using var connection = await _portal.Database.OpenAsync();
+        // Equal versions are ordered by the digest of their payload, whichever came first (as two
+        // callbacks, or the two lines in two chunks, are): the file lists the one that wins first.
+        var firstWins = await connection.ExecuteScalarAsync<bool>(
+            "select md5(@First::jsonb::text) > md5(@Second::jsonb::text)", new { First = lines[0], Second = lines[1] });
+        var (winner, loser) = firstWins ? (lines[0], lines[1]) : (lines[1], lines[0]);
+        var path = Path.Combine(_folder, "ties.ndjson");
+        await File.WriteAllTextAsync(path, $"{winner}\n{Line("WO-TIE-2", "alone")}\n{loser}\n");
+
+        var outcome = await Importer(chunkSize: 100).ImportAsync(path, null, CancellationToken.None);
+
+        Assert.Equal(3, outcome!.RowsRead);
+        Assert.Equal(
+            (string?)JsonNode.Parse(winner)!["work_summary"],
+            await connection.ExecuteScalarAsync<string>("select work_summary from service_events where source_record_id = 'WO-TIE-1'"));
+        Assert.Equal((2L, 1L, 0L), (outcome.Applied, outcome.Stale, outcome.Superseded));
+    }
 }

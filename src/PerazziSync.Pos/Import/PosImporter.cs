@@ -241,7 +241,12 @@ public sealed class PosImporter(NpgsqlDataSource database, PosRecordParser parse
     /// <summary>Rows of the file from one line to the next, ready to commit together.</summary>
     sealed class Chunk
     {
-        public Dictionary<string, RecordToWrite> Records { get; } = new(StringComparer.Ordinal);
+        /// <summary>
+        /// The newest version of each record in the chunk, by source_record_id; several when lines
+        /// hold the same version with different content, which only the database can order (by the
+        /// digest of the stored payload).
+        /// </summary>
+        public Dictionary<string, List<RecordToWrite>> Records { get; } = new(StringComparer.Ordinal);
 
         public List<PosRejection> Rejections { get; } = [];
 
@@ -311,23 +316,29 @@ public sealed class PosImporter(NpgsqlDataSource database, PosRecordParser parse
     static void Add(Chunk chunk, PosServiceRecord record, long line)
     {
         chunk.Characters += record.RawPayload.Length;
+        var toWrite = new RecordToWrite(record, line);
         // Within a chunk only the newest version of a record is written; an older one that
-        // comes later in the file is stale, one that came earlier is superseded.
-        if (chunk.Records.TryGetValue(record.SourceRecordId, out var seen))
+        // comes later in the file is stale, one that came earlier is superseded. Lines of the same
+        // version are all written, one statement after the other (CallbackGroups.Statements): the
+        // database orders them by their digest, as it does when they come in different chunks or
+        // as callbacks, where the file's order would keep whichever line comes last.
+        if (!chunk.Records.TryGetValue(record.SourceRecordId, out var newest))
         {
-            if (record.UpdatedAt >= seen.Record.UpdatedAt)
-            {
-                chunk.Superseded++;
-                chunk.Records[record.SourceRecordId] = new RecordToWrite(record, line);
-            }
-            else
-            {
-                chunk.Stale++;
-            }
+            chunk.Records[record.SourceRecordId] = [toWrite];
+        }
+        else if (record.UpdatedAt > newest[0].Record.UpdatedAt)
+        {
+            chunk.Superseded += newest.Count;
+            newest.Clear();
+            newest.Add(toWrite);
+        }
+        else if (record.UpdatedAt < newest[0].Record.UpdatedAt)
+        {
+            chunk.Stale++;
         }
         else
         {
-            chunk.Records[record.SourceRecordId] = new RecordToWrite(record, line);
+            newest.Add(toWrite);
         }
     }
 
@@ -340,7 +351,11 @@ public sealed class PosImporter(NpgsqlDataSource database, PosRecordParser parse
     {
         var rejections = chunk.Rejections;
         await using var transaction = await ServiceRole.BeginAsync(connection, audit, writeTimeout, cancellationToken);
-        var written = await WriteRejectingRefusedAsync(transaction, [.. chunk.Records.Values], rejections, audit, cancellationToken);
+        var written = WriteCounts.None;
+        foreach (var statement in CallbackGroups.Statements(chunk.Records.Values.SelectMany(v => v).ToList(), r => r.Record))
+        {
+            written = written.Add(await WriteRejectingRefusedAsync(transaction, statement, rejections, audit, cancellationToken));
+        }
         if (rejections.Count > 0)
         {
             await connection.ExecuteAsync(new CommandDefinition("""

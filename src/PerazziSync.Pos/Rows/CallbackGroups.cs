@@ -30,7 +30,8 @@ public static class CallbackGroups
     const string LockTimeout = "10s";
 
     /// <summary>
-    /// The statements a group is written in: a source key at most once per statement, as the
+    /// The statements a group is written in (and an import's chunk, whose lines of one record at
+    /// the same version are all written): a source key at most once per statement, as the
     /// statement requires. Two versions of one record in a group are written one after the other
     /// in the same transaction, the newest first, so the older ones are found stale, exactly as
     /// if their messages had come one by one; the rest of the group goes in the first statement.
