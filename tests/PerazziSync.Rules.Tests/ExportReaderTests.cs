@@ -42,6 +42,25 @@ public sealed class ExportReaderTests
         Assert.Empty(await ReadAsync("ndjson", ""));
     }
 
+    [Theory]
+    [InlineData("source_record_id,serial_number,status,updated_at,status", "'status' 2 times")]
+    [InlineData("source_record_id,serial_number,status,updated_at,note, note ,note", "'note' 3 times")]
+    public async Task A_csv_header_naming_a_column_more_than_once_is_refused_naming_it(string header, string named)
+    {
+        var refused = await Assert.ThrowsAsync<PosExportException>(
+            () => ReadAsync("csv", $"{header}\nWO-1,MX8-1,completed,2026-03-10T10:00:00Z,received,x,y\n"));
+
+        Assert.Contains(named, refused.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Columns_without_a_name_that_trailing_commas_make_are_no_columns_named_twice()
+    {
+        var rows = await ReadAsync("csv", "source_record_id,serial_number,status,updated_at,,\nWO-1,MX8-1,completed,2026-03-10T10:00:00Z,,\n");
+
+        Assert.Equal("WO-1", Assert.Single(rows).Result.Record!.SourceRecordId);
+    }
+
     [Fact]
     public async Task A_quoted_field_over_several_lines_is_one_row_numbered_by_the_line_it_starts_on()
     {

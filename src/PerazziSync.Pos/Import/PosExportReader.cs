@@ -5,6 +5,7 @@ using System.Text;
 using System.Text.Json;
 using CsvHelper;
 using CsvHelper.Configuration;
+using PerazziSync.Contracts;
 using PerazziSync.Pos.Records;
 
 namespace PerazziSync.Pos.Import;
@@ -64,6 +65,13 @@ public static class PosExportReader
             throw new PosExportException("the CSV file is empty: an export begins with its header line");
         }
         var header = csv.HeaderRecord!.Select(h => h.Trim()).ToArray();
+        // A column named twice has two values in every row, and raw_payload, an object of the row's
+        // columns, could keep only one of them: which status, say, is the record's is not for the
+        // reader to guess. (Columns without a name, as trailing commas make, are none it reads.)
+        if (header.Where(h => h.Length > 0).GroupBy(h => h, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1) is { } twice)
+        {
+            throw new PosExportException($"the CSV header names the column '{PrintableText.Of(twice.Key, 41)}' {twice.Count()} times");
+        }
         var missing = Columns.Where(c => c is "source_record_id" or "serial_number" or "status" or "updated_at")
             .Except(header, StringComparer.Ordinal).ToList();
         if (missing.Count > 0)
