@@ -167,6 +167,11 @@ public sealed partial class PosRecordParser(TimeZoneInfo zone)
         {
             return PosParseResult.Reject(id, $"updated_at '{Shorten(updatedText)}' has no time of day; it is the record's version");
         }
+        // The version as PostgreSQL stores it, in whole microseconds: the importer and the group
+        // writer order versions before the database does, and a tenth of a microsecond must not
+        // make one version newer there while the database finds the two equal (and orders them by
+        // their digest).
+        updatedAt = updatedAt.AddTicks(-(updatedAt.Ticks % TimeSpan.TicksPerMicrosecond));
         return PosParseResult.Accept(new PosServiceRecord(
             id, serial, status, serviceDate, Blank(fields.GetValueOrDefault("work_summary")), attachments, updatedAt, raw,
             Blank(fields.GetValueOrDefault("customer_email"))?.Trim(), Blank(fields.GetValueOrDefault("customer_name"))?.Trim()));

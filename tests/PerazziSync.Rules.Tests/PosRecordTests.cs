@@ -27,6 +27,17 @@ public sealed class PosRecordTests
         Assert.Equal(Valid, record.RawPayload);
     }
 
+    [Fact]
+    public void Updated_at_is_the_version_in_whole_microseconds_as_PostgreSQL_stores_it()
+    {
+        var earlier = Parse(Valid.Replace("10:00:00Z", "10:00:00.1234561Z", StringComparison.Ordinal)).Record!;
+        var later = Parse(Valid.Replace("10:00:00Z", "10:00:00.1234569Z", StringComparison.Ordinal)).Record!;
+
+        Assert.Equal(new DateTimeOffset(2026, 3, 10, 10, 0, 0, TimeSpan.Zero).AddTicks(1_234_560), earlier.UpdatedAt);
+        Assert.Equal(earlier.UpdatedAt, later.UpdatedAt);
+        Assert.Contains("10:00:00.1234569Z", later.RawPayload, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("""{"serial_number":"MX8-1","status":"completed","updated_at":"2026-03-10T10:00:00Z"}""", "source_record_id is missing")]
     [InlineData("""{"source_record_id":"WO-1","status":"completed","updated_at":"2026-03-10T10:00:00Z"}""", "serial_number is missing")]
