@@ -70,6 +70,13 @@ static class PosImportCommand
                 error.WriteLine($"{path.Name}: {e.Message}");
                 return 1;
             }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // Its bytes cannot be read (permissions, an I/O error) or it went away after the
+                // check above: an answer for the operator, not a bug with a stack trace.
+                error.WriteLine($"{path.Name}: the file cannot be read: {e.Message}");
+                return 1;
+            }
             Summarise(console, outcome);
             return 0;
         });

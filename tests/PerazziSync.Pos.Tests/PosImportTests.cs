@@ -155,6 +155,30 @@ public sealed class PosImportTests
     }
 
     [Fact]
+    public async Task A_file_whose_bytes_cannot_be_read_is_named_with_the_reason_and_exit_1_not_a_stack_trace()
+    {
+        await using var database = await TestDatabase.CreatePortalAsync();
+        var folder = Directory.CreateTempSubdirectory("pos-unreadable-").FullName;
+        try
+        {
+            // An export every read of which fails with an I/O error (EIO), even for root: the
+            // reading process's own memory at address 0, which is never mapped.
+            var path = Path.Combine(folder, "export.csv");
+            File.CreateSymbolicLink(path, "/proc/self/mem");
+
+            var (exitCode, output) = await ImportAsync(database, path);
+
+            Assert.True(exitCode == 1, output);
+            Assert.Contains("export.csv: the file cannot be read: ", output, StringComparison.Ordinal);
+            Assert.DoesNotContain("   at ", output, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    [Fact]
     public async Task Csv_sample_gives_the_outcome_its_readme_states_and_a_second_import_changes_nothing()
     {
         await using var database = await TestDatabase.CreatePortalAsync();
