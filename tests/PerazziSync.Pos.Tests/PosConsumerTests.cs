@@ -112,4 +112,39 @@ public sealed class PosConsumerTests : IAsyncLifetime
             "select reason from perazzi_sync.parked_events where source_key = 'WO-C-3' and resolved_at is null"));
         Assert.Equal(0L, await connection.ExecuteScalarAsync<long>("select count(*) from service_events where source_record_id = 'WO-C-3'"));
     }
+
+    [Fact]
+    public async Task A_callback_for_a_gun_whose_owner_is_deleted_while_it_is_written_is_parked_not_dead_lettered()
+    {
+        await using var connection = await _database.OpenAsync();
+        var owner = Guid.NewGuid();
+        await connection.ExecuteAsync(
+            """
+            insert into auth.users (id, email, email_confirmed_at) values (@owner, 'leaving@example.com', now());
+            insert into profiles (id, email, display_name) values (@owner, 'leaving@example.com', 'Leaving');
+            insert into perazzi_assets (owner_user_id, serial_number, model, verification_status, verification_method)
+            values (@owner, 'MX8-GONE01', 'MX8', 'verified', 'dealer_review');
+            """, new { owner });
+        // GoTrue deleting the account: the cascade takes the gun, and has not committed yet.
+        await using var deleting = await _database.OpenAsync();
+        await using var deletion = await deleting.BeginTransactionAsync();
+        await deleting.ExecuteAsync("delete from auth.users where id = @owner", new { owner }, deletion);
+
+        var record = Record("WO-C-GONE", "2026-03-20T10:00:00Z", "received") with { SerialNumber = "MX8-GONE01" };
+        await _harness.Bus.Publish(new PosServiceRecordReceived(record, "wh-c-gone", DateTimeOffset.UtcNow));
+        await ProductUnderTest.EventuallyAsync(
+            "the callback's write waiting for the deletion",
+            () => connection.ExecuteScalarAsync<long>(
+                "select count(*) from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock' and query like '%pos_incoming%'"),
+            n => n == 1);
+        await deletion.CommitAsync();
+
+        Assert.Equal("unknown_serial", await ProductUnderTest.EventuallyAsync(
+            "the callback parked, its gun gone",
+            () => connection.ExecuteScalarAsync<string?>(
+                "select reason from perazzi_sync.parked_events where source_key = 'WO-C-GONE' and resolved_at is null"),
+            reason => reason is not null));
+        Assert.False(await _harness.Published.Any<Fault<PosServiceRecordReceived>>(), "the callback was dead-lettered");
+        Assert.Equal(0L, await connection.ExecuteScalarAsync<long>("select count(*) from service_events where source_record_id = 'WO-C-GONE'"));
+    }
 }

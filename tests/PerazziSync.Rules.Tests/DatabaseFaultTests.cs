@@ -15,6 +15,7 @@ public sealed class DatabaseFaultTests
     [InlineData("40001")] // serialization failure
     [InlineData("40P01")] // deadlock
     [InlineData("57P01")] // administrator shutdown
+    [InlineData("23503")] // foreign key violation: the row referred to was deleted meanwhile
     public void A_fault_that_goes_away_by_itself_is_transient(string sqlState) =>
         Assert.True(DatabaseFaults.IsTransient(Fault(sqlState, "FATAL")));
 
