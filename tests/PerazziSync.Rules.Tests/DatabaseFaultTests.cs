@@ -15,7 +15,6 @@ public sealed class DatabaseFaultTests
     [InlineData("40001")] // serialization failure
     [InlineData("40P01")] // deadlock
     [InlineData("57P01")] // administrator shutdown
-    [InlineData("23503")] // foreign key violation: the row referred to was deleted meanwhile
     public void A_fault_that_goes_away_by_itself_is_transient(string sqlState) =>
         Assert.True(DatabaseFaults.IsTransient(Fault(sqlState, "FATAL")));
 
@@ -25,6 +24,14 @@ public sealed class DatabaseFaultTests
     [InlineData("42501")] // insufficient privilege
     public void A_fault_of_the_data_or_the_rights_is_not(string sqlState) =>
         Assert.False(DatabaseFaults.IsTransient(Fault(sqlState)));
+
+    [Fact]
+    public void A_foreign_key_violation_is_a_concurrent_delete_tried_again_a_few_times_not_for_ever()
+    {
+        Assert.True(DatabaseFaults.IsConcurrentDelete(Fault("23503")));
+        Assert.False(DatabaseFaults.IsTransient(Fault("23503")));
+        Assert.False(DatabaseFaults.IsConcurrentDelete(Fault("23505")));
+    }
 
     [Fact]
     public void Only_the_idle_timeouts_are_idle_timeouts()

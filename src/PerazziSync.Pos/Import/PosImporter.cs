@@ -120,7 +120,7 @@ public sealed class PosImporter(NpgsqlDataSource database, PosRecordParser parse
             {
                 await ReadAndCommitAsync(connection, path, hash, fileName, format, state, progress, cancellationToken);
             }
-            catch (Exception e) when (e is OperationCanceledException || (e is NpgsqlException database && DatabaseFaults.IsTransient(database)))
+            catch (Exception e) when (e is OperationCanceledException || DatabaseFaults.IsConcurrentDelete(e) || (e is NpgsqlException database && DatabaseFaults.IsTransient(database)))
             {
                 await GiveBackAttemptAsync(state.Id, e as NpgsqlException);
                 throw;

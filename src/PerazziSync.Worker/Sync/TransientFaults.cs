@@ -28,8 +28,9 @@ public static class RetryConfiguration
     /// retried, unacknowledged, until the database answers again, so a long outage never
     /// dead-letters. The <see cref="DatabaseCircuit"/> holds each retry until the database
     /// answers, which keeps the backoff short (capped at 5 s). Other transient faults
-    /// (BigCommerce 5xx, 429, timeouts) are retried with backoff for about half an hour.
-    /// Permanent faults are not retried and go to _error at once.
+    /// (BigCommerce 5xx, 429, timeouts) are retried with backoff for about half an hour. A
+    /// foreign key violation, a row deleted while the message was written, is tried again three
+    /// times within about 6 s (<see cref="DatabaseFaults.IsConcurrentDelete"/>). Permanent faults are not retried and go to _error at once.
     /// </summary>
     public static void UseTransientRetry(this IReceiveEndpointConfigurator endpoint)
     {
@@ -42,6 +43,11 @@ public static class RetryConfiguration
         {
             retry.Handle<Exception>(e => e is not NpgsqlException && TransientFaults.Is(e));
             retry.Exponential(40, TimeSpan.FromMilliseconds(500), TimeSpan.FromMinutes(1), TimeSpan.FromSeconds(1));
+        });
+        endpoint.UseMessageRetry(retry =>
+        {
+            retry.Handle<PostgresException>(DatabaseFaults.IsConcurrentDelete);
+            retry.Intervals(TimeSpan.FromMilliseconds(100), TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(5));
         });
     }
 }
