@@ -7,7 +7,10 @@ builder.AddServiceDefaults();
 builder.AddMessageBus();
 builder.AddWebhookReceiver();
 
-var app = builder.Build();
-app.MapOperationalEndpoints();
-app.MapWebhooks();
-app.Run();
+return HostRun.RefusingBadSettings(() =>
+{
+    var app = builder.Build();
+    app.MapOperationalEndpoints();
+    app.MapWebhooks();
+    return app;
+});

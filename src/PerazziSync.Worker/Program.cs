@@ -19,6 +19,9 @@ builder.AddPosSync();
 builder.AddSyncEndpoints();
 builder.Services.AddQuartzHostedService(quartz => quartz.WaitForJobsToComplete = true);
 
-var app = builder.Build();
-app.MapOperationalEndpoints();
-app.Run();
+return HostRun.RefusingBadSettings(() =>
+{
+    var app = builder.Build();
+    app.MapOperationalEndpoints();
+    return app;
+});

@@ -73,8 +73,10 @@ public sealed class HostStartupTests
         environment.Remove(missing);
         await using var host = HostProcess.Start(project, environment);
 
-        Assert.NotEqual(0, await host.WaitForExitAsync(TimeSpan.FromSeconds(60)));
+        // Refused with a line naming the setting, not aborted with a stack trace.
+        Assert.Equal(2, await host.WaitForExitAsync(TimeSpan.FromSeconds(60)));
         Assert.Contains(missing, host.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain("Unhandled exception", host.Output, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -84,7 +86,7 @@ public sealed class HostStartupTests
         environment["Messaging__QueueType"] = "mirrored";
         await using var host = HostProcess.Start("PerazziSync.Worker", environment);
 
-        Assert.NotEqual(0, await host.WaitForExitAsync(TimeSpan.FromSeconds(60)));
+        Assert.Equal(2, await host.WaitForExitAsync(TimeSpan.FromSeconds(60)));
         Assert.Contains("Messaging:QueueType must be classic or quorum", host.Output, StringComparison.Ordinal);
     }
 

@@ -1,0 +1,34 @@
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+
+namespace PerazziSync.ServiceDefaults;
+
+public static class HostRun
+{
+    /// <summary>
+    /// Builds the host with <paramref name="build"/> and runs it until it stops. Settings refused
+    /// while it is built or started end it with one line that names them and exit code 2, as a
+    /// wrong command line does, instead of an unhandled exception's stack trace and an abort.
+    /// </summary>
+    public static int RefusingBadSettings(Func<IHost> build)
+    {
+        try
+        {
+            build().Run();
+            return 0;
+        }
+        catch (Exception e) when (Refusal(e) is { } refused)
+        {
+            Console.Error.WriteLine($"{AppDomain.CurrentDomain.FriendlyName}: cannot start: {string.Join(" ", refused.Failures)}");
+            return 2;
+        }
+    }
+
+    static OptionsValidationException? Refusal(Exception? e) => e switch
+    {
+        null => null,
+        OptionsValidationException refused => refused,
+        AggregateException many => many.InnerExceptions.Select(Refusal).FirstOrDefault(r => r is not null),
+        _ => Refusal(e.InnerException),
+    };
+}
