@@ -5,7 +5,7 @@ static partial class WorkerLog
     [LoggerMessage(LogLevel.Information, "BigCommerce order {OrderId} ({Scope}): {Outcome}")]
     public static partial void OrderOutcome(ILogger logger, long orderId, string scope, string outcome);
 
-    [LoggerMessage(LogLevel.Warning, "Fetching {Orders} BigCommerce orders failed ({Reason}); their callbacks are tried again")]
+    [LoggerMessage(LogLevel.Warning, "Fetching {Orders} BigCommerce orders failed ({Reason}); their callbacks fail with it: tried again if it is transient, dead-lettered if not")]
     public static partial void OrderFetchFailed(ILogger logger, Exception exception, int orders, string reason);
 
     [LoggerMessage(LogLevel.Information, "BigCommerce customer {CustomerId} ({Scope}): {Outcome}")]
