@@ -20,7 +20,7 @@ sealed record RefusedRecord(long Line, string Reason);
 /// open at the end of the file is an unclosed quote: it costs the line it opened on, and the
 /// lines after it are read as records.
 /// </remarks>
-sealed class BoundedRecordStream(Stream source, bool csv) : Stream
+sealed class BoundedRecordStream(Stream source, bool csv) : ForwardReadStream
 {
     /// <summary>The longest record read: 1 MiB, far above any real POS record.</summary>
     public const int MaxRecordBytes = 1 << 20;
@@ -46,20 +46,6 @@ sealed class BoundedRecordStream(Stream source, bool csv) : Stream
 
     /// <summary>Records replaced by their line break, in order of their line.</summary>
     public Queue<RefusedRecord> Refused { get; } = new();
-
-    public override bool CanRead => true;
-
-    public override bool CanSeek => false;
-
-    public override bool CanWrite => false;
-
-    public override long Length => throw new NotSupportedException();
-
-    public override long Position
-    {
-        get => throw new NotSupportedException();
-        set => throw new NotSupportedException();
-    }
 
     public override int Read(byte[] buffer, int offset, int count) =>
         ReadAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
@@ -283,14 +269,4 @@ sealed class BoundedRecordStream(Stream source, bool csv) : Stream
         _end -= drop;
         _discarding = at < 0;
     }
-
-    public override void Flush()
-    {
-    }
-
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-    public override void SetLength(long value) => throw new NotSupportedException();
-
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 }

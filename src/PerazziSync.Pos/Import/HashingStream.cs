@@ -7,26 +7,12 @@ namespace PerazziSync.Pos.Import;
 /// file to its end, <see cref="Hash"/> is the content it parsed, to compare with the content it was
 /// keyed by.
 /// </summary>
-sealed class HashingStream(Stream source) : Stream
+sealed class HashingStream(Stream source) : ForwardReadStream
 {
     readonly IncrementalHash _hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
 
     /// <summary>The lower-case hex SHA-256 of what was read so far.</summary>
     public string Hash() => Convert.ToHexStringLower(_hash.GetCurrentHash());
-
-    public override bool CanRead => true;
-
-    public override bool CanSeek => false;
-
-    public override bool CanWrite => false;
-
-    public override long Length => throw new NotSupportedException();
-
-    public override long Position
-    {
-        get => throw new NotSupportedException();
-        set => throw new NotSupportedException();
-    }
 
     public override int Read(byte[] buffer, int offset, int count)
     {
@@ -41,16 +27,6 @@ sealed class HashingStream(Stream source) : Stream
         _hash.AppendData(buffer.Span[..read]);
         return read;
     }
-
-    public override void Flush()
-    {
-    }
-
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-    public override void SetLength(long value) => throw new NotSupportedException();
-
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
     protected override void Dispose(bool disposing)
     {
