@@ -131,7 +131,10 @@ public sealed class HookDeliveryExceptionTests : IAsyncLifetime
         Assert.Equal(1, await Metrics.ReadAsync(worker, "perazzisync_bigcommerce_hooks_blocked_domains"));
         Assert.Equal(1, await Metrics.ReadAsync(worker, "perazzisync_bigcommerce_hooks", "scope=\"store/order/created\"", "state=\"active\""));
         Assert.Equal(0, await Metrics.ReadAsync(worker, "perazzisync_bigcommerce_hooks", "scope=\"store/order/created\"", "state=\"inactive\""));
-        Assert.Equal(1, await Metrics.ReadAsync(worker, "perazzisync_bigcommerce_hooks_delivery_exceptions_total", "error_code=\"90002\""));
+        // Counted once the consumer's check has ended, after the gauges it sets.
+        await ProductUnderTest.EventuallyAsync("the delivery exception counted",
+            () => Metrics.ReadAsync(worker, "perazzisync_bigcommerce_hooks_delivery_exceptions_total", "error_code=\"90002\""), n => n == 1,
+            diagnostics: _product.Logs);
 
         // The reconciliation will list orders from before the failure on, whatever its watermark.
         await using var connection = await _product.OpenDatabaseAsync();
@@ -165,7 +168,10 @@ public sealed class HookDeliveryExceptionTests : IAsyncLifetime
         await ProductUnderTest.EventuallyAsync("store/order/created reported missing",
             () => Metrics.ReadAsync(worker, "perazzisync_bigcommerce_hooks", "scope=\"store/order/created\"", "state=\"missing\""), n => n == 1,
             diagnostics: _product.Logs);
-        Assert.Equal(1, await Metrics.ReadAsync(worker, "perazzisync_bigcommerce_hooks_delivery_exceptions_total", "error_code=\"90002\""));
+        // Counted once the consumer's check has ended, after the gauges it sets.
+        await ProductUnderTest.EventuallyAsync("the delivery exception counted",
+            () => Metrics.ReadAsync(worker, "perazzisync_bigcommerce_hooks_delivery_exceptions_total", "error_code=\"90002\""), n => n == 1,
+            diagnostics: _product.Logs);
         Assert.Equal(0u, await _product.Broker.DeadLetteredAsync(Queues.BigCommerceHookDeliveryFailed));
         Assert.DoesNotContain(store.Hooks, h => h["id"]!.GetValue<long>() == hook);
         await using (var connection = await _product.OpenDatabaseAsync())
