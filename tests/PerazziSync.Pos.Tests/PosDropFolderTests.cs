@@ -150,6 +150,27 @@ public sealed class PosDropFolderTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Files_of_one_name_failing_one_after_another_each_keep_their_own_reason()
+    {
+        await File.WriteAllTextAsync(Path.Combine(_folder, "twice.csv"), "");
+        await WaitForFileAsync(Path.Combine(_folder, "failed", "twice.csv.error.txt"), TimeSpan.FromSeconds(30));
+        // Another file of the name, refused for another reason: no column the export needs.
+        await File.WriteAllTextAsync(Path.Combine(_folder, ".twice.csv.part"), "not,an,export\n");
+        File.Move(Path.Combine(_folder, ".twice.csv.part"), Path.Combine(_folder, "twice.csv"));
+
+        var failed = Path.Combine(_folder, "failed");
+        var files = await ProductUnderTest.EventuallyAsync(
+            "the second file failed beside the first",
+            () => Task.FromResult(Directory.GetFiles(failed).Select(Path.GetFileName).Order(StringComparer.Ordinal).ToArray()),
+            names => names.Length == 4, diagnostics: _product.Logs);
+        var second = Assert.Single(files, n => n!.StartsWith("twice.", StringComparison.Ordinal) && n != "twice.csv" && n.EndsWith(".csv", StringComparison.Ordinal));
+        Assert.Contains(second + ".error.txt", files);
+        Assert.Contains("empty", await File.ReadAllTextAsync(Path.Combine(failed, "twice.csv.error.txt")), StringComparison.Ordinal);
+        Assert.DoesNotContain("empty", await File.ReadAllTextAsync(Path.Combine(failed, second + ".error.txt")), StringComparison.Ordinal);
+        Assert.Equal("not,an,export", (await File.ReadAllTextAsync(Path.Combine(failed, second!))).Trim());
+    }
+
+    [Fact]
     public async Task A_file_named_with_an_escape_sequence_is_logged_with_its_control_characters_as_question_marks()
     {
         const string name = "empty\u001b[2K.csv";

@@ -140,28 +140,37 @@ public sealed class PosDropFolderJob(
         if (failure is not null)
         {
             WorkerLog.PosFileFailed(logger, logged, PrintableText.Of(failure));
-            await File.WriteAllTextAsync(Path.Combine(Directory.CreateDirectory(Path.Combine(root, "failed")).FullName,
-                name + ".error.txt"), failure, cancellationToken);
         }
-        Move(root, path, failure is null ? "processed" : "failed");
+        // The reason is named after the file as moved, which a file of the same name met there renames.
+        if (Move(root, path, failure is null ? "processed" : "failed") is { } moved && failure is not null)
+        {
+            await File.WriteAllTextAsync(moved + ".error.txt", failure, cancellationToken);
+        }
         return true;
     }
 
-    void Move(string root, string path, string destination)
+    /// <summary>Where the file went, or null when another worker had moved it already.</summary>
+    string? Move(string root, string path, string destination)
     {
         var folder = Directory.CreateDirectory(Path.Combine(root, destination)).FullName;
         var target = Path.Combine(folder, Path.GetFileName(path));
-        if (File.Exists(target))
+        for (var taken = 1; ; taken++)
         {
-            target = Path.Combine(folder, $"{Path.GetFileNameWithoutExtension(path)}.{time.GetUtcNow():yyyyMMddHHmmss}{Path.GetExtension(path)}");
-        }
-        try
-        {
-            File.Move(path, target);
-        }
-        catch (FileNotFoundException)
-        {
-            // A worker that resumed the same file moved it already.
+            try
+            {
+                File.Move(path, target);
+                return target;
+            }
+            catch (FileNotFoundException)
+            {
+                // A worker that resumed the same file moved it already.
+                return null;
+            }
+            catch (IOException) when (File.Exists(target))
+            {
+                var suffix = taken == 1 ? "" : $"-{taken}";
+                target = Path.Combine(folder, $"{Path.GetFileNameWithoutExtension(path)}.{time.GetUtcNow():yyyyMMddHHmmss}{suffix}{Path.GetExtension(path)}");
+            }
         }
     }
 
