@@ -195,14 +195,23 @@ public sealed partial class DeploymentTests
         // deploy/run.sh and deploy/cli.sh source settings.sh, then create .local/ (the services'
         // state, which PostgreSQL's own user must reach when run.sh runs as root) and the drop
         // folder: a umask of 077 leaking from the first run's .env would close them to it.
+        await InSettingsCheckoutAsync(async checkout =>
+        {
+            var (exitCode, output) = await RunAsync(checkout,
+                "exec bash -c 'umask 022; . deploy/settings.sh 2>/dev/null; umask; stat -c %a .env \"$Pos__DropFolder\"'");
+            Assert.True(exitCode == 0, output);
+            Assert.Equal(["0022", "600", "755"], output.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        });
+    }
+
+    /// <summary>Runs <paramref name="test"/> in a checkout holding only deploy/settings.sh, as before a first run.</summary>
+    static async Task InSettingsCheckoutAsync(Func<string, Task> test)
+    {
         var checkout = Directory.CreateTempSubdirectory("perazzi-settings-");
         try
         {
             Copy(Repository.PathOf("deploy", "settings.sh"), Path.Combine(checkout.FullName, "deploy"));
-            var (exitCode, output) = await RunAsync(checkout.FullName,
-                "exec bash -c 'umask 022; . deploy/settings.sh 2>/dev/null; umask; stat -c %a .env \"$Pos__DropFolder\"'");
-            Assert.True(exitCode == 0, output);
-            Assert.Equal(["0022", "600", "755"], output.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+            await test(checkout.FullName);
         }
         finally
         {
@@ -213,17 +222,15 @@ public sealed partial class DeploymentTests
     [Fact]
     public async Task Settings_in_env_and_the_first_runs_addresses_reach_every_later_shell()
     {
-        var checkout = Directory.CreateTempSubdirectory("perazzi-settings-");
-        try
+        await InSettingsCheckoutAsync(async checkout =>
         {
-            Copy(Repository.PathOf("deploy", "settings.sh"), Path.Combine(checkout.FullName, "deploy"));
-            var (first, firstOutput) = await RunAsync(checkout.FullName,
+            var (first, firstOutput) = await RunAsync(checkout,
                 "exec bash -c '. deploy/settings.sh 2>/dev/null'", ("RECEIVER_URLS", "http://127.0.0.1:9180"), ("WORKER_URLS", "http://127.0.0.1:9181"));
             Assert.True(first == 0, firstOutput);
-            File.AppendAllLines(Path.Combine(checkout.FullName, ".env"),
+            File.AppendAllLines(Path.Combine(checkout, ".env"),
                 ["Messaging__QueueType=quorum", "OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4318", "ConnectionStrings__Postgres=Host=elsewhere"]);
 
-            var (later, output) = await RunAsync(checkout.FullName,
+            var (later, output) = await RunAsync(checkout,
                 "exec env -u RECEIVER_URLS -u WORKER_URLS -u Messaging__QueueType -u OTEL_EXPORTER_OTLP_ENDPOINT -u ConnectionStrings__Postgres bash -c "
                 + "'. deploy/settings.sh 2>/dev/null; printf \"%s\\n\" \"$RECEIVER_URLS\" \"$WORKER_URLS\" \"$Messaging__QueueType\" \"$OTEL_EXPORTER_OTLP_ENDPOINT\" \"[${ConnectionStrings__Postgres:-}]\"'");
 
@@ -231,11 +238,7 @@ public sealed partial class DeploymentTests
             Assert.Equal(
                 ["http://127.0.0.1:9180", "http://127.0.0.1:9181", "quorum", "http://127.0.0.1:4318", "[]"],
                 output.Split('\n', StringSplitOptions.RemoveEmptyEntries));
-        }
-        finally
-        {
-            checkout.Delete(recursive: true);
-        }
+        });
     }
 
     [Fact]
