@@ -30,7 +30,8 @@ public static class RetryConfiguration
     /// answers, which keeps the backoff short (capped at 5 s). Other transient faults
     /// (BigCommerce 5xx, 429, timeouts) are retried with backoff for about half an hour. A
     /// foreign key violation, a row deleted while the message was written, is tried again three
-    /// times within about 6 s (<see cref="DatabaseFaults.IsConcurrentDelete"/>). Permanent faults are not retried and go to _error at once.
+    /// times within about 6 s (<see cref="DatabaseFaults.IsConcurrentDelete"/>). Permanent faults
+    /// are not retried and go to _error at once.
     /// </summary>
     public static void UseTransientRetry(this IReceiveEndpointConfigurator endpoint)
     {
