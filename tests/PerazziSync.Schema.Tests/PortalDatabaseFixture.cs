@@ -11,6 +11,9 @@ public sealed class PortalDatabaseFixture : IAsyncLifetime
 
     public NpgsqlConnection Connection { get; private set; } = null!;
 
+    /// <summary>Another connection to the same database, for tests that race transactions.</summary>
+    public Task<NpgsqlConnection> OpenAsync() => _database!.OpenAsync();
+
     public async Task InitializeAsync()
     {
         _database = await TestDatabase.CreateMigratedAsync();
