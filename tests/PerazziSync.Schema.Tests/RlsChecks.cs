@@ -367,6 +367,30 @@ public static class RlsChecks
             Assert.Equal("admin", role);
             Assert.True(age < TimeSpan.FromMinutes(1), $"created_at is {age} old");
         }),
+        new("An admin's own audit rows are named admin.*, never as a row of the database or the product", async s =>
+        {
+            await s.AsUserAsync(Admin);
+            foreach (var action in new[]
+                     {
+                         "asset.verify", "asset.release", "support.conversation.access", "service_event.upsert",
+                         "commerce.order.archive", "dlq.replay", "demo.remove", "administrator.note",
+                     })
+            {
+                await s.DeniedAsync(
+                    """
+                    insert into audit_log (action, object_type, object_id, metadata)
+                    values (@action, 'perazzi_asset', 'x', '{"basis":"pos_customer_email","pos_source_record_id":"WO-2026-0042"}')
+                    """, new { action });
+            }
+            await s.DeniedAsync("insert into audit_log (object_type, object_id) values ('profile', 'x')");
+            // A forged access request would have opened Jane's conversations to the admin once committed.
+            await s.DeniedAsync("insert into audit_log (action, object_type, object_id) values ('support.conversation.access', 'auth_user', @jane)",
+                new { jane = Jane.ToString() });
+            Assert.Equal(1, await s.ExecuteAsync("insert into audit_log (action, object_type, object_id) values ('admin.note', 'profile', 'x')"));
+            await s.AsDatabaseOwnerAsync();
+            Assert.Equal("admin.note admin", await s.ScalarAsync<string>(
+                "select string_agg(action || ' ' || actor_role, ',') from audit_log where actor_user_id = @admin", new { admin = Admin }));
+        }),
         new("Support and admins read a conversation only through the audited functions, after an access request committed before", async s =>
         {
             var args = new { jane = Jane, c = JaneConversation };
