@@ -290,6 +290,33 @@ public sealed class AssetVerificationTests(AssetVerificationTests.Fixture fixtur
     }
 
     [Fact]
+    public async Task The_review_names_each_claimant_by_their_sign_in_e_mail_and_marks_the_name_they_gave_themselves()
+    {
+        var claimant = await UserAsync("claimant.fifteen@example.com", confirmed: true);
+        var unconfirmed = await UserAsync("claimant.sixteen@example.com", confirmed: false);
+        await ClaimAsync(claimant, "MX8-V0015", status: "pending");
+        await ClaimAsync(unconfirmed, "MX8-V0016");
+        // Each names themselves, as the portal lets them, after the customer the workshop knows.
+        await RenameAsync(claimant, "Previous Owner");
+        await RenameAsync(unconfirmed, "previous.owner15@example.com (confirmed)");
+        await SendAsync("WO-V15", "MX8-V0015", "2026-03-01T10:00:00Z", email: "previous.owner15@example.com", name: "Previous Owner");
+        await WaitForClaimAsync("MX8-V0015", c => c.Reason == "email_mismatch");
+
+        var review = await new Cli(_product).RunAsync("assets", "review");
+
+        Assert.True(review.ExitCode == 0, review.Output);
+        var lines = review.Output.Split('\n');
+        var claimLine = Assert.Single(lines, l => l.Contains("MX8-V0015", StringComparison.Ordinal) && l.Contains(claimant.ToString(), StringComparison.Ordinal));
+        Assert.Contains("claimant.fifteen@example.com (confirmed)", claimLine, StringComparison.Ordinal);
+        Assert.DoesNotContain("Previous Owner", claimLine.Replace("self-given: \"Previous Owner\"", "", StringComparison.Ordinal), StringComparison.Ordinal);
+        var unconfirmedLine = Assert.Single(lines, l => l.Contains("MX8-V0016", StringComparison.Ordinal));
+        Assert.Contains("claimant.sixteen@example.com (not confirmed)", unconfirmedLine, StringComparison.Ordinal);
+        Assert.Contains("self-given: \"previous.owner15@example.com (confirmed)\"", unconfirmedLine, StringComparison.Ordinal);
+        var evidence = Assert.Single(lines, l => l.Contains("WO-V15", StringComparison.Ordinal));
+        Assert.Contains("previous.owner15@example.com", evidence, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task The_operator_rejects_a_claim_and_no_record_changes_it_afterwards()
     {
         var claimant = await UserAsync("claimant.nine@example.com", confirmed: true);
@@ -396,6 +423,18 @@ public sealed class AssetVerificationTests(AssetVerificationTests.Fixture fixtur
             insert into profiles (id, email, display_name) values (@id, @email, @email);
             """, new { id, email, confirmed });
         return id;
+    }
+
+    /// <summary>The user's display name written as the portal writes it: as the user, under RLS.</summary>
+    async Task RenameAsync(Guid user, string displayName)
+    {
+        await using var transaction = await _connection.BeginTransactionAsync();
+        await _connection.ExecuteAsync(
+            "set local role authenticated; select set_config('request.jwt.claims', @Claims, true)",
+            new { Claims = $$"""{"sub":"{{user}}","role":"authenticated"}""" }, transaction);
+        Assert.Equal(1, await _connection.ExecuteAsync(
+            "update profiles set display_name = @displayName where id = @user", new { displayName, user }, transaction));
+        await transaction.CommitAsync();
     }
 
     async Task<Guid> ClaimAsync(Guid owner, string serial, string status = "unverified", string? method = null, DateTime? verifiedAt = null) =>

@@ -9,7 +9,9 @@ namespace PerazziSync.Cli.Assets;
 /// <summary><c>assets review</c>.</summary>
 static partial class AssetsCommand
 {
-    sealed record Claim(string Serial, Guid Claimant, string? ClaimantName, string Status, DateTime? ClaimedAt, string? Review, string? Reason);
+    sealed record Claim(
+        string Serial, Guid Claimant, string? SignInEmail, bool? SignInConfirmed, string? SelfGivenName,
+        string Status, DateTime? ClaimedAt, string? Review, string? Reason);
 
     sealed record Evidence(string Serial, string WorkOrder, string? Status, DateTime? UpdatedAt, string? CustomerEmail, string? CustomerName);
 
@@ -17,15 +19,19 @@ static partial class AssetsCommand
     {
         var command = new Command("review",
             "List the claims awaiting verification (assets unverified or pending), oldest first, with their evidence: " +
-            "why the claim waits for a person, how long it has been pending, and the POS records of its serial with the customer e-mails they name.");
+            "why the claim waits for a person, how long it has been pending, the e-mail the claimant signs in with and whether it is confirmed, " +
+            "and the POS records of its serial with the customer e-mails they name. The claimant's display name is their own words, marked self-given.");
         command.SetAction(async (parseResult, cancellationToken) =>
         {
+            // The sign-in e-mail and its confirmation are GoTrue's; the display name is whatever the claimant wrote.
             const string claims = """
-                select a.serial_number as "Serial", a.owner_user_id as "Claimant", p.display_name as "ClaimantName",
+                select a.serial_number as "Serial", a.owner_user_id as "Claimant",
+                       u.email as "SignInEmail", u.confirmed as "SignInConfirmed", p.display_name as "SelfGivenName",
                        a.verification_status as "Status", a.created_at as "ClaimedAt", c.status as "Review", c.reason as "Reason"
                 from perazzi_assets a
                 left join profiles p on p.id = a.owner_user_id
                 left join perazzi_sync.asset_claims c on c.asset_id = a.id
+                left join lateral perazzi_sync.claimant_sign_ins(array[a.owner_user_id]) u on true
                 where a.verification_status in ('unverified', 'pending')
                 order by a.created_at, a.serial_number
                 """;
@@ -51,18 +57,20 @@ static partial class AssetsCommand
             var now = await connection.ExecuteScalarAsync<DateTime>(new CommandDefinition("select now()", cancellationToken: cancellationToken));
 
             var console = CliConsole.Create(parseResult.InvocationConfiguration.Output);
-            var table = new Table().AddColumns("serial", "claimant", "name", "status", "pending for", "review")
-                .AddColumn(new TableColumn("POS records").RightAligned());
+            var table = new Table().AddColumns("serial", "claimant", "sign-in e-mail", "status", "pending for", "review")
+                .AddColumn(new TableColumn("POS records").RightAligned())
+                .AddColumn("display name");
             foreach (var claim in pending)
             {
                 table.AddRow(
                     Markup.Escape(claim.Serial),
                     claim.Claimant.ToString(),
-                    Markup.Escape(claim.ClaimantName ?? "-"),
+                    Markup.Escape(SignInOf(claim)),
                     Markup.Escape(claim.Status),
                     claim.ClaimedAt is { } at ? Age(now - at) : "-",
                     Markup.Escape(ReviewOf(claim)),
-                    records[claim.Serial].Count().ToString(CultureInfo.InvariantCulture));
+                    records[claim.Serial].Count().ToString(CultureInfo.InvariantCulture),
+                    Markup.Escape(claim.SelfGivenName is { } name ? $"self-given: \"{name}\"" : "-"));
             }
             console.Write(table);
             var shown = pending.Where(c => records[c.Serial].Any()).ToList();
@@ -88,6 +96,13 @@ static partial class AssetsCommand
         });
         return command;
     }
+
+    /// <summary>The claimant's sign-in e-mail as GoTrue holds it, and whether they have proved it is theirs.</summary>
+    static string SignInOf(Claim claim) => claim.SignInEmail switch
+    {
+        null => "- (no sign-in e-mail)",
+        var email => claim.SignInConfirmed == true ? $"{email} (confirmed)" : $"{email} (not confirmed)",
+    };
 
     /// <summary>What the sync made of the claim's evidence so far.</summary>
     static string ReviewOf(Claim claim) => claim.Review switch
