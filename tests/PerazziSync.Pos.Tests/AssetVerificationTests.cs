@@ -409,6 +409,36 @@ public sealed class AssetVerificationTests(AssetVerificationTests.Fixture fixtur
         Assert.Equal("verified", (await AssetAsync("MX8-V0014")).Status);
     }
 
+    [Fact]
+    public async Task A_release_waiting_for_a_pos_write_that_attaches_history_to_the_gun_counts_that_history_and_changes_nothing()
+    {
+        var owner = await UserAsync("owner.seventeen@example.com", confirmed: true);
+        var asset = await ClaimAsync(owner, "MX8-V0017", status: "verified", method: "dealer_review");
+        // A POS write attaches a record to the verified gun and has not committed yet; meanwhile an
+        // admin sets the gun back to a claim.
+        await using var holding = await _product.OpenDatabaseAsync();
+        await using var write = await holding.BeginTransactionAsync();
+        await ServiceEvents.HoldAsync(write, "WO-V17", "MX8-V0017");
+        await _connection.ExecuteAsync(
+            "update perazzi_assets set verification_status = 'pending', verification_method = null where id = @asset", new { asset });
+
+        var release = new Cli(_product).RunAsync("assets", "release", "MX8-V0017", "--reason", "claimed in error", "--as", "Erin");
+        await WaitForAsync("the release waiting for the POS write's lock on the gun",
+            () => _connection.ExecuteScalarAsync<long>("""
+                select count(*) from pg_stat_activity
+                where datname = current_database() and wait_event_type = 'Lock' and query like '%for update of a%'
+                """),
+            waiting => waiting == 1);
+        await write.CommitAsync();
+        var released = await release;
+
+        Assert.True(released.ExitCode == 1, released.Output);
+        Assert.Contains("MX8-V0017 has 1 service event(s), which deleting it would delete: nothing changed.", released.Output, StringComparison.Ordinal);
+        Assert.Equal("pending", (await AssetAsync("MX8-V0017")).Status);
+        Assert.Equal(asset, await _connection.ExecuteScalarAsync<Guid>("select asset_id from service_events where source_record_id = 'WO-V17'"));
+        Assert.DoesNotContain("asset.release", (await AssetAuditAsync(asset)).Select(a => a.Action));
+    }
+
     sealed record Asset(Guid Id, Guid Owner, string Status, string? Method, DateTime? VerifiedAt);
 
     sealed record Claim(string Status, string? Reason, string? PosSourceRecordId, DateTime LastSeenAt);

@@ -35,11 +35,14 @@ static partial class AssetsCommand
         ParseResult parseResult, string serial, string reason, OperatorAudit operatorAudit, CancellationToken cancellationToken)
     {
         const string claim = """
-            select a.id as "Id", a.serial_number as "Serial", a.owner_user_id as "Owner", a.verification_status as "Status",
-                   (select count(*) from service_events e where e.asset_id = a.id) as "History"
+            select a.id as "Id", a.serial_number as "Serial", a.owner_user_id as "Owner", a.verification_status as "Status"
             from perazzi_assets a where a.serial_number = upper(btrim(@Serial))
             for update of a
             """;
+        // Asked once the gun is locked, in a statement of its own: a POS write attaching a service
+        // event holds a lock on the gun until it commits, and the locking statement, which waited
+        // for it, still counts the events as they were before it waited.
+        const string history = "select count(*) from service_events where asset_id = @Id";
         var output = parseResult.InvocationConfiguration.Output;
         var error = parseResult.InvocationConfiguration.Error;
         var connectionString = CliConfiguration.Load().Require("ConnectionStrings:Postgres", error);
@@ -57,7 +60,7 @@ static partial class AssetsCommand
         await connection.OpenAsync(cancellationToken);
         await using var transaction = await ServiceRole.BeginAsync(
             connection, operatorAudit.Describe(AuditContext.For("operator", deliveryId: run).With("reason", reason)), cancellationToken);
-        var asset = await connection.QuerySingleOrDefaultAsync<(Guid Id, string Serial, Guid Owner, string Status, long History)?>(
+        var asset = await connection.QuerySingleOrDefaultAsync<(Guid Id, string Serial, Guid Owner, string Status)?>(
             new CommandDefinition(claim, new { Serial = serial }, transaction, cancellationToken: cancellationToken));
         if (asset is not { } found)
         {
@@ -68,9 +71,11 @@ static partial class AssetsCommand
             error.WriteLine($"{found.Serial} is verified: only a claim that is not verified is released; nothing changed.");
             return 1;
         }
-        if (found.History > 0)
+        var events = await connection.ExecuteScalarAsync<long>(
+            new CommandDefinition(history, new { found.Id }, transaction, cancellationToken: cancellationToken));
+        if (events > 0)
         {
-            error.WriteLine($"{found.Serial} has {found.History} service event(s), which deleting it would delete: nothing changed.");
+            error.WriteLine($"{found.Serial} has {events} service event(s), which deleting it would delete: nothing changed.");
             return 1;
         }
         await connection.ExecuteAsync(new CommandDefinition(
