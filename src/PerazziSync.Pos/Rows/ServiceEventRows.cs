@@ -607,10 +607,15 @@ public static class ServiceEventRows
                        coalesce(m.message_id, @MessageId), m.updated_at, m.digest)
               from matched m join decided d using (source_record_id)
               where d.decision = 'park'
+              -- Parked events are locked in key order too: two writers parking the same unknown
+              -- serials in their files' orders each waited for a row the other held. PostgreSQL
+              -- calls the function after the sort.
+              order by m.source_record_id
             ), resolved as (
               select perazzi_sync.resolve_parked('perazzi_pos', d.source_record_id, d.kept_version, d.kept_digest) as done
               from decided d
               where d.decision not in ('insert', 'park') or d.source_record_id in (select source_record_id from inserted)
+              order by d.source_record_id
             )
             select (select count(*) from inserted) + (select count(*) from updated) as "Applied",
                    (select count(*) from decided where decision = 'same'
