@@ -1,12 +1,15 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
 using Dapper;
+using Npgsql;
+using PerazziSync.Pos.Import;
+using PerazziSync.Pos.Records;
 using PerazziSync.Testing;
 using Xunit;
 
 namespace PerazziSync.Pos.Tests;
 
-/// <summary>Two `pos import` processes of exports that share records, started at once.</summary>
+/// <summary>Imports that meet other writers of the same records: another import, a transaction holding what they need.</summary>
 public sealed class ConcurrentImportTests
 {
     const int Rounds = 20;
@@ -76,6 +79,65 @@ public sealed class ConcurrentImportTests
             Assert.Equal(
                 (long)records / 2,
                 await connection.ExecuteScalarAsync<long>("select sum(applied) from perazzi_sync.pos_imports where status = 'completed'"));
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    /// <summary>Parks <paramref name="id"/> in <paramref name="transaction"/>, as another writer of it would.</summary>
+    static Task<int> ParkAsync(NpgsqlTransaction transaction, string id) =>
+        transaction.Connection!.ExecuteAsync("""
+            select perazzi_sync.park('perazzi_pos', @Id, 'unknown_serial', 'PosServiceRecord', '{}', 'another-writer', '2026-01-01', 'digest')
+            """, new { Id = id }, transaction);
+
+    [Fact]
+    public async Task A_chunk_chosen_as_a_deadlocks_victim_is_written_again_once_and_the_import_completes()
+    {
+        await using var portal = await PortalDataSource.CreateAsync();
+        var folder = Directory.CreateTempSubdirectory("pos-deadlock-").FullName;
+        try
+        {
+            var path = Path.Combine(folder, "export.ndjson");
+            await File.WriteAllLinesAsync(path, [Line("WO-DL-0", "MX8-123456"), Line("WO-DL-A", "UNKNOWN-A"), Line("WO-DL-B", "UNKNOWN-B")]);
+            // The import's sessions look for a deadlock 3 s into a wait, the other writer's only after
+            // a minute: the import, waiting first, is the one PostgreSQL ends, however late the
+            // other writer comes to wait.
+            await using (var superuser = await portal.Database.OpenAsSuperuserAsync())
+            {
+                await superuser.ExecuteAsync($"alter database {portal.Database.Name} set deadlock_timeout = '3s'");
+            }
+            await using var other = await portal.Database.OpenAsSuperuserAsync();
+            await other.ExecuteAsync("set deadlock_timeout = '60s'");
+            await using var otherWriter = await other.BeginTransactionAsync();
+            await ParkAsync(otherWriter, "WO-DL-B");
+
+            // The chunk applies WO-DL-0, parks WO-DL-A and waits for WO-DL-B; the other writer then
+            // waits for WO-DL-A.
+            var importer = new PosImporter(portal.DataSource, new PosRecordParser(TimeZoneInfo.Utc), 100, new PosOptions().BatchWriteTimeout);
+            var import = importer.ImportAsync(path, null, CancellationToken.None);
+            await using var watch = await portal.Database.OpenAsync();
+            await ProductUnderTest.EventuallyAsync(
+                "the import waiting for the other writer's parked event",
+                () => watch.ExecuteScalarAsync<long>("""
+                    select count(*) from pg_stat_activity
+                    where datname = current_database() and wait_event_type = 'Lock' and query like '%pos_incoming%'
+                    """),
+                n => n == 1);
+            await ParkAsync(otherWriter, "WO-DL-A");
+            await otherWriter.RollbackAsync();
+
+            var outcome = (await import)!;
+
+            Assert.Equal((3, 1, 2, 0), (outcome.RowsRead, outcome.Applied, outcome.Parked, outcome.Rejected));
+            Assert.Equal(["WO-DL-0"], (await ServiceEvents.AllAsync(watch)).Keys);
+            Assert.Equal(1, await ServiceEvents.AuditCountAsync(watch));
+            Assert.Equal(
+                [("WO-DL-A", 1), ("WO-DL-B", 1)],
+                (await watch.QueryAsync<(string, int)>(
+                    "select source_key, attempts from perazzi_sync.parked_events where resolved_at is null order by source_key")).ToList());
+            Assert.Equal(1, await watch.ExecuteScalarAsync<int>("select attempts from perazzi_sync.pos_imports where status = 'completed'"));
         }
         finally
         {

@@ -345,11 +345,40 @@ public sealed class PosImporter(NpgsqlDataSource database, PosRecordParser parse
     /// <summary>The statements of a chunk that may take long wait this many seconds for their answer.</summary>
     int WriteSeconds => (int)Math.Ceiling(writeTimeout.TotalSeconds);
 
-    /// <summary>Writes the chunk, its rejections and the import's progress in one transaction.</summary>
+    /// <summary>How many times a chunk chosen as a deadlock's victim is written again before the import fails (transiently).</summary>
+    const int DeadlockRetries = 10;
+
+    /// <summary>
+    /// Writes the chunk, its rejections and the import's progress in one transaction. A chunk whose
+    /// transaction PostgreSQL chose to end a deadlock with, rolled back whole, is written again at
+    /// once: a chunk writes in several statements (claims, rounds of the write, bisections), and
+    /// another writer (an import, a group of callbacks, the re-match) can lock the same rows in
+    /// another order across them. The import's attempt is not the file's to spend on that.
+    /// </summary>
     async Task CommitChunkAsync(
         NpgsqlConnection connection, Guid importId, Chunk chunk, AuditContext audit, CancellationToken cancellationToken)
     {
-        var rejections = chunk.Rejections;
+        for (var retry = 1; ; retry++)
+        {
+            try
+            {
+                await CommitChunkOnceAsync(connection, importId, chunk, audit, cancellationToken);
+                return;
+            }
+            catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.DeadlockDetected && retry <= DeadlockRetries)
+            {
+                // The other writer goes on once this one rolled back; a pause of a few
+                // milliseconds keeps two victims from meeting again in step.
+                await Task.Delay(TimeSpan.FromMilliseconds(Random.Shared.Next(10, 100)), cancellationToken);
+            }
+        }
+    }
+
+    async Task CommitChunkOnceAsync(
+        NpgsqlConnection connection, Guid importId, Chunk chunk, AuditContext audit, CancellationToken cancellationToken)
+    {
+        // The records the database refuses are added to a copy: a chunk written again starts from its own rejections.
+        var rejections = new List<PosRejection>(chunk.Rejections);
         await using var transaction = await ServiceRole.BeginAsync(connection, audit, writeTimeout, cancellationToken);
         var written = WriteCounts.None;
         foreach (var statement in CallbackGroups.Statements(chunk.Records.Values.SelectMany(v => v).ToList(), r => r.Record))
