@@ -22,11 +22,11 @@ public sealed partial class PosRecordParser(TimeZoneInfo zone)
     static readonly HashSet<string> Statuses = new(StringComparer.Ordinal) { "received", "in_service", "completed" };
 
     /// <summary>
-    /// A record from a JSON object; <paramref name="raw"/> is kept as raw_payload.
-    /// <paramref name="checkedUtf8"/>: the caller refused bytes that are not UTF-8 before decoding
-    /// them, so a U+FFFD in the record is a character that was sent (see <see cref="Build"/>).
+    /// A record from a JSON object; <paramref name="raw"/> is kept as raw_payload. The text is
+    /// taken as sent: bytes that were not UTF-8 are refused by the caller, which has them (the
+    /// receiver, the export reader), so a U+FFFD here is a character.
     /// </summary>
-    public PosParseResult FromJson(JsonElement record, string raw, bool checkedUtf8 = false)
+    public PosParseResult FromJson(JsonElement record, string raw)
     {
         if (record.ValueKind != JsonValueKind.Object)
         {
@@ -76,7 +76,7 @@ public sealed partial class PosRecordParser(TimeZoneInfo zone)
             }
             attachments.AddRange(list.EnumerateArray().Select(a => a.GetString()!).Where(a => a.Length > 0));
         }
-        return Build(id, fields, attachments, raw, checkedUtf8);
+        return Build(id, fields, attachments, raw);
     }
 
     /// <summary>A record from a CSV row (header → value); attachments are <c>;</c>-separated.</summary>
@@ -93,21 +93,12 @@ public sealed partial class PosRecordParser(TimeZoneInfo zone)
         var attachments = (row.GetValueOrDefault("attachments") ?? "")
             .Split(';', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
             .ToList();
-        return Build(row.GetValueOrDefault("source_record_id"), row, attachments, raw, checkedUtf8: false);
+        return Build(row.GetValueOrDefault("source_record_id"), row, attachments, raw);
     }
 
-    PosParseResult Build(string? id, IReadOnlyDictionary<string, string?> fields, List<string> attachments, string raw, bool checkedUtf8)
+    PosParseResult Build(string? id, IReadOnlyDictionary<string, string?> fields, List<string> attachments, string raw)
     {
         id = id?.Trim();
-        // An export's bytes that are not UTF-8 were decoded as U+FFFD: the record is not the text
-        // that was sent, typically a file saved in another encoding. (A U+FFFD the file really
-        // holds cannot be told apart, and is refused with them.)
-        if (!checkedUtf8 && (raw.Contains('\uFFFD', StringComparison.Ordinal)
-            || fields.Values.Any(v => v?.Contains('\uFFFD', StringComparison.Ordinal) == true)
-            || attachments.Any(a => a.Contains('\uFFFD', StringComparison.Ordinal))))
-        {
-            return PosParseResult.Reject(id?.Replace('\uFFFD', '?'), "the record is not valid UTF-8 text");
-        }
         if (string.IsNullOrEmpty(id))
         {
             return PosParseResult.Reject(null, "source_record_id is missing");

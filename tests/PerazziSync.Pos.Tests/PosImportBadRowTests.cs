@@ -120,6 +120,27 @@ public sealed class PosImportBadRowTests
     }
 
     [Fact]
+    public async Task A_replacement_character_an_export_holds_is_applied_and_a_line_saved_in_latin1_is_rejected()
+    {
+        await using var database = await TestDatabase.CreatePortalAsync();
+        // Line 2 holds U+FFFD as UTF-8 (EF BF BD); line 3 "Müller" as Latin-1 writes it (FC).
+        byte[] ndjson =
+        [
+            .. Encoding.UTF8.GetBytes(JsonRow("WO-U-01") + "\n" + JsonRow("WO-U-02", extra: ",\"work_summary\":\"Stock for M\uFFFDller\"") + "\n"),
+            .. Encoding.Latin1.GetBytes(JsonRow("WO-U-03", extra: ",\"work_summary\":\"Stock for Müller\"") + "\n"),
+        ];
+
+        var (exitCode, output) = await ImportAsync(database, "ndjson", ndjson);
+
+        Assert.True(exitCode == 0, output);
+        await using var connection = await database.OpenAsync();
+        var events = await ServiceEvents.AllAsync(connection);
+        Assert.Equal(["WO-U-01", "WO-U-02"], events.Keys.Order());
+        Assert.Equal("Stock for M\uFFFDller", events["WO-U-02"].WorkSummary);
+        Assert.Equal([(3L, "WO-U-03", "the record is not valid UTF-8 text")], await RejectionsAsync(database));
+    }
+
+    [Fact]
     public async Task An_updated_at_without_a_time_of_day_is_rejected_while_a_date_only_service_date_is_accepted()
     {
         await using var database = await TestDatabase.CreatePortalAsync();

@@ -12,9 +12,11 @@ public sealed class ExportReaderTests
 
     const string Header = "source_record_id,serial_number,status,service_date,work_summary,attachments,updated_at";
 
-    async Task<List<PosExportRow>> ReadAsync(string format, string content)
+    Task<List<PosExportRow>> ReadAsync(string format, string content) => ReadAsync(format, Encoding.UTF8.GetBytes(content));
+
+    async Task<List<PosExportRow>> ReadAsync(string format, byte[] content)
     {
-        await using var stream = new MemoryStream(Encoding.UTF8.GetBytes(content));
+        await using var stream = new MemoryStream(content);
         var rows = new List<PosExportRow>();
         await foreach (var row in PosExportReader.ReadAsync(stream, format, _parser, CancellationToken.None))
         {
@@ -104,5 +106,41 @@ public sealed class ExportReaderTests
 
         Assert.Equal("the row has 3 fields, the header 7", rows[0].Result.Error);
         Assert.NotNull(rows[1].Result.Record);
+    }
+
+    /// <summary><paramref name="text"/> as UTF-8, each U+E000 in it written as the byte 0xFC, which no UTF-8 text holds.</summary>
+    static byte[] NotUtf8(string text) =>
+        [.. text.Split('\uE000').Select(Encoding.UTF8.GetBytes).Aggregate((before, after) => [.. before, 0xFC, .. after])];
+
+    [Fact]
+    public async Task A_replacement_character_written_in_an_export_is_read_and_bytes_that_are_not_utf8_are_refused_by_their_line()
+    {
+        var ndjson = await ReadAsync("ndjson", NotUtf8(
+            "{\"source_record_id\":\"WO-1\",\"serial_number\":\"MX8-1\",\"status\":\"completed\",\"updated_at\":\"2026-03-10T10:00:00Z\",\"work_summary\":\"M\uFFFDller\"}\n" +
+            "{\"source_record_id\":\"WO-2\",\"serial_number\":\"MX8-1\",\"status\":\"completed\",\"updated_at\":\"2026-03-10T10:00:00Z\",\"work_summary\":\"M\uE000ller\"}\r\n" +
+            "{\"source_record_id\":\"WO-3\",\"serial_number\":\"MX8-1\",\"status\":\"completed\",\"updated_at\":\"2026-03-10T10:00:00Z\"}"));
+        var csv = await ReadAsync("csv", NotUtf8(
+            $"{Header}\r\nWO-1,MX8-1,completed,,M\uFFFDller,,2026-03-10T10:00:00Z\n" +
+            "WO-2,MX8-1,completed,,\"two\nlines, M\uE000ller\",,2026-03-10T10:00:00Z\n" +
+            $"{Row(3)}\nWO-\uE0004,MX8-1\n"));
+
+        Assert.Equal([1L, 2L, 3L], ndjson.Select(r => r.Line));
+        Assert.Equal("M\uFFFDller", ndjson[0].Result.Record!.WorkSummary);
+        Assert.Equal((null, "WO-2", "the record is not valid UTF-8 text"), (ndjson[1].Result.Record, ndjson[1].Result.SourceRecordId, ndjson[1].Result.Error));
+        Assert.Equal("WO-3", ndjson[2].Result.Record!.SourceRecordId);
+        Assert.Equal([2L, 3L, 5L, 6L], csv.Select(r => r.Line));
+        Assert.Equal("M\uFFFDller", csv[0].Result.Record!.WorkSummary);
+        Assert.Equal((null, "WO-2", "the record is not valid UTF-8 text"), (csv[1].Result.Record, csv[1].Result.SourceRecordId, csv[1].Result.Error));
+        Assert.Equal("WO-3", csv[2].Result.Record!.SourceRecordId);
+        Assert.Equal(("WO-?4", "the record is not valid UTF-8 text"), (csv[3].Result.SourceRecordId, csv[3].Result.Error));
+    }
+
+    [Fact]
+    public async Task A_csv_header_whose_bytes_are_not_utf8_is_refused()
+    {
+        var refused = await Assert.ThrowsAsync<PosExportException>(
+            () => ReadAsync("csv", NotUtf8("source_record_id,serial_number,status,updated_at,note\uE000\nWO-1,MX8-1,completed,2026-03-10T10:00:00Z,x\n")));
+
+        Assert.Equal("the CSV header is not valid UTF-8 text", refused.Message);
     }
 }

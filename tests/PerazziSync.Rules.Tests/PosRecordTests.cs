@@ -63,16 +63,18 @@ public sealed class PosRecordTests
     }
 
     [Fact]
-    public void A_replacement_character_is_invalid_bytes_in_an_export_but_text_where_the_caller_checked_the_bytes()
+    public void A_replacement_character_in_a_record_is_a_character_since_its_bytes_are_checked_before_parsing()
     {
         const string json = """{"source_record_id":"WO-1","serial_number":"MX8-1","status":"completed","updated_at":"2026-03-10T10:00:00Z","work_summary":"M\ufffdller"}""";
         using var document = JsonDocument.Parse(json);
+        var row = new Dictionary<string, string?>
+        {
+            ["source_record_id"] = "WO-2", ["serial_number"] = "MX8-1", ["status"] = "completed",
+            ["updated_at"] = "2026-03-10T10:00:00Z", ["work_summary"] = "M\uFFFDller",
+        };
 
-        var exported = _parser.FromJson(document.RootElement, json);
-        var checkedFirst = _parser.FromJson(document.RootElement, json, checkedUtf8: true);
-
-        Assert.Equal("the record is not valid UTF-8 text", exported.Error);
-        Assert.Equal("M\uFFFDller", checkedFirst.Record!.WorkSummary);
+        Assert.Equal("M\uFFFDller", _parser.FromJson(document.RootElement, json).Record!.WorkSummary);
+        Assert.Equal("M\uFFFDller", _parser.FromCsv(row, "{}").Record!.WorkSummary);
     }
 
     [Fact]

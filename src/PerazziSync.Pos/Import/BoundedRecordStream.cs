@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Text.Unicode;
 
 namespace PerazziSync.Pos.Import;
 
@@ -46,6 +47,34 @@ sealed class BoundedRecordStream(Stream source, bool csv) : ForwardReadStream
 
     /// <summary>Records replaced by their line break, in order of their line.</summary>
     public Queue<RefusedRecord> Refused { get; } = new();
+
+    /// <summary>The first lines of the records whose bytes are not UTF-8, in order.</summary>
+    readonly Queue<long> _notUtf8 = new();
+
+    /// <summary>
+    /// Whether the record that starts on <paramref name="line"/> holds bytes that are not UTF-8;
+    /// asked in order of the lines, each once. The text reader behind decodes such bytes as
+    /// U+FFFD, which a record may also hold as a character: only the bytes tell the two apart.
+    /// </summary>
+    public bool NotUtf8(long line)
+    {
+        while (_notUtf8.TryPeek(out var first) && first < line)
+        {
+            _notUtf8.Dequeue();
+        }
+        return _notUtf8.TryPeek(out var next) && next == line && _notUtf8.TryDequeue(out _);
+    }
+
+    /// <summary>Notes the current record, which ends at <paramref name="end"/>, if its bytes are not UTF-8.</summary>
+    void CheckUtf8(int end)
+    {
+        // A record ends at an ASCII byte (a line break), which is never part of a multi-byte
+        // sequence: its bytes are UTF-8 or not on their own.
+        if (!Utf8.IsValid(_buffer.AsSpan(_recordStart, end - _recordStart)))
+        {
+            _notUtf8.Enqueue(_recordLine);
+        }
+    }
 
     public override int Read(byte[] buffer, int offset, int count) =>
         ReadAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
@@ -201,6 +230,7 @@ sealed class BoundedRecordStream(Stream source, bool csv) : ForwardReadStream
         }
         // The \n of a \r\n is an empty record of no line of its own.
         _sawRecord |= _scan - _recordStart > 1;
+        CheckUtf8(_scan);
         _recordStart = _scan;
         _recordLine = _line;
         ResetFields();
@@ -237,6 +267,7 @@ sealed class BoundedRecordStream(Stream source, bool csv) : ForwardReadStream
             return true;
         }
         // The last record, without a line break after it.
+        CheckUtf8(_end);
         _recordStart = _end;
         return _readStart < _recordStart;
     }

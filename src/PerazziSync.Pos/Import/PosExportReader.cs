@@ -37,6 +37,16 @@ public static class PosExportReader
             ? ReadCsvAsync(new BoundedRecordStream(stream, csv: true), parser, cancellationToken)
             : ReadNdjsonAsync(new BoundedRecordStream(stream, csv: false), parser, cancellationToken);
 
+    /// <summary>
+    /// <paramref name="parsed"/>, the record starting on <paramref name="line"/>, or its refusal
+    /// when its bytes are not UTF-8 (an export saved in another encoding, say): the record read
+    /// is then not the text that was written. A U+FFFD that is UTF-8 in the file is a character.
+    /// </summary>
+    static PosParseResult Utf8Checked(BoundedRecordStream records, long line, PosParseResult parsed) =>
+        records.NotUtf8(line)
+            ? PosParseResult.Reject(parsed.SourceRecordId?.Replace('\uFFFD', '?'), "the record is not valid UTF-8 text")
+            : parsed;
+
     /// <summary>The records refused before <paramref name="line"/>, as rejected rows.</summary>
     static IEnumerable<PosExportRow> RefusedBefore(BoundedRecordStream records, long line)
     {
@@ -63,6 +73,10 @@ public static class PosExportReader
         if (!await csv.ReadAsync() || !csv.ReadHeader())
         {
             throw new PosExportException("the CSV file is empty: an export begins with its header line");
+        }
+        if (stream.NotUtf8(csv.Parser.RawRow - LineBreaksInFields(csv.Parser)))
+        {
+            throw new PosExportException("the CSV header is not valid UTF-8 text");
         }
         var header = csv.HeaderRecord!.Select(h => h.Trim()).ToArray();
         // A column named twice has two values in every row, and raw_payload, an object of the row's
@@ -92,8 +106,8 @@ public static class PosExportReader
             }
             if (csv.Parser.Count != header.Length)
             {
-                yield return new PosExportRow(line, PosParseResult.Reject(
-                    csv.Parser.Count > 0 ? csv.Parser[0] : null, $"the row has {csv.Parser.Count} fields, the header {header.Length}"));
+                yield return new PosExportRow(line, Utf8Checked(stream, line, PosParseResult.Reject(
+                    csv.Parser.Count > 0 ? csv.Parser[0] : null, $"the row has {csv.Parser.Count} fields, the header {header.Length}")));
                 continue;
             }
             var fields = csv.Parser.Record!;
@@ -109,7 +123,7 @@ public static class PosExportReader
                 }
                 raw.WriteEndObject();
             }
-            yield return new PosExportRow(line, parser.FromCsv(row, Encoding.UTF8.GetString(json.WrittenSpan)));
+            yield return new PosExportRow(line, Utf8Checked(stream, line, parser.FromCsv(row, Encoding.UTF8.GetString(json.WrittenSpan))));
         }
         foreach (var refused in RefusedBefore(stream, long.MaxValue))
         {
@@ -156,6 +170,7 @@ public static class PosExportReader
             {
                 result = PosParseResult.Reject(null, $"not JSON: {e.Message}");
             }
+            result = Utf8Checked(stream, line, result);
             foreach (var refused in RefusedBefore(stream, line))
             {
                 yield return refused;

@@ -56,7 +56,7 @@ public static class PosWebhooks
         {
             using var document = JsonDocument.Parse(body);
             // The body was refused above unless it is UTF-8 throughout: a U+FFFD in it was sent as one.
-            parsed = parser.FromJson(document.RootElement, Encoding.UTF8.GetString(body!), checkedUtf8: true);
+            parsed = parser.FromJson(document.RootElement, Encoding.UTF8.GetString(body!));
         }
         catch (JsonException e)
         {
