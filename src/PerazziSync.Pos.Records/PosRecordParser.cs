@@ -137,9 +137,9 @@ public sealed partial class PosRecordParser(TimeZoneInfo zone)
         DateTimeOffset? serviceDate = null;
         if (Blank(fields.GetValueOrDefault("service_date")) is { } serviceText)
         {
-            if (ParseTime(serviceText) is not { } parsed)
+            if (ParseTime(serviceText, out var serviceUnstorable) is not { } parsed)
             {
-                return PosParseResult.Reject(id, $"service_date '{Shorten(serviceText)}' is not an ISO-8601 date-time");
+                return PosParseResult.Reject(id, TimeRefused("service_date", serviceText, serviceUnstorable));
             }
             serviceDate = parsed;
         }
@@ -148,9 +148,9 @@ public sealed partial class PosRecordParser(TimeZoneInfo zone)
         {
             return PosParseResult.Reject(id, "updated_at is missing");
         }
-        if (ParseTime(updatedText) is not { } updatedAt)
+        if (ParseTime(updatedText, out var updatedUnstorable) is not { } updatedAt)
         {
-            return PosParseResult.Reject(id, $"updated_at '{Shorten(updatedText)}' is not an ISO-8601 date-time");
+            return PosParseResult.Reject(id, TimeRefused("updated_at", updatedText, updatedUnstorable));
         }
         // updated_at is the record's version: a date alone would read as midnight and order
         // the day's versions of a work order arbitrarily.
@@ -168,42 +168,74 @@ public sealed partial class PosRecordParser(TimeZoneInfo zone)
             Blank(fields.GetValueOrDefault("customer_email"))?.Trim(), Blank(fields.GetValueOrDefault("customer_name"))?.Trim()));
     }
 
-    /// <summary>ISO-8601; a time without an offset is in the POS time zone.</summary>
-    public DateTimeOffset? ParseTime(string text)
+    /// <summary>Why the time <paramref name="text"/> of <paramref name="field"/> is refused.</summary>
+    static string TimeRefused(string field, string text, bool unstorable) => unstorable
+        ? $"{field} '{Shorten(text)}' is not a time PostgreSQL can store as sent: only times after 0001-01-01T00:00:00Z and before 9999-12-31T23:59:59.9999999Z are (those two would be stored as -infinity and infinity)"
+        : $"{field} '{Shorten(text)}' is not an ISO-8601 date-time";
+
+    /// <summary>
+    /// ISO-8601; a time without an offset is in the POS time zone. Null when
+    /// <paramref name="text"/> is no such time, or is one that cannot be stored faithfully
+    /// (<paramref name="unstorable"/>): an instant outside what .NET holds, or one of its two ends,
+    /// which Npgsql sends as -infinity and infinity (a POS that leaves a date unset writes
+    /// 0001-01-01; stored as -infinity, such a version would be older than any other, for ever).
+    /// </summary>
+    public DateTimeOffset? ParseTime(string text, out bool unstorable)
     {
+        unstorable = false;
         text = text.Trim();
-        if (!IsoDateTime().IsMatch(text))
-        {
-            return null;
-        }
-        if (HasOffset().IsMatch(text))
-        {
-            return DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.None, out var withOffset)
-                ? withOffset.ToUniversalTime()
-                : null;
-        }
-        if (!DateTime.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.None, out var local))
+        var match = IsoDateTime().Match(text);
+        var offsetText = match.Groups["offset"];
+        if (!match.Success
+            || !DateTime.TryParse(text[..(offsetText.Success ? offsetText.Index : text.Length)], CultureInfo.InvariantCulture, DateTimeStyles.None, out var local))
         {
             return null;
         }
         local = DateTime.SpecifyKind(local, DateTimeKind.Unspecified);
-        try
+        TimeSpan offset;
+        if (offsetText.Success)
+        {
+            if (Offset(offsetText.Value) is not { } given)
+            {
+                return null;
+            }
+            offset = given;
+        }
+        else
         {
             // A wall-clock time that does not exist (spring forward) is read as the time an hour
             // later, the way clocks show it; an ambiguous one (fall back) as the earlier of the two.
             if (zone.IsInvalidTime(local))
             {
+                if (local.Ticks > DateTime.MaxValue.Ticks - TimeSpan.TicksPerHour)
+                {
+                    unstorable = true;
+                    return null;
+                }
                 local = local.AddHours(1);
             }
-            var offset = zone.IsAmbiguousTime(local) ? zone.GetAmbiguousTimeOffsets(local).Max() : zone.GetUtcOffset(local);
-            return new DateTimeOffset(local, offset).ToUniversalTime();
+            offset = zone.IsAmbiguousTime(local) ? zone.GetAmbiguousTimeOffsets(local).Max() : zone.GetUtcOffset(local);
         }
-        catch (ArgumentOutOfRangeException)
+        var utc = local.Ticks - offset.Ticks;
+        if (utc <= DateTime.MinValue.Ticks || utc >= DateTime.MaxValue.Ticks)
         {
-            // At the ends of the calendar (0001-01-01T00:00 east of Greenwich) the instant has no
-            // DateTimeOffset.
+            unstorable = true;
             return null;
         }
+        return new DateTimeOffset(utc, TimeSpan.Zero);
+    }
+
+    /// <summary>An ISO-8601 offset (<c>Z</c>, <c>+01:00</c>, <c>-0530</c>), or null beyond the ±14 hours an offset may be.</summary>
+    static TimeSpan? Offset(string text)
+    {
+        if (text == "Z")
+        {
+            return TimeSpan.Zero;
+        }
+        var digits = text[1..].Replace(":", "", StringComparison.Ordinal);
+        var (hours, minutes) = (int.Parse(digits[..2], CultureInfo.InvariantCulture), int.Parse(digits[2..], CultureInfo.InvariantCulture));
+        var offset = new TimeSpan(hours, minutes, 0);
+        return minutes > 59 || offset > TimeSpan.FromHours(14) ? null : text[0] == '-' ? -offset : offset;
     }
 
     static string? Blank(string? value) => string.IsNullOrWhiteSpace(value) ? null : value;
@@ -227,11 +259,8 @@ public sealed partial class PosRecordParser(TimeZoneInfo zone)
     /// <summary>What a reason quotes of a value: its start, as <see cref="PrintableText"/> (reasons are logged and printed).</summary>
     static string Shorten(string value) => PrintableText.Of(value, 41);
 
-    [GeneratedRegex(@"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,7})?)?)?(Z|[+-]\d{2}:?\d{2})?$")]
+    [GeneratedRegex(@"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,7})?)?)?(?<offset>Z|[+-]\d{2}:?\d{2})?$")]
     private static partial Regex IsoDateTime();
-
-    [GeneratedRegex(@"(Z|[+-]\d{2}:?\d{2})$")]
-    private static partial Regex HasOffset();
 
     [GeneratedRegex(@"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")]
     private static partial Regex HasTimeOfDay();

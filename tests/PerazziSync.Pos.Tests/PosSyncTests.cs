@@ -128,6 +128,7 @@ public sealed class PosSyncTests : IAsyncLifetime
             ["lone surrogate in a key"] = callback + ",\"\\udc00\":1}",
             ["huge number"] = callback + ",\"weight\":1e999999}",
             ["date-only updated_at"] = Callback().Replace("\"2026-03-15T09:00:00+01:00\"", "\"2026-03-15\"", StringComparison.Ordinal),
+            ["updated_at of year 1"] = Callback().Replace("\"2026-03-15T09:00:00+01:00\"", "\"0001-01-01T00:00:00Z\"", StringComparison.Ordinal),
             ["escape sequence in the serial"] = Callback().Replace("\"serial_number\":\"", "\"serial_number\":\"\\u001b[2K", StringComparison.Ordinal),
         };
 
@@ -145,6 +146,7 @@ public sealed class PosSyncTests : IAsyncLifetime
         Assert.Contains("surrogate", responses["lone surrogate in a key"].Body, StringComparison.Ordinal);
         Assert.Contains("1e999999", responses["huge number"].Body, StringComparison.Ordinal);
         Assert.Contains("time of day", responses["date-only updated_at"].Body, StringComparison.Ordinal);
+        Assert.Contains("updated_at '0001-01-01T00:00:00Z' is not a time PostgreSQL can store as sent", responses["updated_at of year 1"].Body, StringComparison.Ordinal);
         Assert.Contains("serial_number contains the control character U+001B", responses["escape sequence in the serial"].Body, StringComparison.Ordinal);
         Assert.Empty(await _product.Broker.DrainAsync(probe));
     }

@@ -16,23 +16,48 @@ public sealed class PosTimeTests
     [InlineData("2026-03-10T10:00:00Z", "2026-03-10T10:00:00Z")]
     [InlineData("2026-03-10T10:00:00.1234567+0100", "2026-03-10T09:00:00.1234567Z")]
     public void A_time_without_an_offset_is_read_in_the_pos_time_zone_and_one_with_an_offset_keeps_it(string text, string utc) =>
-        Assert.Equal(DateTimeOffset.Parse(utc, System.Globalization.CultureInfo.InvariantCulture), _parser.ParseTime(text));
+        Assert.Equal(DateTimeOffset.Parse(utc, System.Globalization.CultureInfo.InvariantCulture), _parser.ParseTime(text, out _));
 
     [Fact]
     public void A_wall_clock_time_that_does_not_exist_is_read_as_the_clocks_show_it_an_hour_later() =>
         // 2026-03-29 02:30 does not exist in Rome: clocks jump from 02:00 CET to 03:00 CEST.
-        Assert.Equal(new DateTimeOffset(2026, 3, 29, 1, 30, 0, TimeSpan.Zero), _parser.ParseTime("2026-03-29T02:30:00"));
+        Assert.Equal(new DateTimeOffset(2026, 3, 29, 1, 30, 0, TimeSpan.Zero), _parser.ParseTime("2026-03-29T02:30:00", out _));
 
     [Fact]
     public void An_ambiguous_wall_clock_time_is_read_as_the_earlier_of_the_two() =>
         // 2026-10-25 02:30 happens twice in Rome: first in CEST (+02:00), then in CET (+01:00).
-        Assert.Equal(new DateTimeOffset(2026, 10, 25, 0, 30, 0, TimeSpan.Zero), _parser.ParseTime("2026-10-25T02:30:00"));
+        Assert.Equal(new DateTimeOffset(2026, 10, 25, 0, 30, 0, TimeSpan.Zero), _parser.ParseTime("2026-10-25T02:30:00", out _));
 
     [Theory]
     [InlineData("10/03/2026")]
     [InlineData("2026-3-10")]
     [InlineData("2026-03-10T25:00:00")]
     [InlineData("not a date")]
+    [InlineData("2026-03-10T10:00:00+14:01")]
+    [InlineData("2026-03-10T10:00:00+01:60")]
+    public void Anything_else_is_not_a_time(string text)
+    {
+        Assert.Null(_parser.ParseTime(text, out var unstorable));
+        Assert.False(unstorable);
+    }
+
+    [Theory]
+    [InlineData("0001-01-01T00:00:00Z")]
+    [InlineData("0001-01-01")]
     [InlineData("0001-01-01T00:00")]
-    public void Anything_else_is_not_a_time(string text) => Assert.Null(_parser.ParseTime(text));
+    [InlineData("0001-01-01T00:30:00+01:00")]
+    [InlineData("9999-12-31T23:59:59.9999999Z")]
+    [InlineData("9999-12-31T23:00:00-05:00")]
+    public void A_time_at_or_beyond_the_ends_of_the_calendar_is_one_postgresql_cannot_store_as_sent(string text)
+    {
+        Assert.Null(_parser.ParseTime(text, out var unstorable));
+        Assert.True(unstorable);
+    }
+
+    [Fact]
+    public void The_times_next_to_the_ends_of_the_calendar_are_read()
+    {
+        Assert.Equal(DateTimeOffset.MinValue.AddTicks(10), _parser.ParseTime("0001-01-01T00:00:00.000001Z", out _));
+        Assert.Equal(DateTimeOffset.MaxValue.AddTicks(-1), _parser.ParseTime("9999-12-31T23:59:59.9999998Z", out _));
+    }
 }
