@@ -192,31 +192,28 @@ public sealed partial class PosRecordParser(TimeZoneInfo zone)
             return null;
         }
         local = DateTime.SpecifyKind(local, DateTimeKind.Unspecified);
-        TimeSpan offset;
+        long utc;
         if (offsetText.Success)
         {
-            if (Offset(offsetText.Value) is not { } given)
+            if (Offset(offsetText.Value) is not { } offset)
             {
                 return null;
             }
-            offset = given;
+            utc = local.Ticks - offset.Ticks;
         }
         else
         {
-            // A wall-clock time that does not exist (spring forward) is read as the time an hour
-            // later, the way clocks show it; an ambiguous one (fall back) as the earlier of the two.
-            if (zone.IsInvalidTime(local))
+            // An ambiguous wall-clock time (the clocks set back) is read as the earlier of the two.
+            var offset = zone.IsAmbiguousTime(local) ? zone.GetAmbiguousTimeOffsets(local).Max() : zone.GetUtcOffset(local);
+            utc = local.Ticks - offset.Ticks;
+            // No instant shows a time the clocks skipped. Asked of the instant rather than of
+            // IsInvalidTime, which knows the gaps of daylight saving time but not those of a zone
+            // moving its standard time (Samoa's lost day).
+            if (utc > DateTime.MinValue.Ticks && utc < DateTime.MaxValue.Ticks && OffsetAt(utc) != offset.Ticks)
             {
-                if (local.Ticks > DateTime.MaxValue.Ticks - TimeSpan.TicksPerHour)
-                {
-                    unstorable = true;
-                    return null;
-                }
-                local = local.AddHours(1);
+                utc = InstantInGap(local);
             }
-            offset = zone.IsAmbiguousTime(local) ? zone.GetAmbiguousTimeOffsets(local).Max() : zone.GetUtcOffset(local);
         }
-        var utc = local.Ticks - offset.Ticks;
         if (utc <= DateTime.MinValue.Ticks || utc >= DateTime.MaxValue.Ticks)
         {
             unstorable = true;
@@ -224,6 +221,36 @@ public sealed partial class PosRecordParser(TimeZoneInfo zone)
         }
         return new DateTimeOffset(utc, TimeSpan.Zero);
     }
+
+    /// <summary>
+    /// The instant a wall-clock time the clocks skipped names, read the way clocks show it: with
+    /// the offset in effect before they jumped, so that it falls as far after the jump as it
+    /// falls after the gap's start. The gap is the zone's own: an hour in Rome, half an hour on
+    /// Lord Howe Island, a whole day in Samoa at the end of 2011.
+    /// </summary>
+    long InstantInGap(DateTime local)
+    {
+        // The wall clock (an instant plus the offset then) only jumps forward across a gap: the
+        // last instant it shows no later than `local` is the one before the jump. No offset is
+        // beyond 14 hours, so that instant lies within 15 hours of `local` read as UTC.
+        var window = TimeSpan.FromHours(15).Ticks;
+        long before = Math.Max(local.Ticks - window, DateTime.MinValue.Ticks), after = Math.Min(local.Ticks + window, DateTime.MaxValue.Ticks);
+        while (after - before > 1)
+        {
+            var middle = before + (after - before) / 2;
+            if (middle + OffsetAt(middle) > local.Ticks)
+            {
+                after = middle;
+            }
+            else
+            {
+                before = middle;
+            }
+        }
+        return local.Ticks - OffsetAt(before);
+    }
+
+    long OffsetAt(long utcTicks) => zone.GetUtcOffset(new DateTime(utcTicks, DateTimeKind.Utc)).Ticks;
 
     /// <summary>An ISO-8601 offset (<c>Z</c>, <c>+01:00</c>, <c>-0530</c>), or null beyond the ±14 hours an offset may be.</summary>
     static TimeSpan? Offset(string text)

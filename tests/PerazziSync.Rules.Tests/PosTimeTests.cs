@@ -23,6 +23,18 @@ public sealed class PosTimeTests
         // 2026-03-29 02:30 does not exist in Rome: clocks jump from 02:00 CET to 03:00 CEST.
         Assert.Equal(new DateTimeOffset(2026, 3, 29, 1, 30, 0, TimeSpan.Zero), _parser.ParseTime("2026-03-29T02:30:00", out _));
 
+    [Theory]
+    // Lord Howe Island sets its clocks forward half an hour, 02:00 to 02:30 (+10:30 to +11:00).
+    [InlineData("Australia/Lord_Howe", "2026-10-04T02:15:00", "2026-10-03T15:45:00Z")]
+    [InlineData("Australia/Lord_Howe", "2026-10-04T02:00:00", "2026-10-03T15:30:00Z")]
+    // Samoa skipped 30 December 2011, from -10:00 to +14:00.
+    [InlineData("Pacific/Apia", "2011-12-30T12:00:00", "2011-12-30T22:00:00Z")]
+    [InlineData("Europe/Rome", "2026-03-29T02:59:59.9999999", "2026-03-29T01:59:59.9999999Z")]
+    public void A_wall_clock_time_in_a_gap_is_read_with_the_offset_before_the_zones_own_jump(string zone, string text, string utc) =>
+        Assert.Equal(
+            DateTimeOffset.Parse(utc, System.Globalization.CultureInfo.InvariantCulture),
+            new PosRecordParser(TimeZoneInfo.FindSystemTimeZoneById(zone)).ParseTime(text, out _));
+
     [Fact]
     public void An_ambiguous_wall_clock_time_is_read_as_the_earlier_of_the_two() =>
         // 2026-10-25 02:30 happens twice in Rome: first in CEST (+02:00), then in CET (+01:00).
