@@ -170,7 +170,7 @@ public sealed partial class PosRecordParser(TimeZoneInfo zone)
 
     /// <summary>Why the time <paramref name="text"/> of <paramref name="field"/> is refused.</summary>
     static string TimeRefused(string field, string text, bool unstorable) => unstorable
-        ? $"{field} '{Shorten(text)}' is not a time PostgreSQL can store as sent: only times after 0001-01-01T00:00:00Z and before 9999-12-31T23:59:59.9999999Z are (those two would be stored as -infinity and infinity)"
+        ? $"{field} '{Shorten(text)}' is not a time PostgreSQL can store as sent: only times from 0001-01-01T00:00:00.000001Z to 9999-12-31T23:59:59.9999998Z are (0001-01-01T00:00:00Z and 9999-12-31T23:59:59.9999999Z would be stored as -infinity and infinity)"
         : $"{field} '{Shorten(text)}' is not an ISO-8601 date-time";
 
     /// <summary>
@@ -214,7 +214,9 @@ public sealed partial class PosRecordParser(TimeZoneInfo zone)
                 utc = InstantInGap(local);
             }
         }
-        if (utc <= DateTime.MinValue.Ticks || utc >= DateTime.MaxValue.Ticks)
+        // From the first whole microsecond: updated_at is cut to microseconds, and a tenth of one
+        // would be cut to the first instant.
+        if (utc < DateTime.MinValue.Ticks + TimeSpan.TicksPerMicrosecond || utc >= DateTime.MaxValue.Ticks)
         {
             unstorable = true;
             return null;

@@ -56,6 +56,7 @@ public sealed class PosRecordTests
     [InlineData("""{"source_record_id":"WO-1","serial_number":"MX8-\u20661","status":"completed","updated_at":"2026-03-10T10:00:00Z"}""", "serial_number contains the bidirectional formatting character U+2066")]
     [InlineData("""{"source_record_id":"WO-1","serial_number":"MX8-1","status":"x\u202edone","updated_at":"2026-03-10T10:00:00Z"}""", "status 'x?done' is not one of")]
     [InlineData("""{"source_record_id":"WO-1","serial_number":"MX8-1","status":"completed","updated_at":"0001-01-01T00:00:00Z"}""", "updated_at '0001-01-01T00:00:00Z' is not a time PostgreSQL can store as sent")]
+    [InlineData("""{"source_record_id":"WO-1","serial_number":"MX8-1","status":"completed","updated_at":"0001-01-01T00:00:00.0000009Z"}""", "updated_at '0001-01-01T00:00:00.0000009Z' is not a time PostgreSQL can store as sent")]
     [InlineData("""{"source_record_id":"WO-1","serial_number":"MX8-1","status":"completed","updated_at":"2026-03-10T10:00:00Z","service_date":"9999-12-31T23:59:59.9999999Z"}""", "service_date '9999-12-31T23:59:59.9999999Z' is not a time PostgreSQL can store as sent")]
     [InlineData("""{"source_record_id":"WO-1","serial_number":"MX8-1","status":"completed","updated_at":"2026-03-10T25:00:00Z"}""", "updated_at '2026-03-10T25:00:00Z' is not an ISO-8601 date-time")]
     public void A_record_that_cannot_be_used_says_why(string json, string reason)

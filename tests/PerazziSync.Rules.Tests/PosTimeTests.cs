@@ -55,6 +55,7 @@ public sealed class PosTimeTests
 
     [Theory]
     [InlineData("0001-01-01T00:00:00Z")]
+    [InlineData("0001-01-01T00:00:00.0000001Z")]
     [InlineData("0001-01-01")]
     [InlineData("0001-01-01T00:00")]
     [InlineData("0001-01-01T00:30:00+01:00")]
