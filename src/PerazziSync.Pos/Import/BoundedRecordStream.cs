@@ -126,10 +126,20 @@ sealed class BoundedRecordStream(Stream source, bool csv) : ForwardReadStream
         if (!_started)
         {
             _started = true;
+            var start = _buffer.AsSpan(_scan, _end - _scan);
             // A UTF-8 byte-order mark is no character of the first field (the text reader drops it).
-            if (_buffer.AsSpan(_scan, _end - _scan).StartsWith((ReadOnlySpan<byte>)[0xEF, 0xBB, 0xBF]))
+            if (start.StartsWith((ReadOnlySpan<byte>)[0xEF, 0xBB, 0xBF]))
             {
                 _scan += 3;
+            }
+            // A UTF-16 or UTF-32 one (as Windows tools write "Unicode" text) says the whole file is
+            // in an encoding whose line breaks and quotes are not the bytes scanned here, and whose
+            // every character outside ASCII would be refused as not UTF-8. (UTF-32 LE starts as
+            // UTF-16 LE does.)
+            else if (start.StartsWith((ReadOnlySpan<byte>)[0xFF, 0xFE]) || start.StartsWith((ReadOnlySpan<byte>)[0xFE, 0xFF])
+                || start.StartsWith((ReadOnlySpan<byte>)[0x00, 0x00, 0xFE, 0xFF]))
+            {
+                throw new PosExportException("the file is UTF-16 or UTF-32 (its byte-order mark says so): an export is UTF-8 text, save it as UTF-8");
             }
         }
         while (_scan < _end)
