@@ -40,30 +40,33 @@ sealed class OperatorAudit(string claimed)
 
     /// <summary>
     /// One <c>audit_log</c> row per object in <paramref name="transaction"/>: its own metadata,
-    /// then the operator's identity, which the object's metadata cannot override.
+    /// then the operator's identity, which the object's metadata cannot override. Returns the
+    /// rows' ids, in the order of <paramref name="rows"/>.
     /// </summary>
-    public async Task WriteAsync(
+    public async Task<IReadOnlyList<Guid>> WriteAsync(
         NpgsqlTransaction transaction, string action, string objectType,
         IReadOnlyCollection<(string ObjectId, JsonObject Metadata)> rows, CancellationToken cancellationToken)
     {
         // session_user, not current_user: the writing transaction may have switched to
         // service_role, and the login it connected with is what the database vouches for.
         const string sql = """
-            insert into audit_log (actor_role, action, object_type, object_id, metadata)
-            select 'operator', @Action, @ObjectType, m.id,
+            insert into audit_log (id, actor_role, action, object_type, object_id, metadata)
+            select m.row_id, 'operator', @Action, @ObjectType, m.id,
                    m.metadata::jsonb || jsonb_build_object(
                      'operator', @Operator::text,
                      'os_user', @OsUser::text,
                      'host', @Host::text,
                      'db_session_user', session_user)
-            from unnest(@Ids, @Metadata) as m(id, metadata)
+            from unnest(@RowIds, @Ids, @Metadata) as m(row_id, id, metadata)
             """;
         if (rows.Count == 0)
         {
-            return;
+            return [];
         }
+        var rowIds = rows.Select(_ => Guid.NewGuid()).ToArray();
         await transaction.Connection!.ExecuteAsync(new CommandDefinition(sql, new
         {
+            RowIds = rowIds,
             Action = action,
             ObjectType = objectType,
             Ids = rows.Select(r => r.ObjectId).ToArray(),
@@ -72,5 +75,6 @@ sealed class OperatorAudit(string claimed)
             OsUser = Environment.UserName,
             Host = Environment.MachineName,
         }, transaction, cancellationToken: cancellationToken));
+        return rowIds;
     }
 }

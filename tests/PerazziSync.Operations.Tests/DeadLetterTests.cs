@@ -17,6 +17,9 @@ public sealed class DeadLetterTests : IAsyncLifetime
     const string OrderErrorQueue = Queues.BigCommerceOrderChanged + Queues.ErrorSuffix;
     static readonly DateTimeOffset Morning = new(2026, 11, 25, 8, 0, 0, TimeSpan.Zero);
 
+    /// <summary>Each dlq.purge audit row with the body kept for it, as the operator reads them with the Cli's login.</summary>
+    const string PurgedBodies = "audit_log a join perazzi_sync.purged_messages b on b.audit_id = a.id where a.action = 'dlq.purge'";
+
     TestDatabase _database = null!;
     TestVirtualHost _broker = null!;
     Cli _cli = null!;
@@ -206,7 +209,7 @@ public sealed class DeadLetterTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Purge_needs_confirmation_then_deletes_only_the_selection_and_keeps_each_body_in_the_audit_log()
+    public async Task Purge_needs_confirmation_then_deletes_only_the_selection_and_keeps_each_body_beside_its_audit_row()
     {
         var letters = Six();
         await _broker.DeadLetterAsync(ErrorQueue, letters);
@@ -224,9 +227,67 @@ public sealed class DeadLetterTests : IAsyncLifetime
         Assert.Equal(0u, await _broker.MessagesAsync(Input));
         await using var connection = await _database.OpenAsync();
         var kept = (await connection.QueryAsync<string>(
-            "select metadata->'body'->'message'->'record'->>'sourceRecordId' from audit_log where action = 'dlq.purge' order by 1")).ToList();
+            $"select body->'message'->'record'->>'sourceRecordId' from {PurgedBodies} order by 1")).ToList();
         Assert.Equal(["WO-D-0", "WO-D-2", "WO-D-4"], kept);
     }
+
+    [Fact]
+    public async Task A_purged_body_naming_the_workshop_customer_is_kept_for_the_operator_and_readable_by_no_portal_admin()
+    {
+        const string email = "walter.bianchi@example.it";
+        const string name = "Walter Bianchi";
+        var letter = DeadLetter.Pos("WO-P-1", "System.FormatException", "bad", Morning);
+        var envelope = JsonNode.Parse(letter.Envelope())!;
+        envelope["message"]!["record"]!["customerEmail"] = email;
+        envelope["message"]!["record"]!["customerName"] = name;
+        letter = letter with { Body = envelope.ToJsonString() };
+        await _broker.DeadLetterAsync(ErrorQueue, [letter]);
+
+        var purge = await _cli.RunAsync("dlq", "purge", "--yes");
+
+        Assert.True(purge.ExitCode == 0, purge.Output);
+        await using var connection = await _database.OpenAsync();
+        var kept = await connection.QuerySingleAsync<(string ObjectId, string Body)>($"select a.object_id, b.body::text from {PurgedBodies}");
+        Assert.Equal(letter.MessageId.ToString(), kept.ObjectId);
+        Assert.True(JsonNode.DeepEquals(envelope, JsonNode.Parse(kept.Body)), kept.Body);
+
+        // Every column of every relation a portal admin may select, read as the admin under RLS.
+        await PortalUsers.SeedAsync(connection);
+        var readable = (await connection.QueryAsync<(string Relation, string Columns)>("""
+            select c.oid::regclass::text, string_agg(format('%I::text', a.attname), ', ' order by a.attnum)
+            from pg_class c
+            join pg_attribute a on a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped
+            where c.relkind in ('r', 'p', 'v', 'm', 'f')
+              and c.relnamespace not in ('pg_catalog'::regnamespace, 'information_schema'::regnamespace)
+              and has_schema_privilege('authenticated', c.relnamespace, 'usage')
+              and has_column_privilege('authenticated', c.oid, a.attname, 'select')
+            group by c.oid
+            """)).ToList();
+        Assert.Contains(readable, r => r.Relation == "audit_log");
+        await using var transaction = await connection.BeginTransactionAsync();
+        await connection.ExecuteAsync("set local role authenticated; select set_config('request.jwt.claims', @Claims, true)",
+            new { Claims = $$"""{"sub":"{{PortalUsers.Admin}}","role":"authenticated"}""" }, transaction);
+        Assert.Equal(1, await connection.ExecuteScalarAsync<long>(
+            "select count(*) from audit_log where action = 'dlq.purge' and object_id = @Id", new { Id = letter.MessageId.ToString() }, transaction));
+        var found = new List<string>();
+        foreach (var (relation, columns) in readable)
+        {
+            foreach (var personal in new[] { email, name })
+            {
+                if (await connection.ExecuteScalarAsync<long>(
+                        $"select count(*) from {relation} t where concat_ws(' ', {columns}) ilike '%' || @Personal || '%'",
+                        new { Personal = personal }, transaction) > 0)
+                {
+                    found.Add($"{personal} in {relation}");
+                }
+            }
+        }
+        Assert.Empty(found);
+        var denied = await Assert.ThrowsAsync<PostgresException>(() =>
+            connection.ExecuteScalarAsync<long>("select count(*) from perazzi_sync.purged_messages", transaction: transaction));
+        Assert.Equal("42501", denied.SqlState);
+    }
+
     [Fact]
     public async Task Purge_of_bodies_and_keys_the_database_cannot_store_completes_and_keeps_each_body_exactly()
     {
@@ -244,10 +305,10 @@ public sealed class DeadLetterTests : IAsyncLifetime
         Assert.Contains("4 message(s) purged", purge.Output, StringComparison.Ordinal);
         Assert.Equal(0u, await _broker.MessagesAsync(ErrorQueue));
         await using var connection = await _database.OpenAsync();
-        var rows = (await connection.QueryAsync<(string ObjectId, string Key, string Exception, string? Base64, string? JsonKey)>("""
+        var rows = (await connection.QueryAsync<(string ObjectId, string Key, string Exception, string? Base64, string? JsonKey)>($"""
             select object_id, metadata->>'source_key', metadata->>'exception_message',
-                   metadata->'body'->>'base64', metadata->'body'->'message'->'record'->>'sourceRecordId'
-            from audit_log where action = 'dlq.purge'
+                   body->>'base64', body->'message'->'record'->>'sourceRecordId'
+            from {PurgedBodies}
             """)).ToDictionary(r => r.ObjectId);
         Assert.Equal(4, rows.Count);
         // The text is stored with U+FFFD for what the database refuses; the body, exactly, in base64.
@@ -341,7 +402,7 @@ public sealed class DeadLetterTests : IAsyncLifetime
         Assert.Contains("WO-S-AGAIN", body, StringComparison.Ordinal);
         await using var connection = await _database.OpenAsync();
         var purged = (await connection.QueryAsync<(string ObjectId, string Key)>(
-            "select object_id, metadata->'body'->'message'->'record'->>'sourceRecordId' from audit_log where action = 'dlq.purge'")).ToList();
+            $"select object_id, body->'message'->'record'->>'sourceRecordId' from {PurgedBodies}")).ToList();
         Assert.Equal([(shown.MessageId.ToString(), "WO-S-SHOWN")], purged);
     }
 

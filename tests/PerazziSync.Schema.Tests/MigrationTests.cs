@@ -21,6 +21,35 @@ public sealed class MigrationTests
         Assert.Equal(scripts.Count, await connection.ExecuteScalarAsync<long>("select count(*) from perazzi_sync.schema_versions"));
     }
 
+    /// <summary>
+    /// 0025 on a database where purges already wrote bodies into their audit rows: as if it had not
+    /// run yet (its table dropped, its journal row deleted) when such a row was written.
+    /// </summary>
+    [Fact]
+    public async Task Bodies_earlier_purges_wrote_into_the_audit_log_are_moved_beside_their_rows()
+    {
+        const string script = "schema/0025_purged_bodies_out_of_the_audit_log.sql";
+        await using var database = await TestDatabase.CreateMigratedAsync();
+        await using var connection = await database.OpenAsync();
+        var row = await connection.ExecuteScalarAsync<Guid>("""
+            drop table perazzi_sync.purged_messages;
+            delete from perazzi_sync.schema_versions where scriptname = @script;
+            insert into audit_log (actor_role, action, object_type, object_id, metadata)
+            values ('operator', 'dlq.purge', 'message', 'm-1',
+                    '{"queue":"perazzi-pos-service-record-received_error","body":{"message":{"record":{"customerEmail":"walter.bianchi@example.it"}}}}')
+            returning id
+            """, new { script });
+
+        Assert.Equal([script], (await database.MigrateAsync()).Applied);
+
+        Assert.Equal(
+            """{"queue": "perazzi-pos-service-record-received_error"}""",
+            await connection.ExecuteScalarAsync<string>("select metadata::text from audit_log where id = @row", new { row }));
+        Assert.Equal(
+            """{"message": {"record": {"customerEmail": "walter.bianchi@example.it"}}}""",
+            await connection.ExecuteScalarAsync<string>("select body::text from perazzi_sync.purged_messages where audit_id = @row", new { row }));
+    }
+
     [Fact]
     public async Task Two_hosts_migrating_at_once_both_succeed()
     {

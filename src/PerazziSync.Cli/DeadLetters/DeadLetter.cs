@@ -98,11 +98,11 @@ sealed class DeadLetter
     }
 
     /// <summary>
-    /// The body for an audit row: JSON as it is when jsonb can hold it; anything else in base64 (not
-    /// JSON, or JSON with a NUL, a lone surrogate or a number jsonb refuses), so that the row can
-    /// always be written and keeps the body exactly.
+    /// The body as a purge keeps it: JSON as it is when jsonb can hold it; anything else in base64
+    /// (not JSON, or JSON with a NUL, a lone surrogate or a number jsonb refuses), so that it can
+    /// always be written and is kept exactly.
     /// </summary>
-    public JsonNode BodyForAudit()
+    public JsonNode BodyToKeep()
     {
         try
         {

@@ -9,8 +9,9 @@ namespace PerazziSync.Cli.DeadLetters;
 
 /// <summary>
 /// One <c>audit_log</c> row per message an operator replayed or purged, in one transaction per
-/// batch. What a row quotes of a message came from whoever sent it; it is made storable, since a
-/// row the database refuses fails the whole batch's, run after run.
+/// batch, and the body of each purged one in <c>perazzi_sync.purged_messages</c>. What a row quotes
+/// of a message came from whoever sent it; it is made storable, since a row the database refuses
+/// fails the whole batch's, run after run.
 /// </summary>
 sealed class DeadLetterAudit(NpgsqlDataSource database, OperatorAudit operatorAudit)
 {
@@ -53,9 +54,26 @@ sealed class DeadLetterAudit(NpgsqlDataSource database, OperatorAudit operatorAu
         }
     }
 
-    Task WriteAsync(NpgsqlTransaction transaction, string action, IReadOnlyList<DeadLetter> letters, CancellationToken cancellationToken) =>
-        operatorAudit.WriteAsync(transaction, action, "message",
+    async Task WriteAsync(NpgsqlTransaction transaction, string action, IReadOnlyList<DeadLetter> letters, CancellationToken cancellationToken)
+    {
+        // A purged message is gone from the broker: its body is kept beside its audit row, in a
+        // table of the product's that no portal role reads (schema/0025), since a POS callback's
+        // body names the workshop customer and portal admins read the audit log.
+        const string keepBodies = """
+            insert into perazzi_sync.purged_messages (audit_id, body)
+            select * from unnest(@AuditIds, @Bodies::jsonb[])
+            """;
+        var rows = await operatorAudit.WriteAsync(transaction, action, "message",
             letters.Select(l => (Storable(l.MessageId) ?? "", Metadata(action, l))).ToList(), cancellationToken);
+        if (action == Purge && rows.Count > 0)
+        {
+            await transaction.Connection!.ExecuteAsync(new CommandDefinition(keepBodies, new
+            {
+                AuditIds = rows.ToArray(),
+                Bodies = letters.Select(l => l.BodyToKeep().ToJsonString()).ToArray(),
+            }, transaction, cancellationToken: cancellationToken));
+        }
+    }
 
     static JsonObject Metadata(string action, DeadLetter letter)
     {
@@ -72,11 +90,6 @@ sealed class DeadLetterAudit(NpgsqlDataSource database, OperatorAudit operatorAu
         if (action == Replay)
         {
             metadata["replayed_to"] = letter.InputQueue;
-        }
-        else
-        {
-            // A purged message is gone from the broker: the audit row keeps what it was.
-            metadata["body"] = letter.BodyForAudit();
         }
         return metadata;
     }

@@ -13,7 +13,7 @@ static partial class DlqCommand
         var yes = new Option<bool>("--yes") { Description = "Do not ask for confirmation (required when not at a terminal)" };
         var operatorName = OperatorAudit.Option();
         var command = new Command("purge",
-            "Delete the selected dead letters for good, after confirmation. Each gets an audit row (dlq.purge) that keeps its body.");
+            "Delete the selected dead letters for good, after confirmation. Each gets an audit row (dlq.purge); its body is kept beside the row in perazzi_sync.purged_messages.");
         selection.AddTo(command);
         command.Options.Add(yes);
         command.Options.Add(operatorName);
