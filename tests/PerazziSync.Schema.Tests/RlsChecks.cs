@@ -458,6 +458,27 @@ public static class RlsChecks
             await s.DeniedAsync("select count(*) from perazzi_assets");
             await s.DeniedAsync("select count(*) from commerce_customers");
         }),
+        new("Anonymous visitors read public retrieval rows without learning who owns them", async s =>
+        {
+            await s.ExecuteAsync("""
+                with d as (
+                  insert into documents (title, visibility, owner_user_id) values ('Jane''s load data', 'public', @jane) returning id)
+                insert into chunks (document_id, content, visibility, owner_user_id)
+                select id, 'chunk of Jane''s load data', 'public', @jane from d
+                """, new { jane = Jane });
+            await s.AsAnonAsync();
+            Assert.Equal("chunk of Jane's load data public", await s.ScalarAsync<string>("""
+                select c.content || ' ' || d.visibility
+                from chunks c join documents d on d.id = c.document_id
+                where d.title = 'Jane''s load data'
+                """));
+            await s.DeniedAsync("select owner_user_id from documents where title = 'Jane''s load data'");
+            await s.DeniedAsync("select owner_user_id from chunks where content = 'chunk of Jane''s load data'");
+            await s.DeniedAsync("select count(*) from documents where owner_user_id = @jane", new { jane = Jane });
+            await s.DeniedAsync("select count(*) from chunks where owner_user_id = @jane", new { jane = Jane });
+            await s.AsUserAsync(Jane);
+            Assert.Equal(1, await s.CountAsync("select count(*) from documents where owner_user_id = @jane and visibility = 'public'", new { jane = Jane }));
+        }),
         new("Private retrieval rows are read only by their owner", async s =>
         {
             await s.AsUserAsync(Jane);

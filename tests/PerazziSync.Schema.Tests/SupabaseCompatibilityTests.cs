@@ -108,8 +108,8 @@ public sealed class SupabaseCompatibilityTests : IAsyncLifetime
 
         Assert.Equal(
         [
-            "anon select chunks",
-            "anon select documents",
+            "anon select chunks (id, document_id, content, visibility)",
+            "anon select documents (id, title, source, visibility)",
             "anon select embeddings",
             "authenticated delete assistant_conversations",
             "authenticated delete perazzi_assets",
