@@ -186,3 +186,47 @@ public sealed class HookDeliveryExceptionTests : IAsyncLifetime
         Assert.True(store.BadRequests == 0, string.Join("\n", store.Refusals));
     }
 }
+
+/// <summary>
+/// A worker checks the subscriptions as it starts: a deployer reads in its health what the store's
+/// hooks lack without waiting for the scheduled check (which never fires here).
+/// </summary>
+public sealed class HookCheckAtStartTests : IAsyncLifetime
+{
+    ProductUnderTest _product = null!;
+
+    public async Task InitializeAsync() => _product = await ProductUnderTest.StartAsync(workers: 0);
+
+    public async Task DisposeAsync() => await _product.DisposeAsync();
+
+    [Fact]
+    public async Task A_worker_started_against_a_store_with_a_missing_and_a_deactivated_hook_reports_and_heals_them_soon_after_start()
+    {
+        var store = _product.BigCommerce;
+        await Subscribed.EnsureAsync(_product);
+        var deactivated = Subscribed.HookOf(_product, "store/order/updated");
+        store.DeactivateHook(deactivated);
+        store.RemoveHook(Subscribed.HookOf(_product, "store/customer/deleted"));
+
+        var started = System.Diagnostics.Stopwatch.StartNew();
+        await _product.StartWorkerAsync();
+        var worker = _product.WorkerManagementUrls[0];
+        using var http = new HttpClient();
+        var health = await ProductUnderTest.EventuallyAsync("the worker's readiness to report the missing hook",
+            () => http.GetStringAsync(worker + "/health/ready"), h => h.Contains("store/customer/deleted: missing", StringComparison.Ordinal),
+            diagnostics: _product.Logs);
+
+        Assert.InRange(started.Elapsed, TimeSpan.Zero, TimeSpan.FromMinutes(1));
+        var check = JsonNode.Parse(health)!["checks"]!["bigcommerce"]!;
+        Assert.Equal("Degraded", check["status"]!.GetValue<string>());
+        Assert.DoesNotContain("store/order/updated", check["description"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.True(Subscribed.IsActive(_product, deactivated));
+        Assert.Equal(1, await Metrics.ReadAsync(worker, "perazzisync_bigcommerce_hooks", "scope=\"store/customer/deleted\"", "state=\"missing\""));
+        await using var connection = await _product.OpenDatabaseAsync();
+        var trigger = await connection.QuerySingleAsync<string>(
+            "select metadata->>'trigger' from audit_log where action = 'hooks.activate' and object_id = @Hook",
+            new { Hook = deactivated.ToString(System.Globalization.CultureInfo.InvariantCulture) });
+        Assert.Equal("startup", trigger);
+        Assert.True(store.BadRequests == 0, string.Join("\n", store.Refusals));
+    }
+}

@@ -37,6 +37,8 @@ public sealed class HostStartupTests
             ["ConnectionStrings__RabbitMq"] = await TestServices.RabbitMqAsync(),
             ["BigCommerce__StoreHash"] = "teststore",
             ["BigCommerce__AccessToken"] = "token",
+            // The worker checks the store's hooks as it starts: at nothing that listens, never BigCommerce's own API.
+            ["BigCommerce__ApiBaseUrl"] = "http://127.0.0.1:1",
         });
 
         Assert.Equal(HttpStatusCode.OK, await EventuallyAsync(worker, url + "/health/ready", HttpStatusCode.OK));
@@ -54,6 +56,8 @@ public sealed class HostStartupTests
             ["ConnectionStrings__RabbitMq"] = await TestServices.RabbitMqAsync(),
             ["BigCommerce__StoreHash"] = "teststore",
             ["BigCommerce__AccessToken"] = "token",
+            // The worker checks the store's hooks as it starts: at nothing that listens, never BigCommerce's own API.
+            ["BigCommerce__ApiBaseUrl"] = "http://127.0.0.1:1",
         });
 
         Assert.Equal(HttpStatusCode.OK, await EventuallyAsync(worker, url + "/health/live", HttpStatusCode.OK));
@@ -115,6 +119,7 @@ public sealed class HostStartupTests
         ["ConnectionStrings__RabbitMq"] = "amqp://guest:guest@127.0.0.1:1/",
         ["BigCommerce__StoreHash"] = "teststore",
         ["BigCommerce__AccessToken"] = "token",
+        ["BigCommerce__ApiBaseUrl"] = "http://127.0.0.1:1",
         ["BigCommerce__WebhookSecret"] = WebhookSender.Base64Secret(WebhookSender.BigCommerceClientSecret),
         ["Pos__WebhookSecret"] = WebhookSender.PosSecret,
     };

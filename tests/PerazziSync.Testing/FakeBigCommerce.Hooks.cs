@@ -44,6 +44,12 @@ public sealed partial class FakeBigCommerce
         }
     }
 
+    /// <summary>Listings of the hooks (<c>GET /v3/hooks</c>) the store answered.</summary>
+    public int HookListings => _requests.GetValueOrDefault("hooks:list");
+
+    /// <summary>Reads of the hooks' admin view (<c>GET /v3/hooks/admin</c>) the store answered.</summary>
+    public int HookAdminReads => _requests.GetValueOrDefault("hooks:admin");
+
     /// <summary>POST, PUT and DELETE requests to the hooks that the store accepted.</summary>
     public int HookWrites => Volatile.Read(ref _hookWrites);
 

@@ -163,6 +163,7 @@ public sealed class ProductUnderTest : IAsyncDisposable
             _workerManagementUrls.Add(managementUrl);
         }
         await WaitUntilReadyAsync(worker, managementUrl);
+        await WaitUntilSubscriptionsCheckedAsync(worker, managementUrl);
         return worker;
     }
 
@@ -247,6 +248,25 @@ public sealed class ProductUnderTest : IAsyncDisposable
             await Task.Delay(200);
         }
         throw new InvalidOperationException($"The host at {url} did not become ready:\n{host.Output}");
+    }
+
+    /// <summary>
+    /// Waits for the check of the subscriptions a worker makes as it starts (two requests to the
+    /// store: the hooks and their admin view), so that a test counting the store's requests knows
+    /// they came before it began, as in a product that has been running for a while.
+    /// </summary>
+    static async Task WaitUntilSubscriptionsCheckedAsync(HostProcess host, string url)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (DateTime.UtcNow < deadline && !host.HasExited)
+        {
+            if (!(await Http.GetStringAsync(url + "/health/ready")).Contains("subscriptions not checked yet", StringComparison.Ordinal))
+            {
+                return;
+            }
+            await Task.Delay(200);
+        }
+        throw new InvalidOperationException($"The worker at {url} did not check the subscriptions as it started:\n{host.Output}");
     }
 
     public async ValueTask DisposeAsync()

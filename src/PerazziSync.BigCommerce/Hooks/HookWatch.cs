@@ -9,12 +9,15 @@ using PerazziSync.Data;
 namespace PerazziSync.BigCommerce.Hooks;
 
 /// <summary>What started a check of the subscriptions.</summary>
-/// <param name="Name"><c>schedule</c> or <c>delivery_exception</c>, recorded in the audit rows of its re-activations.</param>
+/// <param name="Name"><c>startup</c>, <c>schedule</c> or <c>delivery_exception</c>, recorded in the audit rows of its re-activations.</param>
 /// <param name="NotBefore">A check that began reading after this moment has seen what this one would: this one is skipped.</param>
 /// <param name="FailedHookId">A hook BigCommerce reported it could not deliver to, and since when (<paramref name="FailedAt"/>).</param>
 public sealed record HookCheckTrigger(string Name, DateTimeOffset? NotBefore = null, long? FailedHookId = null, DateTimeOffset? FailedAt = null, Guid? MessageId = null)
 {
     public static readonly HookCheckTrigger Schedule = new("schedule");
+
+    /// <summary>The check of a worker that started at <paramref name="startedAt"/>.</summary>
+    public static HookCheckTrigger AtStart(DateTimeOffset startedAt) => new("startup", NotBefore: startedAt);
 }
 
 /// <summary>

@@ -5,14 +5,35 @@ using Quartz;
 
 namespace PerazziSync.Worker.BigCommerce;
 
-/// <summary>The scheduled check of the store's subscriptions (<see cref="HookWatch"/>), once per firing across workers.</summary>
+/// <summary>
+/// The check of the store's subscriptions (<see cref="HookWatch"/>): at the worker's start, so its
+/// health tells a deployer at once what the hooks lack, and on the schedule, once per firing across
+/// workers.
+/// </summary>
 [DisallowConcurrentExecution]
 public sealed class BigCommerceHooksJob(NpgsqlDataSource database, HookWatch watch, ILogger<BigCommerceHooksJob> logger) : IJob
 {
     public static readonly JobKey Key = new("bigcommerce-hooks");
 
+    /// <summary>The check at start, fired again every <see cref="RetryAtStart"/> until one has been made.</summary>
+    public static readonly TriggerKey AtStart = new("bigcommerce-hooks-at-start");
+
+    /// <summary>
+    /// How soon a check at start that failed (BigCommerce or the database away) is tried again:
+    /// the scheduled one may be an hour off, while health says nothing was checked.
+    /// </summary>
+    public static readonly TimeSpan RetryAtStart = TimeSpan.FromMinutes(1);
+
     public async ValueTask Execute(IJobExecutionContext context, CancellationToken cancellationToken)
     {
+        if (context.Trigger.Key.Equals(AtStart))
+        {
+            // Workers started together share one check: one begun after this worker started saw
+            // what this one would.
+            await watch.CheckAsync(HookCheckTrigger.AtStart(context.Trigger.StartTimeUtc), cancellationToken);
+            await context.Scheduler.UnscheduleJob(AtStart, cancellationToken);
+            return;
+        }
         var scheduledAt = context.ScheduledFireTimeUtc ?? context.FireTimeUtc;
         if (!await JobFirings.ClaimAsync(database, Key.Name, scheduledAt, cancellationToken))
         {

@@ -11,8 +11,9 @@ public static class BigCommerceSyncExtensions
 {
     /// <summary>
     /// The BigCommerce client, the reconciliation, the re-attempt of parked events and the check of
-    /// the store's subscriptions. Without a store (<see cref="BigCommerceOptions.WaitsForStore"/>)
-    /// no job runs, and readiness says the worker waits for one.
+    /// the store's subscriptions (at start and on its schedule). Without a store
+    /// (<see cref="BigCommerceOptions.WaitsForStore"/>) no job runs, and readiness says the worker
+    /// waits for one.
     /// </summary>
     public static IHostApplicationBuilder AddBigCommerceSync(this IHostApplicationBuilder builder)
     {
@@ -40,6 +41,11 @@ public static class BigCommerceSyncExtensions
             quartz.AddCronJob<BigCommerceReconciliationJob, BigCommerceSyncOptions>(BigCommerceReconciliationJob.Key, o => o.ReconcileCron);
             quartz.AddCronJob<ParkedBigCommerceRetryJob, BigCommerceSyncOptions>(ParkedBigCommerceRetryJob.Key, o => o.ParkedRetryCron);
             quartz.AddCronJob<BigCommerceHooksJob, BigCommerceSyncOptions>(BigCommerceHooksJob.Key, o => o.HooksCheckCron);
+            quartz.AddTrigger(trigger => trigger
+                .ForJob(BigCommerceHooksJob.Key)
+                .WithIdentity(BigCommerceHooksJob.AtStart)
+                .StartNow()
+                .WithSimpleSchedule(schedule => schedule.WithInterval(BigCommerceHooksJob.RetryAtStart).RepeatForever()));
         });
         return builder;
     }

@@ -76,7 +76,8 @@ public sealed class BigCommerceSyncOptions
 
     /// <summary>
     /// Quartz cron expression (UTC) of the check of the store's subscriptions: deactivated hooks
-    /// re-activated, their state in health and metrics. A delivery exception checks at once too.
+    /// re-activated, their state in health and metrics. A worker checks as it starts, and a delivery
+    /// exception at once, too.
     /// </summary>
     [Required]
     public string HooksCheckCron { get; set; } = "0 0 * * * ?";
