@@ -17,6 +17,9 @@ static partial class WorkerLog
     [LoggerMessage(LogLevel.Warning, "Reconciliation: BigCommerce {EntityType} {Id} cannot be read ({Reason}); published as a change, whose consumer dead-letters it")]
     public static partial void ListedMalformed(ILogger logger, string entityType, long id, string reason);
 
+    [LoggerMessage(LogLevel.Debug, "Reconciliation: {EntityType} {Id} listed as malformed as when it was handed over; not again")]
+    public static partial void ListedMalformedAgain(ILogger logger, string entityType, long id);
+
     [LoggerMessage(LogLevel.Warning, "Reconciliation: BigCommerce listed a {EntityType} without a readable id ({Reason}); skipped")]
     public static partial void ListedWithoutId(ILogger logger, string entityType, string reason);
 

@@ -51,8 +51,19 @@ public sealed class ReconciliationTests : IAsyncLifetime
         Assert.Equal(2, _product.Workers.Count(w => !w.HasExited));
     }
 
+    /// <summary>Waits until <paramref name="count"/> more firings of the reconciliation have been claimed, and the last has had time to end.</summary>
+    async Task FiringsPassAsync(int count)
+    {
+        const string sql = "select count(*) from perazzi_sync.job_firings where job_name = 'bigcommerce-reconcile'";
+        await using var connection = await _product.OpenDatabaseAsync();
+        var before = await connection.ExecuteScalarAsync<long>(sql);
+        await ProductUnderTest.EventuallyAsync($"{count} more firings of the reconciliation",
+            () => connection.ExecuteScalarAsync<long>(sql), n => n >= before + count, diagnostics: _product.Logs);
+        await Task.Delay(TimeSpan.FromSeconds(2));
+    }
+
     [Fact]
-    public async Task A_malformed_order_or_customer_in_the_listing_ends_alone_in_its_error_queue_and_the_sweep_applies_the_rest()
+    public async Task A_malformed_order_or_customer_in_the_listing_ends_alone_in_its_error_queue_once_per_version_and_the_sweep_applies_the_rest()
     {
         var store = _product.BigCommerce;
         var modified = DateTimeOffset.FromUnixTimeSeconds(DateTimeOffset.UtcNow.AddMinutes(-1).ToUnixTimeSeconds());
@@ -87,27 +98,44 @@ public sealed class ReconciliationTests : IAsyncLifetime
         await ProductUnderTest.EventuallyAsync("customer 14 dead-lettered by the customer consumer",
             () => _product.Broker.DeadLetteredAsync(Queues.BigCommerceCustomerChanged), n => n >= 1, diagnostics: _product.Logs);
 
+        // Every later firing lists them again within its overlap, as they were: nothing more is dead-lettered.
+        await FiringsPassAsync(3);
+        Assert.Equal(2u, await _product.Broker.DeadLetteredAsync(Queues.BigCommerceOrderChanged));
+        Assert.Equal(1u, await _product.Broker.DeadLetteredAsync(Queues.BigCommerceCustomerChanged));
         Assert.Null(await Rows.OrderAsync(_product, 702));
         Assert.Null(await Rows.OrderAsync(_product, 704));
         Assert.Equal(0, await Rows.CustomerCountAsync(_product, 14));
-        // Each firing that lists them again hands them over again; every dead letter is theirs, for its parse failure.
+
+        // A change of 702 that is malformed too is another version: dead-lettered once more, once.
+        var changed = BigCommerceFixtures.Order(702, 11, modified.AddSeconds(10));
+        changed["total_inc_tax"] = "even more";
+        store.PutOrder(changed, BigCommerceFixtures.Lines(702));
+        await ProductUnderTest.EventuallyAsync("order 702's second malformed version dead-lettered",
+            () => _product.Broker.DeadLetteredAsync(Queues.BigCommerceOrderChanged), n => n >= 3, diagnostics: _product.Logs);
+        await FiringsPassAsync(3);
+        Assert.Equal(3u, await _product.Broker.DeadLetteredAsync(Queues.BigCommerceOrderChanged));
+
+        // And a well-formed change of it is applied by the next firing.
+        store.PutOrder(BigCommerceFixtures.Order(702, 11, modified.AddSeconds(20), "Shipped"), BigCommerceFixtures.Lines(702));
+        await ProductUnderTest.EventuallyAsync("order 702 applied once it is well-formed",
+            () => Rows.OrderAsync(_product, 702), o => o?.Status == "Shipped", diagnostics: _product.Logs);
+
         var orderLetters = await _product.Broker.DrainWithHeadersAsync(Queues.BigCommerceOrderChanged + Queues.ErrorSuffix);
         var failures = orderLetters.Select(letter => (
             OrderId: JsonNode.Parse(letter.Body)!["message"]!["orderId"]!.GetValue<long>(),
             Type: letter.Headers["MT-Fault-ExceptionType"],
             Message: letter.Headers["MT-Fault-Message"])).ToList();
-        Assert.Equal([702L, 704L], failures.Select(f => f.OrderId).Distinct().Order());
+        Assert.Equal([702L, 702L, 704L], failures.Select(f => f.OrderId).Order());
         Assert.All(failures, f => Assert.Contains("BigCommercePayloadException", f.Type, StringComparison.Ordinal));
         Assert.All(failures, f => Assert.Contains(f.OrderId == 702 ? "total_inc_tax" : "date_modified", f.Message, StringComparison.Ordinal));
         var customerLetters = await _product.Broker.DrainWithHeadersAsync(Queues.BigCommerceCustomerChanged + Queues.ErrorSuffix);
-        Assert.NotEmpty(customerLetters);
-        Assert.All(customerLetters, letter => Assert.Equal(14, JsonNode.Parse(letter.Body)!["message"]!["customerId"]!.GetValue<long>()));
+        Assert.Equal([14L], customerLetters.Select(letter => JsonNode.Parse(letter.Body)!["message"]!["customerId"]!.GetValue<long>()));
 
         // The watermarks moved past what was listed, so later firings list from there.
         await using var connection = await _product.OpenDatabaseAsync();
         var watermarks = (await connection.QueryAsync<(string EntityType, DateTime ModifiedSince)>(
             "select entity_type, modified_since from perazzi_sync.reconcile_watermarks order by entity_type")).ToList();
-        Assert.Equal([("customer", modified.UtcDateTime), ("order", modified.UtcDateTime)],
+        Assert.Equal([("customer", modified.UtcDateTime), ("order", modified.AddSeconds(20).UtcDateTime)],
             watermarks.Select(w => (w.EntityType, w.ModifiedSince.ToUniversalTime())).ToList());
         Assert.True(store.BadRequests == 0, string.Join("\n", store.Refusals));
     }

@@ -100,7 +100,7 @@ public sealed partial class BigCommerceClient(HttpClient http, IOptions<BigComme
     {
         if (raw.ValueKind != JsonValueKind.Object)
         {
-            return new(null, null, new BigCommercePayloadException($"A listed {entity} is not an object: {raw.ValueKind}"));
+            return new(null, null, new BigCommercePayloadException($"A listed {entity} is not an object: {raw.ValueKind}"), Digest.Of(raw.GetRawText()));
         }
         try
         {
@@ -109,7 +109,7 @@ public sealed partial class BigCommerceClient(HttpClient http, IOptions<BigComme
         }
         catch (BigCommercePayloadException e)
         {
-            return new(ListedId(raw), null, e);
+            return new(ListedId(raw), null, e, Digest.Of(raw.GetRawText()));
         }
     }
 

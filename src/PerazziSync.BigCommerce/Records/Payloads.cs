@@ -1,4 +1,6 @@
 using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
 using System.Text.Json;
 
 namespace PerazziSync.BigCommerce.Records;
@@ -74,7 +76,18 @@ public sealed record CustomerSnapshot(BigCommerceCustomer Customer, DateTimeOffs
 /// <param name="Id">The entry's id; null when not even that can be read.</param>
 /// <param name="Snapshot">The entry parsed; null when it is malformed.</param>
 /// <param name="Malformed">Why the entry cannot be read; null when it can.</param>
-public sealed record Listed<T>(long? Id, T? Snapshot, BigCommercePayloadException? Malformed) where T : class;
+/// <param name="Version">
+/// A malformed entry's digest (<see cref="Digest"/> of its text): the same entry listed again has
+/// the same, any change of it another. Null when it is readable or was not listed itself.
+/// </param>
+public sealed record Listed<T>(long? Id, T? Snapshot, BigCommercePayloadException? Malformed, string? Version = null) where T : class;
+
+/// <summary>What tells two versions of a text apart, stored where the text itself need not be.</summary>
+public static class Digest
+{
+    /// <summary>The SHA-256 of <paramref name="text"/>'s UTF-8, in hex.</summary>
+    public static string Of(string text) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text)));
+}
 
 /// <summary>A BigCommerce response that can never be processed as it is.</summary>
 public sealed class BigCommercePayloadException(string message) : Exception(message);

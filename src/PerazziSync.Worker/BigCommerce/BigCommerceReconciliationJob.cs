@@ -23,6 +23,8 @@ namespace PerazziSync.Worker.BigCommerce;
 /// there instead and closes the gap. An entity BigCommerce lists malformed fails alone, as its
 /// callback would: it is published as a change, which its consumer fetches by itself, fails for
 /// good and dead-letters, where <c>perazzisync dlq</c> shows it; the sweep goes on without it.
+/// Each malformed version is handed over once (<see cref="HandOffAsync"/>), however many
+/// firings list it again within their overlap.
 /// </summary>
 [DisallowConcurrentExecution]
 public sealed class BigCommerceReconciliationJob(
@@ -92,7 +94,7 @@ public sealed class BigCommerceReconciliationJob(
         {
             if (entry.Snapshot is not { } snapshot)
             {
-                await HandOffAsync(entityType, entry.Id, entry.Malformed!, changed, cancellationToken);
+                await HandOffAsync(store, entityType, entry.Id, entry.Malformed!, entry.Version!, changed, cancellationToken);
                 continue;
             }
             batch.Add(snapshot);
@@ -134,18 +136,39 @@ public sealed class BigCommerceReconciliationJob(
 
     /// <summary>
     /// A malformed entity is published as a change, as a callback of it would be: not applied here,
-    /// it must not stop the sweep, nor pass unseen.
+    /// it must not stop the sweep, nor pass unseen. Only once per <paramref name="version"/>: the
+    /// overlap lists an entity again at every firing for minutes, and each hand-over would put one
+    /// more copy of the same failure in the dead-letter queue. A version is recorded with its
+    /// publication, in one transaction, so a publication that failed is tried at the next firing.
     /// </summary>
-    async Task HandOffAsync(string entityType, long? id, BigCommercePayloadException malformed, Func<long, object> changed, CancellationToken cancellationToken)
+    async Task HandOffAsync(
+        string store, string entityType, long? id, BigCommercePayloadException malformed, string version, Func<long, object> changed,
+        CancellationToken cancellationToken)
     {
+        const string sql = """
+            insert into perazzi_sync.reconcile_handoffs as h (store_hash, entity_type, entity_id, version)
+            values (@Store, @EntityType, @EntityId, @Version)
+            on conflict (store_hash, entity_type, entity_id) do update set version = excluded.version, handed_at = now()
+            where h.version <> excluded.version
+            """;
         var reason = PrintableText.Of(malformed.Message);
         if (id is not { } entityId)
         {
             WorkerLog.ListedWithoutId(logger, entityType, reason);
             return;
         }
+        await using var connection = await database.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        if (await connection.ExecuteAsync(new CommandDefinition(
+                sql, new { Store = store, EntityType = entityType, EntityId = entityId, Version = version }, transaction,
+                cancellationToken: cancellationToken)) == 0)
+        {
+            WorkerLog.ListedMalformedAgain(logger, entityType, entityId);
+            return;
+        }
         var message = changed(entityId);
         await publisher.Publish(message, message.GetType(), context => context.MustReachAQueue(), cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
         WorkerLog.ListedMalformed(logger, entityType, entityId, reason);
     }
 
@@ -168,8 +191,10 @@ public sealed class BigCommerceReconciliationJob(
                 catch (BigCommercePayloadException e)
                 {
                     // Its new customer came malformed (fetched alone to apply the order): the
-                    // order fails alone, as a malformed entry of the listing does.
-                    await HandOffAsync("order", orderId, new BigCommercePayloadException($"customer {snapshot.Order.CustomerId}: {e.Message}"),
+                    // order fails alone, as a malformed entry of the listing does, once per
+                    // version of the order and of the customer's failure.
+                    var malformed = new BigCommercePayloadException($"customer {snapshot.Order.CustomerId}: {e.Message}");
+                    await HandOffAsync(store, "order", orderId, malformed, Digest.Of(snapshot.Order.Raw.GetRawText() + "\n" + malformed.Message),
                         id => OrderChanged(store, firing, id), token);
                 }
             });
