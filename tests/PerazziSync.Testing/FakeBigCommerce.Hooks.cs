@@ -447,11 +447,13 @@ public sealed partial class FakeBigCommerce
         }
     }
 
-    /// <summary>Why the query is not one the operation takes, or null.</summary>
+    /// <summary>Why the query is not one the operation takes (a parameter it does not have, or one given twice), or null.</summary>
     static string? QueryProblem(HttpContext context, params string[] allowed) =>
         context.Request.Query.Keys.Where(k => !allowed.Contains(k)).ToList() is { Count: > 0 } unknown
             ? $"{context.Request.Method} {context.Request.Path} takes no parameter {string.Join(", ", unknown)}"
-            : null;
+            : context.Request.Query.Where(q => q.Value.Count > 1).Select(q => q.Key).ToList() is { Count: > 0 } repeated
+                ? $"{context.Request.Method} {context.Request.Path} takes each parameter once: {string.Join(", ", repeated)} given more often"
+                : null;
 
     /// <summary>Why a request that carries no body has one, or null.</summary>
     static string? BodyProblem(HttpContext context) =>

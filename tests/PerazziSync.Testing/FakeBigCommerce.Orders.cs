@@ -61,11 +61,11 @@ public sealed partial class FakeBigCommerce
         }
         var page = Integer(query, "page") ?? 1;
         var limit = Integer(query, "limit") ?? 50;
-        if (page < 1 || limit < 1 || limit > MostOrdersPerPage)
+        if (limit > MostOrdersPerPage)
         {
-            return Refuse(context, 400, $"page {page} and limit {limit}: page from 1, limit from 1 to {MostOrdersPerPage}");
+            return Refuse(context, 400, $"limit {limit}: at most {MostOrdersPerPage}");
         }
-        var since = query["min_date_modified"].ToString() is { Length: > 0 } from ? DateTimeOffset.Parse(from, CultureInfo.InvariantCulture) : DateTimeOffset.MinValue;
+        var since = query["min_date_modified"].ToString() is { Length: > 0 } from ? OrderDate(from)!.Value : DateTimeOffset.MinValue;
         var minId = Integer(query, "min_id") ?? long.MinValue;
         var maxId = Integer(query, "max_id") ?? long.MaxValue;
         if (page == 1 && !query.ContainsKey("min_id") && !query.ContainsKey("max_id"))
@@ -199,6 +199,7 @@ public sealed partial class FakeBigCommerce
             ? modified
             : DateTimeOffset.MinValue;
 
+    /// <summary>A whole-number parameter <see cref="ValueProblem"/> has let through.</summary>
     static long? Integer(IQueryCollection query, string name) =>
-        query[name].ToString() is { Length: > 0 } text ? long.Parse(text, CultureInfo.InvariantCulture) : null;
+        query[name].ToString() is { Length: > 0 } text ? Integer(text) : null;
 }

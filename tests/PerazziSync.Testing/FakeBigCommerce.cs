@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Globalization;
 using System.Net;
 using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
@@ -15,7 +16,8 @@ namespace PerazziSync.Testing;
 /// the Webhooks V3 API (FakeBigCommerce.Hooks.cs), BigCommerce's fixed-window rate limit with its
 /// headers, and faults on demand. It answers 401 without the access token, 400 without the JSON
 /// Accept and Content-Type headers BigCommerce's spec asks for, and refuses a method, path, query
-/// parameter, parameter value or body the spec does not have; each such refusal is counted
+/// parameter, parameter given twice, parameter value (a number, a list of ids, a date out of the
+/// spec's formats) or body the spec does not have; each such refusal is counted
 /// (<see cref="BadRequests"/>, <see cref="Refusals"/>).
 /// </summary>
 public sealed partial class FakeBigCommerce : IAsyncDisposable
@@ -103,14 +105,16 @@ public sealed partial class FakeBigCommerce : IAsyncDisposable
         app.Use(fake.GuardAsync);
         app.Use(fake.HooksAsync);
         app.MapGet($"/stores/{storeHash}/v2/orders/{{id:long}}", (long id, HttpContext context) =>
-            fake.Conforming(context, "include", "consignment_structure") ?? fake.Order(id, context));
-        app.MapGet($"/stores/{storeHash}/v2/orders/{{id:long}}/products", (long id, int? page, int? limit, HttpContext context) =>
-            fake.Conforming(context, "page", "limit") ?? fake.Lines(id, page ?? 1, limit ?? 50));
+            fake.Conforming(context, 400, "include", "consignment_structure") ?? fake.Order(id, context));
+        app.MapGet($"/stores/{storeHash}/v2/orders/{{id:long}}/products", (long id, HttpContext context) =>
+            fake.Conforming(context, 400, "page", "limit")
+            ?? fake.Lines(id, (int)(Integer(context.Request.Query, "page") ?? 1), (int)(Integer(context.Request.Query, "limit") ?? 50)));
         app.MapGet($"/stores/{storeHash}/v2/orders", (HttpContext context) =>
-            fake.Conforming(context, "min_date_modified", "min_id", "max_id", "include", "consignment_structure", "sort", "page", "limit")
+            fake.Conforming(context, 400, "min_date_modified", "min_id", "max_id", "include", "consignment_structure", "sort", "page", "limit")
             ?? fake.ListOrders(context));
+        // Customers V3 answers a filter it cannot use with 422.
         app.MapGet($"/stores/{storeHash}/v3/customers", (HttpContext context) =>
-            fake.Conforming(context, "id:in", "date_modified:min", "sort", "page", "limit") ?? fake.Customers(context));
+            fake.Conforming(context, 422, "id:in", "date_modified:min", "sort", "page", "limit") ?? fake.Customers(context));
         app.MapFallback((HttpContext context) => fake.Refuse(context, 404, $"{context.Request.Method} {context.Request.Path} is not an operation the product uses"));
         await app.StartAsync();
         return fake;
@@ -293,9 +297,78 @@ public sealed partial class FakeBigCommerce : IAsyncDisposable
 
     string Name(string header) => LowerCaseHeaders ? header.ToLowerInvariant() : header;
 
-    /// <summary>Null when a read carries only the query parameters it takes and no body; else the refusal.</summary>
-    IResult? Conforming(HttpContext context, params string[] parameters) =>
-        (QueryProblem(context, parameters) ?? BodyProblem(context)) is { } problem ? Refuse(context, 400, problem) : null;
+    /// <summary>
+    /// Null when a read carries only the query parameters it takes, each once and with a value of
+    /// the spec's type and format, and no body; else the refusal (a value out of its format with
+    /// <paramref name="valueStatus"/>).
+    /// </summary>
+    IResult? Conforming(HttpContext context, int valueStatus, params string[] parameters) =>
+        (QueryProblem(context, parameters) ?? BodyProblem(context)) is { } problem ? Refuse(context, 400, problem)
+        : ValueProblem(context.Request.Query) is { } value ? Refuse(context, valueStatus, value)
+        : null;
+
+    /// <summary>Why a value of the reads' parameters is not of the spec's type or format, or null.</summary>
+    static string? ValueProblem(IQueryCollection query)
+    {
+        foreach (var (name, values) in query)
+        {
+            var value = values.ToString();
+            var wanted = name switch
+            {
+                "page" or "limit" => Integer(value) is >= 1 ? null : "a whole number from 1",
+                "min_id" or "max_id" => Integer(value) is not null ? null : "a whole number",
+                "id:in" => value.Split(',').All(id => Integer(id) is not null) ? null : "whole numbers separated by commas",
+                "min_date_modified" => OrderDate(value) is not null ? null : "a date and time in RFC-2822 or ISO-8601, with its offset",
+                "date_modified:min" => CustomerDateFilter(value) is not null ? null : "an ISO-8601 date or date and time",
+                _ => null,
+            };
+            if (wanted is not null)
+            {
+                return $"{name}={value} is not {wanted}";
+            }
+        }
+        return null;
+    }
+
+    [GeneratedRegex(@"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,7})?(Z|[+-]\d{2}:\d{2})$")]
+    private static partial Regex IsoWithOffset();
+
+    [GeneratedRegex(@"^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}:\d{2}(\.\d{1,7})?(Z|[+-]\d{2}:\d{2})?)?$")]
+    private static partial Regex IsoDateOrTime();
+
+    [GeneratedRegex(@"^(?:(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), )?\d{1,2} (?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4} \d{2}:\d{2}(?::\d{2})? (?<sign>[+-])(?<hours>\d{2})(?<minutes>\d{2})$")]
+    private static partial Regex Rfc2822();
+
+    /// <summary>
+    /// A <c>min_date_modified</c> of Orders V2: RFC-2822 (<c>Thu, 20 Apr 2017 11:32:00 -0400</c>) or
+    /// ISO-8601 (<c>2017-04-20T11:32:00.000-04:00</c>), both with the offset their examples carry.
+    /// </summary>
+    static DateTimeOffset? OrderDate(string text)
+    {
+        if (IsoWithOffset().IsMatch(text))
+        {
+            return DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.None, out var iso) ? iso : null;
+        }
+        if (Rfc2822().Match(text) is not { Success: true } rfc)
+        {
+            return null;
+        }
+        var offset = $"{rfc.Groups["sign"].Value}{rfc.Groups["hours"].Value}:{rfc.Groups["minutes"].Value}";
+        var local = text[..rfc.Groups["sign"].Index].TrimEnd();
+        return DateTimeOffset.TryParseExact($"{local} {offset}",
+            ["ddd, d MMM yyyy HH:mm:ss zzz", "d MMM yyyy HH:mm:ss zzz", "ddd, d MMM yyyy HH:mm zzz", "d MMM yyyy HH:mm zzz"],
+            CultureInfo.InvariantCulture, DateTimeStyles.None, out var at) ? at : null;
+    }
+
+    /// <summary>A date filter of Customers V3: <c>2024-05-14</c>, <c>2024-05-14T09:34:00</c> (both UTC), or a date-time with its offset.</summary>
+    static DateTimeOffset? CustomerDateFilter(string text) =>
+        IsoDateOrTime().IsMatch(text)
+        && DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var at)
+            ? at
+            : null;
+
+    static long? Integer(string text) =>
+        long.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var number) ? number : null;
 
     void NonConforming(HttpContext context, string why) =>
         _refusals.Enqueue($"{context.Request.Method} {context.Request.Path}{context.Request.QueryString} → {why}");
@@ -329,29 +402,17 @@ public sealed partial class FakeBigCommerce : IAsyncDisposable
         var query = context.Request.Query;
         var page = Integer(query, "page") ?? 1;
         var limit = Integer(query, "limit") ?? 50;
-        if (page < 1 || limit < 1)
-        {
-            return Refuse(context, 400, $"page {page} and limit {limit}: both from 1");
-        }
         var perPage = (int)Math.Min(limit, MostCustomersPerPage);
         var sort = query["sort"].ToString();
         if (sort.Length > 0 && !CustomerSorts.Contains(sort))
         {
             return Refuse(context, 422, $"sort={sort} is not one of {string.Join(", ", CustomerSorts)}");
         }
-        DateTimeOffset? since = null;
-        if (query["date_modified:min"].ToString() is { Length: > 0 } from)
-        {
-            if (!DateTimeOffset.TryParse(from, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var parsed))
-            {
-                return Refuse(context, 422, $"date_modified:min={from} is not a date");
-            }
-            since = parsed;
-        }
+        var since = query["date_modified:min"].ToString() is { Length: > 0 } from ? CustomerDateFilter(from) : null;
         IEnumerable<JsonObject> selected = _customers.Values;
         if (query["id:in"].ToString() is { Length: > 0 } ids)
         {
-            var wanted = ids.Split(',').Select(i => long.Parse(i, CultureInfo.InvariantCulture)).ToHashSet();
+            var wanted = ids.Split(',').Select(i => Integer(i)!.Value).ToHashSet();
             foreach (var id in wanted)
             {
                 Count($"customer:{id}");
