@@ -146,6 +146,25 @@ public sealed class HookDeliveryExceptionTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Delivery_exceptions_with_error_codes_bigcommerce_does_not_send_are_counted_together_as_other()
+    {
+        var worker = _product.WorkerManagementUrls[0];
+        foreach (var code in new[] { 4242, 4243, 90002 })
+        {
+            var callback = DeliveryException(777);
+            callback["data"]!["error_code"] = code;
+            Assert.Equal(HttpStatusCode.OK, (await _product.BigCommerceWebhooks.SendAsync(callback.ToJsonString())).StatusCode);
+        }
+
+        await ProductUnderTest.EventuallyAsync("the delivery exceptions counted",
+            () => Metrics.ReadAsync(worker, "perazzisync_bigcommerce_hooks_delivery_exceptions_total"), n => n == 3, diagnostics: _product.Logs);
+        Assert.Equal(2, await Metrics.ReadAsync(worker, "perazzisync_bigcommerce_hooks_delivery_exceptions_total", "error_code=\"other\""));
+        Assert.Equal(1, await Metrics.ReadAsync(worker, "perazzisync_bigcommerce_hooks_delivery_exceptions_total", "error_code=\"90002\""));
+        using var http = new HttpClient();
+        Assert.DoesNotContain("error_code=\"424", await http.GetStringAsync(worker + "/metrics"), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task A_hook_deleted_before_the_check_could_reactivate_it_is_reported_missing_without_a_dead_letter_and_ensure_makes_it_again()
     {
         var store = _product.BigCommerce;

@@ -20,8 +20,11 @@ public sealed class BigCommerceHookDeliveryFailedConsumer(HookWatch watch, ILogg
         await watch.CheckAsync(
             new HookCheckTrigger("delivery_exception", message.ReceivedAt, message.HookId, message.OccurredAt ?? message.ReceivedAt, context.MessageId),
             context.CancellationToken);
-        // Counted when handled: a message retried after a failed check counts once.
-        Telemetry.BigCommerceDeliveryExceptions.Add(1, new KeyValuePair<string, object?>("error_code", code));
+        // Counted when handled: a message retried after a failed check counts once. BigCommerce's
+        // three codes are tagged as they are, any other as "other": the code is the sender's to
+        // choose, and each new one would make a time series of its own for as long as the worker runs.
+        var tag = message.ErrorCode is null or 90001 or 90002 or 90003 ? code : "other";
+        Telemetry.BigCommerceDeliveryExceptions.Add(1, new KeyValuePair<string, object?>("error_code", tag));
         Telemetry.MessagesConsumed.Add(1, new("type", nameof(BigCommerceHookDeliveryFailed)), new("outcome", "applied"));
     }
 }
