@@ -248,4 +248,22 @@ public sealed class HookCheckAtStartTests : IAsyncLifetime
         Assert.Equal("startup", trigger);
         Assert.True(store.BadRequests == 0, string.Join("\n", store.Refusals));
     }
+
+    [Fact]
+    public async Task A_check_at_start_that_failed_is_tried_again_within_a_minute_or_so_and_then_reports()
+    {
+        var store = _product.BigCommerce;
+        // The first listing of the hooks refused: the check at start fails.
+        store.FailNext(1, HttpStatusCode.Unauthorized);
+
+        await _product.StartWorkerAsync();
+        var worker = _product.WorkerManagementUrls[0];
+        using var http = new HttpClient();
+        var health = await http.GetStringAsync(worker + "/health/ready");
+
+        Assert.Equal(1, store.FailuresSent);
+        Assert.Equal((1, 1), (store.HookListings, store.HookAdminReads));
+        Assert.Contains("store/order/created: missing", health, StringComparison.Ordinal);
+        Assert.True(store.BadRequests == 0, string.Join("\n", store.Refusals));
+    }
 }

@@ -253,11 +253,12 @@ public sealed class ProductUnderTest : IAsyncDisposable
     /// <summary>
     /// Waits for the check of the subscriptions a worker makes as it starts (two requests to the
     /// store: the hooks and their admin view), so that a test counting the store's requests knows
-    /// they came before it began, as in a product that has been running for a while.
+    /// they came before it began, as in a product that has been running for a while. A check that
+    /// failed is tried again a minute later.
     /// </summary>
     static async Task WaitUntilSubscriptionsCheckedAsync(HostProcess host, string url)
     {
-        var deadline = DateTime.UtcNow.AddSeconds(60);
+        var deadline = DateTime.UtcNow.AddSeconds(90);
         while (DateTime.UtcNow < deadline && !host.HasExited)
         {
             if (!(await Http.GetStringAsync(url + "/health/ready")).Contains("subscriptions not checked yet", StringComparison.Ordinal))
