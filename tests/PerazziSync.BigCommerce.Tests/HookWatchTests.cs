@@ -165,6 +165,21 @@ public sealed class HookDeliveryExceptionTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_delivery_exception_s_message_with_control_characters_is_logged_with_them_as_question_marks()
+    {
+        var callback = DeliveryException(777);
+        callback["data"]!["message"] = "Non-200 response\u001b[31m\nwarn: forged line\u202e";
+
+        Assert.Equal(HttpStatusCode.OK, (await _product.BigCommerceWebhooks.SendAsync(callback.ToJsonString())).StatusCode);
+
+        var logs = await ProductUnderTest.EventuallyAsync("the worker's line about the delivery exception", () => Task.FromResult(_product.Logs()),
+            l => l.Contains("Non-200 response?[31m?warn: forged line?", StringComparison.Ordinal), diagnostics: _product.Logs);
+        Assert.DoesNotContain('\u001b', logs);
+        Assert.DoesNotContain('\u202e', logs);
+        Assert.DoesNotContain("\nwarn: forged", logs, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task A_hook_deleted_before_the_check_could_reactivate_it_is_reported_missing_without_a_dead_letter_and_ensure_makes_it_again()
     {
         var store = _product.BigCommerce;

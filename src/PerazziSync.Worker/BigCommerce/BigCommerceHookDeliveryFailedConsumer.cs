@@ -16,7 +16,8 @@ public sealed class BigCommerceHookDeliveryFailedConsumer(HookWatch watch, ILogg
     {
         var message = context.Message;
         var code = message.ErrorCode?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "none";
-        WorkerLog.DeliveryFailed(logger, message.HookId, code, message.Description ?? "");
+        // The description is the callback's text: a line break in it would start a forged log line.
+        WorkerLog.DeliveryFailed(logger, message.HookId, code, PrintableText.Of(message.Description ?? ""));
         await watch.CheckAsync(
             new HookCheckTrigger("delivery_exception", message.ReceivedAt, message.HookId, message.OccurredAt ?? message.ReceivedAt, context.MessageId),
             context.CancellationToken);
