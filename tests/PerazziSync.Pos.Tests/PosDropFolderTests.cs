@@ -133,20 +133,49 @@ public sealed class PosDropFolderTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task A_file_that_cannot_be_read_goes_to_failed_at_once_and_the_files_after_it_are_imported()
+    public async Task Named_pipes_devices_and_links_go_to_failed_at_once_saying_why_and_the_exports_beside_and_after_them_are_imported()
     {
-        // Reading a process's own memory at offset 0 fails with EIO: a file whose bytes cannot be
-        // read even by root, who reads past any permission bits.
-        File.CreateSymbolicLink(Path.Combine(_folder, "unreadable.csv"), "/proc/self/mem");
-        await WaitForFileAsync(Path.Combine(_folder, "failed", "unreadable.csv.error.txt"), TimeSpan.FromSeconds(30));
-        await DropAsync("later.csv", [.. Enumerable.Range(0, 5).Select(i => Row("WO-AFTER", i))]);
+        // A file from outside the folder that the worker can read: linked, it would be imported.
+        var outside = Directory.CreateTempSubdirectory("perazzi-outside-").FullName;
+        try
+        {
+            var elsewhere = Path.Combine(outside, "elsewhere.csv");
+            await File.WriteAllLinesAsync(elsewhere, [Header, Row("WO-OUTSIDE", 0)]);
+            File.CreateSymbolicLink(Path.Combine(_folder, "linked.csv"), elsewhere);
+            // Read through, a device that never ends (hashed for ever) and a pipe that waits for a writer.
+            File.CreateSymbolicLink(Path.Combine(_folder, "zero.csv"), "/dev/zero");
+            await NamedPipe.CreateAsync(Path.Combine(_folder, "pipe.csv"));
+            await DropAsync("beside.csv", [.. Enumerable.Range(0, 5).Select(i => Row("WO-BESIDE", i))]);
 
-        await WaitForFileAsync(Path.Combine(_folder, "processed", "later.csv"), TimeSpan.FromSeconds(30));
-        await using var connection = await _product.OpenDatabaseAsync();
-        Assert.Equal(5, await connection.ExecuteScalarAsync<long>("select count(*) from service_events where source_record_id like 'WO-AFTER-%'"));
-        Assert.Contains("cannot be read", await File.ReadAllTextAsync(Path.Combine(_folder, "failed", "unreadable.csv.error.txt")), StringComparison.Ordinal);
-        Assert.True(File.Exists(Path.Combine(_folder, "failed", "unreadable.csv")));
-        Assert.Empty(Directory.EnumerateFileSystemEntries(Path.Combine(_folder, "processing")));
+            var failed = Path.Combine(_folder, "failed");
+            await WaitForFileAsync(Path.Combine(_folder, "processed", "beside.csv"), TimeSpan.FromSeconds(30));
+            foreach (var name in new[] { "linked.csv", "zero.csv", "pipe.csv" })
+            {
+                await WaitForFileAsync(Path.Combine(failed, name + ".error.txt"), TimeSpan.FromSeconds(30));
+            }
+            await DropAsync("after.csv", [.. Enumerable.Range(0, 5).Select(i => Row("WO-AFTER", i))]);
+            await WaitForFileAsync(Path.Combine(_folder, "processed", "after.csv"), TimeSpan.FromSeconds(30));
+
+            Assert.Equal("it is a symbolic link, not a regular file; only regular files are imported",
+                await File.ReadAllTextAsync(Path.Combine(failed, "linked.csv.error.txt")));
+            Assert.Equal("it is a symbolic link, not a regular file; only regular files are imported",
+                await File.ReadAllTextAsync(Path.Combine(failed, "zero.csv.error.txt")));
+            Assert.Equal("it is a named pipe (FIFO), not a regular file; only regular files are imported",
+                await File.ReadAllTextAsync(Path.Combine(failed, "pipe.csv.error.txt")));
+            Assert.Equal(FileAttributes.ReparsePoint, File.GetAttributes(Path.Combine(failed, "linked.csv")) & FileAttributes.ReparsePoint);
+            Assert.True(File.Exists(elsewhere));
+            await using var connection = await _product.OpenDatabaseAsync();
+            Assert.Equal(5, await connection.ExecuteScalarAsync<long>("select count(*) from service_events where source_record_id like 'WO-BESIDE-%'"));
+            Assert.Equal(5, await connection.ExecuteScalarAsync<long>("select count(*) from service_events where source_record_id like 'WO-AFTER-%'"));
+            Assert.Equal(0, await connection.ExecuteScalarAsync<long>("select count(*) from service_events where source_record_id like 'WO-OUTSIDE-%'"));
+            Assert.Equal(["after.csv", "beside.csv"],
+                await connection.QueryAsync<string>("select file_name from perazzi_sync.pos_imports order by file_name"));
+            Assert.Empty(Directory.EnumerateFileSystemEntries(Path.Combine(_folder, "processing")));
+        }
+        finally
+        {
+            Directory.Delete(outside, recursive: true);
+        }
     }
 
     [Fact]

@@ -179,6 +179,34 @@ public sealed class PosImportTests
     }
 
     [Fact]
+    public async Task A_named_pipe_is_refused_at_once_with_exit_1_instead_of_waiting_for_a_writer()
+    {
+        await using var database = await TestDatabase.CreatePortalAsync();
+        var folder = Directory.CreateTempSubdirectory("pos-pipe-").FullName;
+        try
+        {
+            var path = Path.Combine(folder, "x.csv");
+            await NamedPipe.CreateAsync(path);
+
+            await using var cli = HostProcess.Start("PerazziSync.Cli", new Dictionary<string, string>
+            {
+                ["ConnectionStrings__Postgres"] = database.ConnectionString,
+            }, "pos", "import", path);
+            // Opening a named pipe to read waits for a writer, which never comes.
+            var exitCode = await cli.WaitForExitAsync(TimeSpan.FromSeconds(30));
+
+            Assert.True(exitCode == 1, cli.Output);
+            Assert.Contains("x.csv: it is a named pipe (FIFO), not a regular file", cli.Output, StringComparison.Ordinal);
+            await using var connection = await database.OpenAsync();
+            Assert.Equal(0, await connection.ExecuteScalarAsync<long>("select count(*) from perazzi_sync.pos_imports"));
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    [Fact]
     public async Task Csv_sample_gives_the_outcome_its_readme_states_and_a_second_import_changes_nothing()
     {
         await using var database = await TestDatabase.CreatePortalAsync();

@@ -69,15 +69,16 @@ public sealed class PosImporter(NpgsqlDataSource database, PosRecordParser parse
     /// Every start of an import counts as an attempt until a chunk commits, but one that a
     /// transient fault or a cancellation ends gives its attempt back; with
     /// <paramref name="maxAttempts"/>, the attempt that fails (or would start) after that many
-    /// without progress gives the file up with a <see cref="PosExportException"/>.
+    /// without progress gives the file up with a <see cref="PosExportException"/>. Only a regular
+    /// file is read, and a symbolic link only with <paramref name="followLink"/> (see <see cref="ExportFile"/>).
     /// </summary>
     public async Task<PosImportOutcome?> ImportAsync(
         string path, IProgress<PosImportProgress>? progress, CancellationToken cancellationToken, bool waitIfBusy = true,
-        int? maxAttempts = null)
+        int? maxAttempts = null, bool followLink = false)
     {
         var clock = Stopwatch.StartNew();
         var format = PosExportReader.FormatOf(path);
-        var hash = await HashAsync(path, cancellationToken);
+        var hash = await HashAsync(path, followLink, cancellationToken);
         var fileName = StorableText.Of(Path.GetFileName(path), MaxFileNameLength)!;
 
         await using var connection = await database.OpenConnectionAsync(cancellationToken);
@@ -118,7 +119,7 @@ public sealed class PosImporter(NpgsqlDataSource database, PosRecordParser parse
             }
             try
             {
-                await ReadAndCommitAsync(connection, path, hash, fileName, format, state, progress, cancellationToken);
+                await ReadAndCommitAsync(connection, path, followLink, hash, fileName, format, state, progress, cancellationToken);
             }
             catch (Exception e) when (e is OperationCanceledException || DatabaseFaults.IsConcurrentDelete(e) || (e is NpgsqlException database && DatabaseFaults.IsTransient(database)))
             {
@@ -193,10 +194,10 @@ public sealed class PosImporter(NpgsqlDataSource database, PosRecordParser parse
     /// or appended to between the hash and the end of the import.
     /// </summary>
     async Task ReadAndCommitAsync(
-        NpgsqlConnection connection, string path, string hash, string fileName, string format, ImportState state,
+        NpgsqlConnection connection, string path, bool followLink, string hash, string fileName, string format, ImportState state,
         IProgress<PosImportProgress>? progress, CancellationToken cancellationToken)
     {
-        await using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan);
+        await using var file = ExportFile.OpenRead(path, followLink);
         await using var read = new HashingStream(file);
         var audit = AuditContext.For(ServiceEventRows.SourceSystem)
             .With("import_id", state.Id.ToString())
@@ -567,9 +568,9 @@ public sealed class PosImporter(NpgsqlDataSource database, PosRecordParser parse
             totals.Unchanged, totals.Stale, totals.Parked, totals.Rejected, totals.Verified, rejections, elapsed);
     }
 
-    static async Task<string> HashAsync(string path, CancellationToken cancellationToken)
+    static async Task<string> HashAsync(string path, bool followLink, CancellationToken cancellationToken)
     {
-        await using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan);
+        await using var file = ExportFile.OpenRead(path, followLink);
         return Convert.ToHexStringLower(await SHA256.HashDataAsync(file, cancellationToken));
     }
 }
