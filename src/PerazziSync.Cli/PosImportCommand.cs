@@ -50,7 +50,7 @@ static class PosImportCommand
             }
 
             await using var database = NpgsqlDataSource.Create(connectionString);
-            var importer = new PosImporter(database, new PosRecordParser(zone), options.ImportChunkSize, options.BatchWriteTimeout);
+            var importer = new PosImporter(database, new PosRecordParser(zone, TimeProvider.System, options.UpdatedAtMaxAhead), options.ImportChunkSize, options.BatchWriteTimeout);
             var console = CliConsole.Create(output);
             Task<PosImportOutcome?> ImportAsync(bool waitIfBusy) => console.Profile.Capabilities.Interactive
                 ? WithProgressBarAsync(console, importer, path, waitIfBusy, cancellationToken)

@@ -68,6 +68,15 @@ public sealed class PosOptions
     [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00")]
     public TimeSpan BatchWriteTimeout { get; set; } = TimeSpan.FromMinutes(10);
 
+    /// <summary>
+    /// How far a record's <c>updated_at</c> may be ahead of the time it is received (a callback) or
+    /// imported (an export line): the clock skew between the POS and this host allowed. A version
+    /// further ahead (year 9999, a typo such as 2062) is refused, since stored it would make every
+    /// later genuine version of its work order stale until that time.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "7.00:00:00")]
+    public TimeSpan UpdatedAtMaxAhead { get; set; } = TimeSpan.FromHours(1);
+
     /// <summary>A file in the drop folder is picked up once its size and time have not changed for this long.</summary>
     [Range(typeof(TimeSpan), "00:00:00", "01:00:00")]
     public TimeSpan DropFolderSettleTime { get; set; } = TimeSpan.FromSeconds(5);

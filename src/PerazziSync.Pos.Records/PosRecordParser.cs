@@ -7,9 +7,11 @@ namespace PerazziSync.Pos.Records;
 
 /// <summary>
 /// Turns one POS record as received (a callback body, a CSV row, an NDJSON line) into a
-/// <see cref="PosServiceRecord"/>, or says why it cannot be used (docs/sources.md).
+/// <see cref="PosServiceRecord"/>, or says why it cannot be used (docs/sources.md). Its
+/// <paramref name="clock"/> says when a record is received, which its <c>updated_at</c> may be
+/// ahead of by <paramref name="updatedAtMaxAhead"/> at most (<see cref="PosOptions.UpdatedAtMaxAhead"/>).
 /// </summary>
-public sealed partial class PosRecordParser(TimeZoneInfo zone)
+public sealed partial class PosRecordParser(TimeZoneInfo zone, TimeProvider clock, TimeSpan updatedAtMaxAhead)
 {
     public const int MaxIdLength = 200;
 
@@ -163,6 +165,14 @@ public sealed partial class PosRecordParser(TimeZoneInfo zone)
         // make one version newer there while the database finds the two equal (and orders them by
         // their digest).
         updatedAt = updatedAt.AddTicks(-(updatedAt.Ticks % TimeSpan.TicksPerMicrosecond));
+        // A version from the future would win over every genuine one sent until then: the work
+        // order would be locked, each later update found stale.
+        var received = clock.GetUtcNow();
+        if (updatedAt - received > updatedAtMaxAhead)
+        {
+            return PosParseResult.Reject(id, string.Create(CultureInfo.InvariantCulture,
+                $"updated_at '{Shorten(updatedText)}' is more than {updatedAtMaxAhead:c} ahead of the time it was received, {received.UtcDateTime:yyyy-MM-ddTHH:mm:ssZ} (Pos:UpdatedAtMaxAhead); it is the record's version, and every later version would be stale"));
+        }
         return PosParseResult.Accept(new PosServiceRecord(
             id, serial, status, serviceDate, Blank(fields.GetValueOrDefault("work_summary")), attachments, updatedAt, raw,
             Blank(fields.GetValueOrDefault("customer_email"))?.Trim(), Blank(fields.GetValueOrDefault("customer_name"))?.Trim()));

@@ -115,7 +115,7 @@ public sealed class ConcurrentImportTests
 
             // The chunk applies WO-DL-0, parks WO-DL-A and waits for WO-DL-B; the other writer then
             // waits for WO-DL-A.
-            var importer = new PosImporter(portal.DataSource, new PosRecordParser(TimeZoneInfo.Utc), 100, new PosOptions().BatchWriteTimeout);
+            var importer = new PosImporter(portal.DataSource, new PosRecordParser(TimeZoneInfo.Utc, TimeProvider.System, new PosOptions().UpdatedAtMaxAhead), 100, new PosOptions().BatchWriteTimeout);
             var import = importer.ImportAsync(path, null, CancellationToken.None);
             await using var watch = await portal.Database.OpenAsync();
             await ProductUnderTest.EventuallyAsync(

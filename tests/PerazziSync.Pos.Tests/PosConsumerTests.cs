@@ -20,7 +20,7 @@ namespace PerazziSync.Pos.Tests;
 /// </summary>
 public sealed class PosConsumerTests : IAsyncLifetime
 {
-    readonly PosRecordParser _parser = new(TimeZoneInfo.FindSystemTimeZoneById("Europe/Rome"));
+    readonly PosRecordParser _parser = new(TimeZoneInfo.FindSystemTimeZoneById("Europe/Rome"), TimeProvider.System, new PosOptions().UpdatedAtMaxAhead);
     TestDatabase _database = null!;
     IHost _host = null!;
     ITestHarness _harness = null!;

@@ -30,7 +30,7 @@ public sealed class PosImportContentTests : IAsyncLifetime
         await _portal.DisposeAsync();
     }
 
-    PosImporter Importer(int chunkSize) => new(_portal.DataSource, new PosRecordParser(TimeZoneInfo.Utc), chunkSize, new PosOptions().BatchWriteTimeout);
+    PosImporter Importer(int chunkSize) => new(_portal.DataSource, new PosRecordParser(TimeZoneInfo.Utc, TimeProvider.System, new PosOptions().UpdatedAtMaxAhead), chunkSize, new PosOptions().BatchWriteTimeout);
 
     static string Line(string id, string summary, string updatedAt = "2026-03-01T10:00:00Z") => new JsonObject
     {

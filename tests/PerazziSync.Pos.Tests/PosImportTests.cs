@@ -19,19 +19,21 @@ public sealed class PosImportTests
             ["ConnectionStrings__Postgres"] = database.ConnectionString,
         }, "pos", "import", path);
 
-    [Fact]
-    public async Task A_pos_setting_out_of_range_is_refused_naming_it_before_anything_is_imported()
+    [Theory]
+    [InlineData("BatchWriteTimeout", "00:00:00")]
+    [InlineData("UpdatedAtMaxAhead", "7.00:00:01")]
+    public async Task A_pos_setting_out_of_range_is_refused_naming_it_before_anything_is_imported(string setting, string value)
     {
         await using var database = await TestDatabase.CreatePortalAsync();
 
         var (exitCode, output) = await HostProcess.RunAsync("PerazziSync.Cli", new Dictionary<string, string>
         {
             ["ConnectionStrings__Postgres"] = database.ConnectionString,
-            ["Pos__BatchWriteTimeout"] = "00:00:00",
+            ["Pos__" + setting] = value,
         }, "pos", "import", Fixture("export-sample.csv"));
 
         Assert.True(exitCode == 2, output);
-        Assert.Contains("Pos:BatchWriteTimeout", output, StringComparison.Ordinal);
+        Assert.Contains("Pos:" + setting, output, StringComparison.Ordinal);
         await using var connection = await database.OpenAsync();
         Assert.Equal(0, await connection.ExecuteScalarAsync<long>("select count(*) from perazzi_sync.pos_imports"));
         Assert.Empty(await ServiceEvents.AllAsync(connection));

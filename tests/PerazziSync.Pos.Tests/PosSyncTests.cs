@@ -116,7 +116,7 @@ public sealed class PosSyncTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Callbacks_postgresql_could_not_store_or_without_a_time_of_day_in_updated_at_are_refused_and_nothing_is_published()
+    public async Task Callbacks_postgresql_could_not_store_or_with_an_updated_at_without_a_time_of_day_or_far_ahead_are_refused_and_nothing_is_published()
     {
         var probe = await _product.Broker.ProbeAsync<PosServiceRecordReceived>();
         var callback = Callback().TrimEnd().TrimEnd('}');
@@ -130,6 +130,7 @@ public sealed class PosSyncTests : IAsyncLifetime
             ["date-only updated_at"] = Callback().Replace("\"2026-03-15T09:00:00+01:00\"", "\"2026-03-15\"", StringComparison.Ordinal),
             ["updated_at of year 1"] = Callback().Replace("\"2026-03-15T09:00:00+01:00\"", "\"0001-01-01T00:00:00Z\"", StringComparison.Ordinal),
             ["escape sequence in the serial"] = Callback().Replace("\"serial_number\":\"", "\"serial_number\":\"\\u001b[2K", StringComparison.Ordinal),
+            ["updated_at of year 9999"] = Callback().Replace("\"2026-03-15T09:00:00+01:00\"", "\"9999-12-31T23:59:59Z\"", StringComparison.Ordinal),
         };
 
         var responses = new Dictionary<string, (HttpStatusCode Status, string Body)>();
@@ -148,6 +149,7 @@ public sealed class PosSyncTests : IAsyncLifetime
         Assert.Contains("time of day", responses["date-only updated_at"].Body, StringComparison.Ordinal);
         Assert.Contains("updated_at '0001-01-01T00:00:00Z' is not a time PostgreSQL can store as sent", responses["updated_at of year 1"].Body, StringComparison.Ordinal);
         Assert.Contains("serial_number contains the control character U+001B", responses["escape sequence in the serial"].Body, StringComparison.Ordinal);
+        Assert.Contains("updated_at '9999-12-31T23:59:59Z' is more than 01:00:00 ahead of the time it was received", responses["updated_at of year 9999"].Body, StringComparison.Ordinal);
         Assert.Empty(await _product.Broker.DrainAsync(probe));
     }
 

@@ -39,7 +39,7 @@ public sealed class StaleVersionTests : IAsyncLifetime
             ["customer_email"] = email,
         }.ToJsonString();
         using var document = JsonDocument.Parse(json);
-        return new PosRecordParser(TimeZoneInfo.Utc).FromJson(document.RootElement, json).Record!;
+        return new PosRecordParser(TimeZoneInfo.Utc, TimeProvider.System, new PosOptions().UpdatedAtMaxAhead).FromJson(document.RootElement, json).Record!;
     }
 
     async Task<SyncOutcome> CallbackAsync(PosServiceRecord record) =>

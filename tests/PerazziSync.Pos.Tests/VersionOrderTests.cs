@@ -21,7 +21,7 @@ public sealed class VersionOrderTests : IAsyncLifetime
 {
     static readonly DateTimeOffset Base = new(2026, 4, 1, 8, 0, 0, TimeSpan.Zero);
 
-    readonly PosRecordParser _parser = new(TimeZoneInfo.Utc);
+    readonly PosRecordParser _parser = new(TimeZoneInfo.Utc, TimeProvider.System, new PosOptions().UpdatedAtMaxAhead);
     PortalDataSource _portal = null!;
 
     public async Task InitializeAsync() => _portal = await PortalDataSource.CreateAsync();

@@ -90,7 +90,7 @@ public sealed class FuzzTests(ITestOutputHelper output)
             await PortalUsers.SeedAssetsAsync(seed);
         }
         await using var dataSource = NpgsqlDataSource.Create(database.ConnectionString);
-        var importer = new PosImporter(dataSource, new PosRecordParser(TimeZoneInfo.FindSystemTimeZoneById("Europe/Rome")), 500, new PosOptions().BatchWriteTimeout);
+        var importer = new PosImporter(dataSource, new PosRecordParser(TimeZoneInfo.FindSystemTimeZoneById("Europe/Rome"), TimeProvider.System, new PosOptions().UpdatedAtMaxAhead), 500, new PosOptions().BatchWriteTimeout);
         var folder = Directory.CreateTempSubdirectory("perazzi-fuzz-");
         try
         {

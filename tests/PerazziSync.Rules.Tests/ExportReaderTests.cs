@@ -8,7 +8,7 @@ namespace PerazziSync.Rules.Tests;
 /// <summary>Reading POS exports from memory: line numbers, broken quoting, records over the limit.</summary>
 public sealed class ExportReaderTests
 {
-    readonly PosRecordParser _parser = new(TimeZoneInfo.FindSystemTimeZoneById("Europe/Rome"));
+    readonly PosRecordParser _parser = new(TimeZoneInfo.FindSystemTimeZoneById("Europe/Rome"), TimeProvider.System, new PosOptions().UpdatedAtMaxAhead);
 
     const string Header = "source_record_id,serial_number,status,service_date,work_summary,attachments,updated_at";
 

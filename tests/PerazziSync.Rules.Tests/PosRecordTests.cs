@@ -7,7 +7,7 @@ namespace PerazziSync.Rules.Tests;
 /// <summary>What makes a POS record usable, and the reason given when it is not.</summary>
 public sealed class PosRecordTests
 {
-    readonly PosRecordParser _parser = new(TimeZoneInfo.FindSystemTimeZoneById("Europe/Rome"));
+    readonly PosRecordParser _parser = new(TimeZoneInfo.FindSystemTimeZoneById("Europe/Rome"), TimeProvider.System, new PosOptions().UpdatedAtMaxAhead);
 
     PosParseResult Parse(string json)
     {
@@ -25,6 +25,36 @@ public sealed class PosRecordTests
         Assert.Equal("mx8-1", record.SerialNumber);
         Assert.Equal(["a.jpg"], record.Attachments);
         Assert.Equal(Valid, record.RawPayload);
+    }
+
+    sealed class Clock(DateTimeOffset now) : TimeProvider
+    {
+        public override DateTimeOffset GetUtcNow() => now;
+    }
+
+    [Theory]
+    [InlineData("2026-11-28T13:00:00Z", null)]
+    [InlineData("2026-11-28T14:00:00+01:00", null)]
+    [InlineData("2026-11-28T13:00:00.000001Z", "updated_at '2026-11-28T13:00:00.000001Z' is more than 01:00:00 ahead of the time it was received, 2026-11-28T12:00:00Z (Pos:UpdatedAtMaxAhead)")]
+    [InlineData("2062-11-28T12:00:00Z", "updated_at '2062-11-28T12:00:00Z' is more than 01:00:00 ahead")]
+    [InlineData("9999-12-31T23:59:59Z", "updated_at '9999-12-31T23:59:59Z' is more than 01:00:00 ahead")]
+    public void An_updated_at_further_ahead_of_the_time_it_is_received_than_the_tolerance_is_refused(string updatedAt, string? reason)
+    {
+        var parser = new PosRecordParser(TimeZoneInfo.Utc, new Clock(new DateTimeOffset(2026, 11, 28, 12, 0, 0, TimeSpan.Zero)), TimeSpan.FromHours(1));
+        var json = Valid.Replace("2026-03-10T10:00:00Z", updatedAt, StringComparison.Ordinal);
+        using var document = JsonDocument.Parse(json);
+
+        var result = parser.FromJson(document.RootElement, json);
+
+        if (reason is null)
+        {
+            Assert.True(result.Record is not null, result.Error);
+        }
+        else
+        {
+            Assert.Null(result.Record);
+            Assert.StartsWith(reason, result.Error, StringComparison.Ordinal);
+        }
     }
 
     [Fact]

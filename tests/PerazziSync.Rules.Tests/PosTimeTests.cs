@@ -6,7 +6,7 @@ namespace PerazziSync.Rules.Tests;
 /// <summary>POS times: ISO-8601, and without an offset in the POS time zone (Europe/Rome by default).</summary>
 public sealed class PosTimeTests
 {
-    readonly PosRecordParser _parser = new(TimeZoneInfo.FindSystemTimeZoneById("Europe/Rome"));
+    readonly PosRecordParser _parser = new(TimeZoneInfo.FindSystemTimeZoneById("Europe/Rome"), TimeProvider.System, new PosOptions().UpdatedAtMaxAhead);
 
     [Theory]
     [InlineData("2026-03-10T10:00:00", "2026-03-10T09:00:00Z")]
@@ -33,7 +33,7 @@ public sealed class PosTimeTests
     public void A_wall_clock_time_in_a_gap_is_read_with_the_offset_before_the_zones_own_jump(string zone, string text, string utc) =>
         Assert.Equal(
             DateTimeOffset.Parse(utc, System.Globalization.CultureInfo.InvariantCulture),
-            new PosRecordParser(TimeZoneInfo.FindSystemTimeZoneById(zone)).ParseTime(text, out _));
+            new PosRecordParser(TimeZoneInfo.FindSystemTimeZoneById(zone), TimeProvider.System, new PosOptions().UpdatedAtMaxAhead).ParseTime(text, out _));
 
     [Fact]
     public void An_ambiguous_wall_clock_time_is_read_as_the_earlier_of_the_two() =>
