@@ -161,4 +161,22 @@ public sealed class ExportReaderTests
 
         Assert.StartsWith("the file is UTF-16 or UTF-32 (its byte-order mark says so)", refused.Message, StringComparison.Ordinal);
     }
+
+    [Theory]
+    [InlineData("csv", "utf-16")]
+    [InlineData("ndjson", "utf-16")]
+    [InlineData("csv", "utf-16BE")]
+    [InlineData("ndjson", "utf-16BE")]
+    [InlineData("csv", "utf-32")]
+    [InlineData("ndjson", "utf-32BE")]
+    public async Task An_export_saved_as_utf16_or_utf32_without_a_byte_order_mark_is_refused_whole_saying_so(string format, string encoding)
+    {
+        var content = format == "csv"
+            ? $"{Header}\nWO-1,MX8-1,completed,,Müller,,2026-03-10T10:00:00Z\n"
+            : "{\"source_record_id\":\"WO-1\",\"serial_number\":\"MX8-1\",\"status\":\"completed\",\"updated_at\":\"2026-03-10T10:00:00Z\"}\n";
+
+        var refused = await Assert.ThrowsAsync<PosExportException>(() => ReadAsync(format, Encoding.GetEncoding(encoding).GetBytes(content)));
+
+        Assert.StartsWith("the file looks like UTF-16 or UTF-32 without a byte-order mark", refused.Message, StringComparison.Ordinal);
+    }
 }

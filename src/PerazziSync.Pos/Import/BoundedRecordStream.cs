@@ -121,6 +121,27 @@ sealed class BoundedRecordStream(Stream source, bool csv) : ForwardReadStream
         _sourceDone = read == 0;
     }
 
+    /// <summary>The first two characters are ASCII in UTF-16 LE or BE, or in UTF-32 LE or BE.</summary>
+    static bool LooksWide(ReadOnlySpan<byte> start) =>
+        TwoAscii(start, width: 2, at: 0) || TwoAscii(start, width: 2, at: 1) || TwoAscii(start, width: 4, at: 0) || TwoAscii(start, width: 4, at: 3);
+
+    /// <summary>Two code units of <paramref name="width"/> bytes, each NUL but for its byte at <paramref name="at"/>.</summary>
+    static bool TwoAscii(ReadOnlySpan<byte> start, int width, int at)
+    {
+        if (start.Length < 2 * width)
+        {
+            return false;
+        }
+        for (var i = 0; i < 2 * width; i++)
+        {
+            if ((start[i] != 0) != (i % width == at))
+            {
+                return false;
+            }
+        }
+        return true;
+    }
+
     void Scan()
     {
         if (!_started)
@@ -140,6 +161,13 @@ sealed class BoundedRecordStream(Stream source, bool csv) : ForwardReadStream
                 || start.StartsWith((ReadOnlySpan<byte>)[0x00, 0x00, 0xFE, 0xFF]))
             {
                 throw new PosExportException("the file is UTF-16 or UTF-32 (its byte-order mark says so): an export is UTF-8 text, save it as UTF-8");
+            }
+            // Without a mark, its first two characters (a column name or '{', ASCII) tell it: each
+            // has a NUL byte beside it, which no UTF-8 export holds there. Read byte by byte, every
+            // record would be rejected for its NULs.
+            else if (LooksWide(start))
+            {
+                throw new PosExportException("the file looks like UTF-16 or UTF-32 without a byte-order mark (NUL bytes between its first characters): an export is UTF-8 text, save it as UTF-8");
             }
         }
         while (_scan < _end)
