@@ -43,6 +43,24 @@ public sealed class CliTests
         Assert.Contains("ConnectionStrings__Postgres", output, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Hooks_status_refuses_a_store_hash_with_a_slash_in_one_line_naming_the_setting()
+    {
+        var (exitCode, output) = await HostProcess.RunAsync("PerazziSync.Cli", new Dictionary<string, string>
+        {
+            // Refused before it is used: nothing listens on port 1.
+            ["ConnectionStrings__Postgres"] = "Host=127.0.0.1;Port=1;Username=nobody",
+            ["BigCommerce__ApiBaseUrl"] = "http://127.0.0.1:1",
+            ["BigCommerce__StoreHash"] = "teststore/v3/hooks?",
+            ["BigCommerce__AccessToken"] = "token",
+        }, "hooks", "status");
+
+        Assert.Equal(2, exitCode);
+        var refusal = Assert.Single(output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+        Assert.Contains("BigCommerce__StoreHash", refusal, StringComparison.Ordinal);
+        Assert.Contains("letters and digits only", refusal, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("no-such-verb")]
     [InlineData("hooks", "ensure")]

@@ -83,6 +83,24 @@ public sealed class HostStartupTests
         Assert.DoesNotContain("Unhandled exception", host.Output, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("PerazziSync.Receiver", "teststore/v3/hooks?")]
+    [InlineData("PerazziSync.Worker", "teststore/../other")]
+    [InlineData("PerazziSync.Worker", "test%2fstore")]
+    [InlineData("PerazziSync.Worker", "test store")]
+    public async Task Host_refuses_a_store_hash_that_is_not_letters_and_digits_in_one_line_naming_the_setting(string project, string hash)
+    {
+        var environment = EveryRequiredSetting();
+        environment["BigCommerce__StoreHash"] = hash;
+        await using var host = HostProcess.Start(project, environment);
+
+        Assert.Equal(2, await host.WaitForExitAsync(TimeSpan.FromSeconds(60)));
+        // The host's own log has the failure too; what it says is one line, naming the setting.
+        var refusal = Assert.Single(host.Output.Split('\n'), line => line.StartsWith($"{project}: cannot start: ", StringComparison.Ordinal));
+        Assert.Contains("BigCommerce__StoreHash", refusal, StringComparison.Ordinal);
+        Assert.Contains("letters and digits only", refusal, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task Worker_refuses_an_unknown_queue_type()
     {

@@ -4,6 +4,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Http.Resilience;
 using Microsoft.Extensions.Options;
+using PerazziSync.Contracts;
 using Polly;
 
 namespace PerazziSync.BigCommerce.Api;
@@ -22,11 +23,13 @@ public static class BigCommerceClientExtensions
     {
         builder.Services.AddOptions<BigCommerceOptions>()
             .BindConfiguration(BigCommerceOptions.Section)
+            .PostConfigure(o => o.StoreHash = BigCommerceStoreHash.Canonical(o.StoreHash))
             .ValidateDataAnnotations()
             .Validate(o => o.ApiBaseUrl.IsAbsoluteUri && o.ApiBaseUrl.Scheme is "http" or "https",
                 "BigCommerce:ApiBaseUrl must be an absolute http(s) URL")
             .Validate(o => o.WaitsForStore || !string.IsNullOrWhiteSpace(o.StoreHash),
                 "BigCommerce:StoreHash is not set (environment variable BigCommerce__StoreHash), but BigCommerce:AccessToken is: set both, or neither to wait for a store")
+            .Validate(o => string.IsNullOrEmpty(o.StoreHash) || BigCommerceStoreHash.IsValid(o.StoreHash), BigCommerceStoreHash.Refusal)
             .Validate(o => o.WaitsForStore || !string.IsNullOrWhiteSpace(o.AccessToken),
                 "BigCommerce:AccessToken is not set (environment variable BigCommerce__AccessToken), but BigCommerce:StoreHash is: set both, or neither to wait for a store")
             .Validate(o => string.IsNullOrEmpty(o.WebhookHeaderName) == string.IsNullOrEmpty(o.WebhookHeaderValue),

@@ -12,7 +12,10 @@ public sealed class BigCommerceOptions
     [Required]
     public Uri ApiBaseUrl { get; set; } = new("https://api.bigcommerce.com");
 
-    /// <summary>The store. Unset together with <see cref="AccessToken"/>, the product waits for a store (<see cref="WaitsForStore"/>).</summary>
+    /// <summary>
+    /// The store, trimmed and in lower case once bound (<see cref="PerazziSync.Contracts.BigCommerceStoreHash"/>).
+    /// Unset together with <see cref="AccessToken"/>, the product waits for a store (<see cref="WaitsForStore"/>).
+    /// </summary>
     public string? StoreHash { get; set; }
 
     /// <summary>The <c>X-Auth-Token</c> of the API account.</summary>

@@ -79,7 +79,9 @@ public static class BigCommerceWebhooks
             return Rejected(new(StatusCodes.Status400BadRequest, "malformed", e.Message));
         }
 
-        if (callback.Producer != $"stores/{options.StoreHash}")
+        // The configured hash is in lower case (BigCommerceStoreHash), as BigCommerce writes it;
+        // its case is no part of the store's identity here either.
+        if (!string.Equals(callback.Producer, $"stores/{options.StoreHash}", StringComparison.OrdinalIgnoreCase))
         {
             ReceiverLog.OtherStore(logger, PrintableText.Of(callback.Producer, LoggedLength));
             return Acknowledged("other_store");

@@ -33,8 +33,10 @@ public sealed class BigCommerceWebhookOptions
     public const string Section = "BigCommerce";
 
     /// <summary>
-    /// Callbacks whose <c>producer</c> names another store are acknowledged and dropped. Unset, the
-    /// receiver waits for a store: the route answers 503 with the reason, the POS route works.
+    /// Callbacks whose <c>producer</c> names another store are acknowledged and dropped. Trimmed and
+    /// in lower case once bound (<see cref="PerazziSync.Contracts.BigCommerceStoreHash"/>), as the
+    /// worker has it. Unset, the receiver waits for a store: the route answers 503 with the reason,
+    /// the POS route works.
     /// </summary>
     public string? StoreHash { get; set; }
 

@@ -14,7 +14,9 @@ public static class WebhookReceiverExtensions
             .ValidateOnStart();
         builder.Services.AddOptions<BigCommerceWebhookOptions>()
             .BindConfiguration(BigCommerceWebhookOptions.Section)
+            .PostConfigure(o => o.StoreHash = BigCommerceStoreHash.Canonical(o.StoreHash))
             .ValidateDataAnnotations()
+            .Validate(o => string.IsNullOrEmpty(o.StoreHash) || BigCommerceStoreHash.IsValid(o.StoreHash), BigCommerceStoreHash.Refusal)
             .Validate(o => o.WaitsForStore || !string.IsNullOrEmpty(o.WebhookSecret) || o.HasSharedHeader,
                 "BigCommerce:WebhookSecret is not set (environment variable BigCommerce__WebhookSecret); " +
                 "set it, or BigCommerce:WebhookHeaderName and BigCommerce:WebhookHeaderValue")
