@@ -98,4 +98,12 @@ public static class Telemetry
     /// <summary><c>store/hook/deliveryException</c> callbacks, by BigCommerce's <c>error_code</c>.</summary>
     public static readonly Counter<long> BigCommerceDeliveryExceptions =
         Meter.CreateCounter<long>("perazzisync.bigcommerce.hooks.delivery_exceptions", description: "Delivery exceptions BigCommerce reported, by error code");
+
+    /// <summary>
+    /// Delivery exceptions dated earlier than BigCommerce's retries allow, whose reconciliation gap
+    /// was made to begin at that bound instead (docs/subscriptions.md).
+    /// </summary>
+    public static readonly Counter<long> BigCommerceDeliveryExceptionsBounded =
+        Meter.CreateCounter<long>("perazzisync.bigcommerce.hooks.delivery_exceptions.bounded",
+            description: "Delivery exceptions dated before BigCommerce's retries could bring them, their gap bounded");
 }

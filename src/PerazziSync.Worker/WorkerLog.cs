@@ -53,6 +53,9 @@ static partial class WorkerLog
     [LoggerMessage(LogLevel.Warning, "BigCommerce could not deliver to hook {HookId} (error {ErrorCode}): {Description}; checking the subscriptions")]
     public static partial void DeliveryFailed(ILogger logger, long hookId, string errorCode, string description);
 
+    [LoggerMessage(LogLevel.Warning, "BigCommerce's delivery exception for hook {HookId} dates the failure {CreatedAt}, before BigCommerce's retries could have brought it; its gap begins at {Since} instead")]
+    public static partial void DeliveryFailureBounded(ILogger logger, long hookId, DateTimeOffset createdAt, DateTimeOffset since);
+
     [LoggerMessage(LogLevel.Information, "Reconciliation lists {EntityType}s from {Since}, the start of a gap a quiet subscription left")]
     public static partial void ReconcilingGap(ILogger logger, string entityType, DateTimeOffset since);
 

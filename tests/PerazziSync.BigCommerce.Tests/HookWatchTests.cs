@@ -1,3 +1,5 @@
+using System.Collections.Concurrent;
+using System.Globalization;
 using System.Net;
 using System.Text.Json.Nodes;
 using Dapper;
@@ -217,6 +219,66 @@ public sealed class HookDeliveryExceptionTests : IAsyncLifetime
         store.OnRequest = null;
         await Subscribed.EnsureAsync(_product);
         Assert.True(Subscribed.IsActive(_product, Subscribed.HookOf(_product, "store/order/created")));
+        Assert.True(store.BadRequests == 0, string.Join("\n", store.Refusals));
+    }
+}
+
+/// <summary>
+/// A <c>store/hook/deliveryException</c> dated 1970 opens a gap no earlier than BigCommerce's
+/// retries allow (docs/subscriptions.md): the reconciliation, firing every three seconds, lists
+/// from that bound, not the store's whole history.
+/// </summary>
+public sealed class HookDeliveryExceptionBoundTests : IAsyncLifetime
+{
+    ProductUnderTest _product = null!;
+
+    public async Task InitializeAsync() =>
+        _product = await ProductUnderTest.StartAsync(settings: new Dictionary<string, string>
+        {
+            ["BigCommerce__ReconcileCron"] = "0/3 * * * * ?",
+        });
+
+    public async Task DisposeAsync() => await _product.DisposeAsync();
+
+    [Fact]
+    public async Task A_delivery_exception_dated_1970_has_the_reconciliation_list_from_49_hours_before_it_arrived_and_no_earlier()
+    {
+        var store = _product.BigCommerce;
+        await Subscribed.EnsureAsync(_product);
+        var listedFrom = new ConcurrentQueue<DateTimeOffset>();
+        store.OnRequest = request =>
+        {
+            // The reconciliation's listings, not the rounds' (which list by id range).
+            if (request.Path.Value!.EndsWith("/v2/orders", StringComparison.Ordinal) && !request.Query.ContainsKey("min_id"))
+            {
+                listedFrom.Enqueue(DateTimeOffset.Parse(request.Query["min_date_modified"].ToString(), CultureInfo.InvariantCulture));
+            }
+            return Task.CompletedTask;
+        };
+        store.PutCustomer(BigCommerceFixtures.Customer(11, "janedoe@example.com"));
+        // Beyond the first reconciliation's day, inside the bound: only the gap reaches it.
+        store.PutOrder(BigCommerceFixtures.Order(601, 11, DateTimeOffset.UtcNow.AddHours(-30)), BigCommerceFixtures.Lines(601));
+        store.PutOrder(BigCommerceFixtures.Order(602, 11, new DateTimeOffset(1990, 5, 1, 12, 0, 0, TimeSpan.Zero)), BigCommerceFixtures.Lines(602));
+        var callback = BigCommerceFixtures.Load("webhook-hook-deliveryException.json");
+        callback["producer"] = $"stores/{ProductUnderTest.StoreHash}";
+        callback["data"]!["id"] = Subscribed.HookOf(_product, "store/order/created");
+        callback["created_at"] = 86_400;
+        // The bound is reckoned from the callback's arrival, a moment after this; the listing's date is to the second.
+        var bound = DateTimeOffset.UtcNow - TimeSpan.FromHours(49) - TimeSpan.FromSeconds(1);
+
+        var response = await _product.BigCommerceWebhooks.SendAsync(callback.ToJsonString());
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var order = await ProductUnderTest.EventuallyAsync("order 601, changed 30 hours ago", () => Rows.OrderAsync(_product, 601), o => o is not null, diagnostics: _product.Logs);
+        Assert.Equal(PortalUsers.Jane, order!.UserId);
+        Assert.All(listedFrom, since => Assert.True(since >= bound, $"listed from {since:O}, before the bound {bound:O}"));
+        Assert.Contains(listedFrom, since => since < bound + TimeSpan.FromSeconds(30));
+        Assert.Null(await Rows.OrderAsync(_product, 602));
+        await ProductUnderTest.EventuallyAsync("the bounded delivery exception counted",
+            () => Metrics.ReadAsync(_product.WorkerManagementUrls[0], "perazzisync_bigcommerce_hooks_delivery_exceptions_bounded_total"), n => n == 1,
+            diagnostics: _product.Logs);
+        Assert.Contains(_product.Logs().Split('\n'), line =>
+            line.Contains($"delivery exception for hook {callback["data"]!["id"]} dates the failure", StringComparison.Ordinal) && line.Contains("1970", StringComparison.Ordinal));
         Assert.True(store.BadRequests == 0, string.Join("\n", store.Refusals));
     }
 }

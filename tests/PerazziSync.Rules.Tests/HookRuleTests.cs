@@ -188,4 +188,27 @@ public sealed class HookRuleTests
         Assert.Equal([("customer", T0.AddMinutes(-30))], gaps.Select(g => (g.EntityType, g.Since)));
         Assert.True(report.IsWell);
     }
+
+    [Theory]
+    [InlineData(-60 * 48, -60 * 48, false)]
+    [InlineData(-60 * 49, -60 * 49, false)]
+    [InlineData(-60 * 49 - 1, -60 * 49, true)]
+    [InlineData(-60 * 24 * 365 * 56, -60 * 49, true)]
+    public void A_delivery_exception_s_failure_is_dated_no_earlier_than_49_hours_before_it_arrived(int createdMinutes, int failedMinutes, bool bounded)
+    {
+        var trigger = HookCheckTrigger.DeliveryException(7, T0.AddMinutes(createdMinutes), T0, null, out var wasBounded);
+
+        Assert.Equal(T0.AddMinutes(failedMinutes), trigger.FailedAt);
+        Assert.Equal(bounded, wasBounded);
+        Assert.Equal((7L, T0, "delivery_exception"), (trigger.FailedHookId!.Value, trigger.NotBefore!.Value, trigger.Name));
+    }
+
+    [Fact]
+    public void A_delivery_exception_without_a_date_dates_the_failure_at_its_arrival()
+    {
+        var trigger = HookCheckTrigger.DeliveryException(7, null, T0, null, out var bounded);
+
+        Assert.Equal(T0, trigger.FailedAt);
+        Assert.False(bounded);
+    }
 }

@@ -18,6 +18,29 @@ public sealed record HookCheckTrigger(string Name, DateTimeOffset? NotBefore = n
 
     /// <summary>The check of a worker that started at <paramref name="startedAt"/>.</summary>
     public static HookCheckTrigger AtStart(DateTimeOffset startedAt) => new("startup", NotBefore: startedAt);
+
+    /// <summary>
+    /// How long before its arrival a delivery exception can have been made: BigCommerce retries a
+    /// callback, this one too, for 48 hours and four minutes before it gives up (docs/subscriptions.md),
+    /// and an hour more allows for the clocks.
+    /// </summary>
+    public static readonly TimeSpan LongestDeliveryDelay = TimeSpan.FromHours(49);
+
+    /// <summary>
+    /// The check a <c>store/hook/deliveryException</c> received at <paramref name="receivedAt"/>
+    /// asks for: hook <paramref name="hookId"/> failed from <paramref name="createdAt"/> on (its
+    /// arrival when it names no time), but never from earlier than
+    /// <see cref="LongestDeliveryDelay"/> before it arrived. BigCommerce cannot have sent an older
+    /// one; taken as it says, a <c>created_at</c> of 1970 would have the reconciliation list the
+    /// store's whole history. <paramref name="bounded"/> says whether it was moved to that bound.
+    /// </summary>
+    public static HookCheckTrigger DeliveryException(
+        long hookId, DateTimeOffset? createdAt, DateTimeOffset receivedAt, Guid? messageId, out bool bounded)
+    {
+        var earliest = receivedAt - LongestDeliveryDelay;
+        bounded = createdAt < earliest;
+        return new("delivery_exception", receivedAt, hookId, bounded ? earliest : createdAt ?? receivedAt, messageId);
+    }
 }
 
 /// <summary>
