@@ -291,7 +291,8 @@ public sealed class HookCheckAtStartTests : IAsyncLifetime
 {
     ProductUnderTest _product = null!;
 
-    public async Task InitializeAsync() => _product = await ProductUnderTest.StartAsync(workers: 0);
+    public async Task InitializeAsync() => _product = await ProductUnderTest.StartAsync(
+        workers: 0, settings: new Dictionary<string, string> { ["BigCommerce__HooksCheckRetryAtStart"] = "00:00:03" });
 
     public async Task DisposeAsync() => await _product.DisposeAsync();
 
@@ -327,7 +328,7 @@ public sealed class HookCheckAtStartTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task A_check_at_start_that_failed_is_tried_again_within_a_minute_or_so_and_then_reports()
+    public async Task A_check_at_start_that_failed_is_tried_again_after_HooksCheckRetryAtStart_and_then_reports()
     {
         var store = _product.BigCommerce;
         // The first listing of the hooks refused: the check at start fails.

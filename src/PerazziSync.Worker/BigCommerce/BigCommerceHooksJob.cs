@@ -15,14 +15,11 @@ public sealed class BigCommerceHooksJob(NpgsqlDataSource database, HookWatch wat
 {
     public static readonly JobKey Key = new("bigcommerce-hooks");
 
-    /// <summary>The check at start, fired again every <see cref="RetryAtStart"/> until one has been made.</summary>
-    public static readonly TriggerKey AtStart = new("bigcommerce-hooks-at-start");
-
     /// <summary>
-    /// How soon a check at start that failed (BigCommerce or the database away) is tried again:
-    /// the scheduled one may be an hour off, while health says nothing was checked.
+    /// The check at start, fired again every <see cref="BigCommerceSyncOptions.HooksCheckRetryAtStart"/>
+    /// until one has been made.
     /// </summary>
-    public static readonly TimeSpan RetryAtStart = TimeSpan.FromMinutes(1);
+    public static readonly TriggerKey AtStart = new("bigcommerce-hooks-at-start");
 
     public async ValueTask Execute(IJobExecutionContext context, CancellationToken cancellationToken)
     {

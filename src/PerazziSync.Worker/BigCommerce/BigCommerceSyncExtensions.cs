@@ -41,11 +41,13 @@ public static class BigCommerceSyncExtensions
             quartz.AddCronJob<BigCommerceReconciliationJob, BigCommerceSyncOptions>(BigCommerceReconciliationJob.Key, o => o.ReconcileCron);
             quartz.AddCronJob<ParkedBigCommerceRetryJob, BigCommerceSyncOptions>(ParkedBigCommerceRetryJob.Key, o => o.ParkedRetryCron);
             quartz.AddCronJob<BigCommerceHooksJob, BigCommerceSyncOptions>(BigCommerceHooksJob.Key, o => o.HooksCheckCron);
-            quartz.AddTrigger(trigger => trigger
+            quartz.AddTrigger<BigCommerceHooksJob>((services, trigger) => trigger
                 .ForJob(BigCommerceHooksJob.Key)
                 .WithIdentity(BigCommerceHooksJob.AtStart)
                 .StartNow()
-                .WithSimpleSchedule(schedule => schedule.WithInterval(BigCommerceHooksJob.RetryAtStart).RepeatForever()));
+                .WithSimpleSchedule(schedule => schedule
+                    .WithInterval(services.GetRequiredService<IOptions<BigCommerceSyncOptions>>().Value.HooksCheckRetryAtStart)
+                    .RepeatForever()));
         });
         return builder;
     }

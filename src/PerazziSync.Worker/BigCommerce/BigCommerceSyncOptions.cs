@@ -82,6 +82,14 @@ public sealed class BigCommerceSyncOptions
     [Required]
     public string HooksCheckCron { get; set; } = "0 0 * * * ?";
 
+    /// <summary>
+    /// How soon a worker's check of the subscriptions at start that failed (BigCommerce or the
+    /// database away) is tried again, until one has been made: the scheduled check may be an hour
+    /// off, while health says nothing was checked.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
+    public TimeSpan HooksCheckRetryAtStart { get; set; } = TimeSpan.FromMinutes(1);
+
     /// <summary>How far back the first reconciliation of a store looks.</summary>
     [Range(typeof(TimeSpan), "00:00:00", "365.00:00:00")]
     public TimeSpan ReconcileFirstLookback { get; set; } = TimeSpan.FromDays(1);
