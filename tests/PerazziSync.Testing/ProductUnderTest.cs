@@ -162,8 +162,13 @@ public sealed class ProductUnderTest : IAsyncDisposable
             _workerUrls.Add(url);
             _workerManagementUrls.Add(managementUrl);
         }
-        await WaitUntilReadyAsync(worker, managementUrl);
-        await WaitUntilSubscriptionsCheckedAsync(worker, managementUrl);
+        // Ready, and past the check of the subscriptions it makes as it starts (two requests to the
+        // store: the hooks and their admin view), so that a test counting the store's requests knows
+        // they came before it began, as in a product that has been running for a while. A check that
+        // failed is tried again after BigCommerce:HooksCheckRetryAtStart.
+        await WaitUntilReadyAsync(worker, managementUrl,
+            health => !health.Contains("subscriptions not checked yet", StringComparison.Ordinal),
+            "did not become ready or did not check the subscriptions as it started");
         return worker;
     }
 
@@ -229,14 +234,22 @@ public sealed class ProductUnderTest : IAsyncDisposable
     static string Tail(string text, int length) => text.Length <= length ? text : "…" + text[^length..];
 
     /// <summary>Waits for <c>/health/ready</c> at <paramref name="url"/>, the host's management address.</summary>
-    static async Task WaitUntilReadyAsync(HostProcess host, string url)
+    static Task WaitUntilReadyAsync(HostProcess host, string url) =>
+        WaitUntilReadyAsync(host, url, _ => true, "did not become ready");
+
+    /// <summary>
+    /// Waits until <c>/health/ready</c> at <paramref name="url"/> answers 200 with a report
+    /// <paramref name="done"/> accepts; else fails saying the host <paramref name="failure"/>.
+    /// </summary>
+    static async Task WaitUntilReadyAsync(HostProcess host, string url, Func<string, bool> done, string failure)
     {
         var deadline = DateTime.UtcNow.AddSeconds(90);
         while (DateTime.UtcNow < deadline && !host.HasExited)
         {
             try
             {
-                if ((await Http.GetAsync(url + "/health/ready")).StatusCode == HttpStatusCode.OK)
+                using var response = await Http.GetAsync(url + "/health/ready");
+                if (response.StatusCode == HttpStatusCode.OK && done(await response.Content.ReadAsStringAsync()))
                 {
                     return;
                 }
@@ -247,27 +260,7 @@ public sealed class ProductUnderTest : IAsyncDisposable
             }
             await Task.Delay(200);
         }
-        throw new InvalidOperationException($"The host at {url} did not become ready:\n{host.Output}");
-    }
-
-    /// <summary>
-    /// Waits for the check of the subscriptions a worker makes as it starts (two requests to the
-    /// store: the hooks and their admin view), so that a test counting the store's requests knows
-    /// they came before it began, as in a product that has been running for a while. A check that
-    /// failed is tried again a minute later.
-    /// </summary>
-    static async Task WaitUntilSubscriptionsCheckedAsync(HostProcess host, string url)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(90);
-        while (DateTime.UtcNow < deadline && !host.HasExited)
-        {
-            if (!(await Http.GetStringAsync(url + "/health/ready")).Contains("subscriptions not checked yet", StringComparison.Ordinal))
-            {
-                return;
-            }
-            await Task.Delay(200);
-        }
-        throw new InvalidOperationException($"The worker at {url} did not check the subscriptions as it started:\n{host.Output}");
+        throw new InvalidOperationException($"The host at {url} {failure}:\n{host.Output}");
     }
 
     public async ValueTask DisposeAsync()
