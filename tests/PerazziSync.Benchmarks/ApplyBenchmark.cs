@@ -355,7 +355,7 @@ static class ApplyBenchmark
 
     static async Task ResetAsync(NpgsqlConnection connection)
     {
-        await connection.ExecuteAsync("delete from service_events where source_record_id like 'WO-A-%'; truncate audit_log", commandTimeout: 600);
+        await connection.ExecuteAsync("delete from service_events where source_record_id like 'WO-A-%'; truncate audit_log, perazzi_sync.purged_messages", commandTimeout: 600);
         // VACUUM runs outside any transaction, so on its own.
         await connection.ExecuteAsync("vacuum analyze service_events", commandTimeout: 600);
     }

@@ -330,7 +330,7 @@ static class PosBenchmark
             where serial_number like 'BV-%' and verification_status <> 'unverified';
             delete from perazzi_sync.asset_claims;
             delete from service_events where source_record_id like 'WO-B-%';
-            truncate audit_log;
+            truncate audit_log, perazzi_sync.purged_messages;
             delete from perazzi_sync.pos_imports;
             """, commandTimeout: 600);
         // VACUUM runs outside any transaction, so on its own.
