@@ -311,6 +311,40 @@ public sealed class BigCommerceWebhookTests(ReceiverFixture fixture) : IClassFix
         Assert.Single(await Product.Broker.DrainAsync(probe));
     }
 
+    [Fact]
+    public async Task Under_the_shared_header_a_reused_delivery_id_with_another_body_is_published_and_a_retry_is_not()
+    {
+        // Without a secret, a webhook-id does not ask for a signature: the hook carries only the header.
+        await using var headerOnly = await ProductUnderTest.StartAsync(workers: 0, settings: new Dictionary<string, string>
+        {
+            ["BigCommerce__WebhookSecret"] = "",
+            ["BigCommerce__WebhookHeaderName"] = ReceiverFixture.SharedHeaderName,
+            ["BigCommerce__WebhookHeaderValue"] = ReceiverFixture.SharedHeaderValue,
+        });
+        var probe = await headerOnly.Broker.ProbeAsync<BigCommerceOrderChanged>();
+        var first = BigCommerceFixtures.Callback("webhook-order-created.json", StoreHash, 218);
+        var other = BigCommerceFixtures.Callback("webhook-order-created.json", StoreHash, 219);
+
+        var answers = new List<JsonNode>();
+        foreach (var body in new[] { first, first, other, other })
+        {
+            var request = WithHeader(body, ReceiverFixture.SharedHeaderValue, headerOnly.ReceiverUrl + "/webhooks/bigcommerce");
+            request.Headers.Add("webhook-id", "msg_reused");
+            var answer = await Http.SendAsync(request);
+            Assert.Equal(HttpStatusCode.OK, answer.StatusCode);
+            answers.Add(JsonNode.Parse(await answer.Content.ReadAsStringAsync())!);
+        }
+
+        // "accepted" is answered only once the broker confirmed the message into a queue.
+        Assert.Equal(["accepted", "duplicate", "accepted", "duplicate"], answers.Select(a => a["status"]!.GetValue<string>()));
+        var published = await headerOnly.Broker.DrainAsync(probe);
+        Assert.Equal(2, published.Count);
+        Assert.Equal([218L, 219L], published.Select(p => JsonNode.Parse(p.Body)!["message"]!["orderId"]!.GetValue<long>()).Order());
+        Assert.All(published, p => Assert.Equal("msg_reused", JsonNode.Parse(p.Body)!["message"]!["webhookId"]!.GetValue<string>()));
+        Assert.NotEqual(published[0].MessageId, published[1].MessageId);
+        Assert.Equal([answers[0]["messageId"]!.GetValue<string>(), answers[2]["messageId"]!.GetValue<string>()], published.Select(p => p.MessageId));
+    }
+
     HttpRequestMessage WithHeader(string body, string value, string? url = null)
     {
         var request = new HttpRequestMessage(HttpMethod.Post, url ?? Url) { Content = new StringContent(body, Encoding.UTF8, "application/json") };

@@ -1,3 +1,4 @@
+using System.Security.Cryptography;
 using System.Text.Json;
 using MassTransit;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -53,15 +54,15 @@ public static class BigCommerceWebhooks
             return Rejected(rejection);
         }
 
-        if (Authenticate(body!, request.Headers, options, signature, receivedAt, out var signedAt) is { } refused)
+        if (Authenticate(body!, request.Headers, options, signature, receivedAt, out var signedAt, out var delivery) is { } refused)
         {
             ReceiverLog.Refused(logger, Route, refused.Logged);
             return Rejected(new(StatusCodes.Status401Unauthorized, "unauthorized", refused.Answered));
         }
         var webhookId = request.Headers[WebhookSignature.IdHeader].ToString();
-        if (signedAt is not null && confirmed.Contains(Route, webhookId))
+        if (delivery is not null && confirmed.Contains(Route, delivery))
         {
-            return ConfirmedPublish.Duplicate(Route, webhookId, logger);
+            return ConfirmedPublish.Duplicate(Route, delivery, logger);
         }
 
         if (WebhookBody.NotUtf8(body!) is { } notUtf8)
@@ -98,11 +99,11 @@ public static class BigCommerceWebhooks
             return Rejected(new(StatusCodes.Status400BadRequest, "missing_field", "data.id must be a positive integer for this scope."));
         }
 
-        if (signedAt is null)
+        if (delivery is null)
         {
             // Hooks authenticated by a shared header may come without a delivery id; such a
             // delivery gets a fresh one, and its retries are absorbed by the idempotent upsert.
-            webhookId = $"unidentified-{NewId.NextGuid():N}";
+            webhookId = delivery = $"unidentified-{NewId.NextGuid():N}";
         }
         object message = isOrder
             ? new BigCommerceOrderChanged(options.StoreHash!, entityId, callback.Scope, webhookId, receivedAt)
@@ -110,7 +111,7 @@ public static class BigCommerceWebhooks
             ? new BigCommerceHookDeliveryFailed(options.StoreHash!, entityId, callback.ErrorCode, callback.Message, callback.CreatedAt, webhookId, receivedAt)
             : new BigCommerceCustomerChanged(options.StoreHash!, entityId, callback.Scope, webhookId, receivedAt);
         return await ConfirmedPublish.AnswerAsync(
-            publisher, message, Route, webhookId, signedAt, confirmed, receiverOptions.Value.PublishTimeout, logger, cancellationToken);
+            publisher, message, Route, delivery, signedAt, confirmed, receiverOptions.Value.PublishTimeout, logger, cancellationToken);
     }
 
     /// <summary>
@@ -118,17 +119,22 @@ public static class BigCommerceWebhooks
     /// shared header's name is as secret as its value, so only the log names it.
     /// <paramref name="signedAt"/> is when its <c>webhook-id</c> was vouched for: the signed
     /// timestamp, or the arrival of a delivery with an id and the shared header; null without an id.
+    /// <paramref name="delivery"/> is what makes it the same delivery as another (docs/failures.md):
+    /// a signed one's <c>webhook-id</c>, which the signature binds to the body; under the shared
+    /// header nothing does, so the id and a digest of the body; null without an id.
     /// </summary>
     static (string Answered, string Logged)? Authenticate(
         byte[] body, IHeaderDictionary headers, BigCommerceWebhookOptions options, BigCommerceSignature signature, DateTimeOffset now,
-        out DateTimeOffset? signedAt)
+        out DateTimeOffset? signedAt, out string? delivery)
     {
         signedAt = null;
+        delivery = null;
         string? reason;
         if (signature.Verifier.IsConfigured && WebhookSignature.HasSignatureHeaders(headers))
         {
             reason = signature.Verifier.Verify(body, headers, now, out var timestamp);
             signedAt = timestamp;
+            delivery = headers[WebhookSignature.IdHeader].ToString();
         }
         else if (options.HasSharedHeader && headers.TryGetValue(options.WebhookHeaderName!, out var shared))
         {
@@ -140,6 +146,8 @@ public static class BigCommerceWebhooks
             var id = headers[WebhookSignature.IdHeader].ToString();
             reason = id.Length == 0 ? null : WebhookSignature.IdProblem(id);
             signedAt = id.Length == 0 ? null : now;
+            // A space cannot be in an id, so no id and digest is another id.
+            delivery = id.Length == 0 ? null : $"{id} {Convert.ToHexStringLower(SHA256.HashData(body).AsSpan(0, 16))}";
         }
         else
         {

@@ -4,8 +4,9 @@ using Microsoft.Extensions.Options;
 namespace PerazziSync.Receiver.Webhooks;
 
 /// <summary>
-/// The deliveries this replica's broker confirmed lately, by route and <c>webhook-id</c>, so that
-/// a signed delivery replayed within its timestamp's tolerance is answered without a second
+/// The deliveries this replica's broker confirmed lately, by route and delivery (its
+/// <c>webhook-id</c>, and under a shared header its body's digest: docs/failures.md), so that
+/// a delivery replayed within its timestamp's tolerance is answered without a second
 /// publish (each would cost the worker a BigCommerce fetch). Held in memory, per replica, and
 /// bounded: once full, the oldest remembered are forgotten first, one for each new one, and a
 /// replay of a forgotten delivery is published again, which the workers' idempotent upserts absorb.
@@ -33,17 +34,17 @@ sealed class ConfirmedDeliveries(IOptions<ReceiverOptions> options, TimeProvider
 
     long _stamp;
 
-    public bool Contains(string route, string webhookId) =>
-        _remembered.TryGetValue(Key(route, webhookId), out var remembered) && remembered.Until > time.GetUtcNow();
+    public bool Contains(string route, string delivery) =>
+        _remembered.TryGetValue(Key(route, delivery), out var remembered) && remembered.Until > time.GetUtcNow();
 
     /// <summary>
     /// Remembers a confirmed delivery until its signature can no longer be replayed: its signed
     /// time (or, for one authenticated otherwise, its arrival) plus the tolerance and a margin.
     /// </summary>
-    public void Remember(string route, string webhookId, DateTimeOffset signedAt)
+    public void Remember(string route, string delivery, DateTimeOffset signedAt)
     {
         var entry = KeyValuePair.Create(
-            Key(route, webhookId), new Remembered(signedAt + WebhookSignature.Tolerance + Margin, Interlocked.Increment(ref _stamp)));
+            Key(route, delivery), new Remembered(signedAt + WebhookSignature.Tolerance + Margin, Interlocked.Increment(ref _stamp)));
         _remembered[entry.Key] = entry.Value;
         _order.Enqueue(entry);
         // One forgotten for each remembered once full; only that time's entry: a delivery
@@ -54,7 +55,7 @@ sealed class ConfirmedDeliveries(IOptions<ReceiverOptions> options, TimeProvider
         }
     }
 
-    static string Key(string route, string webhookId) => $"{route}\n{webhookId}";
+    static string Key(string route, string delivery) => $"{route}\n{delivery}";
 
     /// <summary>Until when a delivery is remembered, and which time it was remembered.</summary>
     readonly record struct Remembered(DateTimeOffset Until, long Stamp);

@@ -11,12 +11,14 @@ static class ConfirmedPublish
     /// Publishes <paramref name="message"/> and answers 200 once the broker confirmed it. With
     /// <paramref name="signedAt"/>, the delivery is remembered as confirmed, so its replays are
     /// answered as duplicates; a delivery answered 503 is never remembered: its retry must publish.
+    /// <paramref name="delivery"/> is its <c>webhook-id</c>, with a digest of the body under a
+    /// shared header (docs/failures.md).
     /// </summary>
     public static async Task<IResult> AnswerAsync(
-        IPublishEndpoint publisher, object message, string route, string webhookId, DateTimeOffset? signedAt,
+        IPublishEndpoint publisher, object message, string route, string delivery, DateTimeOffset? signedAt,
         ConfirmedDeliveries confirmed, TimeSpan timeout, ILogger logger, CancellationToken cancellationToken)
     {
-        var messageId = DeliveryIds.MessageId(route, webhookId);
+        var messageId = DeliveryIds.MessageId(route, delivery);
         using var confirm = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         confirm.CancelAfter(timeout);
         try
@@ -30,7 +32,7 @@ static class ConfirmedPublish
         }
         catch (Exception e) when (!cancellationToken.IsCancellationRequested)
         {
-            ReceiverLog.NotConfirmed(logger, e, route, webhookId);
+            ReceiverLog.NotConfirmed(logger, e, route, delivery);
             Telemetry.WebhooksReceived.Add(1, new("route", route), new("outcome", "unavailable"));
             return TypedResults.Problem(
                 detail: "The callback could not be stored; retry later.",
@@ -39,9 +41,9 @@ static class ConfirmedPublish
         }
         if (signedAt is { } at)
         {
-            confirmed.Remember(route, webhookId, at);
+            confirmed.Remember(route, delivery, at);
         }
-        ReceiverLog.Accepted(logger, route, webhookId, messageId);
+        ReceiverLog.Accepted(logger, route, delivery, messageId);
         Telemetry.WebhooksReceived.Add(1, new("route", route), new("outcome", "accepted"));
         return TypedResults.Ok(new Acknowledgement("accepted", null, messageId));
     }
@@ -50,10 +52,10 @@ static class ConfirmedPublish
     /// The 200 for a delivery already confirmed: nothing is published again. Its message id is
     /// the one the first delivery was published with.
     /// </summary>
-    public static IResult Duplicate(string route, string webhookId, ILogger logger)
+    public static IResult Duplicate(string route, string delivery, ILogger logger)
     {
-        var messageId = DeliveryIds.MessageId(route, webhookId);
-        ReceiverLog.Duplicate(logger, route, webhookId, messageId);
+        var messageId = DeliveryIds.MessageId(route, delivery);
+        ReceiverLog.Duplicate(logger, route, delivery, messageId);
         Telemetry.WebhooksReceived.Add(1, new("route", route), new("outcome", "duplicate"));
         return TypedResults.Ok(new Acknowledgement("duplicate", null, messageId));
     }
