@@ -67,6 +67,8 @@ public sealed class CliTests
     [InlineData("pos", "import")]
     [InlineData("dlq", "list", "--since", "yesterday")]
     [InlineData("dlq", "list", "--limit", "-5")]
+    [InlineData("dlq", "purged", "--limit", "0")]
+    [InlineData("dlq", "purged", "show")]
     [InlineData("parked", "list", "--source", "pos")]
     [InlineData("parked", "retry", "--source", "shopify")]
     public async Task A_command_line_it_cannot_read_exits_2_saying_why_before_any_work(params string[] arguments)

@@ -435,6 +435,59 @@ public sealed class DeadLetterTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Purged_messages_are_listed_newest_first_and_each_shown_with_its_audit_row_and_its_body_exactly_as_kept()
+    {
+        var pos = DeadLetter.Pos("WO-G-1", "Npgsql.PostgresException", "23514: new row violates check constraint", Morning);
+        var order = new DeadLetter(Guid.NewGuid(), "BigCommerceOrderChanged", "order:218", "System.TimeoutException", "store silent", Morning);
+        await _broker.DeadLetterAsync(ErrorQueue, [pos]);
+        await _broker.DeadLetterAsync(OrderErrorQueue, [order]);
+        Assert.Equal(0, (await _cli.RunAsync("dlq", "purge", "--yes", "--queue", ErrorQueue, "--as", "ops.carla")).ExitCode);
+        Assert.Equal(0, (await _cli.RunAsync("dlq", "purge", "--yes", "--queue", OrderErrorQueue, "--as", "ops.dario")).ExitCode);
+
+        var all = await _cli.RunAsync("dlq", "purged");
+        Assert.True(all.ExitCode == 0, all.Output);
+        var posLine = Line(all.Output, pos.MessageId.ToString());
+        var orderLine = Line(all.Output, order.MessageId.ToString());
+        Assert.True(all.Output.IndexOf(orderLine, StringComparison.Ordinal) < all.Output.IndexOf(posLine, StringComparison.Ordinal), all.Output);
+        foreach (var expected in new[] { ErrorQueue, "PosServiceRecordReceived", "WO-G-1", "ops.carla", "Npgsql.PostgresException: 23514" })
+        {
+            Assert.Contains(expected, posLine, StringComparison.Ordinal);
+        }
+        Assert.Contains("ops.dario", orderLine, StringComparison.Ordinal);
+        Assert.Contains("2 purged message(s).", all.Output, StringComparison.Ordinal);
+        var newest = await _cli.RunAsync("dlq", "purged", "--limit", "1");
+        Assert.Contains(order.MessageId.ToString(), newest.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain(pos.MessageId.ToString(), newest.Output, StringComparison.Ordinal);
+        Assert.Contains("2 purged message(s); the newest 1 shown (--limit).", newest.Output, StringComparison.Ordinal);
+        var fromPos = await _cli.RunAsync("dlq", "purged", "--queue", Input);
+        Assert.Contains(pos.MessageId.ToString(), fromPos.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain(order.MessageId.ToString(), fromPos.Output, StringComparison.Ordinal);
+        Assert.Equal(2, (await _cli.RunAsync("dlq", "purged", "--queue", "billing-invoice")).ExitCode);
+
+        await using var connection = await _database.OpenAsync();
+        var kept = await connection.QuerySingleAsync<(Guid AuditId, string Body)>(
+            $"select a.id, b.body::text from {PurgedBodies} and a.object_id = @Id", new { Id = pos.MessageId.ToString() });
+        var show = await _cli.RunAsync("dlq", "purged", "show", kept.AuditId.ToString());
+        Assert.True(show.ExitCode == 0, show.Output);
+        Assert.Contains(kept.Body, show.Output.Split('\n').Select(l => l.TrimEnd('\r')));
+        Assert.True(JsonNode.DeepEquals(JsonNode.Parse(pos.Envelope()), JsonNode.Parse(kept.Body)), kept.Body);
+        foreach (var expected in new[] { pos.MessageId.ToString(), ErrorQueue, "ops.carla", "23514: new row violates check constraint", "WO-G-1" })
+        {
+            Assert.Contains(expected, show.Output, StringComparison.Ordinal);
+        }
+
+        var unknown = await _cli.RunAsync("dlq", "purged", "show", Guid.Empty.ToString());
+        Assert.Equal(1, unknown.ExitCode);
+        Assert.Contains($"No purged message with audit id {Guid.Empty}.", unknown.Output, StringComparison.Ordinal);
+        var notAnId = await _cli.RunAsync("dlq", "purged", "show", pos.MessageId.ToString()[..8]);
+        Assert.Equal(2, notAnId.ExitCode);
+        Assert.Contains("is not an audit id", notAnId.Output, StringComparison.Ordinal);
+    }
+
+    static string Line(string output, string text) =>
+        output.Split('\n').SingleOrDefault(l => l.Contains(text, StringComparison.Ordinal)) ?? throw new Xunit.Sdk.XunitException($"no line with {text} in:\n{output}");
+
+    [Fact]
     public async Task A_queue_that_is_not_the_products_is_refused_and_nothing_of_it_moves()
     {
         // Another application's queue and its dead letters on the same broker.

@@ -43,8 +43,7 @@ static partial class DlqCommand
         var named = parseResult.GetValue(queueOption);
         if (DeadLetterQueues.Named(named) is not { } names)
         {
-            error.WriteLine($"--queue {named} is not one of the product's queues. It takes an input queue " +
-                $"({string.Join(", ", Queues.Inputs)}) or one of their dead-letter queues ({string.Join(", ", DeadLetterQueues.All)}).");
+            error.WriteLine(NotTheProducts(named));
             return 2;
         }
         var (connection, exitCode) = await CliBroker.ConnectAsync(CliConfiguration.Load(), "perazzisync dlq", error, cancellationToken);
@@ -64,4 +63,8 @@ static partial class DlqCommand
             return await action(queues, counts, CliConsole.Create(parseResult.InvocationConfiguration.Output));
         }
     }
+
+    static string NotTheProducts(string? queue) =>
+        $"--queue {queue} is not one of the product's queues. It takes an input queue " +
+        $"({string.Join(", ", Queues.Inputs)}) or one of their dead-letter queues ({string.Join(", ", DeadLetterQueues.All)}).";
 }

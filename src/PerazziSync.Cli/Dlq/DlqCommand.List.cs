@@ -10,14 +10,7 @@ static partial class DlqCommand
     static Command List()
     {
         var selection = new Selection();
-        var limit = new Option<int>("--limit") { Description = "Messages to print at most", DefaultValueFactory = _ => 100 };
-        limit.Validators.Add(result =>
-        {
-            if (result.GetValueOrDefault<int>() < 1)
-            {
-                result.AddError("--limit must be at least 1.");
-            }
-        });
+        var limit = Limit();
         var command = new Command("list", "Counts per dead-letter queue, then the messages that match the filters.");
         selection.AddTo(command);
         command.Options.Add(limit);
@@ -41,5 +34,18 @@ static partial class DlqCommand
             return 0;
         }, cancellationToken));
         return command;
+    }
+
+    static Option<int> Limit()
+    {
+        var limit = new Option<int>("--limit") { Description = "Messages to print at most", DefaultValueFactory = _ => 100 };
+        limit.Validators.Add(result =>
+        {
+            if (result.GetValueOrDefault<int>() < 1)
+            {
+                result.AddError("--limit must be at least 1.");
+            }
+        });
+        return limit;
     }
 }

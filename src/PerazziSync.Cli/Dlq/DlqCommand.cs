@@ -3,7 +3,10 @@ using PerazziSync.Cli.DeadLetters;
 
 namespace PerazziSync.Cli.Dlq;
 
-/// <summary><c>dlq list | show | replay | purge</c> over the product's <c>_error</c> and <c>_skipped</c> queues: the verbs, one file each, and what they share.</summary>
+/// <summary>
+/// <c>dlq list | show | replay | purge</c> over the product's <c>_error</c> and <c>_skipped</c> queues,
+/// and <c>dlq purged</c> over the messages purged from them: the verbs, one file each, and what they share.
+/// </summary>
 static partial class DlqCommand
 {
     sealed class Selection
@@ -50,6 +53,7 @@ static partial class DlqCommand
         dlq.Subcommands.Add(Show());
         dlq.Subcommands.Add(Replay());
         dlq.Subcommands.Add(Purge());
+        dlq.Subcommands.Add(Purged());
         return dlq;
     }
 }
