@@ -50,6 +50,63 @@ public sealed class MigrationTests
             await connection.ExecuteScalarAsync<string>("select body::text from perazzi_sync.purged_messages where audit_id = @row", new { row }));
     }
 
+    /// <summary>
+    /// 0029 on a database a deployment wrote with the store hash configured as '  ABC123 ' and
+    /// then as 'Abc123' (as if 0029 had not run yet, its journal row deleted): every row is found
+    /// under 'abc123', two rows of one key merged as the sync stays safe; a hash that is not valid
+    /// once canonical (a hyphen, the Kelvin sign) is left as it was.
+    /// </summary>
+    [Fact]
+    public async Task Rows_kept_under_an_earlier_spelling_of_the_store_hash_are_moved_to_its_canonical_form_and_merged()
+    {
+        const string script = "schema/0029_store_hashes_canonical.sql";
+        await using var database = await TestDatabase.CreateMigratedAsync();
+        await using var connection = await database.OpenAsync();
+        await connection.ExecuteAsync("""
+            delete from perazzi_sync.schema_versions where scriptname = @script;
+            insert into perazzi_sync.reconcile_watermarks (store_hash, entity_type, modified_since) values
+              ('  ABC123 ', 'order', '2026-11-01 10:00Z'), ('Abc123', 'order', '2026-11-10 10:00Z'),
+              ('abc123', 'customer', '2026-11-05 10:00Z'), ('Abc123', 'customer', '2026-11-03 10:00Z'),
+              ('ab-c1', 'order', '2026-11-01 10:00Z'), (U&'AB\212A1', 'order', '2026-11-01 10:00Z');
+            insert into perazzi_sync.reconcile_gaps (store_hash, entity_type, since, until, opened_at) values
+              ('  ABC123 ', 'order', '2026-11-01 10:00Z', '2026-11-02 10:00Z', '2026-11-02 10:00Z'),
+              ('Abc123', 'order', '2026-11-03 10:00Z', '2026-11-04 10:00Z', '2026-11-04 10:00Z');
+            insert into perazzi_sync.bigcommerce_hook_checks (store_hash, destination, check_started_at, checked_at, report) values
+              ('  ABC123 ', 'https://perazzi.example/webhooks/bigcommerce', '2026-11-01 10:00Z', '2026-11-01 10:00Z', '{"n": 1}'),
+              ('Abc123', null, '2026-11-10 10:00Z', '2026-11-10 10:00Z', '{"n": 2}');
+            insert into perazzi_sync.entity_fetches (store_hash, entity_type, entity_id, fetch_started_at) values
+              ('  ABC123 ', 'order', 218, '2026-11-05 10:00Z'), ('Abc123', 'order', 218, '2026-11-02 10:00Z');
+            insert into perazzi_sync.reconcile_handoffs (store_hash, entity_type, entity_id, version, handed_at) values
+              ('  ABC123 ', 'order', 702, 'v1', '2026-11-01 10:00Z'), ('Abc123', 'order', 702, 'v2', '2026-11-02 10:00Z');
+            insert into perazzi_sync.api_budget (store_hash, window_ends_at, requests_left) values
+              ('  ABC123 ', '2026-11-10 12:00Z', 100), ('Abc123', '2026-11-10 11:00Z', 20);
+            """, new { script });
+
+        Assert.Equal([script], (await database.MigrateAsync()).Applied);
+
+        static DateTime At(string utc) => DateTime.Parse(utc, System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.AdjustToUniversal);
+        // The earlier watermark of each entity type, so no change between the two is skipped.
+        Assert.Equal(
+            [("AB\u212A1", "order", At("2026-11-01 10:00Z")), ("ab-c1", "order", At("2026-11-01 10:00Z")),
+             ("abc123", "customer", At("2026-11-03 10:00Z")), ("abc123", "order", At("2026-11-01 10:00Z"))],
+            (await connection.QueryAsync<(string, string, DateTime)>(
+                "select store_hash, entity_type, modified_since from perazzi_sync.reconcile_watermarks order by store_hash collate \"C\", entity_type")).ToList());
+        // One gap covering both.
+        Assert.Equal(("abc123", At("2026-11-01 10:00Z"), At("2026-11-04 10:00Z")),
+            await connection.QuerySingleAsync<(string, DateTime, DateTime)>("select store_hash, since, until from perazzi_sync.reconcile_gaps"));
+        // The latest check, with the destination hooks ensure recorded.
+        Assert.Equal(("abc123", "https://perazzi.example/webhooks/bigcommerce", At("2026-11-10 10:00Z"), """{"n": 2}"""),
+            await connection.QuerySingleAsync<(string, string, DateTime, string)>(
+                "select store_hash, destination, checked_at, report::text from perazzi_sync.bigcommerce_hook_checks"));
+        // The earlier fetch, so no callback skips a fetch that did not cover it.
+        Assert.Equal(("abc123", At("2026-11-02 10:00Z")),
+            await connection.QuerySingleAsync<(string, DateTime)>("select store_hash, fetch_started_at from perazzi_sync.entity_fetches"));
+        Assert.Equal(("abc123", "v2"),
+            await connection.QuerySingleAsync<(string, string)>("select store_hash, version from perazzi_sync.reconcile_handoffs"));
+        Assert.Equal(("abc123", At("2026-11-10 12:00Z"), 20),
+            await connection.QuerySingleAsync<(string, DateTime, int)>("select store_hash, window_ends_at, requests_left from perazzi_sync.api_budget"));
+    }
+
     [Fact]
     public async Task Two_hosts_migrating_at_once_both_succeed()
     {
