@@ -106,4 +106,13 @@ public static class Telemetry
     public static readonly Counter<long> BigCommerceDeliveryExceptionsBounded =
         Meter.CreateCounter<long>("perazzisync.bigcommerce.hooks.delivery_exceptions.bounded",
             description: "Delivery exceptions dated before BigCommerce's retries could bring them, their gap bounded");
+
+    /// <summary>
+    /// Reconciliation gaps a subscription check opened from a date the store gave (a quiet hook's
+    /// <c>updated_at</c>, a blocked domain's failure) earlier than it is believed, made to begin at
+    /// that bound instead, by <c>source</c> (docs/subscriptions.md).
+    /// </summary>
+    public static readonly Counter<long> BigCommerceHookGapsBounded =
+        Meter.CreateCounter<long>("perazzisync.bigcommerce.hooks.gaps.bounded",
+            description: "Reconciliation gaps the store dated earlier than believed, bounded");
 }

@@ -148,6 +148,31 @@ public sealed class HookDeliveryExceptionTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Retries_exhausted_open_the_gap_48_hours_4_minutes_before_the_exception_when_no_check_found_the_scope_delivering_since()
+    {
+        var store = _product.BigCommerce;
+        // Made after the worker's check at start, which found no hook (none delivering): no check has seen them deliver.
+        foreach (var scope in BigCommerceScopes.Subscribed)
+        {
+            store.AddHook(scope, Subscribed.Destination);
+        }
+        var callback = DeliveryException(Subscribed.HookOf(_product, "store/order/created"));
+        callback["created_at"] = DateTimeOffset.UtcNow.AddHours(-1).ToUnixTimeSeconds();
+
+        Assert.Equal(HttpStatusCode.OK, (await _product.BigCommerceWebhooks.SendAsync(callback.ToJsonString())).StatusCode);
+
+        await ProductUnderTest.EventuallyAsync("the delivery exception counted",
+            () => Metrics.ReadAsync(_product.WorkerManagementUrls[0], "perazzisync_bigcommerce_hooks_delivery_exceptions_total", "error_code=\"90002\""), n => n == 1,
+            diagnostics: _product.Logs);
+        await using var connection = await _product.OpenDatabaseAsync();
+        var since = await connection.ExecuteScalarAsync<DateTime>(
+            "select since from perazzi_sync.reconcile_gaps where store_hash = @Store and entity_type = 'order'", new { Store = ProductUnderTest.StoreHash });
+        var exhausted = DateTimeOffset.FromUnixTimeSeconds(callback["created_at"]!.GetValue<long>());
+        Assert.Equal(exhausted - TimeSpan.FromHours(48) - TimeSpan.FromMinutes(4), new DateTimeOffset(DateTime.SpecifyKind(since, DateTimeKind.Utc)));
+        Assert.True(store.BadRequests == 0, string.Join("\n", store.Refusals));
+    }
+
+    [Fact]
     public async Task Delivery_exceptions_with_error_codes_bigcommerce_does_not_send_are_counted_together_as_other()
     {
         var worker = _product.WorkerManagementUrls[0];
@@ -279,6 +304,84 @@ public sealed class HookDeliveryExceptionBoundTests : IAsyncLifetime
             diagnostics: _product.Logs);
         Assert.Contains(_product.Logs().Split('\n'), line =>
             line.Contains($"delivery exception for hook {callback["data"]!["id"]} dates the failure", StringComparison.Ordinal) && line.Contains("1970", StringComparison.Ordinal));
+        Assert.True(store.BadRequests == 0, string.Join("\n", store.Refusals));
+    }
+}
+
+/// <summary>
+/// Dates the store gives for a quiet scope, the <c>updated_at</c> of an inactive hook no check had
+/// seen and the failures of a blocked domain, of 1970: the worker's check at start opens a gap no
+/// earlier than 49 hours before it (docs/subscriptions.md), and the reconciliation, firing every
+/// three seconds, lists from there, not the store's whole history.
+/// </summary>
+public sealed class HookGapBoundTests : IAsyncLifetime
+{
+    static readonly DateTimeOffset Epoch = DateTimeOffset.UnixEpoch.AddDays(1);
+    ProductUnderTest _product = null!;
+
+    public async Task InitializeAsync() =>
+        _product = await ProductUnderTest.StartAsync(workers: 0, settings: new Dictionary<string, string>
+        {
+            ["BigCommerce__ReconcileCron"] = "0/3 * * * * ?",
+        });
+
+    public async Task DisposeAsync() => await _product.DisposeAsync();
+
+    [Fact]
+    public Task An_inactive_hook_changed_in_1970_and_never_checked_opens_a_gap_from_49_hours_before_the_check() =>
+        ListsFromTheBoundAsync("hook_updated_at", 1, store =>
+        {
+            foreach (var scope in BigCommerceScopes.Subscribed)
+            {
+                store.AddHook(scope, Subscribed.Destination, isActive: scope != "store/order/created",
+                    updatedAt: scope == "store/order/created" ? Epoch : null);
+            }
+        });
+
+    [Fact]
+    public Task A_domain_blocked_for_failures_dated_1970_opens_a_gap_from_49_hours_before_the_check() =>
+        // Every scope quiet: the order gap and the customer gap, each counted.
+        ListsFromTheBoundAsync("blocked_domain", 2, store =>
+        {
+            foreach (var scope in BigCommerceScopes.Subscribed)
+            {
+                store.AddHook(scope, Subscribed.Destination);
+            }
+            store.BlockDomain("perazzi.example", TimeSpan.FromHours(1),
+                ("Non-200 response received when delivering to https://perazzi.example/webhooks/bigcommerce", 12, Epoch));
+        });
+
+    async Task ListsFromTheBoundAsync(string source, int gaps, Action<FakeBigCommerce> quiet)
+    {
+        var store = _product.BigCommerce;
+        var listedFrom = new ConcurrentQueue<DateTimeOffset>();
+        store.OnRequest = request =>
+        {
+            // The reconciliation's listings, not the rounds' (which list by id range).
+            if (request.Path.Value!.EndsWith("/v2/orders", StringComparison.Ordinal) && !request.Query.ContainsKey("min_id"))
+            {
+                listedFrom.Enqueue(DateTimeOffset.Parse(request.Query["min_date_modified"].ToString(), CultureInfo.InvariantCulture));
+            }
+            return Task.CompletedTask;
+        };
+        store.PutCustomer(BigCommerceFixtures.Customer(11, "janedoe@example.com"));
+        // Beyond the first reconciliation's day, inside the bound: only the gap reaches it.
+        store.PutOrder(BigCommerceFixtures.Order(601, 11, DateTimeOffset.UtcNow.AddHours(-30)), BigCommerceFixtures.Lines(601));
+        store.PutOrder(BigCommerceFixtures.Order(602, 11, new DateTimeOffset(1990, 5, 1, 12, 0, 0, TimeSpan.Zero)), BigCommerceFixtures.Lines(602));
+        quiet(store);
+        // The bound is reckoned from the check, a moment after this; the listing's date is to the second.
+        var bound = DateTimeOffset.UtcNow - TimeSpan.FromHours(49) - TimeSpan.FromSeconds(1);
+
+        await _product.StartWorkerAsync();
+
+        var order = await ProductUnderTest.EventuallyAsync("order 601, changed 30 hours ago", () => Rows.OrderAsync(_product, 601), o => o is not null, diagnostics: _product.Logs);
+        Assert.Equal(PortalUsers.Jane, order!.UserId);
+        Assert.All(listedFrom, since => Assert.True(since >= bound, $"listed from {since:O}, before the bound {bound:O}"));
+        Assert.Contains(listedFrom, since => since < bound + TimeSpan.FromSeconds(30));
+        Assert.Null(await Rows.OrderAsync(_product, 602));
+        Assert.Equal(gaps, await Metrics.ReadAsync(_product.WorkerManagementUrls[0], "perazzisync_bigcommerce_hooks_gaps_bounded_total", $"source=\"{source}\""));
+        Assert.Contains(_product.Logs().Split('\n'), line =>
+            line.Contains("store/order/created quiet from", StringComparison.Ordinal) && line.Contains("1970", StringComparison.Ordinal) && line.Contains(source, StringComparison.Ordinal));
         Assert.True(store.BadRequests == 0, string.Join("\n", store.Refusals));
     }
 }

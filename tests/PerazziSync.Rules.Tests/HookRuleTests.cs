@@ -196,7 +196,7 @@ public sealed class HookRuleTests
     [InlineData(-60 * 24 * 365 * 56, -60 * 49, true)]
     public void A_delivery_exception_s_failure_is_dated_no_earlier_than_49_hours_before_it_arrived(int createdMinutes, int failedMinutes, bool bounded)
     {
-        var trigger = HookCheckTrigger.DeliveryException(7, T0.AddMinutes(createdMinutes), T0, null, out var wasBounded);
+        var trigger = HookCheckTrigger.DeliveryException(7, 90001, T0.AddMinutes(createdMinutes), T0, null, out var wasBounded);
 
         Assert.Equal(T0.AddMinutes(failedMinutes), trigger.FailedAt);
         Assert.Equal(bounded, wasBounded);
@@ -204,9 +204,41 @@ public sealed class HookRuleTests
     }
 
     [Fact]
+    public void A_hook_never_seen_delivering_changed_in_1970_and_a_block_for_failures_of_1970_open_gaps_from_49_hours_before_the_check()
+    {
+        var epoch = DateTimeOffset.UnixEpoch.AddDays(1);
+        var neverSeen = HookReview.Of(
+            Subscribed().Select(h => h.Scope == "store/order/created" ? h with { IsActive = false, UpdatedAt = epoch } : h).ToList(), NoAdmin, Expected);
+        var admin = new HooksAdmin([], [new BlockedDomain("sync.example.com", TimeSpan.FromHours(1), [new BlockReason("timeout", 9, epoch)])]);
+        var blocked = HookReview.Of(Subscribed(), admin, Expected);
+
+        var (_, neverSeenGaps) = HookReport.Next(null, neverSeen, neverSeen, new Dictionary<string, DateTimeOffset>(), T0);
+        var (_, blockedGaps) = HookReport.Next(Healthy(T0), blocked, blocked, new Dictionary<string, DateTimeOffset>(), T0.AddHours(1));
+
+        Assert.Equal([("order", T0.AddHours(-49), new BoundedDate(BoundedDate.HookUpdatedAt, epoch))],
+            neverSeenGaps.Select(g => (g.EntityType, g.Since, g.Bounded)));
+        Assert.Equal([("customer", T0.AddHours(-48), new BoundedDate(BoundedDate.BlockedDomain, epoch)), ("order", T0.AddHours(-48), new BoundedDate(BoundedDate.BlockedDomain, epoch))],
+            blockedGaps.Select(g => (g.EntityType, g.Since, g.Bounded)).OrderBy(g => g.EntityType, StringComparer.Ordinal));
+    }
+
+    [Theory]
+    [InlineData(90002, null, -60 * 48 - 4)]
+    [InlineData(90002, -60 * 50, -60 * 48 - 4)]
+    [InlineData(90002, -60, -60)]
+    [InlineData(90002, 1, 0)]
+    [InlineData(90001, null, 0)]
+    [InlineData(90003, -60 * 50, 0)]
+    public void Retries_exhausted_date_the_failure_back_by_the_retry_window_unless_a_healthy_check_is_later(int code, int? healthyMinutes, int sinceMinutes)
+    {
+        var trigger = HookCheckTrigger.DeliveryException(7, code, T0, T0.AddMinutes(5), null, out _);
+
+        Assert.Equal(T0.AddMinutes(sinceMinutes), trigger.FailedSince(healthyMinutes is { } m ? T0.AddMinutes(m) : null));
+    }
+
+    [Fact]
     public void A_delivery_exception_without_a_date_dates_the_failure_at_its_arrival()
     {
-        var trigger = HookCheckTrigger.DeliveryException(7, null, T0, null, out var bounded);
+        var trigger = HookCheckTrigger.DeliveryException(7, 90001, null, T0, null, out var bounded);
 
         Assert.Equal(T0, trigger.FailedAt);
         Assert.False(bounded);

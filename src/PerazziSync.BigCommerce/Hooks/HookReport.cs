@@ -63,10 +63,10 @@ public sealed record HookReport(
             var until = isNow.Delivers ? now + WarmUp : now;
             if (!was.Delivers || failedAt is not null)
             {
-                var since = QuietSince(before, was, failedAt, now);
+                var (since, bounded) = QuietSince(before, was, failedAt, now);
                 if (quietBefore is null || since < quietBefore || isNow.Delivers)
                 {
-                    gaps.Add(new ReconcileGap(was.Scope, since, until));
+                    gaps.Add(new ReconcileGap(was.Scope, since, until, bounded));
                     opened = true;
                 }
                 quiet = since;
@@ -98,7 +98,7 @@ public sealed record HookReport(
         var perEntity = gaps
             .Where(g => BigCommerceScopes.EntityType(g.Scope) is not null)
             .GroupBy(g => BigCommerceScopes.EntityType(g.Scope)!)
-            .Select(g => new ReconcileGap(g.MinBy(gap => gap.Since)!.Scope, g.Min(gap => gap.Since), g.Max(gap => gap.Until)))
+            .Select(g => g.MinBy(gap => gap.Since)! with { Until = g.Max(gap => gap.Until) })
             .ToList();
         return (report, perEntity);
     }
@@ -106,18 +106,38 @@ public sealed record HookReport(
     /// <summary>
     /// When a scope stopped delivering, as early as the evidence allows: the last check that
     /// found it delivering (or, never seen so, when BigCommerce last changed its hook), the first
-    /// failure BigCommerce reported for it, the failures that got its domain blocked.
+    /// failure BigCommerce reported for it, the failures that got its domain blocked. The dates
+    /// the store gives (the hook's last change, the block's failures) are believed back to
+    /// <see cref="HookCheckTrigger.LongestDeliveryDelay"/> before this check and no further, as a
+    /// delivery exception's is (docs/subscriptions.md): taken as given, one of 1970 would have the
+    /// reconciliation list the store's whole history. Returns, with the start, the date given
+    /// when it was moved to that bound.
     /// </summary>
-    static DateTimeOffset QuietSince(ScopeStatus? before, ScopeFinding was, DateTimeOffset? failedAt, DateTimeOffset now)
+    static (DateTimeOffset Since, BoundedDate? Bounded) QuietSince(ScopeStatus? before, ScopeFinding was, DateTimeOffset? failedAt, DateTimeOffset now)
     {
-        var evidence = new List<DateTimeOffset?>
-        {
-            before?.QuietSince ?? before?.HealthyAt ?? was.Hook?.UpdatedAt,
-            failedAt,
-        };
-        evidence.AddRange(was.Blocked?.Reasons.Select(r => r.At) ?? []);
-        return evidence.OfType<DateTimeOffset>().Where(t => t <= now).DefaultIfEmpty(now).Min();
+        var known = before?.QuietSince ?? before?.HealthyAt;
+        var given = (was.Blocked?.Reasons.Select(r => r.At) ?? []).OfType<DateTimeOffset>()
+            .Select(at => new BoundedDate(BoundedDate.BlockedDomain, at))
+            .Concat(known is null && was.Hook?.UpdatedAt is { } updated ? [new BoundedDate(BoundedDate.HookUpdatedAt, updated)] : Array.Empty<BoundedDate>())
+            .Where(d => d.Given <= now)
+            .MinBy(d => d.Given);
+        var earliest = now - HookCheckTrigger.LongestDeliveryDelay;
+        var bounded = given?.Given < earliest ? given : null;
+        var since = new[] { known, failedAt, bounded is null ? given?.Given : earliest }
+            .OfType<DateTimeOffset>().Where(t => t <= now).DefaultIfEmpty(now).Min();
+        return (since, since == earliest ? bounded : null);
     }
+}
+
+/// <summary>A date the store gave for a quiet scope, earlier than it is believed, and where it was given.</summary>
+/// <param name="Source"><see cref="HookUpdatedAt"/> or <see cref="BlockedDomain"/>.</param>
+public sealed record BoundedDate(string Source, DateTimeOffset Given)
+{
+    /// <summary>The <c>updated_at</c> of a hook no check had seen delivering.</summary>
+    public const string HookUpdatedAt = "hook_updated_at";
+
+    /// <summary>The <c>timestamp</c> of a failure that got the hook's domain blocked.</summary>
+    public const string BlockedDomain = "blocked_domain";
 }
 
 /// <summary>One scope as the last check left it.</summary>
@@ -133,8 +153,9 @@ public sealed record BlockedStatus(string Domain, DateTimeOffset BlockedUntil, I
 /// <summary>
 /// Changes of <see cref="EntityType"/> since <see cref="Since"/> the reconciliation must list,
 /// whatever its watermark, until a listing that began after <see cref="Until"/> has done so.
+/// <see cref="Bounded"/> is the earlier date the store gave, when <see cref="Since"/> is its bound.
 /// </summary>
-public sealed record ReconcileGap(string Scope, DateTimeOffset Since, DateTimeOffset Until)
+public sealed record ReconcileGap(string Scope, DateTimeOffset Since, DateTimeOffset Until, BoundedDate? Bounded = null)
 {
     /// <summary><c>order</c> or <c>customer</c>.</summary>
     public string EntityType => BigCommerceScopes.EntityType(Scope) ?? "";

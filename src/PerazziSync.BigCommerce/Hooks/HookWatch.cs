@@ -4,6 +4,7 @@ using Npgsql;
 using PerazziSync.BigCommerce.Api;
 using PerazziSync.BigCommerce.Records;
 using PerazziSync.BigCommerce.Rows;
+using PerazziSync.Contracts;
 using PerazziSync.Data;
 
 namespace PerazziSync.BigCommerce.Hooks;
@@ -12,7 +13,10 @@ namespace PerazziSync.BigCommerce.Hooks;
 /// <param name="Name"><c>startup</c>, <c>schedule</c> or <c>delivery_exception</c>, recorded in the audit rows of its re-activations.</param>
 /// <param name="NotBefore">A check that began reading after this moment has seen what this one would: this one is skipped.</param>
 /// <param name="FailedHookId">A hook BigCommerce reported it could not deliver to, and since when (<paramref name="FailedAt"/>).</param>
-public sealed record HookCheckTrigger(string Name, DateTimeOffset? NotBefore = null, long? FailedHookId = null, DateTimeOffset? FailedAt = null, Guid? MessageId = null)
+/// <param name="RetriesExhausted">BigCommerce gave the failed hook's callbacks up (error 90002) at <paramref name="FailedAt"/>.</param>
+public sealed record HookCheckTrigger(
+    string Name, DateTimeOffset? NotBefore = null, long? FailedHookId = null, DateTimeOffset? FailedAt = null, Guid? MessageId = null,
+    bool RetriesExhausted = false)
 {
     public static readonly HookCheckTrigger Schedule = new("schedule");
 
@@ -33,13 +37,37 @@ public sealed record HookCheckTrigger(string Name, DateTimeOffset? NotBefore = n
     /// <see cref="LongestDeliveryDelay"/> before it arrived. BigCommerce cannot have sent an older
     /// one; taken as it says, a <c>created_at</c> of 1970 would have the reconciliation list the
     /// store's whole history. <paramref name="bounded"/> says whether it was moved to that bound.
+    /// With <paramref name="errorCode"/> 90002 the hook's retries were exhausted at that time
+    /// (see <see cref="FailedSince"/>).
     /// </summary>
     public static HookCheckTrigger DeliveryException(
-        long hookId, DateTimeOffset? createdAt, DateTimeOffset receivedAt, Guid? messageId, out bool bounded)
+        long hookId, int? errorCode, DateTimeOffset? createdAt, DateTimeOffset receivedAt, Guid? messageId, out bool bounded)
     {
         var earliest = receivedAt - LongestDeliveryDelay;
         bounded = createdAt < earliest;
-        return new("delivery_exception", receivedAt, hookId, bounded ? earliest : createdAt ?? receivedAt, messageId);
+        return new("delivery_exception", receivedAt, hookId, bounded ? earliest : createdAt ?? receivedAt, messageId, RetriesExhausted: errorCode == 90002);
+    }
+
+    /// <summary>
+    /// How long BigCommerce retries a callback before it gives up: 48 hours and four minutes
+    /// (docs/subscriptions.md).
+    /// </summary>
+    public static readonly TimeSpan RetryWindow = TimeSpan.FromHours(48) + TimeSpan.FromMinutes(4);
+
+    /// <summary>
+    /// Since when the failed hook's callbacks were not delivered: <see cref="FailedAt"/>, but when
+    /// BigCommerce gave them up there (error 90002) it had been retrying them for as long as
+    /// <see cref="RetryWindow"/> before, so from that much earlier, unless a check that found the
+    /// scope delivering (<paramref name="healthyAt"/>, the last one) is later than that.
+    /// </summary>
+    public DateTimeOffset? FailedSince(DateTimeOffset? healthyAt)
+    {
+        if (!RetriesExhausted || FailedAt is not { } exhausted)
+        {
+            return FailedAt;
+        }
+        var retried = exhausted - RetryWindow;
+        return healthyAt > retried ? (healthyAt < exhausted ? healthyAt : exhausted) : retried;
     }
 }
 
@@ -109,7 +137,8 @@ public sealed partial class HookWatch(
         var failures = new Dictionary<string, DateTimeOffset>();
         if (trigger.FailedHookId is { } failedHook && hooks.FirstOrDefault(h => h.Id == failedHook) is { } failing)
         {
-            failures[failing.Scope] = trigger.FailedAt ?? startedAt;
+            var healthyAt = stored.Report?.Scopes.FirstOrDefault(s => s.Scope == failing.Scope)?.HealthyAt;
+            failures[failing.Scope] = trigger.FailedSince(healthyAt) ?? startedAt;
         }
         var (report, gaps) = HookReport.Next(stored.Report, found, after, failures, time.GetUtcNow());
         await HookRows.SaveAsync(watch.Connection, store, startedAt, report, gaps, cancellationToken);
@@ -117,6 +146,11 @@ public sealed partial class HookWatch(
         foreach (var gap in gaps)
         {
             GapOpened(logger, gap.EntityType, gap.Since, gap.Scope);
+            if (gap.Bounded is { } bounded)
+            {
+                GapBounded(logger, gap.Scope, bounded.Source, bounded.Given, gap.Since);
+                Telemetry.BigCommerceHookGapsBounded.Add(1, new KeyValuePair<string, object?>("source", bounded.Source));
+            }
         }
         if (report.IsWell)
         {
@@ -140,7 +174,7 @@ public sealed partial class HookWatch(
         {
             return;
         }
-        var gap = new ReconcileGap(scope.Scope, trigger.FailedAt ?? trigger.NotBefore!.Value, trigger.NotBefore!.Value);
+        var gap = new ReconcileGap(scope.Scope, trigger.FailedSince(scope.HealthyAt) ?? trigger.NotBefore!.Value, trigger.NotBefore!.Value);
         if (gap.EntityType.Length == 0)
         {
             return;
@@ -161,6 +195,9 @@ public sealed partial class HookWatch(
 
     [LoggerMessage(LogLevel.Information, "The next reconciliation lists {EntityType}s from {Since}: {Scope} was quiet")]
     static partial void GapOpened(ILogger logger, string entityType, DateTimeOffset since, string scope);
+
+    [LoggerMessage(LogLevel.Warning, "BigCommerce dates {Scope} quiet from {Given} ({Source}), before it is believed; its gap begins at {Since} instead")]
+    static partial void GapBounded(ILogger logger, string scope, string source, DateTimeOffset given, DateTimeOffset since);
 
     [LoggerMessage(LogLevel.Information, "Store {StoreHash}: all {Scopes} subscriptions active and delivering")]
     static partial void AllWell(ILogger logger, string storeHash, int scopes);

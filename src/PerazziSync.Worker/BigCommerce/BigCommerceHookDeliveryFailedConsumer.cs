@@ -19,7 +19,7 @@ public sealed class BigCommerceHookDeliveryFailedConsumer(HookWatch watch, ILogg
         var code = message.ErrorCode?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "none";
         // The description is the callback's text: a line break in it would start a forged log line.
         WorkerLog.DeliveryFailed(logger, message.HookId, code, PrintableText.Of(message.Description ?? ""));
-        var trigger = HookCheckTrigger.DeliveryException(message.HookId, message.OccurredAt, message.ReceivedAt, context.MessageId, out var bounded);
+        var trigger = HookCheckTrigger.DeliveryException(message.HookId, message.ErrorCode, message.OccurredAt, message.ReceivedAt, context.MessageId, out var bounded);
         if (bounded)
         {
             WorkerLog.DeliveryFailureBounded(logger, message.HookId, message.OccurredAt!.Value, trigger.FailedAt!.Value);
