@@ -54,7 +54,7 @@ static class PosImportCommand
             var console = CliConsole.Create(output);
             Task<PosImportOutcome?> ImportAsync(bool waitIfBusy) => console.Profile.Capabilities.Interactive
                 ? WithProgressBarAsync(console, importer, path, waitIfBusy, cancellationToken)
-                : importer.ImportAsync(path.FullName, new LineProgress(output), cancellationToken, waitIfBusy, followLink: true);
+                : importer.ImportAsync(path.FullName, new LineProgress(output), cancellationToken, waitIfBusy, namedByOperator: true);
             PosImportOutcome outcome;
             try
             {
@@ -91,7 +91,7 @@ static class PosImportCommand
         {
             var task = context.AddTask(path.Name, maxValue: Math.Max(path.Length, 1));
             outcome = await importer.ImportAsync(path.FullName,
-                new Progress<PosImportProgress>(p => task.Value = p.BytesRead), cancellationToken, waitIfBusy, followLink: true);
+                new Progress<PosImportProgress>(p => task.Value = p.BytesRead), cancellationToken, waitIfBusy, namedByOperator: true);
             if (outcome is not null)
             {
                 task.Value = task.MaxValue;

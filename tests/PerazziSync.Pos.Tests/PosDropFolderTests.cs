@@ -179,6 +179,41 @@ public sealed class PosDropFolderTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_hard_link_to_a_file_outside_goes_to_failed_saying_so_unread_and_the_export_beside_it_is_imported()
+    {
+        // A regular file like any other, but a second name of a file elsewhere the worker can read.
+        var outside = Directory.CreateTempSubdirectory("perazzi-outside-").FullName;
+        try
+        {
+            var elsewhere = Path.Combine(outside, "elsewhere.csv");
+            await File.WriteAllLinesAsync(elsewhere, [Header, .. Enumerable.Range(0, 3).Select(i => Row("WO-HARDLINK", i))]);
+            await HardLink.CreateAsync(elsewhere, Path.Combine(_folder, "hardlinked.csv"));
+            await DropAsync("beside.csv", [.. Enumerable.Range(0, 5).Select(i => Row("WO-BESIDE", i))]);
+
+            var failed = Path.Combine(_folder, "failed");
+            await WaitForFileAsync(Path.Combine(_folder, "processed", "beside.csv"), TimeSpan.FromSeconds(30));
+            await WaitForFileAsync(Path.Combine(failed, "hardlinked.csv.error.txt"), TimeSpan.FromSeconds(30));
+
+            Assert.Equal("it has 2 hard links, so it may be a file from elsewhere; only a file with a single link is imported from the drop folder",
+                await File.ReadAllTextAsync(Path.Combine(failed, "hardlinked.csv.error.txt")));
+            Assert.Equal(await File.ReadAllTextAsync(elsewhere), await File.ReadAllTextAsync(Path.Combine(failed, "hardlinked.csv")));
+            await using var connection = await _product.OpenDatabaseAsync();
+            Assert.Equal(5, await connection.ExecuteScalarAsync<long>("select count(*) from service_events where source_record_id like 'WO-BESIDE-%'"));
+            Assert.Equal(0, await connection.ExecuteScalarAsync<long>("select count(*) from service_events where source_record_id like 'WO-HARDLINK-%'"));
+            Assert.Equal(5, await connection.ExecuteScalarAsync<long>(
+                "select count(*) from audit_log where metadata->>'file_name' = 'beside.csv'"));
+            Assert.Equal(0, await connection.ExecuteScalarAsync<long>(
+                "select count(*) from audit_log where metadata->>'file_name' = 'hardlinked.csv' or metadata->>'source_key' like 'WO-HARDLINK-%'"));
+            Assert.Equal(["beside.csv"], await connection.QueryAsync<string>("select file_name from perazzi_sync.pos_imports"));
+            Assert.Empty(Directory.EnumerateFileSystemEntries(Path.Combine(_folder, "processing")));
+        }
+        finally
+        {
+            Directory.Delete(outside, recursive: true);
+        }
+    }
+
+    [Fact]
     public async Task Files_of_one_name_failing_one_after_another_each_keep_their_own_reason()
     {
         await File.WriteAllTextAsync(Path.Combine(_folder, "twice.csv"), "");

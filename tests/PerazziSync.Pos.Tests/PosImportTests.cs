@@ -209,6 +209,32 @@ public sealed class PosImportTests
     }
 
     [Fact]
+    public async Task A_file_the_operator_names_is_imported_though_it_has_another_hard_link()
+    {
+        await using var database = await TestDatabase.CreatePortalAsync();
+        var folder = Directory.CreateTempSubdirectory("pos-hardlink-").FullName;
+        try
+        {
+            // The drop folder refuses such a file; the operator chose this one.
+            var original = Path.Combine(folder, "original.csv");
+            File.Copy(Fixture("export-sample.csv"), original);
+            var linked = Path.Combine(folder, "linked.csv");
+            await HardLink.CreateAsync(original, linked);
+
+            var (exitCode, output) = await ImportAsync(database, linked);
+
+            Assert.True(exitCode == 0, output);
+            await using var connection = await database.OpenAsync();
+            Assert.Equal(["WO-2026-0001", "WO-2026-0002", "WO-2026-0007"], (await ServiceEvents.AllAsync(connection)).Keys.Order());
+            Assert.Equal("completed", (await ServiceEvents.ImportAsync(connection, "linked.csv")).Status);
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    [Fact]
     public async Task Csv_sample_gives_the_outcome_its_readme_states_and_a_second_import_changes_nothing()
     {
         await using var database = await TestDatabase.CreatePortalAsync();

@@ -8,10 +8,11 @@ namespace PerazziSync.Pos.Import;
 /// Opens an export only if it is a regular file. Opening a named pipe waits for a writer for ever,
 /// and a device such as <c>/dev/zero</c> never ends, so neither may reach the reader; in the drop
 /// folder, which anyone who can write to it fills, a symbolic link is refused too, since it would
-/// import (and quote in rejection reasons) a file from anywhere the worker can read
-/// (docs/sources.md). The file is opened without waiting (O_NONBLOCK) and then checked to be the
-/// regular file its name named when looked at, so a name swapped between the look and the open is
-/// refused too.
+/// import (and quote in rejection reasons) a file from anywhere the worker can read, and so is a
+/// file with more than one link, which may be a hard link to such a file (docs/sources.md). The
+/// file is opened without waiting (O_NONBLOCK) and then checked to be the regular file its name
+/// named when looked at, so a name swapped between the look and the open is refused too; its links
+/// are counted on the opened file.
 /// </summary>
 static partial class ExportFile
 {
@@ -19,6 +20,7 @@ static partial class ExportFile
     const int AtSymlinkNoFollow = 0x100;
     const int AtEmptyPath = 0x1000;
     const uint StatxType = 0x1;
+    const uint StatxLinks = 0x4;
     const uint StatxIno = 0x100;
     const int ONonBlock = 0x800;
     const int OCloseOnExec = 0x80000;
@@ -31,6 +33,7 @@ static partial class ExportFile
     [StructLayout(LayoutKind.Explicit, Size = 256)]
     struct Status
     {
+        [FieldOffset(16)] public uint Links;
         [FieldOffset(28)] public ushort Mode;
         [FieldOffset(32)] public ulong Inode;
         [FieldOffset(136)] public uint DeviceMajor;
@@ -44,13 +47,14 @@ static partial class ExportFile
     private static partial int Open(string path, int flags);
 
     /// <summary>
-    /// Opens <paramref name="path"/> to read; <paramref name="followLink"/> says whether a symbolic
-    /// link is read as the file it points to (an operator's explicit path) or refused (the drop folder).
+    /// Opens <paramref name="path"/> to read; <paramref name="namedByOperator"/> says whether the
+    /// operator chose it (a symbolic link is read as the file it points to, a hard link is read) or
+    /// it was found in the drop folder (either is refused).
     /// </summary>
-    /// <exception cref="PosExportException">It is not a regular file.</exception>
-    public static FileStream OpenRead(string path, bool followLink)
+    /// <exception cref="PosExportException">It is not a regular file, or a link the drop folder refuses.</exception>
+    public static FileStream OpenRead(string path, bool namedByOperator)
     {
-        var named = Look(path, followLink);
+        var named = Look(path, namedByOperator);
         var descriptor = Open(path, ONonBlock | OCloseOnExec);
         if (descriptor < 0)
         {
@@ -59,7 +63,7 @@ static partial class ExportFile
         var handle = new SafeFileHandle(descriptor, ownsHandle: true);
         try
         {
-            if (StatX(descriptor, "", AtEmptyPath, StatxType | StatxIno, out var opened) != 0)
+            if (StatX(descriptor, "", AtEmptyPath, StatxType | StatxIno | StatxLinks, out var opened) != 0)
             {
                 throw Failure(path);
             }
@@ -67,6 +71,11 @@ static partial class ExportFile
                 || opened.DeviceMajor != named.DeviceMajor || opened.DeviceMinor != named.DeviceMinor)
             {
                 throw new PosExportException("the file was replaced while it was opened; it is not imported");
+            }
+            if (!namedByOperator && opened.Links > 1)
+            {
+                throw new PosExportException(
+                    $"it has {opened.Links} hard links, so it may be a file from elsewhere; only a file with a single link is imported from the drop folder");
             }
             return new FileStream(handle, FileAccess.Read, 1 << 16);
         }
@@ -77,9 +86,9 @@ static partial class ExportFile
         }
     }
 
-    static Status Look(string path, bool followLink)
+    static Status Look(string path, bool namedByOperator)
     {
-        if (StatX(AtFdCwd, path, followLink ? 0 : AtSymlinkNoFollow, StatxType | StatxIno, out var status) != 0)
+        if (StatX(AtFdCwd, path, namedByOperator ? 0 : AtSymlinkNoFollow, StatxType | StatxIno, out var status) != 0)
         {
             throw Failure(path);
         }

@@ -70,15 +70,16 @@ public sealed class PosImporter(NpgsqlDataSource database, PosRecordParser parse
     /// transient fault or a cancellation ends gives its attempt back; with
     /// <paramref name="maxAttempts"/>, the attempt that fails (or would start) after that many
     /// without progress gives the file up with a <see cref="PosExportException"/>. Only a regular
-    /// file is read, and a symbolic link only with <paramref name="followLink"/> (see <see cref="ExportFile"/>).
+    /// file is read, and a symbolic link or a file with several links only when
+    /// <paramref name="namedByOperator"/> (see <see cref="ExportFile"/>).
     /// </summary>
     public async Task<PosImportOutcome?> ImportAsync(
         string path, IProgress<PosImportProgress>? progress, CancellationToken cancellationToken, bool waitIfBusy = true,
-        int? maxAttempts = null, bool followLink = false)
+        int? maxAttempts = null, bool namedByOperator = false)
     {
         var clock = Stopwatch.StartNew();
         var format = PosExportReader.FormatOf(path);
-        var hash = await HashAsync(path, followLink, cancellationToken);
+        var hash = await HashAsync(path, namedByOperator, cancellationToken);
         var fileName = StorableText.Of(Path.GetFileName(path), MaxFileNameLength)!;
 
         await using var connection = await database.OpenConnectionAsync(cancellationToken);
@@ -119,7 +120,7 @@ public sealed class PosImporter(NpgsqlDataSource database, PosRecordParser parse
             }
             try
             {
-                await ReadAndCommitAsync(connection, path, followLink, hash, fileName, format, state, progress, cancellationToken);
+                await ReadAndCommitAsync(connection, path, namedByOperator, hash, fileName, format, state, progress, cancellationToken);
             }
             catch (Exception e) when (e is OperationCanceledException || DatabaseFaults.IsConcurrentDelete(e) || (e is NpgsqlException database && DatabaseFaults.IsTransient(database)))
             {
@@ -194,10 +195,10 @@ public sealed class PosImporter(NpgsqlDataSource database, PosRecordParser parse
     /// or appended to between the hash and the end of the import.
     /// </summary>
     async Task ReadAndCommitAsync(
-        NpgsqlConnection connection, string path, bool followLink, string hash, string fileName, string format, ImportState state,
+        NpgsqlConnection connection, string path, bool namedByOperator, string hash, string fileName, string format, ImportState state,
         IProgress<PosImportProgress>? progress, CancellationToken cancellationToken)
     {
-        await using var file = ExportFile.OpenRead(path, followLink);
+        await using var file = ExportFile.OpenRead(path, namedByOperator);
         await using var read = new HashingStream(file);
         var audit = AuditContext.For(ServiceEventRows.SourceSystem)
             .With("import_id", state.Id.ToString())
@@ -568,9 +569,9 @@ public sealed class PosImporter(NpgsqlDataSource database, PosRecordParser parse
             totals.Unchanged, totals.Stale, totals.Parked, totals.Rejected, totals.Verified, rejections, elapsed);
     }
 
-    static async Task<string> HashAsync(string path, bool followLink, CancellationToken cancellationToken)
+    static async Task<string> HashAsync(string path, bool namedByOperator, CancellationToken cancellationToken)
     {
-        await using var file = ExportFile.OpenRead(path, followLink);
+        await using var file = ExportFile.OpenRead(path, namedByOperator);
         return Convert.ToHexStringLower(await SHA256.HashDataAsync(file, cancellationToken));
     }
 }
