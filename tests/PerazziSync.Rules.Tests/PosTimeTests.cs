@@ -41,6 +41,19 @@ public sealed class PosTimeTests
         Assert.Equal(new DateTimeOffset(2026, 10, 25, 0, 30, 0, TimeSpan.Zero), _parser.ParseTime("2026-10-25T02:30:00", out _));
 
     [Theory]
+    // Moscow moved its standard time back from +04:00 to +03:00 at 02:00 on 2014-10-26: 01:00 to
+    // 02:00 happened twice. IsAmbiguousTime says none of it is ambiguous.
+    [InlineData("Europe/Moscow", "2014-10-26T01:30:00", "2014-10-25T21:30:00Z")]
+    [InlineData("Europe/Moscow", "2014-10-26T01:00:00", "2014-10-25T21:00:00Z")]
+    [InlineData("Europe/Moscow", "2014-10-26T02:00:00", "2014-10-25T23:00:00Z")]
+    // Volgograd did the same at 02:00 on 2020-12-27.
+    [InlineData("Europe/Volgograd", "2020-12-27T01:59:59.9999999", "2020-12-26T21:59:59.9999999Z")]
+    public void A_wall_clock_time_shown_twice_as_a_zone_moves_its_standard_time_back_is_read_as_the_earlier(string zone, string text, string utc) =>
+        Assert.Equal(
+            DateTimeOffset.Parse(utc, System.Globalization.CultureInfo.InvariantCulture),
+            new PosRecordParser(TimeZoneInfo.FindSystemTimeZoneById(zone), TimeProvider.System, new PosOptions().UpdatedAtMaxAhead).ParseTime(text, out _));
+
+    [Theory]
     [InlineData("10/03/2026")]
     [InlineData("2026-3-10")]
     [InlineData("2026-03-10T25:00:00")]
