@@ -213,13 +213,12 @@ public sealed partial class PosRecordParser(TimeZoneInfo zone, TimeProvider cloc
         }
         else
         {
-            // An ambiguous wall-clock time (the clocks set back) is read as the earlier of the two.
-            var offset = zone.IsAmbiguousTime(local) ? zone.GetAmbiguousTimeOffsets(local).Max() : zone.GetUtcOffset(local);
-            utc = local.Ticks - offset.Ticks;
+            var offset = EarlierOffset(local);
+            utc = local.Ticks - offset;
             // No instant shows a time the clocks skipped. Asked of the instant rather than of
             // IsInvalidTime, which knows the gaps of daylight saving time but not those of a zone
             // moving its standard time (Samoa's lost day).
-            if (utc > DateTime.MinValue.Ticks && utc < DateTime.MaxValue.Ticks && OffsetAt(utc) != offset.Ticks)
+            if (utc > DateTime.MinValue.Ticks && utc < DateTime.MaxValue.Ticks && OffsetAt(utc) != offset)
             {
                 utc = InstantInGap(local);
             }
@@ -232,6 +231,22 @@ public sealed partial class PosRecordParser(TimeZoneInfo zone, TimeProvider cloc
             return null;
         }
         return new DateTimeOffset(utc, TimeSpan.Zero);
+    }
+
+    /// <summary>
+    /// The offset <paramref name="local"/> is read with. A wall-clock time the clocks showed twice,
+    /// set back, is read as the earlier of the two, with the offset in effect before they were set
+    /// back: the offset 15 hours before <paramref name="local"/> read as UTC (no offset is beyond
+    /// 14 hours), when an instant with that offset shows <paramref name="local"/>. Asked of the
+    /// instants rather than of IsAmbiguousTime, which misses the last tick of the hour Rome
+    /// repeats (02:59:59.9999999) and every time repeated as a zone moves its standard time back
+    /// (Moscow on 2014-10-26).
+    /// </summary>
+    long EarlierOffset(DateTime local)
+    {
+        var offset = zone.GetUtcOffset(local).Ticks;
+        var before = OffsetAt(Math.Max(local.Ticks - TimeSpan.FromHours(15).Ticks, DateTime.MinValue.Ticks));
+        return before > offset && OffsetAt(local.Ticks - before) == before ? before : offset;
     }
 
     /// <summary>

@@ -35,10 +35,15 @@ public sealed class PosTimeTests
             DateTimeOffset.Parse(utc, System.Globalization.CultureInfo.InvariantCulture),
             new PosRecordParser(TimeZoneInfo.FindSystemTimeZoneById(zone), TimeProvider.System, new PosOptions().UpdatedAtMaxAhead).ParseTime(text, out _));
 
-    [Fact]
-    public void An_ambiguous_wall_clock_time_is_read_as_the_earlier_of_the_two() =>
-        // 2026-10-25 02:30 happens twice in Rome: first in CEST (+02:00), then in CET (+01:00).
-        Assert.Equal(new DateTimeOffset(2026, 10, 25, 0, 30, 0, TimeSpan.Zero), _parser.ParseTime("2026-10-25T02:30:00", out _));
+    [Theory]
+    // 2026-10-25 02:00 to 03:00 happens twice in Rome: first in CEST (+02:00), then in CET (+01:00).
+    [InlineData("2026-10-25T02:30:00", "2026-10-25T00:30:00Z")]
+    [InlineData("2026-10-25T02:00:00", "2026-10-25T00:00:00Z")]
+    // Its last tick, which IsAmbiguousTime does not count as ambiguous.
+    [InlineData("2026-10-25T02:59:59.9999999", "2026-10-25T00:59:59.9999999Z")]
+    [InlineData("2026-10-25T03:00:00", "2026-10-25T02:00:00Z")]
+    public void An_ambiguous_wall_clock_time_is_read_as_the_earlier_of_the_two(string text, string utc) =>
+        Assert.Equal(DateTimeOffset.Parse(utc, System.Globalization.CultureInfo.InvariantCulture), _parser.ParseTime(text, out _));
 
     [Theory]
     // Moscow moved its standard time back from +04:00 to +03:00 at 02:00 on 2014-10-26: 01:00 to
