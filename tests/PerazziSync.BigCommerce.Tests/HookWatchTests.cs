@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Globalization;
 using System.Net;
 using System.Text.Json.Nodes;
@@ -70,7 +69,7 @@ public sealed class HookWatchTests : IAsyncLifetime
         await using var connection = await _product.OpenDatabaseAsync();
         var audit = (await connection.QueryAsync<(string Action, string ActorRole, string Trigger, string Scope)>("""
             select action, actor_role, metadata->>'trigger', metadata->>'scope' from audit_log where object_type = 'bigcommerce_hook' and object_id = @Hook
-            """, new { Hook = hook.ToString(System.Globalization.CultureInfo.InvariantCulture) })).ToList();
+            """, new { Hook = hook.ToString(CultureInfo.InvariantCulture) })).ToList();
         Assert.Equal([("hooks.create", "operator", (string?)null, "store/order/updated"), ("hooks.activate", "service_role", "schedule", "store/order/updated")],
             audit.Select(a => (a.Action, a.ActorRole, (string?)a.Trigger, a.Scope)).ToList());
         Assert.True(store.BadRequests == 0, string.Join("\n", store.Refusals));
@@ -270,16 +269,7 @@ public sealed class HookDeliveryExceptionBoundTests : IAsyncLifetime
     {
         var store = _product.BigCommerce;
         await Subscribed.EnsureAsync(_product);
-        var listedFrom = new ConcurrentQueue<DateTimeOffset>();
-        store.OnRequest = request =>
-        {
-            // The reconciliation's listings, not the rounds' (which list by id range).
-            if (request.Path.Value!.EndsWith("/v2/orders", StringComparison.Ordinal) && !request.Query.ContainsKey("min_id"))
-            {
-                listedFrom.Enqueue(DateTimeOffset.Parse(request.Query["min_date_modified"].ToString(), CultureInfo.InvariantCulture));
-            }
-            return Task.CompletedTask;
-        };
+        var listedFrom = store.RecordOrderListings();
         store.PutCustomer(BigCommerceFixtures.Customer(11, "janedoe@example.com"));
         // Beyond the first reconciliation's day, inside the bound: only the gap reaches it.
         store.PutOrder(BigCommerceFixtures.Order(601, 11, DateTimeOffset.UtcNow.AddHours(-30)), BigCommerceFixtures.Lines(601));
@@ -354,16 +344,7 @@ public sealed class HookGapBoundTests : IAsyncLifetime
     async Task ListsFromTheBoundAsync(string source, int gaps, Action<FakeBigCommerce> quiet)
     {
         var store = _product.BigCommerce;
-        var listedFrom = new ConcurrentQueue<DateTimeOffset>();
-        store.OnRequest = request =>
-        {
-            // The reconciliation's listings, not the rounds' (which list by id range).
-            if (request.Path.Value!.EndsWith("/v2/orders", StringComparison.Ordinal) && !request.Query.ContainsKey("min_id"))
-            {
-                listedFrom.Enqueue(DateTimeOffset.Parse(request.Query["min_date_modified"].ToString(), CultureInfo.InvariantCulture));
-            }
-            return Task.CompletedTask;
-        };
+        var listedFrom = store.RecordOrderListings();
         store.PutCustomer(BigCommerceFixtures.Customer(11, "janedoe@example.com"));
         // Beyond the first reconciliation's day, inside the bound: only the gap reaches it.
         store.PutOrder(BigCommerceFixtures.Order(601, 11, DateTimeOffset.UtcNow.AddHours(-30)), BigCommerceFixtures.Lines(601));
@@ -425,7 +406,7 @@ public sealed class HookCheckAtStartTests : IAsyncLifetime
         await using var connection = await _product.OpenDatabaseAsync();
         var trigger = await connection.QuerySingleAsync<string>(
             "select metadata->>'trigger' from audit_log where action = 'hooks.activate' and object_id = @Hook",
-            new { Hook = deactivated.ToString(System.Globalization.CultureInfo.InvariantCulture) });
+            new { Hook = deactivated.ToString(CultureInfo.InvariantCulture) });
         Assert.Equal("startup", trigger);
         Assert.True(store.BadRequests == 0, string.Join("\n", store.Refusals));
     }

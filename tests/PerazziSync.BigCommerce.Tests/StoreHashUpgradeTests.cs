@@ -1,5 +1,3 @@
-using System.Collections.Concurrent;
-using System.Globalization;
 using Dapper;
 using PerazziSync.Testing;
 using Xunit;
@@ -28,16 +26,7 @@ public sealed class StoreHashUpgradeTests : IAsyncLifetime
     public async Task The_reconciliation_lists_from_the_earlier_watermark_kept_under_an_old_spelling_of_the_hash()
     {
         var store = _product.BigCommerce;
-        var listedFrom = new ConcurrentQueue<DateTimeOffset>();
-        store.OnRequest = request =>
-        {
-            // The reconciliation's listings, not the rounds' (which list by id range).
-            if (request.Path.Value!.EndsWith("/v2/orders", StringComparison.Ordinal) && !request.Query.ContainsKey("min_id"))
-            {
-                listedFrom.Enqueue(DateTimeOffset.Parse(request.Query["min_date_modified"].ToString(), CultureInfo.InvariantCulture));
-            }
-            return Task.CompletedTask;
-        };
+        var listedFrom = store.RecordOrderListings();
         // To the second, as the listing's date is.
         var earlier = DateTimeOffset.FromUnixTimeSeconds(DateTimeOffset.UtcNow.AddHours(-6).ToUnixTimeSeconds());
         await using (var connection = await _product.OpenDatabaseAsync())

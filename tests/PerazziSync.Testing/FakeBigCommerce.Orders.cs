@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Globalization;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Http;
@@ -28,6 +29,25 @@ public sealed partial class FakeBigCommerce
     /// them, as a store whose embedding cannot be trusted is read (for equivalence tests).
     /// </summary>
     public bool EmbedLines { get; set; } = true;
+
+    /// <summary>
+    /// Records from when each reconciliation listing of orders asked (<c>min_date_modified</c>),
+    /// in the order asked; the rounds of fetches, which list by id range, are left out. Takes
+    /// <see cref="OnRequest"/>.
+    /// </summary>
+    public ConcurrentQueue<DateTimeOffset> RecordOrderListings()
+    {
+        var listedFrom = new ConcurrentQueue<DateTimeOffset>();
+        OnRequest = request =>
+        {
+            if (request.Path.Value!.EndsWith("/v2/orders", StringComparison.Ordinal) && !request.Query.ContainsKey("min_id"))
+            {
+                listedFrom.Enqueue(OrderDate(request.Query["min_date_modified"].ToString())!.Value);
+            }
+            return Task.CompletedTask;
+        };
+        return listedFrom;
+    }
 
     /// <summary>How many listing pages returned the order, embedded lines and all.</summary>
     public int OrderListed(long orderId) => _requests.GetValueOrDefault($"listed:{orderId}");
