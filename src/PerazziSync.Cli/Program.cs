@@ -4,6 +4,7 @@ using PerazziSync.Cli.Assets;
 using PerazziSync.Cli.Demo;
 using PerazziSync.Cli.Dlq;
 using PerazziSync.Cli.Hooks;
+using PerazziSync.ServiceDefaults;
 
 var root = new RootCommand("PerazziSync operations: database migrations, POS batch imports, parked events, claimed guns, dead letters, the store's webhook subscriptions, a demo.")
 {
@@ -39,6 +40,12 @@ try
 catch (OperationCanceledException)
 {
     return 1;
+}
+catch (Exception e) when (HostRun.UnreadableSetting(e) is { } unreadable)
+{
+    // A setting whose value is not of its type: configuration, as a missing setting.
+    invocation.Error.WriteLine(unreadable.Message);
+    return 2;
 }
 catch (Exception e) when (CliErrors.Describe(e) is { } reason)
 {

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 
@@ -22,7 +23,24 @@ public static class HostRun
             Console.Error.WriteLine($"{AppDomain.CurrentDomain.FriendlyName}: cannot start: {string.Join(" ", refused.Failures)}");
             return 2;
         }
+        catch (Exception e) when (UnreadableSetting(e) is { } unreadable)
+        {
+            Console.Error.WriteLine($"{AppDomain.CurrentDomain.FriendlyName}: cannot start: {unreadable.Message}");
+            return 2;
+        }
     }
+
+    /// <summary>
+    /// A value the configuration binder could not convert to its setting's type ("abc" for a
+    /// number, "soon" for a time span), or null. Its message names the setting and the type.
+    /// </summary>
+    public static InvalidOperationException? UnreadableSetting(Exception? e) => e switch
+    {
+        null => null,
+        InvalidOperationException binding when binding.TargetSite?.DeclaringType == typeof(ConfigurationBinder) => binding,
+        AggregateException many => many.InnerExceptions.Select(UnreadableSetting).FirstOrDefault(r => r is not null),
+        _ => UnreadableSetting(e.InnerException),
+    };
 
     static OptionsValidationException? Refusal(Exception? e) => e switch
     {

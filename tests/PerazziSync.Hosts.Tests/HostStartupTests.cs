@@ -101,6 +101,22 @@ public sealed class HostStartupTests
         Assert.Contains("letters and digits only", refusal, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("PerazziSync.Receiver", "Receiver__MaxBodyBytes", "abc")]
+    [InlineData("PerazziSync.Receiver", "Tracing__SampleRatio", "ten percent")]
+    [InlineData("PerazziSync.Worker", "Health__StalledAfter", "soon")]
+    public async Task Host_refuses_a_value_not_of_its_settings_type_in_one_line_naming_the_setting(string project, string setting, string value)
+    {
+        var environment = EveryRequiredSetting();
+        environment[setting] = value;
+        await using var host = HostProcess.Start(project, environment);
+
+        Assert.Equal(2, await host.WaitForExitAsync(TimeSpan.FromSeconds(60)));
+        var refusal = Assert.Single(host.Output.Split('\n'), line => line.StartsWith($"{project}: cannot start: ", StringComparison.Ordinal));
+        Assert.Contains(setting.Replace("__", ":", StringComparison.Ordinal), refusal, StringComparison.Ordinal);
+        Assert.DoesNotContain("Unhandled exception", host.Output, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task Worker_refuses_an_unknown_queue_type()
     {

@@ -22,6 +22,8 @@ public sealed class PosImportTests
     [Theory]
     [InlineData("BatchWriteTimeout", "00:00:00")]
     [InlineData("UpdatedAtMaxAhead", "7.00:00:01")]
+    [InlineData("ImportChunkSize", "abc")]
+    [InlineData("BatchWriteTimeout", "ten minutes")]
     public async Task A_pos_setting_out_of_range_is_refused_naming_it_before_anything_is_imported(string setting, string value)
     {
         await using var database = await TestDatabase.CreatePortalAsync();
