@@ -61,6 +61,19 @@ public sealed class CliTests
         Assert.Contains("letters and digits only", refusal, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Hooks_status_without_a_store_exits_2_in_one_line_naming_the_settings_with_nothing_to_restart()
+    {
+        var (exitCode, output) = await HostProcess.RunAsync("PerazziSync.Cli", new Dictionary<string, string>
+        {
+            ["ConnectionStrings__Postgres"] = "Host=127.0.0.1;Port=1;Username=nobody",
+        }, "hooks", "status");
+
+        Assert.Equal(2, exitCode);
+        var refusal = Assert.Single(output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+        Assert.Equal("No store yet: set BigCommerce__StoreHash and BigCommerce__AccessToken (a store-level API account) and run this again.", refusal);
+    }
+
     [Theory]
     [InlineData("no-such-verb")]
     [InlineData("hooks", "ensure")]

@@ -43,7 +43,9 @@ sealed class CliStore(IHost host) : IDisposable
             var options = host.Services.GetRequiredService<IOptions<BigCommerceOptions>>().Value;
             if (options.WaitsForStore)
             {
-                error.WriteLine($"No store yet: BigCommerce__StoreHash and BigCommerce__AccessToken are not set ({BigCommerceOptions.WaitingForStore}).");
+                // The hosts' wording would have the operator restart something; the Cli reads the
+                // settings afresh each run.
+                error.WriteLine("No store yet: set BigCommerce__StoreHash and BigCommerce__AccessToken (a store-level API account) and run this again.");
                 host.Dispose();
                 return null;
             }
