@@ -191,6 +191,57 @@ public sealed class BigCommerceWebhookTests(ReceiverFixture fixture) : IClassFix
     }
 
     [Fact]
+    public async Task A_compressed_body_or_a_charset_other_than_utf8_gets_415_saying_so_and_nothing_is_published()
+    {
+        var probe = await Product.Broker.ProbeAsync<BigCommerceOrderChanged>();
+        var body = BigCommerceFixtures.Callback("webhook-order-created.json", StoreHash, 218);
+        var webhooks = Product.BigCommerceWebhooks;
+        var now = DateTimeOffset.UtcNow;
+
+        // Labelled gzip but sent plain: its signature holds, and it must still not be read as JSON.
+        var labelledOnly = webhooks.SignedRequest(body, "msg_gzip_label", now);
+        labelledOnly.Content!.Headers.ContentEncoding.Add("gzip");
+        var gzipped = webhooks.SignedRequest(body, "msg_gzip", now);
+        gzipped.Content = Gzip(body);
+        var encoded = new[] { await Http.SendAsync(labelledOnly), await Http.SendAsync(gzipped) };
+        var charsets = new List<HttpResponseMessage>();
+        foreach (var contentType in new[] { "application/json; charset=iso-8859-1", "application/json; charset=utf-16" })
+        {
+            charsets.Add(await Http.SendAsync(webhooks.SignedRequest(body, "msg_" + Guid.NewGuid().ToString("N"), now, contentType)));
+        }
+        var plain = webhooks.SignedRequest(body, "msg_identity", now, "application/json; charset=\"UTF-8\"");
+        plain.Content!.Headers.ContentEncoding.Add("identity");
+        var identity = await Http.SendAsync(plain);
+
+        foreach (var response in encoded)
+        {
+            Assert.Equal(HttpStatusCode.UnsupportedMediaType, response.StatusCode);
+            Assert.Contains("Content-Encoding 'gzip' is not accepted", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+            Assert.Equal("identity", response.Headers.GetValues("Accept-Encoding").Single());
+        }
+        foreach (var response in charsets)
+        {
+            Assert.Equal(HttpStatusCode.UnsupportedMediaType, response.StatusCode);
+            Assert.Contains("charset=utf-8", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        }
+        Assert.Equal(HttpStatusCode.OK, identity.StatusCode);
+        Assert.Single(await Product.Broker.DrainAsync(probe));
+    }
+
+    static ByteArrayContent Gzip(string body)
+    {
+        using var compressed = new MemoryStream();
+        using (var gzip = new System.IO.Compression.GZipStream(compressed, System.IO.Compression.CompressionLevel.Fastest))
+        {
+            gzip.Write(Encoding.UTF8.GetBytes(body));
+        }
+        var content = new ByteArrayContent(compressed.ToArray());
+        content.Headers.ContentType = new("application/json");
+        content.Headers.ContentEncoding.Add("gzip");
+        return content;
+    }
+
+    [Fact]
     public async Task A_scope_or_store_with_control_characters_is_logged_with_them_as_question_marks()
     {
         var scope = "store/x\u001b[31mFAKE\nwarn: forged line";

@@ -3,16 +3,25 @@ using System.Net.Mime;
 
 namespace PerazziSync.Receiver.Webhooks;
 
-/// <summary>Reads a callback's body within the size limit, after checking its content type.</summary>
+/// <summary>Reads a callback's body within the size limit, after checking its content type and coding.</summary>
 static class WebhookBody
 {
     /// <summary>The body, or the 413/415 rejection that stops the request.</summary>
     public static async Task<(byte[]? Body, Rejection? Rejection)> ReadAsync(HttpRequest request, int maxBytes, CancellationToken cancellationToken)
     {
-        if (!IsJson(request.ContentType))
+        if (!IsUtf8Json(request.ContentType))
         {
             return (null, new(StatusCodes.Status415UnsupportedMediaType, "unsupported_media_type",
-                $"Content-Type must be {MediaTypeNames.Application.Json}, not '{request.ContentType}'."));
+                $"Content-Type must be {MediaTypeNames.Application.Json}, with no charset or charset=utf-8, not '{request.ContentType}'."));
+        }
+        // The signature is over the bytes as sent, and the body is read as they are: a compressed
+        // body is refused, never verified or parsed as if it were JSON (docs/security-model.md).
+        var coding = request.Headers.ContentEncoding;
+        if (coding.Any(c => !string.Equals(c?.Trim(), "identity", StringComparison.OrdinalIgnoreCase)))
+        {
+            request.HttpContext.Response.Headers.AcceptEncoding = "identity";
+            return (null, new(StatusCodes.Status415UnsupportedMediaType, "unsupported_content_encoding",
+                $"Content-Encoding '{coding}' is not accepted: send the body uncompressed."));
         }
         if (request.ContentLength > maxBytes)
         {
@@ -46,10 +55,12 @@ static class WebhookBody
     static Rejection TooLarge(int maxBytes) =>
         new(StatusCodes.Status413PayloadTooLarge, "payload_too_large", $"The body is larger than {maxBytes} bytes.");
 
-    static bool IsJson(string? contentType) =>
+    /// <summary>JSON is UTF-8 (RFC 8259): a charset may only say so.</summary>
+    static bool IsUtf8Json(string? contentType) =>
         contentType is not null
         && System.Net.Http.Headers.MediaTypeHeaderValue.TryParse(contentType, out var parsed)
-        && string.Equals(parsed.MediaType, MediaTypeNames.Application.Json, StringComparison.OrdinalIgnoreCase);
+        && string.Equals(parsed.MediaType, MediaTypeNames.Application.Json, StringComparison.OrdinalIgnoreCase)
+        && (parsed.CharSet is null || string.Equals(parsed.CharSet.Trim('"'), "utf-8", StringComparison.OrdinalIgnoreCase));
 }
 
 /// <summary>Why a callback was refused: its status, a short reason code and a sentence for the sender.</summary>
