@@ -228,6 +228,59 @@ public sealed class BigCommerceWebhookTests(ReceiverFixture fixture) : IClassFix
         Assert.Single(await Product.Broker.DrainAsync(probe));
     }
 
+    [Fact]
+    public async Task A_body_that_stalls_or_breaks_its_chunks_gets_408_or_400_with_the_reason_not_an_unhandled_exception()
+    {
+        var probe = await Product.Broker.ProbeAsync<BigCommerceOrderChanged>();
+        var body = BigCommerceFixtures.Callback("webhook-order-created.json", StoreHash, 218);
+        var signed = Product.BigCommerceWebhooks.SignedRequest(body, "msg_stalled", DateTimeOffset.UtcNow);
+        var headers = string.Concat(signed.Headers.Select(h => $"{h.Key}: {string.Join(",", h.Value)}\r\n"));
+
+        // Five bytes of the body, then nothing: Kestrel gives up after its 5 s grace at 240 bytes/s.
+        var stalled = RawAsync($"POST /webhooks/bigcommerce HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n{headers}Content-Length: {body.Length}\r\n\r\n{body[..5]}");
+        var brokenChunks = new List<string>();
+        foreach (var route in new[] { "bigcommerce", "pos" })
+        {
+            brokenChunks.Add(await RawAsync($"POST /webhooks/{route} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n{{}}\r\n0\r\n\r\n"));
+        }
+
+        var timedOut = await stalled;
+        Assert.StartsWith("HTTP/1.1 408", timedOut, StringComparison.Ordinal);
+        Assert.Contains("\"title\":\"request_timeout\"", timedOut, StringComparison.Ordinal);
+        Assert.Contains("The body arrived too slowly", timedOut, StringComparison.Ordinal);
+        Assert.All(brokenChunks, answer =>
+        {
+            Assert.StartsWith("HTTP/1.1 400", answer, StringComparison.Ordinal);
+            Assert.Contains("\"title\":\"malformed\"", answer, StringComparison.Ordinal);
+        });
+        Assert.DoesNotContain("unhandled exception", Product.Receiver!.Output, StringComparison.OrdinalIgnoreCase);
+        Assert.Empty(await Product.Broker.DrainAsync(probe));
+    }
+
+    /// <summary>Sends <paramref name="request"/> as it is written and reads the answer until the receiver closes or 20 s pass.</summary>
+    async Task<string> RawAsync(string request)
+    {
+        var url = new Uri(Product.ReceiverUrl);
+        using var client = new System.Net.Sockets.TcpClient();
+        await client.ConnectAsync(url.Host, url.Port);
+        var stream = client.GetStream();
+        await stream.WriteAsync(Encoding.UTF8.GetBytes(request));
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        var answer = new MemoryStream();
+        var buffer = new byte[4096];
+        int read;
+        while ((read = await stream.ReadAsync(buffer, timeout.Token)) > 0)
+        {
+            answer.Write(buffer, 0, read);
+            // The first answer is all a test reads; the receiver keeps a healthy connection open.
+            if (Encoding.UTF8.GetString(answer.ToArray()).Contains("\r\n0\r\n\r\n", StringComparison.Ordinal))
+            {
+                break;
+            }
+        }
+        return Encoding.UTF8.GetString(answer.ToArray());
+    }
+
     static ByteArrayContent Gzip(string body)
     {
         using var compressed = new MemoryStream();

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.IO.Pipelines;
 using System.Net.Mime;
 
 namespace PerazziSync.Receiver.Webhooks;
@@ -6,7 +7,7 @@ namespace PerazziSync.Receiver.Webhooks;
 /// <summary>Reads a callback's body within the size limit, after checking its content type and coding.</summary>
 static class WebhookBody
 {
-    /// <summary>The body, or the 413/415 rejection that stops the request.</summary>
+    /// <summary>The body, or the 413/415 rejection (or 408/400 from the server's reading of it) that stops the request.</summary>
     public static async Task<(byte[]? Body, Rejection? Rejection)> ReadAsync(HttpRequest request, int maxBytes, CancellationToken cancellationToken)
     {
         if (!IsUtf8Json(request.ContentType))
@@ -30,7 +31,20 @@ static class WebhookBody
         var reader = request.BodyReader;
         while (true)
         {
-            var read = await reader.ReadAsync(cancellationToken);
+            ReadResult read;
+            try
+            {
+                read = await reader.ReadAsync(cancellationToken);
+            }
+            catch (BadHttpRequestException e)
+            {
+                // The server gave up on the body: too slow (Kestrel's minimum data rate), broken
+                // chunked framing, or over its own limit. Answered with the reason, as every other
+                // refusal, not as an unhandled exception (docs/failures.md).
+                return (null, e.StatusCode == StatusCodes.Status408RequestTimeout
+                    ? new(e.StatusCode, "request_timeout", "The body arrived too slowly and was not read; send it at once.")
+                    : new(e.StatusCode, e.StatusCode == StatusCodes.Status413PayloadTooLarge ? "payload_too_large" : "malformed", e.Message));
+            }
             if (read.Buffer.Length > maxBytes)
             {
                 reader.AdvanceTo(read.Buffer.Start, read.Buffer.End);
