@@ -1,4 +1,6 @@
 using System.Net;
+using System.Text;
+using System.Text.Json.Nodes;
 using PerazziSync.Contracts;
 using PerazziSync.Testing;
 using Xunit;
@@ -47,5 +49,39 @@ public sealed class BrokerOutageTests : IAsyncLifetime
         var published = await _product.Broker.DrainAsync(probe);
         Assert.Contains(published, m => m.Body.Contains("msg_before", StringComparison.Ordinal));
         Assert.Contains(published, m => m.Body.Contains("msg_during", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task A_delivery_whose_sender_hangs_up_during_the_publish_is_confirmed_and_remembered_so_its_retry_is_a_duplicate()
+    {
+        var probe = await _product.Broker.ProbeAsync<BigCommerceOrderChanged>();
+        var body = BigCommerceFixtures.Callback("webhook-order-created.json", ProductUnderTest.StoreHash, 218);
+        Assert.Equal(HttpStatusCode.OK, (await _product.BigCommerceWebhooks.SendAsync(body, "msg_warm")).StatusCode);
+        await _product.Broker.DrainAsync(probe);
+        var signed = _product.BigCommerceWebhooks.SignedRequest(body, "msg_hung_up", DateTimeOffset.UtcNow);
+        var headers = string.Concat(signed.Headers.Select(h => $"{h.Key}: {string.Join(",", h.Value)}\r\n"));
+
+        // The publish is held on its way to the broker while the sender hangs up, then let through.
+        _proxy.HoldRequests();
+        var url = new Uri(_product.ReceiverUrl);
+        using (var sender = new System.Net.Sockets.TcpClient())
+        {
+            await sender.ConnectAsync(url.Host, url.Port);
+            await sender.GetStream().WriteAsync(Encoding.UTF8.GetBytes(
+                $"POST /webhooks/bigcommerce HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n{headers}Content-Length: {Encoding.UTF8.GetByteCount(body)}\r\n\r\n{body}"));
+            await ProductUnderTest.EventuallyAsync("the publish held in the proxy",
+                () => Task.FromResult(_proxy.HeldRequests), held => held > 0, TimeSpan.FromSeconds(10));
+        }
+        await Task.Delay(300);
+        _proxy.ReleaseRequests();
+        await ProductUnderTest.EventuallyAsync("the message in its queue",
+            () => _product.Broker.QueueAsync(probe), queue => queue.Ready > 0, TimeSpan.FromSeconds(10));
+        // The broker's confirm follows the message into its queue on the way back.
+        await Task.Delay(200);
+        var retry = await _product.BigCommerceWebhooks.SendAsync(body, "msg_hung_up");
+
+        Assert.Equal(HttpStatusCode.OK, retry.StatusCode);
+        Assert.Equal("duplicate", JsonNode.Parse(await retry.Content.ReadAsStringAsync())!["status"]!.GetValue<string>());
+        Assert.Single(await _product.Broker.DrainAsync(probe));
     }
 }

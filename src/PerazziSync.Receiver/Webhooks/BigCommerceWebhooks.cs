@@ -111,7 +111,7 @@ public static class BigCommerceWebhooks
             ? new BigCommerceHookDeliveryFailed(options.StoreHash!, entityId, callback.ErrorCode, callback.Message, callback.CreatedAt, webhookId, receivedAt)
             : new BigCommerceCustomerChanged(options.StoreHash!, entityId, callback.Scope, webhookId, receivedAt);
         return await ConfirmedPublish.AnswerAsync(
-            publisher, message, Route, delivery, signedAt, confirmed, receiverOptions.Value.PublishTimeout, logger, cancellationToken);
+            publisher, message, Route, delivery, signedAt, confirmed, receiverOptions.Value.PublishTimeout, logger);
     }
 
     /// <summary>

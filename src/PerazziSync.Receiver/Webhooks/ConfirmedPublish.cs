@@ -12,15 +12,15 @@ static class ConfirmedPublish
     /// <paramref name="signedAt"/>, the delivery is remembered as confirmed, so its replays are
     /// answered as duplicates; a delivery answered 503 is never remembered: its retry must publish.
     /// <paramref name="delivery"/> is its <c>webhook-id</c>, with a digest of the body under a
-    /// shared header (docs/failures.md).
+    /// shared header (docs/failures.md). A sender that hangs up does not cancel the publish: once
+    /// begun it is confirmed and remembered, or fails, never left published but forgotten.
     /// </summary>
     public static async Task<IResult> AnswerAsync(
         IPublishEndpoint publisher, object message, string route, string delivery, DateTimeOffset? signedAt,
-        ConfirmedDeliveries confirmed, TimeSpan timeout, ILogger logger, CancellationToken cancellationToken)
+        ConfirmedDeliveries confirmed, TimeSpan timeout, ILogger logger)
     {
         var messageId = DeliveryIds.MessageId(route, delivery);
-        using var confirm = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        confirm.CancelAfter(timeout);
+        using var confirm = new CancellationTokenSource(timeout);
         try
         {
             // Publish returns once RabbitMQ confirmed the message into a queue: only then may we answer 200.
@@ -30,7 +30,7 @@ static class ConfirmedPublish
                 context.MustReachAQueue();
             }, confirm.Token);
         }
-        catch (Exception e) when (!cancellationToken.IsCancellationRequested)
+        catch (Exception e)
         {
             ReceiverLog.NotConfirmed(logger, e, route, delivery);
             Telemetry.WebhooksReceived.Add(1, new("route", route), new("outcome", "unavailable"));

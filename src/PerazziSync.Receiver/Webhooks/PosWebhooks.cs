@@ -68,7 +68,7 @@ public static class PosWebhooks
         }
 
         return await ConfirmedPublish.AnswerAsync(publisher, new PosServiceRecordReceived(record, webhookId, receivedAt),
-            Route, webhookId, signedAt, confirmed, receiverOptions.Value.PublishTimeout, logger, cancellationToken);
+            Route, webhookId, signedAt, confirmed, receiverOptions.Value.PublishTimeout, logger);
     }
 }
 
