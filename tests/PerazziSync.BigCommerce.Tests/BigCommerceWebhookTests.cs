@@ -257,10 +257,10 @@ public sealed class BigCommerceWebhookTests(ReceiverFixture fixture) : IClassFix
         Assert.Empty(await Product.Broker.DrainAsync(probe));
     }
 
-    /// <summary>Sends <paramref name="request"/> as it is written and reads the answer until the receiver closes or 20 s pass.</summary>
-    async Task<string> RawAsync(string request)
+    /// <summary>Sends <paramref name="request"/> as it is written and reads its answer: to the end of its chunked body, or until the receiver closes; at most 20 s.</summary>
+    async Task<string> RawAsync(string request, string? receiverUrl = null)
     {
-        var url = new Uri(Product.ReceiverUrl);
+        var url = new Uri(receiverUrl ?? Product.ReceiverUrl);
         using var client = new System.Net.Sockets.TcpClient();
         await client.ConnectAsync(url.Host, url.Port);
         var stream = client.GetStream();
@@ -447,6 +447,44 @@ public sealed class BigCommerceWebhookTests(ReceiverFixture fixture) : IClassFix
         Assert.All(published, p => Assert.Equal("msg_reused", JsonNode.Parse(p.Body)!["message"]!["webhookId"]!.GetValue<string>()));
         Assert.NotEqual(published[0].MessageId, published[1].MessageId);
         Assert.Equal([answers[0]["messageId"]!.GetValue<string>(), answers[2]["messageId"]!.GetValue<string>()], published.Select(p => p.MessageId));
+    }
+
+    [Fact]
+    public async Task Under_the_shared_header_a_second_shared_header_or_webhook_id_gets_401_and_nothing_is_published()
+    {
+        await using var headerOnly = await ProductUnderTest.StartAsync(workers: 0, settings: new Dictionary<string, string>
+        {
+            ["BigCommerce__WebhookSecret"] = "",
+            ["BigCommerce__WebhookHeaderName"] = ReceiverFixture.SharedHeaderName,
+            ["BigCommerce__WebhookHeaderValue"] = ReceiverFixture.SharedHeaderValue,
+        });
+        var probe = await headerOnly.Broker.ProbeAsync<BigCommerceOrderChanged>();
+        var body = BigCommerceFixtures.Callback("webhook-order-created.json", StoreHash, 218);
+        var url = headerOnly.ReceiverUrl + "/webhooks/bigcommerce";
+
+        // Each on a line of its own, as HttpClient would not send them: it joins the values of one name.
+        string Twice(string name, string first, string second) =>
+            $"POST /webhooks/bigcommerce HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n" +
+            (name == ReceiverFixture.SharedHeaderName ? "" : $"{ReceiverFixture.SharedHeaderName}: {ReceiverFixture.SharedHeaderValue}\r\n") +
+            $"{name}: {first}\r\n{name}: {second}\r\nContent-Length: {Encoding.UTF8.GetByteCount(body)}\r\n\r\n{body}";
+        var idsAnswer = await RawAsync(Twice("webhook-id", "msg_one", "msg_two"), headerOnly.ReceiverUrl);
+        var twoCredentials = new List<string>();
+        foreach (var second in new[] { "guess", ReceiverFixture.SharedHeaderValue })
+        {
+            twoCredentials.Add(await RawAsync(Twice(ReceiverFixture.SharedHeaderName, ReceiverFixture.SharedHeaderValue, second), headerOnly.ReceiverUrl));
+        }
+
+        Assert.StartsWith("HTTP/1.1 401", idsAnswer, StringComparison.Ordinal);
+        Assert.Contains("the webhook-id header must be sent once, not 2 times", idsAnswer, StringComparison.Ordinal);
+        foreach (var answer in twoCredentials)
+        {
+            Assert.StartsWith("HTTP/1.1 401", answer, StringComparison.Ordinal);
+            var text = answer[answer.IndexOf("\r\n\r\n", StringComparison.Ordinal)..];
+            Assert.Contains("the credentials must be sent once", text, StringComparison.Ordinal);
+            Assert.DoesNotContain(ReceiverFixture.SharedHeaderName, text, StringComparison.OrdinalIgnoreCase);
+        }
+        Assert.Contains($"the {ReceiverFixture.SharedHeaderName} header was sent 2 times", headerOnly.Receiver!.Output, StringComparison.Ordinal);
+        Assert.Empty(await headerOnly.Broker.DrainAsync(probe));
     }
 
     HttpRequestMessage WithHeader(string body, string value, string? url = null)

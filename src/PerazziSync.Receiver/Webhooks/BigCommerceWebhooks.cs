@@ -138,13 +138,20 @@ public static class BigCommerceWebhooks
         }
         else if (options.HasSharedHeader && headers.TryGetValue(options.WebhookHeaderName!, out var shared))
         {
-            if (!WebhookSignature.SharedHeaderMatches(options.WebhookHeaderValue!, shared.ToString()))
+            // Sent twice, its values would be read joined by a comma: one credential, one id, never a choice.
+            if (shared.Count != 1)
+            {
+                return ("the credentials must be sent once", $"the {options.WebhookHeaderName} header was sent {shared.Count} times");
+            }
+            if (!WebhookSignature.SharedHeaderMatches(options.WebhookHeaderValue!, shared[0]))
             {
                 return ("the credentials do not match", $"the {options.WebhookHeaderName} header does not match");
             }
             // Without a signature the delivery id is optional, but one that is sent becomes the message's.
-            var id = headers[WebhookSignature.IdHeader].ToString();
-            reason = id.Length == 0 ? null : WebhookSignature.IdProblem(id);
+            var ids = headers[WebhookSignature.IdHeader];
+            var id = ids.ToString();
+            reason = ids.Count > 1 ? $"the {WebhookSignature.IdHeader} header must be sent once, not {ids.Count} times"
+                : id.Length == 0 ? null : WebhookSignature.IdProblem(id);
             signedAt = id.Length == 0 ? null : now;
             // A space cannot be in an id, so no id and digest is another id.
             delivery = id.Length == 0 ? null : $"{id} {Convert.ToHexStringLower(SHA256.HashData(body).AsSpan(0, 16))}";
