@@ -10,6 +10,8 @@ builder.AddWebhookReceiver();
 return HostRun.RefusingBadSettings(() =>
 {
     var app = builder.Build();
+    // A 404 or 405 (a route that is not one, a method other than POST) says so in a problem body too.
+    app.UseStatusCodePages();
     app.MapOperationalEndpoints();
     app.MapWebhooks();
     return app;

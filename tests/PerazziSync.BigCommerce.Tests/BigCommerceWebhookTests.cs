@@ -281,6 +281,22 @@ public sealed class BigCommerceWebhookTests(ReceiverFixture fixture) : IClassFix
         return Encoding.UTF8.GetString(answer.ToArray());
     }
 
+    [Fact]
+    public async Task A_method_other_than_post_or_an_unknown_route_gets_405_or_404_with_a_problem_body()
+    {
+        var get = await Http.GetAsync(Url);
+        var put = await Http.PutAsync(Product.ReceiverUrl + "/webhooks/pos", new StringContent("{}", Encoding.UTF8, "application/json"));
+        var unknown = await Http.PostAsync(Product.ReceiverUrl + "/webhooks%2Fbigcommerce", new StringContent("{}", Encoding.UTF8, "application/json"));
+
+        foreach (var (response, status) in new[] { (get, HttpStatusCode.MethodNotAllowed), (put, HttpStatusCode.MethodNotAllowed), (unknown, HttpStatusCode.NotFound) })
+        {
+            Assert.Equal(status, response.StatusCode);
+            Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+            Assert.Equal((int)status, JsonNode.Parse(await response.Content.ReadAsStringAsync())!["status"]!.GetValue<int>());
+        }
+        Assert.Equal(["POST"], get.Content.Headers.Allow);
+    }
+
     static ByteArrayContent Gzip(string body)
     {
         using var compressed = new MemoryStream();
