@@ -69,12 +69,12 @@ static class WebhookBody
     static Rejection TooLarge(int maxBytes) =>
         new(StatusCodes.Status413PayloadTooLarge, "payload_too_large", $"The body is larger than {maxBytes} bytes.");
 
-    /// <summary>JSON is UTF-8 (RFC 8259): a charset may only say so.</summary>
+    /// <summary>JSON is UTF-8 (RFC 8259): a charset may only say so (<c>utf-8</c>, or <c>utf8</c> as many senders write it).</summary>
     static bool IsUtf8Json(string? contentType) =>
         contentType is not null
         && System.Net.Http.Headers.MediaTypeHeaderValue.TryParse(contentType, out var parsed)
         && string.Equals(parsed.MediaType, MediaTypeNames.Application.Json, StringComparison.OrdinalIgnoreCase)
-        && (parsed.CharSet is null || string.Equals(parsed.CharSet.Trim('"'), "utf-8", StringComparison.OrdinalIgnoreCase));
+        && (parsed.CharSet is null || parsed.CharSet.Trim('"').ToUpperInvariant() is "UTF-8" or "UTF8");
 }
 
 /// <summary>Why a callback was refused: its status, a short reason code and a sentence for the sender.</summary>
