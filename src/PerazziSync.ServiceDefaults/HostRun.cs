@@ -1,10 +1,12 @@
+using System.Reflection;
+using System.Text.RegularExpressions;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 
 namespace PerazziSync.ServiceDefaults;
 
-public static class HostRun
+public static partial class HostRun
 {
     /// <summary>
     /// Builds the host with <paramref name="build"/> and runs it until it stops. Settings refused
@@ -20,7 +22,7 @@ public static class HostRun
         }
         catch (Exception e) when (Refusal(e) is { } refused)
         {
-            Console.Error.WriteLine($"{AppDomain.CurrentDomain.FriendlyName}: cannot start: {string.Join(" ", refused.Failures)}");
+            Console.Error.WriteLine($"{AppDomain.CurrentDomain.FriendlyName}: cannot start: {string.Join(" ", refused.Failures.Select(f => Named(refused.OptionsType, f)))}");
             return 2;
         }
         catch (Exception e) when (UnreadableSetting(e) is { } unreadable)
@@ -41,6 +43,21 @@ public static class HostRun
         AggregateException many => many.InnerExceptions.Select(UnreadableSetting).FirstOrDefault(r => r is not null),
         _ => UnreadableSetting(e.InnerException),
     };
+
+    /// <summary>
+    /// A value out of its attribute's range is reported by the options class and its property
+    /// ("… for 'PosOptions' members: 'CallbackGroupSize' with the error: '…'"); the line names it
+    /// as the setting a deployer sets, <c>Pos__CallbackGroupSize</c>, with the attribute's error.
+    /// Any other failure already names its setting and is kept as it is.
+    /// </summary>
+    static string Named(Type options, string failure) =>
+        options.GetField("Section", BindingFlags.Public | BindingFlags.Static)?.GetValue(null) is string section
+        && DataAnnotationFailure().Match(failure) is { Success: true } failed
+            ? $"{section}__{failed.Groups["member"].Value}: {failed.Groups["error"].Value}"
+            : failure;
+
+    [GeneratedRegex(@"^DataAnnotation validation failed for '[^']*' members: '(?<member>[^',]+)' with the error: '(?<error>.*)'\.$", RegexOptions.Singleline)]
+    private static partial Regex DataAnnotationFailure();
 
     static OptionsValidationException? Refusal(Exception? e) => e switch
     {

@@ -117,6 +117,22 @@ public sealed class HostStartupTests
         Assert.DoesNotContain("Unhandled exception", host.Output, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("PerazziSync.Receiver", "Receiver__MaxBodyBytes", "40000000", "between 1024 and 30000000")]
+    [InlineData("PerazziSync.Worker", "Pos__CallbackGroupSize", "0", "between 1 and")]
+    [InlineData("PerazziSync.Worker", "BigCommerce__OrderConcurrency", "5000", "between 1 and 1000")]
+    public async Task Host_refuses_a_value_out_of_its_range_in_one_line_naming_the_setting(string project, string setting, string value, string range)
+    {
+        var environment = EveryRequiredSetting();
+        environment[setting] = value;
+        await using var host = HostProcess.Start(project, environment);
+
+        Assert.Equal(2, await host.WaitForExitAsync(TimeSpan.FromSeconds(60)));
+        var refusal = Assert.Single(host.Output.Split('\n'), line => line.StartsWith($"{project}: cannot start: ", StringComparison.Ordinal));
+        Assert.Contains($"{setting}: ", refusal, StringComparison.Ordinal);
+        Assert.Contains(range, refusal, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task Worker_refuses_an_unknown_queue_type()
     {

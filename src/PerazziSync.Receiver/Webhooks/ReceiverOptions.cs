@@ -7,8 +7,12 @@ public sealed class ReceiverOptions
 {
     public const string Section = "Receiver";
 
-    /// <summary>Larger bodies are refused with 413. BigCommerce callbacks are a few hundred bytes.</summary>
-    [Range(1024, 64 * 1024 * 1024)]
+    /// <summary>
+    /// Larger bodies are refused with 413. BigCommerce callbacks are a few hundred bytes. At most
+    /// the web server's own limit on a request body (30,000,000 bytes), which would refuse a
+    /// larger one first.
+    /// </summary>
+    [Range(1024, 30_000_000)]
     public int MaxBodyBytes { get; set; } = 256 * 1024;
 
     /// <summary>
