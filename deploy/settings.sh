@@ -28,7 +28,7 @@ if ! grep -q '^GRAFANA_ADMIN_PASSWORD=' .env; then
 fi
 if ! grep -q '^Pos__DropFolder=' .env; then
   echo "# Folder the worker polls for POS exports (perazzisync demo drops one there)." >> .env
-  echo "Pos__DropFolder=$PWD/.local/pos-drop" >> .env
+  echo "Pos__DropFolder=${PERAZZI_STATE_DIR:-$PWD/.local}/pos-drop" >> .env
 fi
 if ! grep -q '^RECEIVER_URLS=' .env; then
   echo "# Where the receiver listens without Docker (and where perazzisync demo sends its callbacks)." >> .env

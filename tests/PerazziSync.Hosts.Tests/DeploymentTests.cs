@@ -204,6 +204,20 @@ public sealed partial class DeploymentTests
         });
     }
 
+    [Fact]
+    public async Task The_first_runs_drop_folder_is_with_the_local_state_where_perazzi_state_dir_moves_it()
+    {
+        await InSettingsCheckoutAsync(async checkout =>
+        {
+            var state = Path.Combine(checkout, "elsewhere");
+            var (exitCode, output) = await RunAsync(checkout,
+                "exec bash -c '. deploy/settings.sh 2>/dev/null; echo \"$Pos__DropFolder\"'", ("PERAZZI_STATE_DIR", state));
+            Assert.True(exitCode == 0, output);
+            Assert.Equal(Path.Combine(state, "pos-drop"), output.Trim());
+            Assert.True(Directory.Exists(Path.Combine(state, "pos-drop")));
+        });
+    }
+
     /// <summary>Runs <paramref name="test"/> in a checkout holding only deploy/settings.sh, as before a first run.</summary>
     static async Task InSettingsCheckoutAsync(Func<string, Task> test)
     {
