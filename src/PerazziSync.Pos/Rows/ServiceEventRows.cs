@@ -444,15 +444,17 @@ public static class ServiceEventRows
               union all
               -- The stored version of every work order above, parked ones included: a parked
               -- version older than the stored one (parked while a writer racing it stored the newer)
-              -- is not the work order's current version.
+              -- is not the work order's current version. One list of keys, looked up by the unique
+              -- key: two lists joined by "or" had PostgreSQL scan every service event instead.
               select e.source_record_id, a.serial_number, e.source_modified_at, md5(e.raw_payload::text), e.raw_payload->>'customer_email'
               from service_events e join perazzi_assets a on a.id = e.asset_id
               where e.source_system = 'perazzi_pos'
-                and (e.source_record_id in (select source_record_id from incoming)
-                     or e.source_record_id in (
-                       select p.source_key from perazzi_sync.parked_events p
-                       where p.source_system = 'perazzi_pos' and p.resolved_at is null
-                         and upper(btrim(p.message->>'SerialNumber')) in (select serial_number from pending)))
+                and e.source_record_id in (
+                  select source_record_id from incoming
+                  union
+                  select p.source_key from perazzi_sync.parked_events p
+                  where p.source_system = 'perazzi_pos' and p.resolved_at is null
+                    and upper(btrim(p.message->>'SerialNumber')) in (select serial_number from pending))
             ), current_versions as (
               select distinct on (source_record_id) *
               from versions
