@@ -36,13 +36,8 @@ public static partial class HostRun
     /// A value the configuration binder could not convert to its setting's type ("abc" for a
     /// number, "soon" for a time span), or null. Its message names the setting and the type.
     /// </summary>
-    public static InvalidOperationException? UnreadableSetting(Exception? e) => e switch
-    {
-        null => null,
-        InvalidOperationException binding when binding.TargetSite?.DeclaringType == typeof(ConfigurationBinder) => binding,
-        AggregateException many => many.InnerExceptions.Select(UnreadableSetting).FirstOrDefault(r => r is not null),
-        _ => UnreadableSetting(e.InnerException),
-    };
+    public static InvalidOperationException? UnreadableSetting(Exception? e) =>
+        Find<InvalidOperationException>(e, binding => binding.TargetSite?.DeclaringType == typeof(ConfigurationBinder));
 
     /// <summary>
     /// A value out of its attribute's range is reported by the options class and its property
@@ -59,11 +54,14 @@ public static partial class HostRun
     [GeneratedRegex(@"^DataAnnotation validation failed for '[^']*' members: '(?<member>[^',]+)' with the error: '(?<error>.*)'\.$", RegexOptions.Singleline)]
     private static partial Regex DataAnnotationFailure();
 
-    static OptionsValidationException? Refusal(Exception? e) => e switch
+    static OptionsValidationException? Refusal(Exception? e) => Find<OptionsValidationException>(e, _ => true);
+
+    /// <summary>The first <typeparamref name="T"/> that <paramref name="matches"/> in <paramref name="e"/> or the exceptions it wraps, inner or aggregated.</summary>
+    static T? Find<T>(Exception? e, Func<T, bool> matches) where T : Exception => e switch
     {
         null => null,
-        OptionsValidationException refused => refused,
-        AggregateException many => many.InnerExceptions.Select(Refusal).FirstOrDefault(r => r is not null),
-        _ => Refusal(e.InnerException),
+        T found when matches(found) => found,
+        AggregateException many => many.InnerExceptions.Select(inner => Find(inner, matches)).FirstOrDefault(r => r is not null),
+        _ => Find(e.InnerException, matches),
     };
 }
