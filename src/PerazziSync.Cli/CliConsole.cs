@@ -1,3 +1,4 @@
+using System.Globalization;
 using Spectre.Console;
 
 namespace PerazziSync.Cli;
@@ -21,4 +22,7 @@ static class CliConsole
         }
         return console;
     }
+
+    /// <summary>A time as every table and line of the Cli shows one: UTC, to the second.</summary>
+    public static string Time(DateTime at) => at.ToUniversalTime().ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture);
 }

@@ -55,7 +55,7 @@ static class ParkedCommand
                 table.AddRow(
                     Markup.Escape(row.Source), Markup.Escape(row.Key), Markup.Escape(row.Reason),
                     row.Attempts.ToString(CultureInfo.InvariantCulture),
-                    Time(row.FirstSeen), Time(row.LastSeen), row.Resolved is { } resolved ? Time(resolved) : "-");
+                    CliConsole.Time(row.FirstSeen), CliConsole.Time(row.LastSeen), row.Resolved is { } resolved ? CliConsole.Time(resolved) : "-");
             }
             console.Write(table);
             console.WriteLine($"{rows.Count} parked event(s).");
@@ -146,5 +146,4 @@ static class ParkedCommand
         return retry;
     }
 
-    static string Time(DateTime at) => at.ToUniversalTime().ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture);
 }

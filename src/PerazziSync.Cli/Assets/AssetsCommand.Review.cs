@@ -83,7 +83,7 @@ static partial class AssetsCommand
                         Markup.Escape(record.Serial),
                         Markup.Escape(record.WorkOrder),
                         Markup.Escape(record.Status ?? "-"),
-                        record.UpdatedAt is { } updated ? updated.ToUniversalTime().ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture) : "-",
+                        record.UpdatedAt is { } updated ? CliConsole.Time(updated) : "-",
                         Markup.Escape(record.CustomerEmail ?? "-"),
                         Markup.Escape(record.CustomerName ?? "-"));
                 }

@@ -222,7 +222,7 @@ static class DemoCommand
         var table = new Table().Title("service_events").AddColumns("work order", "serial", "status", "version (UTC)", "owner");
         foreach (var e in events)
         {
-            table.AddRow(Markup.Escape(e.Record), Markup.Escape(e.Serial), e.Status, Time(e.Version), Markup.Escape(e.Owner));
+            table.AddRow(Markup.Escape(e.Record), Markup.Escape(e.Serial), e.Status, CliConsole.Time(e.Version), Markup.Escape(e.Owner));
         }
         console.Write(table);
 
@@ -255,12 +255,10 @@ static class DemoCommand
         var auditTable = new Table().Title("audit_log").AddColumns("at (UTC)", "action", "actor", "object", "from");
         foreach (var a in audit)
         {
-            auditTable.AddRow(Time(a.At), Markup.Escape(a.Action), Markup.Escape(a.Actor), Markup.Escape(a.Key ?? "-"), Markup.Escape(a.Origin ?? "-"));
+            auditTable.AddRow(CliConsole.Time(a.At), Markup.Escape(a.Action), Markup.Escape(a.Actor), Markup.Escape(a.Key ?? "-"), Markup.Escape(a.Origin ?? "-"));
         }
         console.Write(auditTable);
     }
-
-    static string Time(DateTime at) => at.ToUniversalTime().ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture);
 
     static Command Remove()
     {

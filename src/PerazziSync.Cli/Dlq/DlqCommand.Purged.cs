@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Globalization;
 using System.Text.Json;
 using Dapper;
 using Npgsql;
@@ -61,7 +60,7 @@ static partial class DlqCommand
             foreach (var row in rows)
             {
                 table.AddRow(
-                    row.At.ToUniversalTime().ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture),
+                    CliConsole.Time(row.At),
                     row.Id.ToString(), Markup.Escape(row.Queue), Markup.Escape(Dash(row.MessageId)), Markup.Escape(Dash(row.Type)),
                     Markup.Escape(Dash(row.SourceKey)), Markup.Escape(Dash(row.Operator)),
                     Markup.Escape(row.Exception.Length > 80 ? row.Exception[..80] + "…" : Dash(row.Exception)));
@@ -112,7 +111,7 @@ static partial class DlqCommand
                 return 1;
             }
             var console = CliConsole.Create(parseResult.InvocationConfiguration.Output);
-            console.MarkupLineInterpolated($"[bold]{Dash(row.MessageId)}[/] purged at {row.At.ToUniversalTime():yyyy-MM-dd HH:mm:ss} UTC (audit id {auditId})");
+            console.MarkupLineInterpolated($"[bold]{Dash(row.MessageId)}[/] purged at {CliConsole.Time(row.At)} UTC (audit id {auditId})");
             var fields = new Table().AddColumns("field", "value");
             fields.AddRow("actor_role", Markup.Escape(Dash(row.ActorRole)));
             foreach (var (name, value) in JsonSerializer.Deserialize<Dictionary<string, JsonElement>>(row.Metadata)!)

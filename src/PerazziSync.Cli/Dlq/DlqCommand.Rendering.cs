@@ -15,7 +15,7 @@ static partial class DlqCommand
             var exception = letter.ExceptionType is null ? letter.ExceptionMessage ?? "-" : $"{letter.ExceptionType}: {letter.ExceptionMessage}";
             table.AddRow(
                 Markup.Escape(letter.Queue), Markup.Escape(letter.MessageId ?? "-"), Markup.Escape(letter.MessageType ?? "-"),
-                letter.FaultedAt?.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture) ?? "-",
+                letter.FaultedAt is { } faulted ? CliConsole.Time(faulted.UtcDateTime) : "-",
                 Markup.Escape(exception.Length > 160 ? exception[..160] + "…" : exception),
                 Markup.Escape(letter.SourceKey ?? "-"));
         }
