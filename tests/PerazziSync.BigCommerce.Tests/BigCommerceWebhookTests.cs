@@ -390,12 +390,7 @@ public sealed class BigCommerceWebhookTests(ReceiverFixture fixture) : IClassFix
         signedAndWrongHeader.Headers.Add(ReceiverFixture.SharedHeaderName, "guess");
         var emptyHeader = new HttpRequestMessage(HttpMethod.Post, Url) { Content = new StringContent(body, Encoding.UTF8, "application/json") };
         emptyHeader.Headers.TryAddWithoutValidation(ReceiverFixture.SharedHeaderName, "");
-        await using var headerOnly = await ProductUnderTest.StartAsync(workers: 0, settings: new Dictionary<string, string>
-        {
-            ["BigCommerce__WebhookSecret"] = "",
-            ["BigCommerce__WebhookHeaderName"] = ReceiverFixture.SharedHeaderName,
-            ["BigCommerce__WebhookHeaderValue"] = ReceiverFixture.SharedHeaderValue,
-        });
+        await using var headerOnly = await StartHeaderOnlyAsync();
         var headerOnlyUrl = headerOnly.ReceiverUrl + "/webhooks/bigcommerce";
 
         var answers = new[]
@@ -433,16 +428,22 @@ public sealed class BigCommerceWebhookTests(ReceiverFixture fixture) : IClassFix
         Assert.Single(await Product.Broker.DrainAsync(probe));
     }
 
-    [Fact]
-    public async Task Under_the_shared_header_a_reused_delivery_id_with_another_body_is_published_and_a_retry_is_not()
-    {
-        // Without a secret, a webhook-id does not ask for a signature: the hook carries only the header.
-        await using var headerOnly = await ProductUnderTest.StartAsync(workers: 0, settings: new Dictionary<string, string>
+    /// <summary>
+    /// A product whose hooks carry only the shared header: without a secret, a webhook-id does not
+    /// ask for a signature.
+    /// </summary>
+    static Task<ProductUnderTest> StartHeaderOnlyAsync() =>
+        ProductUnderTest.StartAsync(workers: 0, settings: new Dictionary<string, string>
         {
             ["BigCommerce__WebhookSecret"] = "",
             ["BigCommerce__WebhookHeaderName"] = ReceiverFixture.SharedHeaderName,
             ["BigCommerce__WebhookHeaderValue"] = ReceiverFixture.SharedHeaderValue,
         });
+
+    [Fact]
+    public async Task Under_the_shared_header_a_reused_delivery_id_with_another_body_is_published_and_a_retry_is_not()
+    {
+        await using var headerOnly = await StartHeaderOnlyAsync();
         var probe = await headerOnly.Broker.ProbeAsync<BigCommerceOrderChanged>();
         var first = BigCommerceFixtures.Callback("webhook-order-created.json", StoreHash, 218);
         var other = BigCommerceFixtures.Callback("webhook-order-created.json", StoreHash, 219);
@@ -470,12 +471,7 @@ public sealed class BigCommerceWebhookTests(ReceiverFixture fixture) : IClassFix
     [Fact]
     public async Task Under_the_shared_header_a_second_shared_header_or_webhook_id_gets_401_and_nothing_is_published()
     {
-        await using var headerOnly = await ProductUnderTest.StartAsync(workers: 0, settings: new Dictionary<string, string>
-        {
-            ["BigCommerce__WebhookSecret"] = "",
-            ["BigCommerce__WebhookHeaderName"] = ReceiverFixture.SharedHeaderName,
-            ["BigCommerce__WebhookHeaderValue"] = ReceiverFixture.SharedHeaderValue,
-        });
+        await using var headerOnly = await StartHeaderOnlyAsync();
         var probe = await headerOnly.Broker.ProbeAsync<BigCommerceOrderChanged>();
         var body = BigCommerceFixtures.Callback("webhook-order-created.json", StoreHash, 218);
         var url = headerOnly.ReceiverUrl + "/webhooks/bigcommerce";
