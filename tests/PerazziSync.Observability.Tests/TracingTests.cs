@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Net;
 using Dapper;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
@@ -53,6 +54,12 @@ public sealed class TracingTests : IAsyncLifetime
         _worker = Configure(new WebApplicationFactory<DatabaseCircuit>(), settings, exportSpans: true);
         _ = _worker.Services;
         _ = _receiver.Services;
+        // The receiver refuses a callback (503) until a worker has declared the queue it goes to.
+        using var worker = _worker.CreateClient();
+        await ProductUnderTest.EventuallyAsync(
+            "the worker ready, its queues declared",
+            async () => (await worker.GetAsync("/health/ready")).StatusCode,
+            status => status == HttpStatusCode.OK);
     }
 
     WebApplicationFactory<T> Configure<T>(WebApplicationFactory<T> factory, Dictionary<string, string> settings, bool exportSpans)
