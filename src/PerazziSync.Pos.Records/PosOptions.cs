@@ -63,7 +63,7 @@ public sealed class PosOptions
     /// import's session, between its chunks too) before PostgreSQL ends it. A chunk of 5,000 records takes about a second. A connection that stops
     /// answering mid-write (a half-open connection, a hung pooler) then fails the batch as a
     /// transient fault, and the rows its transaction locked are released: the import resumes
-    /// after its last committed chunk at the next poll or run, instead of waiting for ever.
+    /// with the lines no committed chunk covers at the next poll or run, instead of waiting for ever.
     /// </summary>
     [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00")]
     public TimeSpan BatchWriteTimeout { get; set; } = TimeSpan.FromMinutes(10);

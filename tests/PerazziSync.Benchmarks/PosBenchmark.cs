@@ -80,7 +80,7 @@ static class PosBenchmark
             rows,
             [
                 "a process started (.NET start-up) and the file hashed (SHA-256) to recognise a second import; an advisory lock and a row of `pos_imports` kept up to date with each chunk",
-                "each row parsed and validated in .NET (times read with their zone, serials normalised, the raw payload written as JSON), a chunk read ahead while the previous one is written",
+                "each row parsed and validated in .NET (times read with their zone, serials normalised, the raw payload written as JSON), two chunks written at once on two connections (a chunk waits for the one before only when they share a work order or a claimed gun, never in this export), each chunk's serials looked up for claims before it is written, a chunk read ahead while they are written",
                 "a transaction per chunk: a binary COPY into a temp table, `analyze`, then the statement that locks and compares each stored row field by field and by payload digest, writes only what changed, names the changed fields in the audit row, parks rows of unknown or unverified serials and resolves parked versions; the progress row updated",
                 "before the statement, the claims on the chunk's serials looked for and locked; with identities, the messages of the claimed serials' parked records added to the audit context, each claim weighed in one more statement (the newest record naming a customer among the chunk, the parked records and the stored rows), the claimants' e-mails compared by the security-definer function, the assets verified with the audit rows the database writes, the claims recorded, and the verified guns' parked records looked for",
             ],

@@ -352,6 +352,49 @@ public sealed class PosImportTests
         }
     }
 
+    /// <summary>
+    /// Two chunks are written at once, so an import can stop with a later chunk committed and an
+    /// earlier one not. Resumed, it writes the lines no committed chunk covers and neither writes
+    /// nor counts the others again.
+    /// </summary>
+    [Fact]
+    public async Task An_import_stopped_with_a_later_chunk_committed_before_an_earlier_one_resumes_with_the_lines_between()
+    {
+        await using var database = await TestDatabase.CreatePortalAsync();
+        var path = Path.Combine(Path.GetTempPath(), $"holes-{Guid.NewGuid():N}.csv");
+        var lines = new List<string> { "source_record_id,serial_number,status,service_date,work_summary,attachments,updated_at" };
+        // Lines 2 to 9 of the file.
+        lines.AddRange(Enumerable.Range(2, 8).Select(line => $"WO-H-{line},MX8-123456,completed,,Service,,2026-03-02T09:20:00Z"));
+        await File.WriteAllLinesAsync(path, lines);
+        try
+        {
+            await using var connection = await database.OpenAsync();
+            // As an earlier attempt leaves it: lines 1 to 3 and 6 to 7 committed (two rows each), 4 to 5 not.
+            await connection.ExecuteAsync("""
+                insert into perazzi_sync.pos_imports (content_hash, file_name, format, next_line, committed_lines, rows_read, applied)
+                values (@Hash, @FileName, 'csv', 4, '{[1,4),[6,8)}', 4, 4)
+                """, new { Hash = Convert.ToHexStringLower(SHA256.HashData(await File.ReadAllBytesAsync(path))), FileName = Path.GetFileName(path) });
+
+            var (exitCode, output) = await HostProcess.RunAsync("PerazziSync.Cli", new Dictionary<string, string>
+            {
+                ["ConnectionStrings__Postgres"] = database.ConnectionString,
+                ["Pos__ImportChunkSize"] = "1",
+            }, "pos", "import", path);
+
+            Assert.True(exitCode == 0, output);
+            var written = (await connection.QueryAsync<string>(
+                "select source_record_id from service_events where source_record_id like 'WO-H-%' order by source_record_id")).ToList();
+            Assert.Equal(["WO-H-4", "WO-H-5", "WO-H-8", "WO-H-9"], written);
+            Assert.Equal(4, await ServiceEvents.AuditCountAsync(connection));
+            Assert.Equal(new ServiceEvents.Import(8, 8, 0, 0, 0, 0, 0, "completed"), await ServiceEvents.ImportAsync(connection, Path.GetFileName(path)));
+            Assert.Equal(10, await connection.ExecuteScalarAsync<long>("select next_line from perazzi_sync.pos_imports"));
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
     [Fact]
     public async Task An_import_killed_midway_resumes_and_applies_every_row_exactly_once()
     {

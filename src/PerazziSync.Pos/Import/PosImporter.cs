@@ -36,11 +36,12 @@ public sealed record PosImportProgress(long BytesRead, long BytesTotal, long Row
 
 /// <summary>
 /// Imports one POS export: streaming, in chunks of <see cref="PosOptions.ImportChunkSize"/>
-/// rows, each chunk one transaction with its bookkeeping. The file's content hash makes a
-/// second import of the same bytes a no-op, and an import cut short resumes after its last
-/// committed chunk: no row is lost or applied twice. A bad row is a rejection, never a failed
-/// chunk. A chunk's statements wait for the database's answers, and its session may sit idle, in
-/// the chunk's transaction or between them, at most <paramref name="writeTimeout"/>
+/// rows, each chunk one transaction with its bookkeeping, two chunks written at once unless their
+/// order matters (<see cref="ChunkFootprint"/>). The file's content hash makes a second import of
+/// the same bytes a no-op, and an import cut short resumes with the lines no committed chunk
+/// covers: no row is lost or applied twice. A bad row is a rejection, never a failed chunk. A
+/// chunk's statements wait for the database's answers, and its session may sit idle, in the
+/// chunk's transaction or between them, at most <paramref name="writeTimeout"/>
 /// (<see cref="PosOptions.BatchWriteTimeout"/>).
 /// </summary>
 public sealed class PosImporter(NpgsqlDataSource database, PosRecordParser parser, int chunkSize, TimeSpan writeTimeout)
@@ -56,6 +57,12 @@ public sealed class PosImporter(NpgsqlDataSource database, PosRecordParser parse
     const int MaxFileNameLength = 255;
 
     const int MaxErrorLength = 2_000;
+
+    /// <summary>
+    /// Chunks written at once, each on a connection of its own: while one runs the statements
+    /// that wait on the import (the claims, the commit), the other's write runs.
+    /// </summary>
+    const int Writers = 2;
 
     /// <summary>How long an attempt ended by a transient fault tries to give its attempt back.</summary>
     static readonly TimeSpan GiveBackPatience = TimeSpan.FromSeconds(10);
@@ -205,27 +212,49 @@ public sealed class PosImporter(NpgsqlDataSource database, PosRecordParser parse
             .With("file_name", fileName);
 
         // The file is read one chunk ahead of the database: parsing the next chunk overlaps
-        // with writing this one, and at most two chunks are ever in memory.
+        // with writing these, and at most four chunks are ever in memory (two being written,
+        // one waiting, one being read).
         var chunks = Channel.CreateBounded<Chunk>(new BoundedChannelOptions(1) { SingleReader = true, SingleWriter = true });
         using var stopReading = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var reading = Task.Run(() => ReadChunksAsync(read, file, format, state.NextLine, chunks.Writer, stopReading.Token), stopReading.Token);
-        var rowsRead = state.RowsRead;
+        var reading = Task.Run(() => ReadChunksAsync(read, file, format, state.Committed, chunks.Writer, stopReading.Token), stopReading.Token);
+        await using var second = await OpenWriterAsync(cancellationToken);
+        var told = new Progress(progress, file.Length, state.RowsRead);
+        var writing = new List<Writing>(Writers);
         try
         {
             await foreach (var chunk in chunks.Reader.ReadAllAsync(cancellationToken))
             {
-                await CommitChunkAsync(connection, state.Id, chunk, audit, cancellationToken);
-                rowsRead += chunk.RowsRead;
-                progress?.Report(new PosImportProgress(chunk.BytesRead, file.Length, rowsRead));
+                if (writing.Count == Writers)
+                {
+                    var done = await Task.WhenAny(writing.Select(w => w.Task));
+                    await done;
+                    writing.RemoveAll(w => w.Task == done);
+                }
+                var writer = writing.Any(w => w.Connection == connection) ? second : connection;
+                var footprint = await FootprintAsync(writer, chunk, cancellationToken);
+                // A chunk whose order with one being written matters waits for its commit.
+                foreach (var earlier in writing.Where(w => w.Footprint.Overlaps(footprint)).ToList())
+                {
+                    await earlier.Task;
+                    writing.Remove(earlier);
+                }
+                writing.Add(new Writing(writer, footprint, WriteChunkAsync(writer, state.Id, chunk, audit, told, cancellationToken)));
             }
+            await Task.WhenAll(writing.Select(w => w.Task));
             await reading;
         }
         finally
         {
             // A failed chunk leaves the reader waiting to hand over the next one: stop it before
             // the file closes under it. Its own failure, if any, was already seen through the channel.
+            // The other chunk being written ends before the import's connection is used again.
             await stopReading.CancelAsync();
             await reading.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            await Task.WhenAll(writing.Select(w => w.Task)).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            if (second.State == ConnectionState.Open)
+            {
+                await second.ExecuteAsync("reset idle_session_timeout");
+            }
         }
         if (read.Hash() != hash)
         {
@@ -238,6 +267,61 @@ public sealed class PosImporter(NpgsqlDataSource database, PosRecordParser parse
             throw new PosExportException(
                 "the file changed while it was imported (written, truncated or replaced); the rows read were applied, import it again once it is complete");
         }
+    }
+
+    /// <summary>A chunk being written on <see cref="Connection"/>.</summary>
+    sealed record Writing(NpgsqlConnection Connection, ChunkFootprint Footprint, Task Task);
+
+    /// <summary>The import's rows read so far, told to its progress as each chunk commits, whichever commits first.</summary>
+    sealed class Progress(IProgress<PosImportProgress>? progress, long bytesTotal, long rowsRead)
+    {
+        readonly Lock _lock = new();
+        long _bytesRead;
+
+        public void Committed(Chunk chunk)
+        {
+            lock (_lock)
+            {
+                rowsRead += chunk.RowsRead;
+                _bytesRead = Math.Max(_bytesRead, chunk.BytesRead);
+                progress?.Report(new PosImportProgress(_bytesRead, bytesTotal, rowsRead));
+            }
+        }
+    }
+
+    /// <summary>A connection for the import's second writer, whose session ends as the import's does when it falls silent.</summary>
+    async Task<NpgsqlConnection> OpenWriterAsync(CancellationToken cancellationToken)
+    {
+        var connection = await database.OpenConnectionAsync(cancellationToken);
+        await connection.ExecuteAsync(new CommandDefinition(
+            $"set idle_session_timeout = {(long)Math.Ceiling(writeTimeout.TotalMilliseconds)}", cancellationToken: cancellationToken));
+        return connection;
+    }
+
+    /// <summary>The chunk's <see cref="ChunkFootprint"/>: its serials as the database normalises them, and which are claimed now.</summary>
+    async Task<ChunkFootprint> FootprintAsync(NpgsqlConnection connection, Chunk chunk, CancellationToken cancellationToken)
+    {
+        var serials = chunk.Records.Values.SelectMany(v => v).Select(r => r.Record.SerialNumber).Distinct(StringComparer.Ordinal).ToArray();
+        await using var transaction = await ServiceRole.BeginAsync(connection, null, writeTimeout, cancellationToken);
+        var found = (await connection.QueryAsync<(string Serial, bool Claimed)>(new CommandDefinition("""
+            select s.serial, exists (select from perazzi_assets a
+                                     where a.serial_number = s.serial and a.verification_status in ('unverified', 'pending'))
+            from (select distinct upper(btrim(x)) as serial from unnest(@Serials::text[]) x) s
+            """, new { Serials = serials }, transaction, commandTimeout: WriteSeconds, cancellationToken: cancellationToken))).AsList();
+        await transaction.CommitAsync(cancellationToken);
+        return new ChunkFootprint(
+            chunk.Records.Keys.ToHashSet(StringComparer.Ordinal),
+            found.Select(f => f.Serial).ToHashSet(StringComparer.Ordinal),
+            found.Where(f => f.Claimed).Select(f => f.Serial).ToHashSet(StringComparer.Ordinal));
+    }
+
+    async Task WriteChunkAsync(
+        NpgsqlConnection connection, Guid importId, Chunk chunk, AuditContext audit, Progress told, CancellationToken cancellationToken)
+    {
+        // Off the dispatching loop, which goes on to the next chunk.
+        await Task.Yield();
+        await CommitChunkAsync(connection, importId, chunk, audit, cancellationToken);
+        told.Committed(chunk);
     }
 
     /// <summary>Rows of the file from one line to the next, ready to commit together.</summary>
@@ -261,23 +345,29 @@ public sealed class PosImporter(NpgsqlDataSource database, PosRecordParser parse
 
         public long Stale { get; set; }
 
-        /// <summary>The first line after the chunk: where a resumed import starts.</summary>
+        /// <summary>The first line the chunk may hold: the line after the chunk before it.</summary>
+        public long FirstLine { get; init; }
+
+        /// <summary>The first line after the chunk.</summary>
         public long NextLine { get; set; }
 
         public long BytesRead { get; set; }
     }
 
-    /// <summary>Parses <paramref name="content"/>, read from <paramref name="file"/> (whose position tells the progress), into chunks.</summary>
+    /// <summary>
+    /// Parses <paramref name="content"/>, read from <paramref name="file"/> (whose position tells
+    /// the progress), into chunks of the lines not <paramref name="committed"/> before.
+    /// </summary>
     async Task ReadChunksAsync(
-        Stream content, FileStream file, string format, long firstLine, ChannelWriter<Chunk> chunks, CancellationToken cancellationToken)
+        Stream content, FileStream file, string format, CommittedLines committed, ChannelWriter<Chunk> chunks, CancellationToken cancellationToken)
     {
         Exception? failure = null;
         try
         {
-            var chunk = new Chunk { NextLine = firstLine };
+            var chunk = new Chunk { FirstLine = committed.First, NextLine = committed.First };
             await foreach (var row in PosExportReader.ReadAsync(content, format, parser, cancellationToken))
             {
-                if (row.Line < firstLine)
+                if (committed.Contains(row.Line))
                 {
                     continue;
                 }
@@ -298,7 +388,7 @@ public sealed class PosImporter(NpgsqlDataSource database, PosRecordParser parse
                 {
                     chunk.BytesRead = file.Position;
                     await chunks.WriteAsync(chunk, cancellationToken);
-                    chunk = new Chunk { NextLine = chunk.NextLine };
+                    chunk = new Chunk { FirstLine = chunk.NextLine, NextLine = chunk.NextLine };
                 }
             }
             chunk.BytesRead = file.Length;
@@ -404,7 +494,10 @@ public sealed class PosImporter(NpgsqlDataSource database, PosRecordParser parse
         }
         await connection.ExecuteAsync(new CommandDefinition("""
             update perazzi_sync.pos_imports set
-              next_line = greatest(next_line, @NextLine),
+              committed_lines = committed_lines + int8multirange(int8range(@FirstLine, @NextLine)),
+              -- The first line no chunk covers: the end of the range of committed lines next_line is in.
+              next_line = coalesce((select upper(r) from unnest(committed_lines + int8multirange(int8range(@FirstLine, @NextLine))) r
+                                    where r @> next_line), next_line),
               rows_read = rows_read + @RowsRead,
               applied = applied + @Applied,
               superseded = superseded + @Superseded,
@@ -418,6 +511,7 @@ public sealed class PosImporter(NpgsqlDataSource database, PosRecordParser parse
             """, new
         {
             ImportId = importId,
+            chunk.FirstLine,
             chunk.NextLine,
             chunk.RowsRead,
             written.Applied,
@@ -530,7 +624,51 @@ public sealed class PosImporter(NpgsqlDataSource database, PosRecordParser parse
         }
     }
 
-    sealed record ImportState(Guid Id, string Status, long NextLine, long RowsRead, int Attempts, string? Error);
+    sealed class ImportState
+    {
+        public Guid Id { get; init; }
+
+        public string Status { get; init; } = "";
+
+        public long NextLine { get; init; }
+
+        public long RowsRead { get; init; }
+
+        public int Attempts { get; init; }
+
+        public string? Error { get; init; }
+
+        public long[] CommittedFrom { get; init; } = [];
+
+        public long[] CommittedTo { get; init; } = [];
+
+        public CommittedLines Committed => new(NextLine, CommittedFrom, CommittedTo);
+    }
+
+    /// <summary>
+    /// The lines an earlier attempt committed: every line before <see cref="First"/>, and the
+    /// ranges [from, to) of chunks committed beyond it, in order.
+    /// </summary>
+    sealed class CommittedLines(long first, long[] from, long[] to)
+    {
+        int _range;
+
+        public long First => first;
+
+        /// <summary>Whether <paramref name="line"/> was committed; asked in increasing order of lines.</summary>
+        public bool Contains(long line)
+        {
+            if (line < first)
+            {
+                return true;
+            }
+            while (_range < to.Length && to[_range] <= line)
+            {
+                _range++;
+            }
+            return _range < from.Length && from[_range] <= line;
+        }
+    }
 
     static async Task<ImportState> StartAsync(
         NpgsqlConnection connection, string hash, string fileName, string format, CancellationToken cancellationToken)
@@ -547,7 +685,9 @@ public sealed class PosImporter(NpgsqlDataSource database, PosRecordParser parse
                                                  when 'failed' then 1
                                                  else pos_imports.attempts + 1 end
             returning id as "Id", status as "Status", next_line as "NextLine", rows_read as "RowsRead",
-                      attempts as "Attempts", error as "Error"
+                      attempts as "Attempts", error as "Error",
+                      array(select lower(r) from unnest(committed_lines) r order by r) as "CommittedFrom",
+                      array(select upper(r) from unnest(committed_lines) r order by r) as "CommittedTo"
             """;
         return await connection.QuerySingleAsync<ImportState>(new CommandDefinition(
             sql, new { Hash = hash, FileName = fileName, Format = format }, cancellationToken: cancellationToken));
