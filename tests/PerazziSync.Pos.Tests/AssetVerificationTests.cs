@@ -231,6 +231,34 @@ public sealed class AssetVerificationTests(AssetVerificationTests.Fixture fixtur
         Assert.Equal(("open", "email_mismatch"), await ClaimStateAsync("MX8-V0006"));
     }
 
+    /// <summary>
+    /// The import writes two chunks at once, but a chunk naming a gun the chunk before it finds
+    /// claimed waits for that chunk's commit: the claim is weighed on the earlier chunk's records
+    /// first, as it would be one chunk after the other. Here the earlier chunk is slow to write
+    /// (forty rows of long summaries against the later chunk's one), so without the wait the later
+    /// chunk would weigh the claim first, on the older record alone.
+    /// </summary>
+    [Fact]
+    public async Task A_newer_record_in_an_earlier_chunk_outweighs_an_older_one_naming_the_claimant_in_the_chunk_written_beside_it()
+    {
+        var claimant = await UserAsync("claimant.chunks@example.com", confirmed: true);
+        await UserAsync("newer.customer@example.com", confirmed: true);
+        var asset = await ClaimAsync(claimant, "MX8-V0016");
+        var summary = new string('x', 50_000);
+        string[] rows =
+        [
+            "WO-V16-NEW,MX8-V0016,completed,,Service,,2026-03-05T10:00:00Z,newer.customer@example.com,Newer Customer",
+            .. Enumerable.Range(1, 39).Select(i => $"WO-V16-FILL-{i},MX8-123456,completed,,{summary},,2026-03-05T10:00:00Z,,"),
+            "WO-V16-OLD,MX8-V0016,completed,,Service,,2026-03-01T10:00:00Z,claimant.chunks@example.com,Claimant",
+        ];
+
+        var (exitCode, output) = await ImportAsync(40, rows);
+
+        Assert.True(exitCode == 0, output);
+        await AssertUntouchedAsync("MX8-V0016", asset, claimant, "unverified");
+        Assert.Equal(("open", "email_mismatch"), await ClaimStateAsync("MX8-V0016"));
+    }
+
     [Fact]
     public async Task An_email_that_several_confirmed_users_share_verifies_nothing()
     {
@@ -534,17 +562,21 @@ public sealed class AssetVerificationTests(AssetVerificationTests.Fixture fixtur
     }
 
     /// <summary>`pos import` of a CSV export with the identity columns, the given rows below its header.</summary>
-    async Task<(int ExitCode, string Output)> ImportAsync(params string[] rows)
+    Task<(int ExitCode, string Output)> ImportAsync(params string[] rows) => ImportAsync(null, rows);
+
+    async Task<(int ExitCode, string Output)> ImportAsync(int? chunkSize, params string[] rows)
     {
         var path = Path.Combine(Path.GetTempPath(), $"pos-claims-{Guid.NewGuid():N}.csv");
         await File.WriteAllLinesAsync(path,
             ["source_record_id,serial_number,status,service_date,work_summary,attachments,updated_at,customer_email,customer_name", .. rows]);
+        var settings = new Dictionary<string, string> { ["ConnectionStrings__Postgres"] = _product.Database.ConnectionString };
+        if (chunkSize is { } size)
+        {
+            settings["Pos__ImportChunkSize"] = size.ToString(CultureInfo.InvariantCulture);
+        }
         try
         {
-            return await HostProcess.RunAsync("PerazziSync.Cli", new Dictionary<string, string>
-            {
-                ["ConnectionStrings__Postgres"] = _product.Database.ConnectionString,
-            }, "pos", "import", path);
+            return await HostProcess.RunAsync("PerazziSync.Cli", settings, "pos", "import", path);
         }
         finally
         {
