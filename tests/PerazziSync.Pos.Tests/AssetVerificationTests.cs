@@ -243,20 +243,20 @@ public sealed class AssetVerificationTests(AssetVerificationTests.Fixture fixtur
     {
         var claimant = await UserAsync("claimant.chunks@example.com", confirmed: true);
         await UserAsync("newer.customer@example.com", confirmed: true);
-        var asset = await ClaimAsync(claimant, "MX8-V0016");
+        var asset = await ClaimAsync(claimant, "MX8-V0090");
         var summary = new string('x', 50_000);
         string[] rows =
         [
-            "WO-V16-NEW,MX8-V0016,completed,,Service,,2026-03-05T10:00:00Z,newer.customer@example.com,Newer Customer",
-            .. Enumerable.Range(1, 39).Select(i => $"WO-V16-FILL-{i},MX8-123456,completed,,{summary},,2026-03-05T10:00:00Z,,"),
-            "WO-V16-OLD,MX8-V0016,completed,,Service,,2026-03-01T10:00:00Z,claimant.chunks@example.com,Claimant",
+            "WO-V90-NEW,MX8-V0090,completed,,Service,,2026-03-05T10:00:00Z,newer.customer@example.com,Newer Customer",
+            .. Enumerable.Range(1, 39).Select(i => $"WO-V90-FILL-{i},MX8-123456,completed,,{summary},,2026-03-05T10:00:00Z,,"),
+            "WO-V90-OLD,MX8-V0090,completed,,Service,,2026-03-01T10:00:00Z,claimant.chunks@example.com,Claimant",
         ];
 
         var (exitCode, output) = await ImportAsync(40, rows);
 
         Assert.True(exitCode == 0, output);
-        await AssertUntouchedAsync("MX8-V0016", asset, claimant, "unverified");
-        Assert.Equal(("open", "email_mismatch"), await ClaimStateAsync("MX8-V0016"));
+        await AssertUntouchedAsync("MX8-V0090", asset, claimant, "unverified");
+        Assert.Equal(("open", "email_mismatch"), await ClaimStateAsync("MX8-V0090"));
     }
 
     [Fact]
