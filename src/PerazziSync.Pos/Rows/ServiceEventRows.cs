@@ -444,17 +444,24 @@ public static class ServiceEventRows
               union all
               -- The stored version of every work order above, parked ones included: a parked
               -- version older than the stored one (parked while a writer racing it stored the newer)
-              -- is not the work order's current version. One list of keys, looked up by the unique
-              -- key: two lists joined by "or" had PostgreSQL scan every service event instead.
+              -- is not the work order's current version. Each looked up by its key, not joined: the
+              -- planner takes the few hundred keys for thousands, and a join planned on that read
+              -- every stored POS row for each chunk, more with every chunk an import wrote.
               select e.source_record_id, a.serial_number, e.source_modified_at, md5(e.raw_payload::text), e.raw_payload->>'customer_email'
-              from service_events e join perazzi_assets a on a.id = e.asset_id
-              where e.source_system = 'perazzi_pos'
-                and e.source_record_id in (
-                  select source_record_id from incoming
-                  union
-                  select p.source_key from perazzi_sync.parked_events p
-                  where p.source_system = 'perazzi_pos' and p.resolved_at is null
-                    and upper(btrim(p.message->>'SerialNumber')) in (select serial_number from pending))
+              from (select source_record_id as key from incoming
+                    union
+                    select p.source_key from perazzi_sync.parked_events p
+                    where p.source_system = 'perazzi_pos' and p.resolved_at is null
+                      and upper(btrim(p.message->>'SerialNumber')) in (select serial_number from pending)) k
+              cross join lateral (
+                select e.source_record_id, e.source_modified_at, e.raw_payload, e.asset_id
+                from service_events e
+                where e.source_system = 'perazzi_pos' and e.source_record_id = k.key
+                -- One row by the unique key; the limit also keeps PostgreSQL from turning the
+                -- lookup back into a join.
+                limit 1
+              ) e
+              join perazzi_assets a on a.id = e.asset_id
             ), current_versions as (
               select distinct on (source_record_id) *
               from versions
@@ -483,8 +490,12 @@ public static class ServiceEventRows
               left join verdicts v on v.asset_id = p.id
             ), verified as (
               update perazzi_assets a set verification_status = 'verified', verification_method = 'pos_match', verified_at = now()
-              from decided d
-              where a.id = d.asset_id and d.verdict = 'match'
+              -- The matches as two arrays, each asset then found by its key. Joined to decided, whose
+              -- size the planner overestimates a thousandfold, the update read every asset into a
+              -- hash table for each chunk.
+              from unnest(array(select d.asset_id from decided d where d.verdict = 'match' order by d.asset_id),
+                          array(select d.owner_user_id from decided d where d.verdict = 'match' order by d.asset_id)) as d(asset_id, owner_user_id)
+              where a.id = d.asset_id
                 -- Once more on the row being changed: a claim still pending, still the same claimant's.
                 and a.verification_status in ('unverified', 'pending') and a.owner_user_id = d.owner_user_id
               returning a.id, a.serial_number
