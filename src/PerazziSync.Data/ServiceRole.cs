@@ -29,8 +29,12 @@ public static class ServiceRole
             var idle = idleTimeout is { } timeout
                 ? $"set local idle_in_transaction_session_timeout = {(long)Math.Ceiling(timeout.TotalMilliseconds)}; "
                 : "";
+            // No JIT compilation: the product's statements each write a chunk or a group of rows,
+            // and PostgreSQL compiled the larger ones for every chunk of an import, which cost
+            // 70-130 ms a chunk, about as much as its claims' whole statement, and more than a
+            // second for some (auto_explain, 5,000-row chunks).
             await connection.ExecuteAsync(new CommandDefinition(
-                "set local role service_role; " + idle + "select set_config('perazzi_sync.audit', @Context, true)",
+                "set local role service_role; set local jit = off; " + idle + "select set_config('perazzi_sync.audit', @Context, true)",
                 new { Context = context?.ToJson() ?? "" }, transaction, cancellationToken: cancellationToken));
             return transaction;
         }
