@@ -325,7 +325,7 @@ public sealed class PosImporter(NpgsqlDataSource database, PosRecordParser parse
     }
 
     /// <summary>Rows of the file from one line to the next, ready to commit together.</summary>
-    sealed class Chunk
+    sealed class Chunk(long firstLine)
     {
         /// <summary>
         /// The newest version of each record in the chunk, by source_record_id; several when lines
@@ -346,10 +346,10 @@ public sealed class PosImporter(NpgsqlDataSource database, PosRecordParser parse
         public long Stale { get; set; }
 
         /// <summary>The first line the chunk may hold: the line after the chunk before it.</summary>
-        public long FirstLine { get; init; }
+        public long FirstLine { get; } = firstLine;
 
         /// <summary>The first line after the chunk.</summary>
-        public long NextLine { get; set; }
+        public long NextLine { get; set; } = firstLine;
 
         public long BytesRead { get; set; }
     }
@@ -364,7 +364,7 @@ public sealed class PosImporter(NpgsqlDataSource database, PosRecordParser parse
         Exception? failure = null;
         try
         {
-            var chunk = new Chunk { FirstLine = committed.First, NextLine = committed.First };
+            var chunk = new Chunk(committed.First);
             await foreach (var row in PosExportReader.ReadAsync(content, format, parser, cancellationToken))
             {
                 if (committed.Contains(row.Line))
@@ -388,7 +388,7 @@ public sealed class PosImporter(NpgsqlDataSource database, PosRecordParser parse
                 {
                     chunk.BytesRead = file.Position;
                     await chunks.WriteAsync(chunk, cancellationToken);
-                    chunk = new Chunk { FirstLine = chunk.NextLine, NextLine = chunk.NextLine };
+                    chunk = new Chunk(chunk.NextLine);
                 }
             }
             chunk.BytesRead = file.Length;
