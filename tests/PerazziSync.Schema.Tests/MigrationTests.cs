@@ -177,6 +177,48 @@ public sealed class MigrationTests
         Assert.True(age < TimeSpan.FromMinutes(1), $"updated_at is {age} old");
     }
 
+    /// <summary>
+    /// The audit rows' changed_fields, as 0031 lists them: on insert the columns set (a JSON null
+    /// inside a value still sets it), on update the columns whose value changed, to null as well;
+    /// never the id and timestamps; sorted by name.
+    /// </summary>
+    [Fact]
+    public async Task Audit_rows_name_the_fields_a_write_set_or_changed_in_order()
+    {
+        await using var database = await TestDatabase.CreateMigratedAsync();
+        await using var connection = await database.OpenAsync();
+        var user = Guid.NewGuid();
+        await connection.ExecuteAsync(
+            """
+            insert into auth.users (id, email) values (@user, 'a@example.com');
+            insert into perazzi_assets (owner_user_id, serial_number, verification_status, verification_method, verified_at)
+            values (@user, 'MX8-1', 'verified', 'manual', now());
+            """, new { user });
+        string[] writes =
+        [
+            """
+            insert into service_events (asset_id, owner_user_id, source_system, source_record_id, status, attachments, raw_payload, source_modified_at)
+            select id, owner_user_id, 'perazzi_pos', 'WO-1', 'open', '[]', '{"note": null}', now() - interval '2 hours' from perazzi_assets
+            """,
+            "update service_events set status = 'completed', work_summary = 'Springs replaced', source_modified_at = now() - interval '1 hour'",
+            "update service_events set work_summary = null, service_date = now() - interval '1 day', source_modified_at = now()",
+        ];
+        foreach (var write in writes)
+        {
+            await connection.ExecuteAsync(write);
+        }
+
+        var fields = (await connection.QueryAsync<string>(
+            "select metadata->>'changed_fields' from audit_log where object_type = 'service_event' order by (metadata->>'version')::timestamptz")).ToList();
+        Assert.Equal(
+            [
+                """["asset_id", "attachments", "owner_user_id", "raw_payload", "source_modified_at", "source_record_id", "source_system", "status"]""",
+                """["source_modified_at", "status", "work_summary"]""",
+                """["service_date", "source_modified_at", "work_summary"]""",
+            ],
+            fields);
+    }
+
     static string RepositoryRoot()
     {
         var directory = new DirectoryInfo(AppContext.BaseDirectory);
