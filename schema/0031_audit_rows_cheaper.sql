@@ -1,6 +1,6 @@
 -- The audit rows of a write cost more than the write itself: for 5,000 new POS rows in one
--- statement, the audit trigger took 460 ms where the insert took 120. Two parts of that cost go,
--- and every audit row stays as it was:
+-- statement, the audit trigger took 460 ms where the insert took 120. Three costs go, and every
+-- audit row stays as it was:
 -- - changed_fields came from jsonb_each, which builds a set of every column and its value for
 --   each row, sorted and aggregated back into JSON. The row's keys are listed instead and only
 --   compared: the same names, in the same order, at half the cost.
