@@ -1,5 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 using Microsoft.Extensions.Configuration;
+using PerazziSync.Data;
 using PerazziSync.Pos.Records;
 
 namespace PerazziSync.Cli;
@@ -20,6 +21,18 @@ static class CliConfiguration
         if (string.IsNullOrWhiteSpace(value))
         {
             error.WriteLine($"{key} is not set (environment variable {key.Replace(":", "__", StringComparison.Ordinal)}).");
+            return null;
+        }
+        return value;
+    }
+
+    /// <summary><c>ConnectionStrings:Postgres</c>, or null after telling the operator that it is missing or not one Npgsql reads.</summary>
+    public static string? RequirePostgres(this IConfiguration configuration, TextWriter error)
+    {
+        var value = configuration.Require("ConnectionStrings:Postgres", error);
+        if (value is not null && PortalDatabase.Unreadable(value) is { } reason)
+        {
+            error.WriteLine($"{reason}.");
             return null;
         }
         return value;

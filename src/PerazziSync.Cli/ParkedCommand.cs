@@ -24,7 +24,7 @@ static class ParkedCommand
         list.SetAction(async (parseResult, cancellationToken) =>
         {
             var output = parseResult.InvocationConfiguration.Output;
-            var connectionString = CliConfiguration.Load().Require("ConnectionStrings:Postgres", parseResult.InvocationConfiguration.Error);
+            var connectionString = CliConfiguration.Load().RequirePostgres(parseResult.InvocationConfiguration.Error);
             if (connectionString is null)
             {
                 return 2;
@@ -86,7 +86,7 @@ static class ParkedCommand
             var output = parseResult.InvocationConfiguration.Output;
             var error = parseResult.InvocationConfiguration.Error;
             var configuration = CliConfiguration.Load();
-            var connectionString = configuration.Require("ConnectionStrings:Postgres", error);
+            var connectionString = configuration.RequirePostgres(error);
             var which = parseResult.GetValue(source);
             if (connectionString is null)
             {

@@ -23,7 +23,7 @@ static class PosImportCommand
             var output = parseResult.InvocationConfiguration.Output;
             var error = parseResult.InvocationConfiguration.Error;
             var configuration = CliConfiguration.Load();
-            var connectionString = configuration.Require("ConnectionStrings:Postgres", error);
+            var connectionString = configuration.RequirePostgres(error);
             if (connectionString is null)
             {
                 return 2;

@@ -28,6 +28,7 @@ public static class PortalDatabase
             .Validate(o => !string.IsNullOrWhiteSpace(o.Postgres),
                 "ConnectionStrings:Postgres is not set (environment variable ConnectionStrings__Postgres)")
             .ValidateOnStart();
+        builder.Services.AddSingleton<IValidateOptions<PortalDatabaseOptions>, ReadableConnectionString>();
         builder.Services.AddSingleton(sp =>
             NpgsqlDataSource.Create(sp.GetRequiredService<IOptions<PortalDatabaseOptions>>().Value.Postgres!));
         builder.Services.AddHealthChecks().AddNpgSql(
@@ -35,5 +36,32 @@ public static class PortalDatabase
             name: "postgres",
             tags: [Telemetry.ReadyTag]);
         return builder;
+    }
+
+    /// <summary>
+    /// Why <paramref name="connectionString"/> is not one Npgsql reads (a keyword it does not know,
+    /// a value not of its keyword's type, text that is not <c>keyword=value</c> pairs), or null.
+    /// The reason names the keyword, never a value: the string holds the password.
+    /// </summary>
+    public static string? Unreadable(string connectionString)
+    {
+        try
+        {
+            _ = new NpgsqlConnectionStringBuilder(connectionString);
+            return null;
+        }
+        catch (ArgumentException e)
+        {
+            return $"ConnectionStrings:Postgres is not an Npgsql connection string: {e.Message}";
+        }
+    }
+
+    /// <summary>Refuses, at start-up, a <c>ConnectionStrings:Postgres</c> that Npgsql cannot read.</summary>
+    sealed class ReadableConnectionString : IValidateOptions<PortalDatabaseOptions>
+    {
+        public ValidateOptionsResult Validate(string? name, PortalDatabaseOptions options) =>
+            string.IsNullOrWhiteSpace(options.Postgres) || Unreadable(options.Postgres) is not { } reason
+                ? ValidateOptionsResult.Success
+                : ValidateOptionsResult.Fail(reason);
     }
 }

@@ -117,6 +117,20 @@ public sealed class HostStartupTests
         Assert.DoesNotContain("Unhandled exception", host.Output, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Worker_refuses_a_connection_string_npgsql_cannot_read_in_one_line_never_showing_the_password()
+    {
+        const string password = "not-for-the-log";
+        var environment = EveryRequiredSetting();
+        environment["ConnectionStrings__Postgres"] = $"Host=127.0.0.1;Password={password};Max Pool Size=1";
+        await using var host = HostProcess.Start("PerazziSync.Worker", environment);
+
+        Assert.Equal(2, await host.WaitForExitAsync(TimeSpan.FromSeconds(60)));
+        var refusal = Assert.Single(host.Output.Split('\n'), line => line.StartsWith("PerazziSync.Worker: cannot start: ", StringComparison.Ordinal));
+        Assert.Contains("ConnectionStrings:Postgres is not an Npgsql connection string", refusal, StringComparison.Ordinal);
+        Assert.DoesNotContain(password, host.Output, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("PerazziSync.Receiver", "Receiver__MaxBodyBytes", "40000000", "between 1024 and 30000000")]
     [InlineData("PerazziSync.Worker", "Pos__CallbackGroupSize", "0", "between 1 and")]

@@ -41,6 +41,26 @@ public sealed class PosImportTests
         Assert.Empty(await ServiceEvents.AllAsync(connection));
     }
 
+    [Theory]
+    [InlineData(";Max Pool Size=1")]
+    [InlineData(";Port=fifty")]
+    [InlineData(";Password")]
+    public async Task A_connection_string_npgsql_cannot_read_is_refused_naming_the_setting_never_the_password(string unreadable)
+    {
+        await using var database = await TestDatabase.CreatePortalAsync();
+        const string password = "not-for-the-terminal";
+
+        var (exitCode, output) = await HostProcess.RunAsync("PerazziSync.Cli", new Dictionary<string, string>
+        {
+            ["ConnectionStrings__Postgres"] = $"Host=127.0.0.1;Password={password}{unreadable}",
+        }, "pos", "import", Fixture("export-sample.csv"));
+
+        Assert.True(exitCode == 2, output);
+        Assert.Contains("ConnectionStrings:Postgres is not an Npgsql connection string", output, StringComparison.Ordinal);
+        Assert.DoesNotContain(password, output, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", output, StringComparison.Ordinal);
+    }
+
     /// <summary>Takes (<c>pg_advisory_lock</c>) or releases the lock an import of <paramref name="path"/>'s content holds, as another import would.</summary>
     static async Task ContentLockAsync(NpgsqlConnection connection, string path, string function) =>
         await connection.ExecuteAsync($"select {function}(hashtextextended('pos-import:' || @Hash, 0))",

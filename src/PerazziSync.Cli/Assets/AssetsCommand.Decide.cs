@@ -81,7 +81,7 @@ static partial class AssetsCommand
             """;
         var output = parseResult.InvocationConfiguration.Output;
         var error = parseResult.InvocationConfiguration.Error;
-        var connectionString = CliConfiguration.Load().Require("ConnectionStrings:Postgres", error);
+        var connectionString = CliConfiguration.Load().RequirePostgres(error);
         if (connectionString is null)
         {
             return 2;

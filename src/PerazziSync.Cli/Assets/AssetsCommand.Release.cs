@@ -45,7 +45,7 @@ static partial class AssetsCommand
         const string history = "select count(*) from service_events where asset_id = @Id";
         var output = parseResult.InvocationConfiguration.Output;
         var error = parseResult.InvocationConfiguration.Error;
-        var connectionString = CliConfiguration.Load().Require("ConnectionStrings:Postgres", error);
+        var connectionString = CliConfiguration.Load().RequirePostgres(error);
         if (connectionString is null)
         {
             return 2;

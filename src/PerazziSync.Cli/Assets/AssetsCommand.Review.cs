@@ -44,7 +44,7 @@ static partial class AssetsCommand
                   and upper(btrim(p.message->>'SerialNumber')) = any(@Serials)
                 order by 1, p.source_version desc, p.source_key
                 """;
-            var connectionString = CliConfiguration.Load().Require("ConnectionStrings:Postgres", parseResult.InvocationConfiguration.Error);
+            var connectionString = CliConfiguration.Load().RequirePostgres(parseResult.InvocationConfiguration.Error);
             if (connectionString is null)
             {
                 return 2;

@@ -47,7 +47,7 @@ static class DemoCommand
         var output = parseResult.InvocationConfiguration.Output;
         var error = parseResult.InvocationConfiguration.Error;
         var configuration = CliConfiguration.Load();
-        if (configuration.Require("ConnectionStrings:Postgres", error) is not { } connectionString
+        if (configuration.RequirePostgres(error) is not { } connectionString
             || configuration.Require("Pos:WebhookSecret", error) is not { } secret
             || configuration.Require("Pos:DropFolder", error) is not { } dropFolder)
         {
@@ -274,7 +274,7 @@ static class DemoCommand
             var output = parseResult.InvocationConfiguration.Output;
             var error = parseResult.InvocationConfiguration.Error;
             var configuration = CliConfiguration.Load();
-            if (configuration.Require("ConnectionStrings:Postgres", error) is not { } connectionString)
+            if (configuration.RequirePostgres(error) is not { } connectionString)
             {
                 return 2;
             }

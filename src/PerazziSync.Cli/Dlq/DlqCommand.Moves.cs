@@ -15,7 +15,7 @@ static partial class DlqCommand
         string verb, CancellationToken cancellationToken)
     {
         var error = parseResult.InvocationConfiguration.Error;
-        var connectionString = CliConfiguration.Load().Require("ConnectionStrings:Postgres", error);
+        var connectionString = CliConfiguration.Load().RequirePostgres(error);
         if (connectionString is null)
         {
             return 2;

@@ -35,7 +35,7 @@ static partial class DlqCommand
                 error.WriteLine(NotTheProducts(named));
                 return 2;
             }
-            if (CliConfiguration.Load().Require("ConnectionStrings:Postgres", error) is not { } connectionString)
+            if (CliConfiguration.Load().RequirePostgres(error) is not { } connectionString)
             {
                 return 2;
             }
@@ -92,7 +92,7 @@ static partial class DlqCommand
                 error.WriteLine($"{parseResult.GetValue(id)} is not an audit id: dlq purged prints them (a UUID).");
                 return 2;
             }
-            if (CliConfiguration.Load().Require("ConnectionStrings:Postgres", error) is not { } connectionString)
+            if (CliConfiguration.Load().RequirePostgres(error) is not { } connectionString)
             {
                 return 2;
             }

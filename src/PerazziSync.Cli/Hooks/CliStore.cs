@@ -25,7 +25,7 @@ sealed class CliStore(IHost host) : IDisposable
     /// <summary>The store's client, or null after telling the operator which setting is missing or wrong.</summary>
     public static CliStore? Open(IConfiguration configuration, TextWriter error)
     {
-        if (configuration.Require("ConnectionStrings:Postgres", error) is not { } connectionString)
+        if (configuration.RequirePostgres(error) is not { } connectionString)
         {
             return null;
         }
