@@ -61,6 +61,23 @@ public sealed class PosImportTests
         Assert.DoesNotContain("   at ", output, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task An_export_of_one_chunk_is_imported_on_one_connection()
+    {
+        await using var database = await TestDatabase.CreatePortalAsync();
+
+        // A pool of one connection: an import opening a second would wait for it and fail after 5 s.
+        var (exitCode, output) = await HostProcess.RunAsync("PerazziSync.Cli", new Dictionary<string, string>
+        {
+            ["ConnectionStrings__Postgres"] = database.ConnectionString + ";Maximum Pool Size=1;Timeout=5",
+        }, "pos", "import", Fixture("export-sample.csv"));
+
+        Assert.True(exitCode == 0, output);
+        await using var connection = await database.OpenAsync();
+        Assert.Equal("completed", (await ServiceEvents.ImportAsync(connection, "export-sample.csv")).Status);
+        Assert.Equal(3, await ServiceEvents.AuditCountAsync(connection));
+    }
+
     /// <summary>Takes (<c>pg_advisory_lock</c>) or releases the lock an import of <paramref name="path"/>'s content holds, as another import would.</summary>
     static async Task ContentLockAsync(NpgsqlConnection connection, string path, string function) =>
         await connection.ExecuteAsync($"select {function}(hashtextextended('pos-import:' || @Hash, 0))",

@@ -217,7 +217,8 @@ public sealed class PosImporter(NpgsqlDataSource database, PosRecordParser parse
         var chunks = Channel.CreateBounded<Chunk>(new BoundedChannelOptions(1) { SingleReader = true, SingleWriter = true });
         using var stopReading = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var reading = Task.Run(() => ReadChunksAsync(read, file, format, state.Committed, chunks.Writer, stopReading.Token), stopReading.Token);
-        await using var second = await OpenWriterAsync(cancellationToken);
+        // Opened only when a chunk is written beside another: an export of one chunk takes one connection.
+        NpgsqlConnection? second = null;
         var told = new Progress(progress, file.Length, state.RowsRead);
         var writing = new List<Writing>(Writers);
         try
@@ -230,7 +231,7 @@ public sealed class PosImporter(NpgsqlDataSource database, PosRecordParser parse
                     await done;
                     writing.RemoveAll(w => w.Task == done);
                 }
-                var writer = writing.Any(w => w.Connection == connection) ? second : connection;
+                var writer = writing.Any(w => w.Connection == connection) ? second ??= await OpenWriterAsync(cancellationToken) : connection;
                 var footprint = await FootprintAsync(writer, chunk, cancellationToken);
                 // A chunk whose order with one being written matters waits for its commit.
                 foreach (var earlier in writing.Where(w => w.Footprint.Overlaps(footprint)).ToList())
@@ -251,9 +252,15 @@ public sealed class PosImporter(NpgsqlDataSource database, PosRecordParser parse
             await stopReading.CancelAsync();
             await reading.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
             await Task.WhenAll(writing.Select(w => w.Task)).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-            if (second.State == ConnectionState.Open)
+            if (second is not null)
             {
-                await second.ExecuteAsync("reset idle_session_timeout");
+                await using (second)
+                {
+                    if (second.State == ConnectionState.Open)
+                    {
+                        await second.ExecuteAsync("reset idle_session_timeout");
+                    }
+                }
             }
         }
         if (read.Hash() != hash)
