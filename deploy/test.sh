@@ -5,10 +5,11 @@
 # only that one. When both run, what does not depend on how the database was prepared runs on the
 # first only: the pure rules (no database), the fault-injection suite (faults of processes, the
 # broker and the network, over writes the other projects prove on both), the hosts' start-up and
-# deployment, telemetry, and the classes of faults and memory bounds among the POS and operations
-# tests (a database cut off or falling silent, a Cli killed mid-replay, a million bad lines) and the
-# BigCommerce classes that use no database (the receiver alone, the fake store's requests). This
-# keeps the whole run under half an hour on 2 cores.
+# deployment, telemetry, the classes of faults and memory bounds among the POS and operations
+# tests (a database cut off or falling silent, a Cli killed mid-replay, a million bad lines, the
+# broker's connection reset), the drop folder's handling of files, and the BigCommerce classes that
+# use no database (the receiver alone, the fake store's requests). This keeps the whole run under
+# half an hour on 2 cores.
 # Uses ConnectionStrings__Postgres / ConnectionStrings__RabbitMq when both are set; otherwise,
 # with a Docker engine the tests start containers themselves, and without one
 # deploy/services.sh installs and starts both on loopback. Extra arguments go to `dotnet test`.
@@ -54,7 +55,7 @@ if [ "$status" -eq 0 ]; then
         case $name in
           PerazziSync.Rules.Tests | PerazziSync.Reliability.Tests | PerazziSync.Hosts.Tests | PerazziSync.Observability.Tests) continue ;;
           PerazziSync.Pos.Tests | PerazziSync.Operations.Tests)
-            only=(--filter "FullyQualifiedName!~.DatabaseOutageTests.&FullyQualifiedName!~.SilentDatabaseTests.&FullyQualifiedName!~.PosImportMemoryTests.&FullyQualifiedName!~.ReplayKillTests.") ;;
+            only=(--filter "FullyQualifiedName!~.DatabaseOutageTests.&FullyQualifiedName!~.SilentDatabaseTests.&FullyQualifiedName!~.PosImportMemoryTests.&FullyQualifiedName!~.ReplayKillTests.&FullyQualifiedName!~.PosDropFolderTests.&FullyQualifiedName!~.BrokerConnectionLossTests.") ;;
           PerazziSync.BigCommerce.Tests)
             only=(--filter "FullyQualifiedName!~.BigCommerceWebhookTests.&FullyQualifiedName!~.BrokerOutageTests.&FullyQualifiedName!~.FakeStoreRequestTests.") ;;
         esac
