@@ -1,8 +1,6 @@
 using System.Text.Json.Nodes;
 using Dapper;
 using Npgsql;
-using PerazziSync.Pos.Import;
-using PerazziSync.Pos.Records;
 using PerazziSync.Testing;
 using Xunit;
 
@@ -33,11 +31,6 @@ public sealed class ConcurrentImportTests
         var folder = Directory.CreateTempSubdirectory("pos-concurrent-").FullName;
         try
         {
-            // In this process, as `pos import` and the drop folder run it: the race is between the
-            // two imports' transactions, which processes of their own would only start more slowly.
-            PosImporter Importer() => new(
-                portal.DataSource, new PosRecordParser(TimeZoneInfo.Utc, TimeProvider.System, new PosOptions().UpdatedAtMaxAhead),
-                ChunkSize, new PosOptions().BatchWriteTimeout);
             for (var round = 0; round < Rounds; round++)
             {
                 // The records of every other chunk name serials nobody registered (parked), the
@@ -52,11 +45,13 @@ public sealed class ConcurrentImportTests
                 await File.WriteAllLinesAsync(first, lines);
                 await File.WriteAllLinesAsync(second, lines.Chunk(ChunkSize).SelectMany(chunk => chunk.Reverse()));
 
-                // Each import runs to the end or throws what ended it (a deadlock it did not
+                // In this process, as `pos import` and the drop folder run it: the race is between
+                // the two imports' transactions, which processes of their own would only start more
+                // slowly. Each runs to the end or throws what ended it (a deadlock it did not
                 // survive, say), which fails the test.
                 var imports = await Task.WhenAll(
-                        Importer().ImportAsync(first, null, CancellationToken.None),
-                        Importer().ImportAsync(second, null, CancellationToken.None))
+                        portal.Importer(ChunkSize).ImportAsync(first, null, CancellationToken.None),
+                        portal.Importer(ChunkSize).ImportAsync(second, null, CancellationToken.None))
                     .WaitAsync(TimeSpan.FromMinutes(2));
 
                 Assert.All(imports, outcome => Assert.Equal(Records, outcome!.RowsRead));
@@ -116,7 +111,7 @@ public sealed class ConcurrentImportTests
 
             // The chunk applies WO-DL-0, parks WO-DL-A and waits for WO-DL-B; the other writer then
             // waits for WO-DL-A.
-            var importer = new PosImporter(portal.DataSource, new PosRecordParser(TimeZoneInfo.Utc, TimeProvider.System, new PosOptions().UpdatedAtMaxAhead), 100, new PosOptions().BatchWriteTimeout);
+            var importer = portal.Importer(100);
             var import = importer.ImportAsync(path, null, CancellationToken.None);
             await using var watch = await portal.Database.OpenAsync();
             await ProductUnderTest.EventuallyAsync(

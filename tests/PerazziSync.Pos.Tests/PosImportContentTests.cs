@@ -2,7 +2,6 @@ using System.Text;
 using System.Text.Json.Nodes;
 using Dapper;
 using PerazziSync.Pos.Import;
-using PerazziSync.Pos.Records;
 using PerazziSync.Testing;
 using Xunit;
 
@@ -29,8 +28,6 @@ public sealed class PosImportContentTests : IAsyncLifetime
         Directory.Delete(_folder, recursive: true);
         await _portal.DisposeAsync();
     }
-
-    PosImporter Importer(int chunkSize) => new(_portal.DataSource, new PosRecordParser(TimeZoneInfo.Utc, TimeProvider.System, new PosOptions().UpdatedAtMaxAhead), chunkSize, new PosOptions().BatchWriteTimeout);
 
     static string Line(string id, string summary, string updatedAt = "2026-03-01T10:00:00Z") => new JsonObject
     {
@@ -71,12 +68,12 @@ public sealed class PosImportContentTests : IAsyncLifetime
             file.SetLength(0);
             file.Write(Encoding.UTF8.GetBytes(string.Concat(Enumerable.Range(0, 3).Select(i => Line($"WO-NEXT-{i}", "the next export") + "\n"))));
         });
-        var changed = await Assert.ThrowsAsync<PosExportException>(() => Importer(chunkSize: 200).ImportAsync(path, rewrite, CancellationToken.None));
+        var changed = await Assert.ThrowsAsync<PosExportException>(() => _portal.Importer(chunkSize: 200).ImportAsync(path, rewrite, CancellationToken.None));
         Assert.Contains("changed while it was imported", changed.Message, StringComparison.Ordinal);
 
         // The original export again: none of its records may be taken as imported already.
         await File.WriteAllBytesAsync(path, original);
-        var again = await Importer(chunkSize: 200).ImportAsync(path, null, CancellationToken.None);
+        var again = await _portal.Importer(chunkSize: 200).ImportAsync(path, null, CancellationToken.None);
 
         Assert.False(again!.AlreadyImported);
         Assert.Equal(records, again.RowsRead);
@@ -101,7 +98,7 @@ public sealed class PosImportContentTests : IAsyncLifetime
         var path = Path.Combine(_folder, "ties.ndjson");
         await File.WriteAllTextAsync(path, $"{winner}\n{Line("WO-TIE-2", "alone")}\n{loser}\n");
 
-        var outcome = await Importer(chunkSize: 100).ImportAsync(path, null, CancellationToken.None);
+        var outcome = await _portal.Importer(chunkSize: 100).ImportAsync(path, null, CancellationToken.None);
 
         Assert.Equal(3, outcome!.RowsRead);
         Assert.Equal(
